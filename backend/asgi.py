@@ -1,0 +1,26 @@
+"""
+The ASGI application: Django for HTTP, the chat consumers for WebSockets.
+
+Django is set up (get_asgi_application) before anything that imports models,
+as Channels requires.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from chat.origins import BrowserOriginValidator  # noqa: E402
+from chat.routing import websocket_urlpatterns  # noqa: E402
+from useraccount.middleware import TokenAuthMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": BrowserOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

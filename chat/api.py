@@ -1,0 +1,135 @@
+"""
+Conversation endpoints under /api/chat/, and the REST error mapping.
+
+    GET  /api/chat/                         -> [conversation...]   (Link: <...>; rel="next")
+    POST /api/chat/         {user_ids, title?}             -> 201 conversation
+    GET|POST /api/chat/start/<user_id>/     -> {success, conversation_id}
+    GET  /api/chat/<id>/                    -> {conversation, messages}
+    GET  /api/chat/<id>/messages/?before=&after=&limit=    -> [message...]
+    POST /api/chat/<id>/messages/ {body, client_id?}       -> 201 message (200 on a resend)
+
+Views parse, call a selector or service, and serialise; nothing here writes
+to the database or broadcasts by itself.
+"""
+
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import selectors, services
+from .errors import ChatError, NotFound
+from .serializers import (
+    ConversationCreateInput,
+    MessageCreateInput,
+    MessageRangeInput,
+    conversation_data,
+    conversation_list_item,
+    message_data,
+)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus ChatError -> ``{"code", "detail"}`` with its status."""
+    if isinstance(exc, ChatError):
+        body = {"code": exc.code, "detail": exc.detail}
+        if exc.status == 400 and exc.field:
+            body[exc.field] = [exc.detail]
+        return Response(body, status=exc.status)
+    return drf_exception_handler(exc, context)
+
+
+class LinkHeaderCursorPagination(CursorPagination):
+    """Cursor pages whose body stays a plain array; the cursors go in ``Link``."""
+
+    page_size = 20
+    page_size_query_param = "limit"
+    max_page_size = 100
+    ordering = "-modified_at"
+
+    def get_paginated_response(self, data):
+        links = []
+        if (url := self.get_next_link()) is not None:
+            links.append(f'<{url}>; rel="next"')
+        if (url := self.get_previous_link()) is not None:
+            links.append(f'<{url}>; rel="prev"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        return Response(data, headers=headers)
+
+
+class ConversationListView(APIView):
+    def get(self, request):
+        paginator = LinkHeaderCursorPagination()
+        page = paginator.paginate_queryset(selectors.conversation_list(user=request.user), request, self)
+        selectors.attach_last_messages(page)
+        return paginator.get_paginated_response([conversation_list_item(c) for c in page])
+
+    def post(self, request):
+        data = ConversationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.conversation_create_group(
+            creator=request.user,
+            user_ids=data.validated_data["user_ids"],
+            title=data.validated_data["title"],
+        )
+        conversation.last_message = None
+        return Response(conversation_list_item(conversation), status=status.HTTP_201_CREATED)
+
+
+class ConversationStartView(APIView):
+    def get(self, request, user_id):
+        return self.post(request, user_id)
+
+    def post(self, request, user_id):
+        other_id = selectors.parse_uuid(user_id)
+        if other_id is None:
+            raise NotFound("No such user.")
+        conversation, created = services.conversation_start_direct(
+            user=request.user, other_user_id=other_id
+        )
+        return Response(
+            {"success": True, "conversation_id": str(conversation.id), "created": created}
+        )
+
+
+class ConversationDetailView(APIView):
+    def get(self, request, conversation_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        conversation = selectors.conversation_with_users(conversation_id=conversation.id)
+        messages = selectors.message_list(conversation=conversation, limit=50)
+        return Response(
+            {
+                "conversation": conversation_data(conversation),
+                "messages": [message_data(m) for m in messages],
+            }
+        )
+
+
+class MessageListView(APIView):
+    def get(self, request, conversation_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        params = MessageRangeInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        messages = selectors.message_list(conversation=conversation, **params.validated_data)
+        return Response([message_data(m) for m in messages])
+
+    def post(self, request, conversation_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        data = MessageCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message, created = services.message_send(
+            conversation=conversation,
+            sender=request.user,
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+        )
+        return Response(
+            message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

@@ -1,0 +1,83 @@
+"""
+Real-time events: group names, event builders and sending.
+
+Services call ``broadcast_on_commit`` so an event leaves only once the data it
+describes is committed; consumers join the groups named here. An event is a
+plain dict whose ``type`` selects the consumer handler (``chat.message`` ->
+``chat_message``).
+
+Groups:
+- ``chat.<conversation hex>``: every room socket of the conversation and every
+  notifications socket of its members.
+- ``user.<user hex>``: every notifications socket of one user; told about new
+  conversations so those sockets can join their groups.
+"""
+
+import json
+import logging
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from .models import Conversation, ConversationMessage
+from .serializers import conversation_data, message_data
+
+logger = logging.getLogger(__name__)
+
+
+def conversation_group(conversation_id: UUID | str) -> str:
+    return f"chat.{UUID(str(conversation_id)).hex}"
+
+
+def user_group(user_id: UUID | str) -> str:
+    return f"user.{UUID(str(user_id)).hex}"
+
+
+def message_event(message: ConversationMessage) -> dict:
+    """
+    The ``chat.message`` event for a saved message.
+
+    The frames are serialised here, once per message rather than once per
+    receiving socket: ``text`` for room sockets and ``notification`` for the
+    members' notifications sockets. The room frame is flat (the message JSON
+    plus ``name``) so the original client, which reads only ``body`` and
+    ``name``, keeps working.
+    """
+    data = message_data(message)
+    room_frame = {"type": "chat.message", **data, "name": data["created_by"]["name"]}
+    notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
+    return {
+        "type": "chat.message",
+        "text": dumps(room_frame),
+        "notification": dumps(notification),
+        "sender_id": data["created_by"]["id"],
+    }
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def conversation_created_event(conversation: Conversation) -> dict:
+    return {"type": "conversation.created", "conversation": conversation_data(conversation)}
+
+
+def send(group: str, event: dict) -> None:
+    """Send an event to a group from synchronous code."""
+    async_to_sync(get_channel_layer().group_send)(group, event)
+
+
+def broadcast_on_commit(group: str, event: dict) -> None:
+    """Send the event once the current transaction commits (now, outside one)."""
+
+    def deliver():
+        try:
+            send(group, event)
+        except Exception:
+            # The data is saved; a client that missed the event can fetch it
+            # over REST. Failing the request would suggest it was not saved.
+            logger.exception("Could not broadcast %s to %s", event["type"], group)
+
+    transaction.on_commit(deliver)

@@ -1,0 +1,93 @@
+"""
+Reads: conversations a user may see and their messages.
+
+Every read a view or consumer makes goes through here, with the joins and
+prefetches that keep it to a fixed number of queries however many
+conversations or members there are.
+"""
+
+from functools import reduce
+from operator import or_
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from useraccount.models import User
+from useraccount.selectors import parse_uuid
+
+from .errors import NotFound
+from .models import Conversation, ConversationMessage
+
+_MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
+
+
+def conversation_list(*, user: User) -> QuerySet[Conversation]:
+    """The user's conversations, latest activity first, members prefetched."""
+    return Conversation.objects.filter(members__user=user).prefetch_related(_MEMBERS).order_by(
+        "-modified_at"
+    )
+
+
+def conversation_with_users(*, conversation_id: UUID) -> Conversation:
+    return Conversation.objects.prefetch_related(_MEMBERS).get(id=conversation_id)
+
+
+def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
+    """
+    The conversation if ``user`` is a member, else NotFound.
+
+    A conversation the user is not in looks exactly like one that does not
+    exist, so its id leaks nothing.
+    """
+    parsed = parse_uuid(conversation_id)
+    conversation = (
+        Conversation.objects.filter(id=parsed, members__user=user).first() if parsed else None
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def conversation_ids_for_user(*, user_id: UUID) -> list[UUID]:
+    return list(
+        Conversation.objects.filter(members__user_id=user_id).values_list("id", flat=True)
+    )
+
+
+def attach_last_messages(conversations: list[Conversation]) -> list[Conversation]:
+    """Set ``last_message`` on each conversation with one indexed query."""
+    wanted = [c for c in conversations if c.last_seq]
+    by_conversation = {}
+    if wanted:
+        condition = reduce(or_, (Q(conversation_id=c.id, seq=c.last_seq) for c in wanted))
+        by_conversation = {
+            m.conversation_id: m
+            for m in ConversationMessage.objects.select_related("created_by").filter(condition)
+        }
+    for conversation in conversations:
+        conversation.last_message = by_conversation.get(conversation.id)
+    return conversations
+
+
+def message_list(
+    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[ConversationMessage]:
+    """
+    Up to ``limit`` messages in seq order.
+
+    With ``after`` only: the oldest ones after it (catching up). Otherwise the
+    newest ones below ``before`` (or the newest of all): scrolling back.
+    """
+    messages = ConversationMessage.objects.filter(conversation=conversation).select_related(
+        "created_by"
+    )
+    if after is not None:
+        messages = messages.filter(seq__gt=after)
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    if after is not None and before is None:
+        return list(messages.order_by("seq")[:limit])
+    newest = list(messages.order_by("-seq")[:limit])
+    newest.reverse()
+    return newest
+

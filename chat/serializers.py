@@ -1,0 +1,74 @@
+"""
+JSON shapes of conversations and messages, shared by REST and the sockets.
+
+Plain functions rather than DRF serializers: ``message_data`` runs once per
+message on the broadcast path, and a dict built by hand is several times
+cheaper than a serializer instance. Input validation for REST lives in the
+``*Input`` serializers at the bottom.
+"""
+
+from datetime import datetime
+
+from rest_framework import serializers
+
+from useraccount.serializers import user_public
+
+from .models import Conversation, ConversationMessage
+
+
+def timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def message_data(message: ConversationMessage) -> dict:
+    """The message JSON; ``message.created_by`` must be loaded."""
+    return {
+        "id": str(message.id),
+        "seq": message.seq,
+        "conversation_id": str(message.conversation_id),
+        "body": message.body,
+        "created_by": user_public(message.created_by),
+        "sent_to_id": str(message.sent_to_id) if message.sent_to_id else None,
+        "created_at": timestamp(message.created_at),
+        "client_id": message.client_id or None,
+    }
+
+
+def conversation_data(conversation: Conversation) -> dict:
+    """A conversation with its members; ``users`` should be prefetched."""
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "is_direct": conversation.is_direct,
+        "users": [user_public(user) for user in conversation.users.all()],
+        "modified_at": timestamp(conversation.modified_at),
+        "last_seq": conversation.last_seq,
+    }
+
+
+def conversation_list_item(conversation: Conversation) -> dict:
+    """``conversation_data`` plus ``last_message`` (see selectors.attach_last_messages)."""
+    data = conversation_data(conversation)
+    last = getattr(conversation, "last_message", None)
+    data["last_message"] = message_data(last) if last is not None else None
+    return data
+
+
+class ConversationCreateInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class MessageCreateInput(serializers.Serializer):
+    # Length and emptiness are checked by the service, the one place that
+    # validates a message, so REST and the socket give the same errors.
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+
+
+class MessageRangeInput(serializers.Serializer):
+    before = serializers.IntegerField(required=False, min_value=1)
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)

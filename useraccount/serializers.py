@@ -1,0 +1,65 @@
+"""
+JSON shapes of a user, and validation of the account endpoints' input.
+
+``user_public`` is what other people see of a user (conversation members,
+message senders, ``GET /api/auth/<id>/``); ``user_private`` is what the user
+sees of themselves.
+"""
+
+from django.contrib.auth import password_validation
+from rest_framework import serializers
+
+from .models import User
+
+
+def user_public(user: User) -> dict:
+    return {"id": str(user.id), "name": user.display_name, "avatar_url": user.avatar_url()}
+
+
+def user_private(user: User) -> dict:
+    return {
+        "pk": str(user.id),
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.display_name,
+        "avatar_url": user.avatar_url(),
+    }
+
+
+class RegisterInput(serializers.Serializer):
+    email = serializers.EmailField()
+    password1 = serializers.CharField(write_only=True, trim_whitespace=False)
+    password2 = serializers.CharField(write_only=True, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+    def validate_email(self, value: str) -> str:
+        email = value.strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise serializers.ValidationError("A user with this email address already exists.")
+        return email
+
+    def validate(self, attrs):
+        if attrs["password1"] != attrs["password2"]:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["The two password fields didn't match."]}
+            )
+        candidate = User(email=attrs["email"], name=attrs.get("name", ""))
+        try:
+            password_validation.validate_password(attrs["password1"], user=candidate)
+        except Exception as error:  # django.core.exceptions.ValidationError
+            raise serializers.ValidationError({"password1": list(error.messages)})
+        return attrs
+
+
+class LoginInput(serializers.Serializer):
+    email = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class ProfileInput(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    avatar = serializers.ImageField(required=False, allow_null=True)

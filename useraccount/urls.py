@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("register/", api.RegisterView.as_view(), name="auth-register"),
+    path("login/", api.LoginView.as_view(), name="auth-login"),
+    path("token/refresh/", api.TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("logout/", api.LogoutView.as_view(), name="auth-logout"),
+    path("me/", api.MeView.as_view(), name="auth-me"),
+    path("<str:user_id>/", api.UserDetailView.as_view(), name="auth-user"),
+]
