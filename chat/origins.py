@@ -15,12 +15,16 @@ from django.http.request import is_same_domain
 
 class BrowserOriginValidator(OriginValidator):
     def __init__(self, application):
-        super().__init__(application, settings.ALLOWED_ORIGINS)
+        super().__init__(application, allowed_origins=())
 
     def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
             return True
-        if super().valid_origin(parsed_origin):
+        # Settings are read per connection, not frozen at start-up.
+        if any(
+            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern)
+            for pattern in settings.ALLOWED_ORIGINS
+        ):
             return True
         host = parsed_origin.hostname
         return bool(host) and any(

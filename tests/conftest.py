@@ -1,0 +1,184 @@
+"""
+Shared fixtures: users, authenticated API clients, WebSocket communicators
+against the real ASGI application, and real daphne server processes.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+from rest_framework.test import APIClient
+
+from backend.asgi import application
+from useraccount.models import User
+from rest_framework_simplejwt.tokens import AccessToken
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user():
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, **fields) -> User:
+        n = next(counter)
+        name = name if name is not None else f"User {n}"
+        email = fields.pop("email", f"{name.lower().replace(' ', '.')}.{n}@example.com")
+        return User.objects.create_user(email=email, password=PASSWORD, name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("Alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("Bob")
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("Carol")
+
+
+def access_token(user: User) -> str:
+    """An access token; unlike a refresh token it needs no database write."""
+    return str(AccessToken.for_user(user))
+
+
+@pytest.fixture
+def client_for():
+    def make(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(user)}")
+        return client
+
+    return make
+
+
+@asynccontextmanager
+async def open_socket(path: str, *, token: str | None = None, headers=None, connect=True):
+    """A WebsocketCommunicator on the real application, always disconnected."""
+    if token is not None:
+        path = f"{path}{'&' if '?' in path else '?'}token={token}"
+    communicator = WebsocketCommunicator(application, path, headers=headers or [])
+    try:
+        if connect:
+            connected, code = await communicator.connect(timeout=5)
+            communicator.connected_ok = connected
+            communicator.close_code = code
+        yield communicator
+    finally:
+        await communicator.disconnect()
+
+
+async def expect_close(communicator, code: int):
+    """The socket was accepted and then closed with ``code``."""
+    assert communicator.connected_ok, "the socket should be accepted before it is closed"
+    message = await communicator.receive_output(timeout=5)
+    assert message == {"type": "websocket.close", "code": code}
+
+
+# --- Real servers --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url_for_tests() -> str:
+    """A DATABASE_URL pointing a server process at the test database."""
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    auth = settings["USER"] or ""
+    if settings.get("PASSWORD"):
+        auth += f":{settings['PASSWORD']}"
+    host = settings["HOST"] or "127.0.0.1"
+    port = settings["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{settings['NAME']}"
+
+
+class Server:
+    def __init__(self, port: int, process: subprocess.Popen, log_path: Path):
+        self.port = port
+        self.process = process
+        self.log_path = log_path
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_server(transactional_db, tmp_path):
+    """Start daphne processes serving the project against the test database."""
+    servers: list[Server] = []
+
+    def start(**env_overrides) -> Server:
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO")
+        env.update(env_overrides)
+        log_path = tmp_path / f"server-{port}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
+             "backend.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        server = Server(port, process, log_path)
+        servers.append(server)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{server.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return server
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{server.log()}")
+
+    yield start
+    for server in servers:
+        server.process.terminate()
+    for server in servers:
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+
+
+# --- Conversations ---------------------------------------------------------------
+
+
+@pytest.fixture
+def direct(alice, bob):
+    """The direct conversation between Alice and Bob."""
+    from chat.services import conversation_start_direct
+
+    conversation, _ = conversation_start_direct(user=alice, other_user_id=bob.id)
+    return conversation
+
+
+@pytest.fixture
+def group(alice, bob, carol):
+    """A group conversation of Alice, Bob and Carol."""
+    from chat.services import conversation_create_group
+
+    return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")

@@ -1,0 +1,266 @@
+"""The room socket: authentication, authorisation, frames and broadcasting."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from chat.models import ConversationMessage
+from tests.conftest import access_token, expect_close, open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def count_messages(conversation) -> int:
+    return ConversationMessage.objects.filter(conversation=conversation).count()
+
+
+acount_messages = database_sync_to_async(count_messages)
+
+
+async def receive(communicator) -> dict:
+    return json.loads(await communicator.receive_from(timeout=5))
+
+
+# --- Connecting ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["ws/", "ws/chat/"])
+async def test_member_connects_with_query_string_token(alice, direct, prefix):
+    async with open_socket(f"/{prefix}{direct.id}/", token=access_token(alice)) as ws:
+        assert ws.connected_ok
+        assert await ws.receive_nothing(timeout=0.1)
+
+
+async def test_member_connects_with_bearer_header(alice, direct):
+    headers = [(b"authorization", f"Bearer {access_token(alice)}".encode())]
+    async with open_socket(f"/ws/chat/{direct.id}/", headers=headers) as ws:
+        assert ws.connected_ok
+        await ws.send_json_to({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+
+
+async def test_missing_token_is_closed_with_4401(direct):
+    async with open_socket(f"/ws/{direct.id}/") as ws:
+        await expect_close(ws, 4401)
+
+
+async def test_invalid_token_is_closed_with_4401(direct):
+    async with open_socket(f"/ws/{direct.id}/", token="not-a-jwt") as ws:
+        await expect_close(ws, 4401)
+
+
+async def test_expired_token_is_closed_with_4401(alice, direct):
+    token = AccessToken.for_user(alice)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    async with open_socket(f"/ws/{direct.id}/", token=str(token)) as ws:
+        await expect_close(ws, 4401)
+
+
+async def test_refresh_token_is_closed_with_4401(alice, direct):
+    refresh = await database_sync_to_async(RefreshToken.for_user)(alice)
+    async with open_socket(f"/ws/{direct.id}/", token=str(refresh)) as ws:
+        await expect_close(ws, 4401)
+
+
+async def test_token_of_deactivated_user_is_closed_with_4401(alice, direct):
+    token = access_token(alice)
+    alice.is_active = False
+    await database_sync_to_async(alice.save)()
+    async with open_socket(f"/ws/{direct.id}/", token=token) as ws:
+        await expect_close(ws, 4401)
+
+
+async def test_non_member_is_closed_with_4403(carol, direct):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(carol)) as ws:
+        await expect_close(ws, 4403)
+
+
+@pytest.mark.parametrize("conversation_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid"])
+async def test_unknown_conversation_is_closed_with_4403(alice, conversation_id):
+    async with open_socket(f"/ws/{conversation_id}/", token=access_token(alice)) as ws:
+        await expect_close(ws, 4403)
+
+
+async def test_unknown_path_is_closed_with_4404(alice):
+    async with open_socket("/ws/a/b/c/", token=access_token(alice)) as ws:
+        await expect_close(ws, 4404)
+
+
+async def test_rejected_socket_joins_no_group(carol, direct, alice):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(carol)) as intruder:
+        await expect_close(intruder, 4403)
+        async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+            await ws.send_json_to({"type": "message.send", "body": "private"})
+            await receive(ws)
+        assert await intruder.receive_nothing(timeout=0.2)
+
+
+# --- Origins ----------------------------------------------------------------------
+
+
+async def test_browser_from_allowed_origin_connects(alice, direct, settings):
+    settings.ALLOWED_ORIGINS = ["https://app.example.com"]
+    headers = [(b"origin", b"https://app.example.com")]
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
+        assert ws.connected_ok
+
+
+async def test_browser_from_same_host_connects(alice, direct, settings):
+    settings.ALLOWED_ORIGINS = []
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    headers = [(b"origin", b"https://chat.example.com")]
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
+        assert ws.connected_ok
+
+
+async def test_browser_from_other_origin_is_refused(alice, direct, settings):
+    settings.ALLOWED_ORIGINS = ["https://app.example.com"]
+    headers = [(b"origin", b"https://evil.example.net")]
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
+        assert not ws.connected_ok
+
+
+async def test_client_without_origin_connects(alice, direct, settings):
+    settings.ALLOWED_ORIGINS = []
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+        assert ws.connected_ok
+
+
+# --- Sending ----------------------------------------------------------------------
+
+
+async def test_original_client_frame_reaches_everyone_as_flat_frame(alice, bob, direct):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as a, open_socket(
+        f"/ws/{direct.id}/", token=access_token(bob)
+    ) as b:
+        await a.send_json_to(
+            {
+                "event": "chat_message",
+                "data": {
+                    "body": "Hello Bob",
+                    "name": "Mallory",  # ignored: the name comes from the token
+                    "sent_to_id": str(alice.id),  # ignored: the recipient comes from the conversation
+                    "conversation_id": str(direct.id),
+                },
+            }
+        )
+        for ws in (a, b):
+            frame = await receive(ws)
+            assert frame["type"] == "chat.message"
+            assert frame["body"] == "Hello Bob"
+            assert frame["name"] == "Alice"
+            assert frame["created_by"] == {"id": str(alice.id), "name": "Alice", "avatar_url": None}
+            assert frame["sent_to_id"] == str(bob.id)
+            assert frame["conversation_id"] == str(direct.id)
+            assert frame["seq"] == 1
+    message = await database_sync_to_async(ConversationMessage.objects.get)(conversation=direct)
+    assert (message.body, message.created_by_id, message.sent_to_id) == ("Hello Bob", alice.id, bob.id)
+
+
+async def test_message_send_is_acknowledged_with_client_id(alice, bob, carol, group):
+    async with open_socket(f"/ws/chat/{group.id}/", token=access_token(alice)) as a, open_socket(
+        f"/ws/chat/{group.id}/", token=access_token(carol)
+    ) as c:
+        await a.send_json_to({"type": "message.send", "body": "Hi all", "client_id": "c-1"})
+        ack = await receive(a)
+        seen = await receive(c)
+        assert ack == seen
+        assert set(ack) == {
+            "type", "id", "seq", "conversation_id", "body", "created_by", "sent_to_id",
+            "created_at", "client_id", "name",
+        }
+        assert ack["client_id"] == "c-1"
+        assert ack["sent_to_id"] is None
+        assert ack["created_at"].endswith("Z")
+
+
+async def test_seq_counts_up_within_conversation(alice, direct):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+        seqs = []
+        for n in range(5):
+            await ws.send_json_to({"type": "message.send", "body": f"m{n}"})
+            seqs.append((await receive(ws))["seq"])
+    assert seqs == [1, 2, 3, 4, 5]
+
+
+async def test_resent_client_id_returns_original_without_new_message(alice, bob, direct):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as a, open_socket(
+        f"/ws/{direct.id}/", token=access_token(bob)
+    ) as b:
+        await a.send_json_to({"type": "message.send", "body": "once", "client_id": "retry-1"})
+        first = await receive(a)
+        await receive(b)
+        await a.send_json_to({"type": "message.send", "body": "once", "client_id": "retry-1"})
+        again = await receive(a)
+        assert again["id"] == first["id"] and again["seq"] == first["seq"]
+        assert await b.receive_nothing(timeout=0.2), "a retry is not broadcast again"
+    assert await acount_messages(direct) == 1
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('"text"', "invalid_frame"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"body": "no type"}', "unknown_type"),
+        ('{"type": "message.send", "body": ""}', "empty_body"),
+        ('{"type": "message.send", "body": "   "}', "empty_body"),
+        ('{"type": "message.send"}', "invalid_body"),
+        ('{"type": "message.send", "body": 42}', "invalid_body"),
+        ('{"event": "chat_message", "data": "x"}', "invalid_frame"),
+        ('{"event": "chat_message", "data": {"body": ""}}', "empty_body"),
+        ('{"type": "message.send", "body": "x", "client_id": 7}', "invalid_client_id"),
+    ],
+)
+async def test_bad_frame_gets_error_and_socket_stays_open(alice, direct, text, code):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+        await ws.send_to(text_data=text)
+        error = await receive(ws)
+        assert error["type"] == "error"
+        assert error["code"] == code
+        assert error["detail"]
+        await ws.send_json_to({"type": "message.send", "body": "still here"})
+        assert (await receive(ws))["body"] == "still here"
+    assert await acount_messages(direct) == 1
+
+
+async def test_body_over_limit_is_refused(alice, direct, settings):
+    settings.CHAT_MESSAGE_MAX_LENGTH = 10
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+        await ws.send_json_to({"type": "message.send", "body": "x" * 11, "client_id": "long"})
+        error = await receive(ws)
+        assert (error["code"], error["client_id"]) == ("body_too_long", "long")
+        await ws.send_json_to({"type": "message.send", "body": "x" * 10})
+        assert (await receive(ws))["body"] == "x" * 10
+    assert await acount_messages(direct) == 1
+
+
+async def test_default_limit_is_4000_characters(alice, direct):
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as ws:
+        await ws.send_json_to({"type": "message.send", "body": "x" * 4001})
+        assert (await receive(ws))["code"] == "body_too_long"
+        await ws.send_json_to({"type": "message.send", "body": "x" * 4000})
+        assert len((await receive(ws))["body"]) == 4000
+
+
+async def test_failed_save_sends_error_and_broadcasts_nothing(alice, bob, direct, monkeypatch):
+    def broken_create(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ConversationMessage.objects, "create", broken_create)
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as a, open_socket(
+        f"/ws/{direct.id}/", token=access_token(bob)
+    ) as b:
+        await a.send_json_to({"type": "message.send", "body": "lost?", "client_id": "f-1"})
+        error = await receive(a)
+        assert (error["type"], error["code"], error["client_id"]) == ("error", "save_failed", "f-1")
+        assert await b.receive_nothing(timeout=0.2)
+    monkeypatch.undo()
+    assert await acount_messages(direct) == 0
+    await database_sync_to_async(direct.refresh_from_db)()
+    assert direct.last_seq == 0, "a failed save leaves no gap in seq"
