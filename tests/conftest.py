@@ -4,9 +4,11 @@ against the real ASGI application, and real daphne server processes.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +24,21 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """
+    Give each run its own SQLite test database file, in a fresh temporary
+    folder: server processes started by the tests open it too (so it cannot
+    live in memory), and two runs side by side must not share it.
+    """
+    from django.db import connections
+
+    database = connections["default"].settings_dict
+    if database["ENGINE"].endswith("sqlite3"):
+        folder = tempfile.mkdtemp(prefix="chat-tests-")
+        database["TEST"]["NAME"] = os.path.join(folder, "test_db.sqlite3")
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture

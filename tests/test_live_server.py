@@ -1,0 +1,108 @@
+"""
+End to end over real sockets: daphne processes serving the project, a real
+WebSocket client, the test database shared with the server processes.
+"""
+
+import asyncio
+import json
+import os
+import urllib.request
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import access_token
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+
+def post_json(url: str, data: dict, token: str | None = None) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+    )
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def recv_json(ws) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+
+async def close_code_of(url: str, **kwargs) -> int:
+    async with connect(url, **kwargs) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+    return closed.value.rcvd.code
+
+
+async def test_original_client_chats_through_a_real_server(start_server):
+    server = start_server()
+    alice = await asyncio.to_thread(
+        post_json,
+        f"{server.http}/api/auth/register/",
+        {"email": "alice@example.com", "password1": "a-long-passphrase", "password2": "a-long-passphrase", "name": "Alice"},
+    )
+    bob = await asyncio.to_thread(
+        post_json,
+        f"{server.http}/api/auth/register/",
+        {"email": "bob@example.com", "password1": "a-long-passphrase", "password2": "a-long-passphrase", "name": "Bob"},
+    )
+    started = await asyncio.to_thread(
+        post_json, f"{server.http}/api/chat/start/{bob['user']['id']}/", {}, alice["access"]
+    )
+    room = f"{server.ws}/ws/{started['conversation_id']}/"
+    async with connect(f"{room}?token={alice['access']}") as a, connect(
+        room, additional_headers={"Authorization": f"Bearer {bob['access']}"}
+    ) as b:
+        await a.send(json.dumps({"event": "chat_message", "data": {"body": "hi Bob", "name": "Alice"}}))
+        for ws in (a, b):
+            frame = await recv_json(ws)
+            assert (frame["body"], frame["name"], frame["seq"]) == ("hi Bob", "Alice", 1)
+        await b.send("not json")
+        assert (await recv_json(b))["code"] == "invalid_json"
+
+
+async def test_rejections_carry_close_codes_over_a_real_socket(start_server, alice, carol, direct):
+    server = start_server()
+    room = f"{server.ws}/ws/{direct.id}/"
+    assert await close_code_of(room) == 4401
+    assert await close_code_of(f"{room}?token=garbage") == 4401
+    assert await close_code_of(f"{room}?token={access_token(carol)}") == 4403
+
+
+async def test_token_never_appears_in_server_log(start_server, alice, carol, direct):
+    server = start_server()
+    good, intruder = access_token(alice), access_token(carol)
+    room = f"{server.ws}/ws/{direct.id}/"
+    async with connect(f"{room}?token={good}") as ws:
+        await ws.send(json.dumps({"type": "message.send", "body": "logged?"}))
+        await recv_json(ws)
+    assert await close_code_of(f"{room}?token={intruder}") == 4403
+    assert await close_code_of(f"{room}?token=garbage-token-value") == 4401
+    await asyncio.sleep(0.3)  # let the server flush its access log
+    log = server.log()
+    assert "WSCONNECT" in log, "the access log is on, so the check means something"
+    for secret in (good, intruder, "garbage-token-value"):
+        assert secret not in log
+    assert "Traceback" not in log and "ERROR" not in log
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: processes share the Redis channel layer")
+async def test_message_sent_through_one_process_reaches_a_socket_on_another(
+    start_server, alice, bob, direct
+):
+    first, second = start_server(), start_server()
+    async with connect(f"{first.ws}/ws/chat/{direct.id}/?token={access_token(alice)}") as a, connect(
+        f"{second.ws}/ws/chat/{direct.id}/?token={access_token(bob)}"
+    ) as b, connect(f"{second.ws}/ws/notifications/?token={access_token(bob)}") as b_notes:
+        for n in range(1, 4):
+            sender, receiver = (a, b) if n % 2 else (b, a)
+            await sender.send(json.dumps({"type": "message.send", "body": f"hop {n}"}))
+            assert (await recv_json(receiver))["body"] == f"hop {n}"
+            assert (await recv_json(sender))["seq"] == n
+        notification = await recv_json(b_notes)
+        assert notification["type"] == "notification"
+        assert notification["message"]["body"] == "hop 1"
