@@ -1,0 +1,26 @@
+# Sourced by scripts/run and scripts/test: make sure .venv exists and holds
+# the packages of the given requirements file, installing only when that
+# file changed since the last install.
+set -euo pipefail
+
+ensure_venv() {
+    local requirements="$1"
+    local python="${PYTHON:-python3}"
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)." >&2
+        exit 1
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        echo "Creating .venv ..."
+        "$python" -m venv .venv
+    fi
+    local stamp=".venv/.installed-$(basename "$requirements")"
+    local digest
+    digest="$(cat "$requirements" requirements.txt | cksum)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+        echo "Installing $requirements into .venv ..."
+        .venv/bin/python -m pip install --quiet --upgrade pip
+        .venv/bin/python -m pip install --quiet -r "$requirements"
+        echo "$digest" > "$stamp"
+    fi
+}
