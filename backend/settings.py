@@ -185,7 +185,7 @@ SIMPLE_JWT = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "useraccount.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -197,6 +197,14 @@ REST_FRAMEWORK = {
 # --- Chat -------------------------------------------------------------------
 
 CHAT_MESSAGE_MAX_LENGTH = env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
+# A user counts as online while one of their sockets has sent a heartbeat in
+# the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
+PRESENCE_TTL = env_int("PRESENCE_TTL", 60)
+PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 20)
+# Typing notices are relayed at most once per user and room per this many seconds.
+TYPING_INTERVAL = 2
+# Catch-up (?after=, sync) sends history in pages of this many messages.
+CATCH_UP_PAGE = 500
 
 # --- Static and media -------------------------------------------------------
 

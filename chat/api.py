@@ -7,6 +7,10 @@ Conversation endpoints under /api/chat/, and the REST error mapping.
     GET  /api/chat/<id>/                    -> {conversation, messages}
     GET  /api/chat/<id>/messages/?before=&after=&limit=    -> [message...]
     POST /api/chat/<id>/messages/ {body, client_id?}       -> 201 message (200 on a resend)
+    PATCH|DELETE /api/chat/<id>/messages/<message_id>/     -> the message (author only)
+    POST /api/chat/<id>/read/     {seq}                    -> {conversation_id, last_read_seq, unread_count}
+    GET  /api/chat/unread/                  -> {total, conversations: {id: count}}
+    GET  /api/chat/presence/                -> {online: [ids of contacts online]}
 
 Views parse, call a selector or service, and serialise; nothing here writes
 to the database or broadcasts by itself.
@@ -20,10 +24,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .errors import ChatError, NotFound
+from .presence import online_among
 from .serializers import (
     ConversationCreateInput,
     MessageCreateInput,
+    MessageEditInput,
     MessageRangeInput,
+    ReadInput,
     conversation_data,
     conversation_list_item,
     message_data,
@@ -63,7 +70,8 @@ class ConversationListView(APIView):
         paginator = LinkHeaderCursorPagination()
         page = paginator.paginate_queryset(selectors.conversation_list(user=request.user), request, self)
         selectors.attach_last_messages(page)
-        return paginator.get_paginated_response([conversation_list_item(c) for c in page])
+        online = online_among({user.id for c in page for user in c.users.all()})
+        return paginator.get_paginated_response([conversation_list_item(c, online) for c in page])
 
     def post(self, request):
         data = ConversationCreateInput(data=request.data)
@@ -74,7 +82,8 @@ class ConversationListView(APIView):
             title=data.validated_data["title"],
         )
         conversation.last_message = None
-        return Response(conversation_list_item(conversation), status=status.HTTP_201_CREATED)
+        online = online_among(user.id for user in conversation.users.all())
+        return Response(conversation_list_item(conversation, online), status=status.HTTP_201_CREATED)
 
 
 class ConversationStartView(APIView):
@@ -100,9 +109,10 @@ class ConversationDetailView(APIView):
         )
         conversation = selectors.conversation_with_users(conversation_id=conversation.id)
         messages = selectors.message_list(conversation=conversation, limit=50)
+        online = online_among(user.id for user in conversation.users.all())
         return Response(
             {
-                "conversation": conversation_data(conversation),
+                "conversation": conversation_data(conversation, online),
                 "messages": [message_data(m) for m in messages],
             }
         )
@@ -133,3 +143,58 @@ class MessageListView(APIView):
         return Response(
             message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class MessageDetailView(APIView):
+    def patch(self, request, conversation_id, message_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        data = MessageEditInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = services.message_edit(
+            conversation=conversation, user=request.user, message_id=message_id,
+            body=data.validated_data["body"],
+        )
+        return Response(message_data(message))
+
+    def delete(self, request, conversation_id, message_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        message = services.message_delete(
+            conversation=conversation, user=request.user, message_id=message_id
+        )
+        return Response(message_data(message))
+
+
+class ReadView(APIView):
+    def post(self, request, conversation_id):
+        conversation = selectors.conversation_get_for_user(
+            conversation_id=conversation_id, user=request.user
+        )
+        data = ReadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        last_read = services.conversation_mark_read(
+            conversation=conversation, user=request.user, seq=data.validated_data["seq"]
+        )
+        last_seq = selectors.conversation_last_seq(conversation_id=conversation.id)
+        return Response(
+            {
+                "conversation_id": str(conversation.id),
+                "last_read_seq": last_read,
+                "unread_count": last_seq - last_read,
+            }
+        )
+
+
+class UnreadView(APIView):
+    def get(self, request):
+        counts = selectors.unread_counts(user=request.user)
+        return Response({"total": sum(counts.values()), "conversations": counts})
+
+
+class PresenceView(APIView):
+    def get(self, request):
+        online = online_among(selectors.contact_ids(user=request.user))
+        return Response({"online": sorted(online)})

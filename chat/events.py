@@ -50,10 +50,42 @@ def message_event(message: ConversationMessage) -> dict:
     notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
     return {
         "type": "chat.message",
+        "seq": message.seq,
         "text": dumps(room_frame),
         "notification": dumps(notification),
         "sender_id": data["created_by"]["id"],
     }
+
+
+def message_changed_event(message: ConversationMessage) -> dict:
+    """``chat.message.updated`` or ``chat.message.deleted``: the message as it is now."""
+    kind = "chat.message.deleted" if message.deleted_at else "chat.message.updated"
+    data = message_data(message)
+    return {"type": kind, "text": dumps({"type": kind, **data, "name": data["created_by"]["name"]})}
+
+
+def read_event(*, user_id, seq: int) -> dict:
+    return {"type": "chat.read", "text": dumps({"type": "chat.read", "user_id": str(user_id), "seq": seq})}
+
+
+def unread_event(*, conversation_id, unread_count: int, total: int) -> dict:
+    frame = {
+        "type": "unread",
+        "conversation_id": str(conversation_id),
+        "unread_count": unread_count,
+        "total": total,
+    }
+    return {"type": "unread", "text": dumps(frame)}
+
+
+def typing_event(*, user_id, name: str) -> dict:
+    frame = {"type": "chat.typing", "user_id": str(user_id), "name": name}
+    return {"type": "chat.typing", "user_id": str(user_id), "text": dumps(frame)}
+
+
+def presence_event(*, user_id, online: bool) -> dict:
+    frame = {"type": "presence", "user_id": str(user_id), "online": online}
+    return {"type": "presence", "user_id": str(user_id), "online": online, "text": dumps(frame)}
 
 
 def dumps(data: dict) -> str:

@@ -76,6 +76,10 @@ class ConversationMessage(models.Model):
     # original message instead of creating another.
     client_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted message stays as a tombstone with an empty body, so it keeps
+    # its seq and catch-up stays gapless.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -90,3 +94,7 @@ class ConversationMessage(models.Model):
 
     def __str__(self):
         return f"#{self.seq} in {self.conversation_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

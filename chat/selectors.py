@@ -10,22 +10,62 @@ from functools import reduce
 from operator import or_
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from useraccount.models import User
 from useraccount.selectors import parse_uuid
 
 from .errors import NotFound
-from .models import Conversation, ConversationMessage
+from .models import Conversation, ConversationMember, ConversationMessage
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
 
 
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
-    """The user's conversations, latest activity first, members prefetched."""
-    return Conversation.objects.filter(members__user=user).prefetch_related(_MEMBERS).order_by(
-        "-modified_at"
+    """
+    The user's conversations, latest activity first, members prefetched, each
+    with the user's ``unread_count`` (messages after their last read seq).
+    """
+    last_read = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user).values(
+        "last_read_seq"
+    )[:1]
+    return (
+        Conversation.objects.filter(members__user=user)
+        .annotate(unread_count=F("last_seq") - Subquery(last_read))
+        .prefetch_related(_MEMBERS)
+        .order_by("-modified_at")
     )
+
+
+def unread_counts(*, user: User) -> dict[str, int]:
+    """``{conversation id: unread count}`` for the user's conversations with unread messages."""
+    rows = (
+        ConversationMember.objects.filter(user=user)
+        .annotate(unread=F("conversation__last_seq") - F("last_read_seq"))
+        .filter(unread__gt=0)
+        .values_list("conversation_id", "unread")
+    )
+    return {str(conversation_id): unread for conversation_id, unread in rows}
+
+
+def member_ids(*, conversation_id) -> list[str]:
+    return [
+        str(user_id)
+        for user_id in ConversationMember.objects.filter(conversation_id=conversation_id).values_list(
+            "user_id", flat=True
+        )
+    ]
+
+
+def contact_ids(*, user: User) -> list[str]:
+    """Everyone who shares a conversation with ``user``."""
+    ids = (
+        ConversationMember.objects.filter(conversation__members__user=user)
+        .exclude(user=user)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return [str(user_id) for user_id in ids]
 
 
 def conversation_with_users(*, conversation_id: UUID) -> Conversation:
@@ -46,6 +86,10 @@ def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
     if conversation is None:
         raise NotFound("No such conversation.")
     return conversation
+
+
+def conversation_last_seq(*, conversation_id) -> int:
+    return Conversation.objects.filter(id=conversation_id).values_list("last_seq", flat=True).get()
 
 
 def conversation_ids_for_user(*, user_id: UUID) -> list[UUID]:
@@ -75,8 +119,9 @@ def message_list(
     """
     Up to ``limit`` messages in seq order.
 
-    With ``after`` only: the oldest ones after it (catching up). Otherwise the
-    newest ones below ``before`` (or the newest of all): scrolling back.
+    With ``after``: the oldest ones after it (and below ``before``, if given):
+    catching up. Otherwise the newest ones below ``before`` (or the newest of
+    all): scrolling back.
     """
     messages = ConversationMessage.objects.filter(conversation=conversation).select_related(
         "created_by"
@@ -85,9 +130,10 @@ def message_list(
         messages = messages.filter(seq__gt=after)
     if before is not None:
         messages = messages.filter(seq__lt=before)
-    if after is not None and before is None:
+    if after is not None:
         return list(messages.order_by("seq")[:limit])
     newest = list(messages.order_by("-seq")[:limit])
     newest.reverse()
     return newest
+
 

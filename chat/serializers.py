@@ -33,26 +33,43 @@ def message_data(message: ConversationMessage) -> dict:
         "sent_to_id": str(message.sent_to_id) if message.sent_to_id else None,
         "created_at": timestamp(message.created_at),
         "client_id": message.client_id or None,
+        "edited_at": timestamp(message.edited_at),
+        "deleted": message.deleted_at is not None,
     }
 
 
-def conversation_data(conversation: Conversation) -> dict:
-    """A conversation with its members; ``users`` should be prefetched."""
+def user_with_presence(user, online: set[str] | None) -> dict:
+    data = user_public(user)
+    if online is not None:
+        data["online"] = data["id"] in online
+    return data
+
+
+def conversation_data(conversation: Conversation, online: set[str] | None = None) -> dict:
+    """
+    A conversation with its members; ``users`` should be prefetched.
+
+    With ``online`` (ids from chat.presence), each member carries ``online``.
+    """
     return {
         "id": str(conversation.id),
         "title": conversation.title,
         "is_direct": conversation.is_direct,
-        "users": [user_public(user) for user in conversation.users.all()],
+        "users": [user_with_presence(user, online) for user in conversation.users.all()],
         "modified_at": timestamp(conversation.modified_at),
         "last_seq": conversation.last_seq,
     }
 
 
-def conversation_list_item(conversation: Conversation) -> dict:
-    """``conversation_data`` plus ``last_message`` (see selectors.attach_last_messages)."""
-    data = conversation_data(conversation)
+def conversation_list_item(conversation: Conversation, online: set[str] | None = None) -> dict:
+    """
+    ``conversation_data`` plus ``last_message`` (see selectors.attach_last_messages)
+    and the caller's ``unread_count`` (see selectors.conversation_list).
+    """
+    data = conversation_data(conversation, online)
     last = getattr(conversation, "last_message", None)
     data["last_message"] = message_data(last) if last is not None else None
+    data["unread_count"] = getattr(conversation, "unread_count", 0)
     return data
 
 
@@ -66,6 +83,14 @@ class MessageCreateInput(serializers.Serializer):
     # validates a message, so REST and the socket give the same errors.
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
     client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+
+
+class MessageEditInput(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class ReadInput(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0)
 
 
 class MessageRangeInput(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.utils import timezone
 from useraccount.models import User
 
 from . import events
-from .errors import InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
 from .models import Conversation, ConversationMember, ConversationMessage
 from .selectors import conversation_with_users
 
@@ -166,13 +166,18 @@ def message_send(
             return original, False
     try:
         with transaction.atomic():
+            seq = _next_seq(conversation.id)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation.id,
-                seq=_next_seq(conversation.id),
+                seq=seq,
                 body=body,
                 created_by=sender,
                 sent_to_id=_direct_peer_id(conversation, sender.id),
                 client_id=client_id,
+            )
+            # Whoever writes has read everything up to their own message.
+            ConversationMember.objects.filter(conversation_id=conversation.id, user=sender).update(
+                last_read_seq=seq
             )
             events.broadcast_on_commit(
                 events.conversation_group(conversation.id), events.message_event(message)
@@ -187,3 +192,93 @@ def message_send(
             raise
         return original, False
     return message, True
+
+
+def _own_message(*, conversation: Conversation, user: User, message_id) -> ConversationMessage:
+    from useraccount.selectors import parse_uuid
+
+    parsed = parse_uuid(message_id)
+    message = (
+        ConversationMessage.objects.select_related("created_by")
+        .filter(id=parsed, conversation=conversation)
+        .first()
+        if parsed
+        else None
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    if message.created_by_id != user.id:
+        raise Forbidden("Only the author can change a message.")
+    return message
+
+
+def message_edit(*, conversation: Conversation, user: User, message_id, body) -> ConversationMessage:
+    """The author replaces a message's body; members get ``chat.message.updated``."""
+    body = _validate_body(body)
+    with transaction.atomic():
+        message = _own_message(conversation=conversation, user=user, message_id=message_id)
+        if message.deleted_at is not None:
+            raise InvalidInput("A deleted message cannot be edited.", code="message_deleted")
+        if message.body == body:
+            return message
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at"])
+        events.broadcast_on_commit(
+            events.conversation_group(conversation.id), events.message_changed_event(message)
+        )
+    return message
+
+
+def message_delete(*, conversation: Conversation, user: User, message_id) -> ConversationMessage:
+    """
+    The author deletes a message: it stays as a tombstone (same seq, no body)
+    so histories stay gapless; members get ``chat.message.deleted``.
+    Deleting a deleted message changes nothing.
+    """
+    with transaction.atomic():
+        message = _own_message(conversation=conversation, user=user, message_id=message_id)
+        if message.deleted_at is not None:
+            return message
+        message.body = ""
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["body", "deleted_at"])
+        events.broadcast_on_commit(
+            events.conversation_group(conversation.id), events.message_changed_event(message)
+        )
+    return message
+
+
+def conversation_mark_read(*, conversation: Conversation, user: User, seq: int) -> int:
+    """
+    Record that ``user`` has read up to ``seq`` (capped at the newest message);
+    it never moves backwards. Returns the user's last read seq. When it moved,
+    the room gets ``chat.read`` and the user's notifications sockets ``unread``.
+    """
+    from .selectors import unread_counts
+
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise InvalidInput("seq must be a whole number, 0 or more.", code="invalid_seq", field="seq")
+    with transaction.atomic():
+        last_seq = Conversation.objects.filter(id=conversation.id).values_list("last_seq", flat=True).get()
+        seq = min(seq, last_seq)
+        moved = ConversationMember.objects.filter(
+            conversation_id=conversation.id, user=user, last_read_seq__lt=seq
+        ).update(last_read_seq=seq)
+        current = ConversationMember.objects.filter(
+            conversation_id=conversation.id, user=user
+        ).values_list("last_read_seq", flat=True).get()
+        if moved:
+            counts = unread_counts(user=user)
+            events.broadcast_on_commit(
+                events.conversation_group(conversation.id), events.read_event(user_id=user.id, seq=current)
+            )
+            events.broadcast_on_commit(
+                events.user_group(user.id),
+                events.unread_event(
+                    conversation_id=conversation.id,
+                    unread_count=last_seq - current,
+                    total=sum(counts.values()),
+                ),
+            )
+    return current

@@ -28,7 +28,11 @@ def post_json(url: str, data: dict, token: str | None = None) -> dict:
 
 
 async def recv_json(ws) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    """The next frame, passing over presence frames."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        if frame["type"] not in ("presence", "presence.state"):
+            return frame
 
 
 async def close_code_of(url: str, **kwargs) -> int:

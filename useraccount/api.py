@@ -16,10 +16,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import AccessToken
 
 from . import selectors, services
+from .models import User
 from .serializers import (
     LoginInput,
     ProfileInput,
@@ -65,10 +67,19 @@ class TokenRefreshView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    def get_authenticate_header(self, request):
+        # Without it DRF turns this view's 401s into 403s, as it has no authenticators.
+        return 'Bearer realm="api"'
+
     def post(self, request):
         serializer = TokenRefreshSerializer(data=request.data)
-        # Invalid, expired or blacklisted refresh tokens raise InvalidToken: 401.
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except (TokenError, User.DoesNotExist) as error:
+            # The serializer raises TokenError for an invalid, expired, blacklisted
+            # or wrong-type token (simplejwt's own view converts it, this one must)
+            # and DoesNotExist when the token's user was deleted: all 401, not 500.
+            raise InvalidToken(str(error)) from error
         access = serializer.validated_data["access"]
         expires = datetime.fromtimestamp(AccessToken(access)["exp"], tz=timezone.utc)
         body = {"access": access, "access_expiration": expires.isoformat().replace("+00:00", "Z")}
@@ -105,4 +116,7 @@ class MeView(APIView):
 
 class UserDetailView(APIView):
     def get(self, request, user_id):
-        return Response(user_public(selectors.user_get(user_id=user_id)))
+        from chat.presence import online_among
+
+        user = selectors.user_get(user_id=user_id)
+        return Response({**user_public(user), "online": bool(online_among([user.id]))})

@@ -4,9 +4,11 @@ TokenAuthMiddleware: authenticates WebSocket connections with a JWT.
 The access token comes from the query string (``?token=<access>``, what
 browsers can send) or from an ``Authorization: Bearer <access>`` header
 (mobile and server clients). The middleware never rejects a connection: it
-sets ``scope["user"]`` (AnonymousUser when the token is missing or invalid)
-and leaves closing to the consumer, which accepts first so the client sees
-close code 4401 rather than a bare HTTP 403.
+sets ``scope["user"]`` (AnonymousUser when the token is missing, invalid,
+expired, a refresh token, or of a logged-out session) and ``scope["token"]``
+(the token's claims, for its expiry), and leaves closing to the consumer,
+which accepts first so the client sees close code 4401 rather than a bare
+HTTP 403.
 """
 
 from urllib.parse import parse_qs
@@ -14,7 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
-from .tokens import user_for_access_token
+from .tokens import authenticate_access_token
 
 
 def token_from_scope(scope) -> str | None:
@@ -34,6 +36,6 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        user = await database_sync_to_async(user_for_access_token)(token) if token else None
-        scope = dict(scope, user=user or AnonymousUser())
-        return await self.app(scope, receive, send)
+        found = await database_sync_to_async(authenticate_access_token)(token) if token else None
+        user, claims = found if found else (AnonymousUser(), None)
+        return await self.app(dict(scope, user=user, token=claims), receive, send)

@@ -46,6 +46,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.name or self.email
 
+    def clean(self):
+        super().clean()
+        # Logins and registration look emails up in lower case (see the manager);
+        # forms such as the admin's must store them so too, or the user cannot log in.
+        self.email = (self.email or "").strip().lower()
+
     @property
     def display_name(self) -> str:
         return self.name or self.email.split("@", 1)[0]

@@ -1,20 +1,29 @@
 """
 JWT pairs for users, and the reverse: the user an access token belongs to.
 
-``user_for_access_token`` is what the WebSocket TokenAuthMiddleware uses; it
-accepts only unexpired, correctly signed *access* tokens (a refresh token is
-refused) for an active user.
+Every refresh token carries a session id claim (``sid``, its own ``jti``) that
+simplejwt copies into each access token made from it. Logging out blacklists
+the refresh token, and ``session_is_revoked`` then refuses that session's
+access tokens too: for new sockets and for REST (useraccount.authentication).
+
+``authenticate_access_token`` is what the WebSocket TokenAuthMiddleware uses;
+it accepts only unexpired, correctly signed *access* tokens (a refresh token is
+refused) of a live session of an active user.
 """
 
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from .models import User
 
+SESSION_CLAIM = "sid"
+
 
 def token_pair_for_user(user: User) -> dict:
     refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = refresh[api_settings.JTI_CLAIM]
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -26,11 +35,16 @@ def access_token_payload(raw: str) -> dict | None:
         return None
 
 
-def user_for_access_token(raw: str) -> User | None:
+def session_is_revoked(payload: dict) -> bool:
+    session = payload.get(SESSION_CLAIM)
+    return bool(session) and BlacklistedToken.objects.filter(token__jti=session).exists()
+
+
+def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
+    """``(user, claims)`` for a valid access token of a live session, else None."""
     payload = access_token_payload(raw)
-    if payload is None:
+    if payload is None or session_is_revoked(payload):
         return None
     user_id = payload.get(api_settings.USER_ID_CLAIM)
-    if user_id is None:
-        return None
-    return User.objects.filter(id=user_id, is_active=True).first()
+    user = User.objects.filter(id=user_id, is_active=True).first() if user_id else None
+    return (user, payload) if user is not None else None
