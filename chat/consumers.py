@@ -265,6 +265,9 @@ class ChatConsumer(BaseConsumer):
         now = time.monotonic()
         if now - _last_typing.get(key, -1e9) < settings.TYPING_INTERVAL:
             return
+        if len(_last_typing) > 10_000:  # forget stale entries so the dict stays small
+            for stale in [k for k, t in _last_typing.items() if now - t >= settings.TYPING_INTERVAL]:
+                del _last_typing[stale]
         _last_typing[key] = now
         await self.channel_layer.group_send(
             events.conversation_group(self.conversation.id),

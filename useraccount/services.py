@@ -1,6 +1,7 @@
 """Writes of user accounts: registration, login and logout."""
 
 from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -9,7 +10,14 @@ from .models import User
 
 
 def user_register(*, email: str, password: str, name: str = "") -> User:
-    return User.objects.create_user(email=email, password=password, name=name.strip())
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, name=name.strip())
+    except IntegrityError:
+        # Two registrations of one email at once: the unique column decides.
+        raise serializers.ValidationError(
+            {"email": ["A user with this email address already exists."]}
+        )
 
 
 def user_login(*, email: str, password: str) -> User:
