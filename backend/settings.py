@@ -133,24 +133,51 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_POOL", True
+):
+    # Sockets run their queries on a pool of worker threads; a connection
+    # pool hands each query a ready connection instead of opening one per
+    # query (CONN_MAX_AGE=0) or pinning one per thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DATABASE_POOL_SIZE", 10),
+        "timeout": 10,
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# With Redis: "pubsub" (RedisPubSubChannelLayer, the default) publishes each
+# group message once per group and lets every process fan it out to its own
+# sockets; "lists" (RedisChannelLayer) queues one copy per receiving socket in
+# Redis and drops copies for sockets whose queue is over capacity. Measured in
+# docs/benchmarks.md. Either way a dropped frame is refilled from the database
+# (see docs/protocol.md, "Delivery guarantees").
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "lists")
+if REDIS_URL and CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+elif REDIS_URL and CHANNEL_LAYER == "lists":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # channels_redis drops a message for a socket whose queue is
-                # full; a larger queue rides out bursts into busy rooms.
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
             },
         }
     }
+elif REDIS_URL:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'pubsub' or 'lists', got {CHANNEL_LAYER!r}")
 else:
     CHANNEL_LAYERS = {
         "default": {

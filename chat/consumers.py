@@ -16,10 +16,10 @@ import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from backend.asyncdb import db
 from useraccount.tokens import authenticate_access_token
 
 from . import events, selectors, services
@@ -97,7 +97,7 @@ class BaseConsumer(AsyncWebsocketConsumer):
             await self.broadcast_presence(online=False)
 
     async def broadcast_presence(self, *, online: bool):
-        conversation_ids = await database_sync_to_async(selectors.conversation_ids_for_user)(
+        conversation_ids = await db(selectors.conversation_ids_for_user)(
             user_id=self.user.id
         )
         event = events.presence_event(user_id=self.user_id, online=online)
@@ -149,7 +149,7 @@ class BaseConsumer(AsyncWebsocketConsumer):
 
     async def on_auth(self, frame):
         """A fresh access token for this socket, before the current one expires."""
-        found = await database_sync_to_async(authenticate_access_token)(str(frame.get("token") or ""))
+        found = await db(authenticate_access_token)(str(frame.get("token") or ""))
         if found is None:
             raise InvalidInput("The token is invalid or expired.", code="invalid_token")
         user, claims = found
@@ -183,7 +183,7 @@ class ChatConsumer(BaseConsumer):
         if not self.scope["user"].is_authenticated:
             return await self.reject(CLOSE_UNAUTHENTICATED)
         try:
-            self.conversation = await database_sync_to_async(selectors.conversation_get_for_user)(
+            self.conversation, self.member_ids = await db(selectors.room_for_user)(
                 conversation_id=self.scope["url_route"]["kwargs"]["conversation_id"],
                 user=self.scope["user"],
             )
@@ -193,10 +193,7 @@ class ChatConsumer(BaseConsumer):
         # Read after joining the group and before accepting: every message
         # committed once the client is connected has a seq above this, and
         # its event is already queued for this socket.
-        self.delivered = await database_sync_to_async(selectors.conversation_last_seq)(
-            conversation_id=self.conversation.id
-        )
-        self.member_ids = await database_sync_to_async(selectors.member_ids)(
+        self.delivered = await db(selectors.conversation_last_seq)(
             conversation_id=self.conversation.id
         )
         self.online_members: set[str] = set()
@@ -219,7 +216,7 @@ class ChatConsumer(BaseConsumer):
         """Send every message after ``after`` (and below ``before``) in seq order."""
         last_sent = after
         while True:
-            page = await database_sync_to_async(selectors.message_list)(
+            page = await db(selectors.message_list)(
                 conversation=self.conversation, after=after, before=before, limit=settings.CATCH_UP_PAGE
             )
             for message in page:
@@ -234,7 +231,7 @@ class ChatConsumer(BaseConsumer):
     async def on_message_send(self, frame):
         """Save and broadcast a message; a resent client_id is acknowledged only."""
         try:
-            message, created = await database_sync_to_async(services.message_send)(
+            message, created = await db(services.message_send)(
                 conversation=self.conversation,
                 sender=self.user,
                 body=frame.get("body"),
@@ -255,7 +252,7 @@ class ChatConsumer(BaseConsumer):
 
     async def on_read(self, frame):
         """Record the caller's read position."""
-        await database_sync_to_async(services.conversation_mark_read)(
+        await db(services.conversation_mark_read)(
             conversation=self.conversation, user=self.user, seq=_whole_number(frame.get("seq"), "seq")
         )
 
@@ -276,14 +273,14 @@ class ChatConsumer(BaseConsumer):
 
     async def on_message_edit(self, frame):
         """The author edits a message."""
-        await database_sync_to_async(services.message_edit)(
+        await db(services.message_edit)(
             conversation=self.conversation, user=self.user,
             message_id=frame.get("message_id"), body=frame.get("body"),
         )
 
     async def on_message_delete(self, frame):
         """The author deletes a message."""
-        await database_sync_to_async(services.message_delete)(
+        await db(services.message_delete)(
             conversation=self.conversation, user=self.user, message_id=frame.get("message_id")
         )
 
@@ -354,7 +351,7 @@ class NotificationConsumer(BaseConsumer):
         user = self.scope["user"]
         if not user.is_authenticated:
             return await self.reject(CLOSE_UNAUTHENTICATED)
-        conversation_ids = await database_sync_to_async(selectors.conversation_ids_for_user)(
+        conversation_ids = await db(selectors.conversation_ids_for_user)(
             user_id=user.id
         )
         await self.join(events.user_group(user.id))
@@ -373,7 +370,7 @@ class NotificationConsumer(BaseConsumer):
             raise InvalidInput(
                 '"conversations" must map conversation ids to seqs.', code="invalid_conversations"
             )
-        result = await database_sync_to_async(_sync_result)(user=self.user, known=known)
+        result = await db(_sync_result)(user=self.user, known=known)
         await self.send(text_data=dumps(result))
 
     async def chat_message(self, event):

@@ -21,11 +21,21 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 
-class MemoryPresence:
+class _Presence:
+    def __init__(self, ttl: float | None = None):
+        self._ttl = ttl
+
+    @property
+    def ttl(self) -> float:
+        """The TTL given, else PRESENCE_TTL read at each use, so a settings change applies."""
+        return settings.PRESENCE_TTL if self._ttl is None else self._ttl
+
+
+class MemoryPresence(_Presence):
     """One process's presence; for the embedded default."""
 
-    def __init__(self, ttl: float):
-        self.ttl = ttl
+    def __init__(self, ttl: float | None = None):
+        super().__init__(ttl)
         self.connections: dict[str, dict[str, float]] = {}
 
     def _live(self, user_id: str, now: float) -> dict[str, float]:
@@ -55,12 +65,12 @@ class MemoryPresence:
         return {user_id for user_id in user_ids if self._live(user_id, now)}
 
 
-class RedisPresence:
+class RedisPresence(_Presence):
     """Presence shared through Redis by every server process."""
 
-    def __init__(self, url: str, ttl: float):
+    def __init__(self, url: str, ttl: float | None = None):
+        super().__init__(ttl)
         self.url = url
-        self.ttl = ttl
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: dict[asyncio.AbstractEventLoop, object] = {}
 
@@ -112,8 +122,8 @@ class RedisPresence:
 
 def _make_presence():
     if settings.REDIS_URL:
-        return RedisPresence(settings.REDIS_URL, settings.PRESENCE_TTL)
-    return MemoryPresence(settings.PRESENCE_TTL)
+        return RedisPresence(settings.REDIS_URL)
+    return MemoryPresence()
 
 
 presence = _make_presence()

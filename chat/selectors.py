@@ -88,6 +88,12 @@ def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
     return conversation
 
 
+def room_for_user(*, conversation_id, user: User) -> tuple[Conversation, list[str]]:
+    """What a room socket needs to open: the conversation (NotFound unless a member) and its member ids."""
+    conversation = conversation_get_for_user(conversation_id=conversation_id, user=user)
+    return conversation, member_ids(conversation_id=conversation.id)
+
+
 def conversation_last_seq(*, conversation_id) -> int:
     return Conversation.objects.filter(id=conversation_id).values_list("last_seq", flat=True).get()
 

@@ -160,10 +160,8 @@ def message_send(
     """
     body = _validate_body(body)
     client_id = _validate_client_id(client_id)
-    if client_id:
-        original = _message_by_client_id(conversation=conversation, sender=sender, client_id=client_id)
-        if original is not None:
-            return original, False
+    # A resend is found by the unique constraint below, not by a lookup
+    # first: retries are rare and the lookup would cost every message a query.
     try:
         with transaction.atomic():
             seq = _next_seq(conversation.id)
@@ -184,7 +182,7 @@ def message_send(
             )
     except IntegrityError:
         # Only the client_id constraint can fail here (seq is serialised by
-        # the row lock): the same retry raced us from another connection.
+        # the row lock): a resend. The rollback also undid the seq bump.
         original = client_id and _message_by_client_id(
             conversation=conversation, sender=sender, client_id=client_id
         )

@@ -13,8 +13,9 @@ HTTP 403.
 
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
+
+from backend.asyncdb import db
 
 from .tokens import authenticate_access_token
 
@@ -36,6 +37,6 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        found = await database_sync_to_async(authenticate_access_token)(token) if token else None
+        found = await db(authenticate_access_token)(token) if token else None
         user, claims = found if found else (AnonymousUser(), None)
         return await self.app(dict(scope, user=user, token=claims), receive, send)
