@@ -157,7 +157,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Redis and drops copies for sockets whose queue is over capacity. Measured in
 # docs/benchmarks.md. Either way a dropped frame is refilled from the database
 # (see docs/protocol.md, "Delivery guarantees").
-CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "lists")
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
