@@ -55,11 +55,50 @@ def _after_from_query(scope) -> int | None:
     return int(values[0])
 
 
+class Heartbeat:
+    """
+    Refreshes the presence of every open socket of this process, every
+    PRESENCE_HEARTBEAT seconds, in one round trip to the presence store, then
+    hands room sockets the members online so they can report changes nobody
+    announced. One task per process, not one per socket: idle sockets stay
+    small and Redis sees one pipeline per beat.
+    """
+
+    def __init__(self):
+        self.sockets: set = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer):
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._beat())
+
+    def discard(self, consumer):
+        self.sockets.discard(consumer)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _beat(self):
+        while True:
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT)
+            sockets = list(self.sockets)
+            try:
+                await presence.refresh([(s.user_id, s.channel_name) for s in sockets])
+                online = await presence.online({u for s in sockets for u in s.member_ids})
+                for socket in sockets:
+                    await socket.presence_refresh(online)
+            except Exception:
+                logger.warning("Presence heartbeat failed", exc_info=True)
+
+
+heartbeat = Heartbeat()
+
+
 class BaseConsumer(AsyncWebsocketConsumer):
     """Shared plumbing: close codes, error frames, dispatch, presence, token expiry."""
 
     user = None
-    _tasks: tuple = ()
     _expiry = None
 
     async def reject(self, code: int):
@@ -85,12 +124,11 @@ class BaseConsumer(AsyncWebsocketConsumer):
         self._schedule_expiry(self.scope["token"]["exp"])
         if await presence.touch(self.user_id, self.channel_name):
             await self.broadcast_presence(online=True)
-        self._tasks = (asyncio.ensure_future(self._heartbeat()),)
+        heartbeat.add(self)
 
     async def disconnect(self, code):
         """Stop the session's timers and count the user offline if it was their last socket."""
-        for task in self._tasks:
-            task.cancel()
+        heartbeat.discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
         if self.user is not None and await presence.leave(self.user_id, self.channel_name):
@@ -104,17 +142,10 @@ class BaseConsumer(AsyncWebsocketConsumer):
         for conversation_id in conversation_ids:
             await self.channel_layer.group_send(events.conversation_group(conversation_id), event)
 
-    async def _heartbeat(self):
-        while True:
-            await asyncio.sleep(settings.PRESENCE_HEARTBEAT)
-            try:
-                await presence.touch(self.user_id, self.channel_name)
-                await self.periodic()
-            except Exception:
-                logger.warning("Presence heartbeat failed", exc_info=True)
+    member_ids: list[str] = []
 
-    async def periodic(self):
-        """Hook for work done every heartbeat on an open socket."""
+    async def presence_refresh(self, online: set[str]):
+        """Called every heartbeat with who is online; see ChatConsumer."""
 
     def _schedule_expiry(self, exp: int):
         if self._expiry is not None:
@@ -284,10 +315,10 @@ class ChatConsumer(BaseConsumer):
             conversation=self.conversation, user=self.user, message_id=frame.get("message_id")
         )
 
-    async def periodic(self):
+    async def presence_refresh(self, online: set[str]):
         """Catch presence changes nobody announced (a crashed process's users)."""
         if self.rich:
-            online = await presence.online(self.member_ids)
+            online = online.intersection(self.member_ids)
             for user_id in online ^ self.online_members:
                 event = events.presence_event(user_id=user_id, online=user_id in online)
                 await self.send(text_data=event["text"])

@@ -2,8 +2,9 @@
 Presence: which users have a socket open right now.
 
 Every open socket registers a connection under its user with an expiry
-(now + ``PRESENCE_TTL`` seconds), refreshes it every ``PRESENCE_HEARTBEAT``
-seconds and removes it when it closes. A user is online while any of their
+(now + ``PRESENCE_TTL`` seconds), has it refreshed every ``PRESENCE_HEARTBEAT``
+seconds (by one task per process for all its sockets, chat.consumers.Heartbeat)
+and removes it when it closes. A user is online while any of their
 connections is unexpired, so the users of a crashed process drop out within
 ``PRESENCE_TTL`` seconds without anyone cleaning up after it.
 
@@ -52,6 +53,12 @@ class MemoryPresence(_Presence):
         connections[connection_id] = now + self.ttl
         return not was_online
 
+    async def refresh(self, connections: list[tuple[str, str]]) -> None:
+        """Extend the expiry of many ``(user_id, connection_id)`` at once."""
+        expiry = time.time() + self.ttl
+        for user_id, connection_id in connections:
+            self.connections.setdefault(user_id, {})[connection_id] = expiry
+
     async def leave(self, user_id: str, connection_id: str) -> bool:
         """Forget a connection; True when it was the user's last one."""
         connections = self._live(user_id, time.time())
@@ -99,6 +106,16 @@ class RedisPresence(_Presence):
             pipe.expire(key, int(self.ttl) + 1)
             _, live_before, _, _ = await pipe.execute()
         return live_before == 0
+
+    async def refresh(self, connections: list[tuple[str, str]]) -> None:
+        if not connections:
+            return
+        expiry = time.time() + self.ttl
+        async with self._client().pipeline(transaction=False) as pipe:
+            for user_id, connection_id in connections:
+                pipe.zadd(self._key(user_id), {connection_id: expiry})
+                pipe.expire(self._key(user_id), int(self.ttl) + 1)
+            await pipe.execute()
 
     async def leave(self, user_id: str, connection_id: str) -> bool:
         key = self._key(user_id)
