@@ -86,10 +86,15 @@ class Heartbeat:
             try:
                 await presence.refresh([(s.user_id, s.channel_name) for s in sockets])
                 online = await presence.online({u for s in sockets for u in s.member_ids})
-                for socket in sockets:
-                    await socket.presence_refresh(online)
             except Exception:
                 logger.warning("Presence heartbeat failed", exc_info=True)
+                continue
+            for socket in sockets:
+                if socket in self.sockets:  # not closed meanwhile
+                    try:
+                        await socket.presence_refresh(online)
+                    except Exception:  # the client went away mid-send
+                        logger.debug("Presence refresh failed", exc_info=True)
 
 
 heartbeat = Heartbeat()
