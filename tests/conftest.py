@@ -205,3 +205,23 @@ def group(alice, bob, carol):
     from chat.services import conversation_create_group
 
     return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")
+
+
+# --- Data helpers (sync code only) ---------------------------------------------------
+
+
+def send(conversation, sender, body="hello", **fields) :
+    from chat.services import message_send
+
+    return message_send(conversation=conversation, sender=sender, body=body, **fields)[0]
+
+
+def send_many(conversation, sender, count: int) -> None:
+    for n in range(1, count + 1):
+        send(conversation, sender, f"message {n}")
+
+
+def last_read_seq(conversation, user) -> int:
+    from chat.models import ConversationMember
+
+    return ConversationMember.objects.get(conversation=conversation, user=user).last_read_seq

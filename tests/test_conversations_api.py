@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
-from chat.services import conversation_create_group, conversation_start_direct, message_send
-from tests.conftest import access_token, open_socket
+from chat.services import conversation_create_group, conversation_start_direct
+from tests.conftest import access_token, open_socket, send, send_many
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,6 @@ def member(user, online=False) -> dict:
     """A user as listed among a conversation's members over REST."""
     return {**public(user), "online": online}
 
-
-def send(conversation, sender, body="hello", **fields) -> ConversationMessage:
-    return message_send(conversation=conversation, sender=sender, body=body, **fields)[0]
-
-
-def send_many(conversation, sender, count: int) -> None:
-    for n in range(1, count + 1):
-        send(conversation, sender, f"message {n}")
 
 
 def groups_of(owner, others, count: int) -> list[Conversation]:

@@ -19,8 +19,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from chat import events
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.presence import MemoryPresence, RedisPresence, presence
-from chat.services import message_delete, message_send
-from tests.conftest import access_token, expect_close, open_socket
+from chat.services import message_delete
+from tests.conftest import access_token, expect_close, last_read_seq, open_socket, send, send_many
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,17 +90,6 @@ def presence_frame(user, online: bool) -> dict:
 # --- Data ---------------------------------------------------------------------------
 
 
-def send(conversation, sender, body="hello", **fields) -> ConversationMessage:
-    return message_send(conversation=conversation, sender=sender, body=body, **fields)[0]
-
-
-def send_many(conversation, sender, count: int) -> None:
-    for n in range(1, count + 1):
-        send(conversation, sender, f"message {n}")
-
-
-def last_read_seq(conversation, user) -> int:
-    return ConversationMember.objects.get(conversation=conversation, user=user).last_read_seq
 
 
 def stored_state(conversation) -> tuple:

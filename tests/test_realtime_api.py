@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from chat.models import ConversationMember, ConversationMessage
+from chat.models import ConversationMessage
 from chat.presence import presence
-from chat.services import conversation_create_group, message_delete, message_send
-from tests.conftest import access_token, open_socket
+from chat.services import conversation_create_group, message_delete
+from tests.conftest import access_token, last_read_seq, open_socket, send, send_many
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db
@@ -27,17 +27,6 @@ pytestmark = pytest.mark.django_db
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def send(conversation, sender, body="hello", **fields) -> ConversationMessage:
-    return message_send(conversation=conversation, sender=sender, body=body, **fields)[0]
-
-
-def send_many(conversation, sender, count: int) -> None:
-    for n in range(1, count + 1):
-        send(conversation, sender, f"message {n}")
-
-
-def last_read_seq(conversation, user) -> int:
-    return ConversationMember.objects.get(conversation=conversation, user=user).last_read_seq
 
 
 def post_message(client, conversation, body="hello", **fields):
