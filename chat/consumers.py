@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from backend.asyncdb import db
@@ -105,6 +106,21 @@ class BaseConsumer(AsyncWebsocketConsumer):
 
     user = None
     _expiry = None
+
+    async def dispatch(self, message):
+        """
+        Call the handler for ``message``, without Channels' per-message
+        ``aclose_old_connections``: that hop to the one thread-sensitive worker
+        thread ran before every frame and every group event, so a room of 20
+        queued 20 thread hops per message through one thread (the bottleneck
+        in docs/benchmarks.md). These consumers never touch the ORM on the
+        event loop; their queries run through backend.asyncdb.db, which closes
+        stale connections around each call itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def reject(self, code: int):
         """Accept, then close with ``code`` so the client can read it."""
@@ -267,7 +283,8 @@ class ChatConsumer(BaseConsumer):
     async def on_message_send(self, frame):
         """Save and broadcast a message; a resent client_id is acknowledged only."""
         try:
-            message, created = await db(services.message_send)(
+            message, created = await events.run_and_broadcast(
+                services.message_send,
                 conversation=self.conversation,
                 sender=self.user,
                 body=frame.get("body"),
@@ -288,7 +305,8 @@ class ChatConsumer(BaseConsumer):
 
     async def on_read(self, frame):
         """Record the caller's read position."""
-        await db(services.conversation_mark_read)(
+        await events.run_and_broadcast(
+            services.conversation_mark_read,
             conversation=self.conversation, user=self.user, seq=_whole_number(frame.get("seq"), "seq")
         )
 
@@ -309,14 +327,16 @@ class ChatConsumer(BaseConsumer):
 
     async def on_message_edit(self, frame):
         """The author edits a message."""
-        await db(services.message_edit)(
+        await events.run_and_broadcast(
+            services.message_edit,
             conversation=self.conversation, user=self.user,
             message_id=frame.get("message_id"), body=frame.get("body"),
         )
 
     async def on_message_delete(self, frame):
         """The author deletes a message."""
-        await db(services.message_delete)(
+        await events.run_and_broadcast(
+            services.message_delete,
             conversation=self.conversation, user=self.user, message_id=frame.get("message_id")
         )
 

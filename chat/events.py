@@ -15,6 +15,7 @@ Groups:
 
 import json
 import logging
+from contextvars import ContextVar
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
@@ -96,6 +97,11 @@ def conversation_created_event(conversation: Conversation) -> dict:
     return {"type": "conversation.created", "conversation": conversation_data(conversation)}
 
 
+# Set by ``run_and_broadcast``: committed events wait here to be sent from the
+# event loop instead of from the worker thread.
+_committed: ContextVar[list | None] = ContextVar("committed_events", default=None)
+
+
 def send(group: str, event: dict) -> None:
     """Send an event to a group from synchronous code."""
     async_to_sync(get_channel_layer().group_send)(group, event)
@@ -105,6 +111,10 @@ def broadcast_on_commit(group: str, event: dict) -> None:
     """Send the event once the current transaction commits (now, outside one)."""
 
     def deliver():
+        committed = _committed.get()
+        if committed is not None:
+            committed.append((group, event))
+            return
         try:
             send(group, event)
         except Exception:
@@ -113,3 +123,33 @@ def broadcast_on_commit(group: str, event: dict) -> None:
             logger.exception("Could not broadcast %s to %s", event["type"], group)
 
     transaction.on_commit(deliver)
+
+
+async def run_and_broadcast(service, **kwargs):
+    """
+    Run a service on a worker thread (consumers' way to write), then send the
+    events it committed from the event loop.
+
+    The events are the same ones ``broadcast_on_commit`` would send; sending
+    them here keeps the worker thread (and its database connection) free of
+    Redis round trips, which under load measurably lengthened every write.
+    """
+    from backend.asyncdb import db
+
+    committed: list = []
+
+    def call():
+        token = _committed.set(committed)
+        try:
+            return service(**kwargs)
+        finally:
+            _committed.reset(token)
+
+    result = await db(call)()
+    layer = get_channel_layer()
+    for group, event in committed:
+        try:
+            await layer.group_send(group, event)
+        except Exception:
+            logger.exception("Could not broadcast %s to %s", event["type"], group)
+    return result

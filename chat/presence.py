@@ -89,7 +89,12 @@ class RedisPresence(_Presence):
         if client is None:
             for old_loop in [old for old in self._clients if old.is_closed()]:
                 del self._clients[old_loop]
-            client = self._clients[loop] = redis.asyncio.Redis.from_url(self.url)
+            # Blocking pool: a burst of connecting sockets waits for a free
+            # connection instead of failing once the pool is full.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=50, timeout=10
+            )
+            client = self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client
 
     @staticmethod
