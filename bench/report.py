@@ -1,0 +1,346 @@
+"""
+Reporting: the results table, the ratios, the plot and the profile summary.
+
+Used by ``bench/run.py``; also runnable on a saved result to redraw the plot
+or re-summarise a py-spy profile:
+
+    .venv/bin/python bench/report.py bench/results/<run>.json --plot docs/benchmarks.png
+    .venv/bin/python bench/report.py --profile bench/results/<run>-project.pyspy.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def label(run: dict) -> str:
+    return f"{run['target']} x{run['processes']}"
+
+
+def load_rows(runs: list[dict]) -> list[list[str]]:
+    rows = []
+    for run in runs:
+        connect = run["connect"]
+        for phase in run["phases"]:
+            latency = phase["latency_ms"]
+            rows.append(
+                [
+                    run["target"],
+                    str(run["processes"]),
+                    phase["phase"],
+                    _fmt(connect["connected"]),
+                    _fmt(connect["connects_per_s"]),
+                    _fmt(phase["messages_per_s"]),
+                    _fmt(phase["deliveries_per_s"]),
+                    _fmt(latency["p50"]),
+                    _fmt(latency["p99"]),
+                    _fmt(latency["max"]),
+                    _fmt(phase["lost"]),
+                    _fmt(phase["ack_timeouts"] + phase["unacked_at_end"]),
+                    _fmt(run["memory"]["kb_per_socket"]),
+                    _fmt(phase["cpu"].get("server_percent")),
+                    _fmt(phase["cpu"].get("loadgen_percent")),
+                    _fmt(phase["cpu"].get("db_and_redis_percent")),
+                    _fmt(phase["cpu"].get("background_percent")),
+                ]
+            )
+    return rows
+
+
+LOAD_HEADER = [
+    "target", "procs", "phase", "sockets", "connects/s", "msgs/s", "deliveries/s",
+    "p50 ms", "p99 ms", "max ms", "lost", "unacked", "KB/socket",
+    "server CPU%", "loadgen CPU%", "DB+Redis CPU%", "other CPU%",
+]  # fmt: skip
+
+IDLE_HEADER = [
+    "target", "procs", "sockets", "connected", "connects/s", "handshake p99 ms",
+    "RSS before MB", "RSS after MB", "KB/socket", "closed while idle", "probe lost", "probe p50 ms",
+    "probe p99 ms",
+]  # fmt: skip
+
+
+def idle_rows(runs: list[dict]) -> list[list[str]]:
+    rows = []
+    for run in runs:
+        memory = run["memory"]
+        probe = run["phases"][0] if run["phases"] else {}
+        rows.append(
+            [
+                run["target"],
+                str(run["processes"]),
+                _fmt(run["connect"]["sockets"]),
+                _fmt(run["connect"]["connected"]),
+                _fmt(run["connect"]["connects_per_s"]),
+                _fmt(run["connect"]["handshake_ms"]["p99"]),
+                _fmt(memory["rss_before_bytes"] / 2**20),
+                _fmt(memory["rss_after_bytes"] / 2**20),
+                _fmt(memory["kb_per_socket"]),
+                _fmt(run["closed_while_idle"]),
+                _fmt(probe.get("lost")),
+                _fmt(probe.get("latency_ms", {}).get("p50")),
+                _fmt(probe.get("latency_ms", {}).get("p99")),
+            ]
+        )
+    return rows
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _max_phase(run: dict) -> dict | None:
+    return next((p for p in run["phases"] if p["phase"] == "max"), None)
+
+
+def ratios(runs: list[dict]) -> dict:
+    """project / baseline at each process count, and each target's scaling."""
+    by_key = {(run["target"], run["processes"]): run for run in runs}
+    out: dict = {"project_over_baseline": {}, "scaling": {}}
+    for (target, processes), run in sorted(by_key.items()):
+        if target != "project" or ("baseline", processes) not in by_key:
+            continue
+        base = by_key[("baseline", processes)]
+        mine, theirs = _max_phase(run), _max_phase(base)
+        entry = {
+            "connects_per_s": _ratio(run["connect"]["connects_per_s"], base["connect"]["connects_per_s"]),
+            "kb_per_socket": _ratio(run["memory"]["kb_per_socket"], base["memory"]["kb_per_socket"]),
+        }
+        if mine and theirs and "deliveries_per_s" in mine:
+            entry["deliveries_per_s"] = _ratio(mine["deliveries_per_s"], theirs["deliveries_per_s"])
+            entry["p99_latency"] = _ratio(mine["latency_ms"]["p99"], theirs["latency_ms"]["p99"])
+        out["project_over_baseline"][f"x{processes}"] = entry
+    for target in sorted({t for t, _ in by_key}):
+        counts = sorted(p for t, p in by_key if t == target)
+        if len(counts) < 2:
+            continue
+        first = _max_phase(by_key[(target, counts[0])])
+        for processes in counts[1:]:
+            other = _max_phase(by_key[(target, processes)])
+            if first and other and "deliveries_per_s" in first:
+                out["scaling"][f"{target} x{processes} / x{counts[0]}"] = _ratio(
+                    other["deliveries_per_s"], first["deliveries_per_s"]
+                )
+    return out
+
+
+def _ratio(a, b) -> float | None:
+    if a is None or b in (None, 0):
+        return None
+    return round(a / b, 2)
+
+
+def ratio_lines(result: dict) -> list[str]:
+    lines = []
+    for processes, entry in result["project_over_baseline"].items():
+        parts = [f"{name} {value}x" for name, value in entry.items() if value is not None]
+        lines.append(f"project / baseline ({processes}): " + ", ".join(parts))
+    for name, value in result["scaling"].items():
+        lines.append(f"scaling {name}: deliveries/s {value}x")
+    return lines
+
+
+def plot_title(result: dict) -> str:
+    config, machine, services = result["config"], result["machine"], result["services"]
+    database = services["database"].split(" (")[0]
+    source = " ".join(dict.fromkeys(result.get("source", "").split()))  # "git x x" -> "git x"
+    return (
+        f"{config['rooms']} rooms x {config['members']} members, S={config['senders']}, "
+        f"W={config['window']}, T={config['seconds']:g} s; {database}, "
+        f"{services['channel_layer']}; daphne; {machine['cpus']} CPUs ({source})"
+    )
+
+
+def plot(runs: list[dict], path: Path, title: str = "") -> None:
+    """Deliveries/s, latency percentiles and connects/s, one group per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    load_runs = [run for run in runs if any(p["phase"] == "max" for p in run["phases"])]
+    if not load_runs:
+        return
+    labels = [label(run) for run in load_runs]
+    colours = ["tab:blue" if run["target"] == "project" else "tab:grey" for run in load_runs]
+    figure, (left, middle, right) = plt.subplots(
+        1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1, 1.6, 1]}
+    )
+
+    rates = [_max_phase(run)["deliveries_per_s"] for run in load_runs]
+    bars = left.bar(labels, rates, color=colours)
+    left.bar_label(bars, labels=[f"{rate:,.0f}" for rate in rates], fontsize=8)
+    left.set_ylabel("deliveries / s (higher is better)")
+    left.set_title("Throughput, window W (max phase)", fontsize=10)
+    left.tick_params(axis="x", labelsize=8)
+
+    series = []
+    for run in load_runs:
+        for phase in run["phases"]:
+            if phase["phase"] in ("max", "half"):
+                series.append((f"{run['target']}\nx{run['processes']} {phase['phase']}", phase["latency_ms"]))
+    width = 0.27
+    positions = range(len(series))
+    for offset, (key, colour) in zip(
+        (-width, 0, width), (("p50", "tab:green"), ("p99", "tab:orange"), ("max", "tab:red"))
+    ):
+        values = [max(entry[1][key] or 0, 0.01) for entry in series]
+        middle.bar([x + offset for x in positions], values, width, label=key, color=colour)
+    middle.set_xticks(list(positions), [entry[0] for entry in series], fontsize=7)
+    middle.set_yscale("log")
+    middle.set_ylabel("send to receipt, ms (log; lower is better)")
+    middle.set_title("Latency: max phase, and paced at half its rate", fontsize=10)
+    middle.legend(fontsize=8)
+
+    connects = [run["connect"]["connects_per_s"] or 0 for run in load_runs]
+    bars = right.bar(labels, connects, color=colours)
+    right.bar_label(bars, labels=[f"{rate:,.0f}" for rate in connects], fontsize=8)
+    right.set_ylabel("sockets opened / s (higher is better)")
+    right.set_title("Connects, 200 handshakes in flight", fontsize=10)
+    right.tick_params(axis="x", labelsize=8)
+
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# --- py-spy ------------------------------------------------------------------
+
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def _short_path(path: str) -> str:
+    for marker in ("site-packages/", "/lib/python3"):
+        if marker in path:
+            tail = path.split(marker, 1)[1]
+            return tail if marker == "site-packages/" else "stdlib/" + tail.split("/", 1)[-1]
+    parts = Path(path).parts
+    return "/".join(parts[-2:]) if len(parts) >= 2 else path
+
+
+def _frame_name(frame: str) -> str:
+    match = _FRAME.match(frame.strip())
+    if not match:
+        return frame.strip()
+    return f"{match['func']} ({_short_path(match['file'])})"
+
+
+def _package(frame_name: str) -> str:
+    match = re.search(r"\(([^)]*)\)$", frame_name)
+    path = match[1] if match else frame_name
+    if path.startswith("stdlib/"):
+        return "stdlib/" + path.split("/")[1].removesuffix(".py")
+    return path.split("/")[0].removesuffix(".py")
+
+
+def profile_summary(raw_path: Path, top: int = 10) -> dict:
+    """Top frames by own samples and by inclusive samples, and own samples per package."""
+    own: Counter = Counter()
+    inclusive: Counter = Counter()
+    packages: Counter = Counter()
+    threads: Counter = Counter()
+    total = 0
+    for line in raw_path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        frames = [_frame_name(frame) for frame in stack.split(";") if frame]
+        thread = next((f for f in frames if f.startswith("thread ")), "thread ?")
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += samples
+        # Name a thread by what it runs: the event loop or the sync_to_async worker.
+        threads["event loop" if any("Server.run (daphne" in f for f in frames) else
+                "worker threads" if any("_worker (" in f for f in frames) else thread] += samples
+        own[frames[-1]] += samples
+        packages[_package(frames[-1])] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+
+    def share(counter: Counter) -> list[dict]:
+        return [
+            {"frame": name, "samples": n, "percent": round(100 * n / total, 1)}
+            for name, n in counter.most_common(top)
+        ]
+
+    return {
+        "samples": total,
+        "own": share(own),
+        "inclusive": share(inclusive),
+        "packages": share(packages),
+        "threads": share(threads),
+    }
+
+
+def profile_text(summary: dict) -> str:
+    out = [f"{summary['samples']} samples (active threads only)"]
+    for key, title in (
+        ("threads", "thread"),
+        ("own", "own time"),
+        ("packages", "own time by package"),
+        ("inclusive", "inclusive"),
+    ):
+        out.append(f"top by {title}:")
+        out += [f"  {item['percent']:5.1f}%  {item['frame']}" for item in summary.get(key, [])]
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="*", type=Path, help="result JSON files from bench/run.py")
+    parser.add_argument("--plot", type=Path, help="write the PNG here")
+    parser.add_argument("--profile", type=Path, help="summarise a py-spy raw profile")
+    args = parser.parse_args()
+    runs = []
+    title = ""
+    for path in args.results:
+        result = json.loads(path.read_text())
+        runs += result["runs"]
+        title = title or plot_title(result)
+    if runs:
+        load = [r for r in runs if r["mode"] == "load"]
+        idle = [r for r in runs if r["mode"] == "idle"]
+        if load:
+            print(text_table(LOAD_HEADER, load_rows(load)))
+        if idle:
+            print(text_table(IDLE_HEADER, idle_rows(idle)))
+        for group in (load, idle):
+            if group:
+                print("\n".join(ratio_lines(ratios(group))))
+        if args.plot:
+            plot(load, args.plot, title=title)
+    if args.profile:
+        print(profile_text(profile_summary(args.profile)))
+
+
+if __name__ == "__main__":
+    main()
