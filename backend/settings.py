@@ -117,6 +117,9 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 
+# Worker threads that run the sockets' database work (backend.asyncdb).
+DATABASE_THREADS = env_int("DATABASE_THREADS", 8)
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -133,7 +136,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "DATABASE_POOL", True
 ):
     # Sockets run their queries on a pool of worker threads; a connection
@@ -142,7 +145,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": env_int("DATABASE_POOL_SIZE", 10),
+        "max_size": env_int("DATABASE_POOL_SIZE", DATABASE_THREADS + 4),
         "timeout": 10,
     }
 
