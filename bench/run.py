@@ -84,6 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     servers = parser.add_argument_group("servers")
     servers.add_argument("--targets", default="project,baseline", help="comma list (project,baseline)")
     servers.add_argument("--processes", default="1", help="comma list of server process counts (1)")
+    servers.add_argument(
+        "--server", choices=("daphne", "uvicorn"), default="daphne",
+        help="ASGI server for both targets (daphne)",
+    )
     servers.add_argument("--database-url", help="postgres://... (created and migrated if missing)")
     servers.add_argument("--redis-url", help="redis://... for the channel layer (else in-memory)")
     servers.add_argument(
@@ -393,7 +397,9 @@ def run_target(args, target_name: str, processes: int, env: dict, tmp: Path, sta
     print(f"\n== {target_name} x{processes}: {plan.sockets} sockets in {len(plan.rooms)} rooms", flush=True)
     cpu_before = wait_for_quiet_machine(args.quiet_cpu, args.quiet_wait) if not args.smoke else None
     try:
-        with ServerGroup(target.application, processes=processes, env=server_env, log_dir=tmp) as servers:
+        with ServerGroup(
+            target.application, processes=processes, env=server_env, log_dir=tmp, server=args.server
+        ) as servers:
             result = asyncio.run(measure(args, target, plan, warm_plan, servers, profile_path))
             errors = servers.log_tail()
     finally:
@@ -519,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                 "idle": args.idle,
                 "connect_concurrency": args.connect_concurrency,
                 "ack_timeout": args.ack_timeout,
-                "server": "daphne",
+                "server": args.server,
                 "server_env": args.server_env,
                 "database": "postgresql" if args.database_url else "sqlite",
                 "channel_layer": "redis" if args.redis_url else "in-memory",

@@ -1,7 +1,7 @@
 """
-Starting and stopping the daphne processes under test.
+Starting and stopping the server processes under test.
 
-``ServerGroup`` starts N daphne processes that serve one ASGI application on
+``ServerGroup`` starts N daphne (or uvicorn) processes that serve one ASGI application on
 one shared port: the runner binds N listening sockets to the same port with
 ``SO_REUSEPORT`` (the kernel spreads new connections over them) and hands one
 to each process with ``daphne --fd``. Each process also listens on a private
@@ -58,8 +58,30 @@ def reuseport_sockets(count: int) -> list[socket.socket]:
     return sockets
 
 
+def server_command(server: str, application: str, fd: int, private_port: int) -> list[str]:
+    """The command line of one server process listening on inherited socket ``fd``."""
+    if server == "uvicorn":
+        # uvicorn serves the inherited socket only; readiness is probed on it.
+        return [
+            sys.executable, "-m", "uvicorn", "--fd", str(fd),
+            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+            application,
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "daphne",
+        "--fd", str(fd),
+        "-b", "127.0.0.1", "-p", str(private_port),
+        "-v", "0",
+        application,
+    ]  # fmt: skip
+
+
 class ServerGroup:
-    def __init__(self, application: str, *, processes: int, env: dict, log_dir: Path):
+    def __init__(
+        self, application: str, *, processes: int, env: dict, log_dir: Path, server: str = "daphne"
+    ):
+        self.server = server
         self.application = application
         self.processes_wanted = processes
         self.env = env
@@ -94,13 +116,9 @@ class ServerGroup:
                 private_port = free_port()
                 log = open(self.log_dir / f"server-{self.port}-{index}.log", "ab")
                 self._logs.append(log)
-                command = [
-                    sys.executable, "-m", "daphne",
-                    "--fd", str(listener.fileno()),
-                    "-b", "127.0.0.1", "-p", str(private_port),
-                    "-v", "0",
-                    self.application,
-                ]  # fmt: skip
+                command = server_command(
+                    self.server, self.application, listener.fileno(), private_port
+                )
                 self.procs.append(
                     subprocess.Popen(
                         command,
@@ -112,7 +130,7 @@ class ServerGroup:
                         stderr=subprocess.STDOUT,
                     )
                 )
-                self.private_ports.append(private_port)
+                self.private_ports.append(private_port if self.server == "daphne" else self.port)
         finally:
             # The children hold their own copies; ours would keep the port
             # open (and queue connections nobody accepts) after they exit.
