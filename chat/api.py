@@ -47,6 +47,11 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def _members_conversation(request, conversation_id):
+    """The conversation if the caller is a member; NotFound (404) otherwise."""
+    return selectors.conversation_get_for_user(conversation_id=conversation_id, user=request.user)
+
+
 class LinkHeaderCursorPagination(CursorPagination):
     """Cursor pages whose body stays a plain array; the cursors go in ``Link``."""
 
@@ -104,9 +109,7 @@ class ConversationStartView(APIView):
 
 class ConversationDetailView(APIView):
     def get(self, request, conversation_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         conversation = selectors.conversation_with_users(conversation_id=conversation.id)
         messages = selectors.message_list(conversation=conversation, limit=50)
         online = online_among(user.id for user in conversation.users.all())
@@ -120,18 +123,14 @@ class ConversationDetailView(APIView):
 
 class MessageListView(APIView):
     def get(self, request, conversation_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         params = MessageRangeInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         messages = selectors.message_list(conversation=conversation, **params.validated_data)
         return Response([message_data(m) for m in messages])
 
     def post(self, request, conversation_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         data = MessageCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         message, created = services.message_send(
@@ -147,9 +146,7 @@ class MessageListView(APIView):
 
 class MessageDetailView(APIView):
     def patch(self, request, conversation_id, message_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         data = MessageEditInput(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_edit(
@@ -159,9 +156,7 @@ class MessageDetailView(APIView):
         return Response(message_data(message))
 
     def delete(self, request, conversation_id, message_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         message = services.message_delete(
             conversation=conversation, user=request.user, message_id=message_id
         )
@@ -170,9 +165,7 @@ class MessageDetailView(APIView):
 
 class ReadView(APIView):
     def post(self, request, conversation_id):
-        conversation = selectors.conversation_get_for_user(
-            conversation_id=conversation_id, user=request.user
-        )
+        conversation = _members_conversation(request, conversation_id)
         data = ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
         last_read = services.conversation_mark_read(
