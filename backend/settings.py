@@ -64,8 +64,10 @@ ALLOWED_ORIGINS = env_list(
     "DJANGO_ALLOWED_ORIGINS",
     ["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else [],
 )
-CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
-CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
+# "*" allows every origin; CORS and CSRF take that as a separate switch.
+CORS_ALLOW_ALL_ORIGINS = "*" in ALLOWED_ORIGINS
+CORS_ALLOWED_ORIGINS = [origin for origin in ALLOWED_ORIGINS if origin != "*"]
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
 INSTALLED_APPS = [
     "daphne",

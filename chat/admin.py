@@ -79,3 +79,8 @@ class ConversationMessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A hard delete would leave a gap in seq and reach no client; authors
+        # delete through the API, which leaves a tombstone and tells the room.
+        return False

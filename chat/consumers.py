@@ -51,7 +51,7 @@ def _after_from_query(scope) -> int | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin1")).get("after")
     if not values:
         return None
-    if not values[0].isdigit():
+    if not (values[0].isascii() and values[0].isdigit()):
         raise InvalidInput("after must be a whole number, 0 or more.", code="invalid_after")
     return int(values[0])
 
@@ -86,6 +86,7 @@ class Heartbeat:
             sockets = list(self.sockets)
             try:
                 await presence.refresh([(s.user_id, s.channel_name) for s in sockets])
+                taken_at = time.monotonic()
                 online = await presence.online({u for s in sockets for u in s.member_ids})
             except Exception:
                 logger.warning("Presence heartbeat failed", exc_info=True)
@@ -93,7 +94,7 @@ class Heartbeat:
             for socket in sockets:
                 if socket in self.sockets:  # not closed meanwhile
                     try:
-                        await socket.presence_refresh(online)
+                        await socket.presence_refresh(online, taken_at)
                     except Exception:  # the client went away mid-send
                         logger.debug("Presence refresh failed", exc_info=True)
 
@@ -165,8 +166,8 @@ class BaseConsumer(AsyncWebsocketConsumer):
 
     member_ids: list[str] = []
 
-    async def presence_refresh(self, online: set[str]):
-        """Called every heartbeat with who is online; see ChatConsumer."""
+    async def presence_refresh(self, online: set[str], taken_at: float):
+        """Called every heartbeat with who was online at ``taken_at``; see ChatConsumer."""
 
     def _schedule_expiry(self, exp: int):
         if self._expiry is not None:
@@ -189,11 +190,20 @@ class BaseConsumer(AsyncWebsocketConsumer):
             return await self.send_error(
                 InvalidInput(f"Unknown frame type {frame['type']!r}.", code="unknown_type")
             )
+        client_id = frame.get("client_id")
+        extra = {"client_id": client_id} if isinstance(client_id, str) and client_id else {}
         try:
             await handler(frame)
         except ChatError as error:
-            client_id = frame.get("client_id")
-            await self.send_error(error, **({"client_id": client_id} if client_id else {}))
+            await self.send_error(error, **extra)
+        except Exception:
+            # A failure of ours must not kill the consumer: disconnect() would
+            # never run, leaving the user "online" and the groups joined.
+            logger.exception("Could not handle a %r frame", frame["type"])
+            await self.send_error(
+                ChatError("The server could not handle that frame; try again.", code="server_error"),
+                **extra,
+            )
 
     async def on_ping(self, frame):
         """Keep-alive for clients behind proxies that close quiet sockets."""
@@ -249,6 +259,7 @@ class ChatConsumer(BaseConsumer):
             conversation_id=self.conversation.id
         )
         self.online_members: set[str] = set()
+        self.presence_announced_at: dict[str, float] = {}
         await self.accept()
         await self.start_session()
         try:
@@ -266,7 +277,7 @@ class ChatConsumer(BaseConsumer):
 
     async def catch_up(self, after: int, before: int | None = None):
         """Send every message after ``after`` (and below ``before``) in seq order."""
-        last_sent = after
+        last_sent = self.delivered
         while True:
             page = await db(selectors.message_list)(
                 conversation=self.conversation, after=after, before=before, limit=settings.CATCH_UP_PAGE
@@ -275,8 +286,9 @@ class ChatConsumer(BaseConsumer):
                 await self.send(text_data=events.message_event(message)["text"])
             if not page:
                 break
-            after = last_sent = page[-1].seq
-        self.delivered = max(self.delivered, last_sent)
+            after = page[-1].seq
+            last_sent = max(last_sent, after)
+        self.delivered = last_sent
 
     # --- Client frames ------------------------------------------------------------
 
@@ -340,14 +352,19 @@ class ChatConsumer(BaseConsumer):
             conversation=self.conversation, user=self.user, message_id=frame.get("message_id")
         )
 
-    async def presence_refresh(self, online: set[str]):
+    async def presence_refresh(self, online: set[str], taken_at: float):
         """Catch presence changes nobody announced (a crashed process's users)."""
-        if self.rich:
-            online = online.intersection(self.member_ids)
-            for user_id in online ^ self.online_members:
-                event = events.presence_event(user_id=user_id, online=user_id in online)
-                await self.send(text_data=event["text"])
-            self.online_members = online
+        if not self.rich:
+            return
+        for user_id in online.intersection(self.member_ids) ^ self.online_members:
+            if self.presence_announced_at.get(user_id, 0.0) > taken_at:
+                continue  # an announcement newer than the snapshot wins
+            now_online = user_id in online
+            if now_online:
+                self.online_members.add(user_id)
+            else:
+                self.online_members.discard(user_id)
+            await self.send(text_data=events.presence_event(user_id=user_id, online=now_online)["text"])
 
     # --- Events -------------------------------------------------------------------
 
@@ -382,6 +399,7 @@ class ChatConsumer(BaseConsumer):
         """A member came online or went offline."""
         if not self.rich:
             return
+        self.presence_announced_at[event["user_id"]] = time.monotonic()
         if event["online"]:
             self.online_members.add(event["user_id"])
         else:

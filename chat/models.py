@@ -62,8 +62,10 @@ class ConversationMessage(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField(editable=False)
     body = models.TextField()
+    # PROTECT: deleting a user would silently cut their messages out of other
+    # people's histories and leave gaps in seq; deactivate users instead.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_messages"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages"
     )
     sent_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -57,6 +57,10 @@ def member_ids(*, conversation_id) -> list[str]:
     ]
 
 
+def shares_conversation(*, user: User, other: User) -> bool:
+    return ConversationMember.objects.filter(user=other, conversation__members__user=user).exists()
+
+
 def contact_ids(*, user: User) -> list[str]:
     """Everyone who shares a conversation with ``user``."""
     ids = (

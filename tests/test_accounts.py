@@ -324,7 +324,15 @@ def test_patch_me_with_non_image_avatar_is_400(client_for, alice, settings, tmp_
 def test_user_detail_shows_public_fields_only(client_for, alice, bob):
     response = client_for(alice).get(f"/api/auth/{bob.id}/")
     assert response.status_code == 200
-    assert response.json() == {"id": str(bob.id), "name": "Bob", "avatar_url": None, "online": False}
+    assert response.json() == {"id": str(bob.id), "name": "Bob", "avatar_url": None}
+
+
+def test_user_detail_shows_presence_to_contacts_only(client_for, alice, bob, carol):
+    from chat.services import conversation_start_direct
+
+    conversation_start_direct(user=alice, other_user_id=bob.id)
+    assert client_for(alice).get(f"/api/auth/{bob.id}/").json()["online"] is False
+    assert "online" not in client_for(carol).get(f"/api/auth/{bob.id}/").json()
 
 
 @pytest.mark.parametrize("user_id", [UNKNOWN_ID, "not-a-uuid", "inactive"])

@@ -841,3 +841,36 @@ async def test_logged_out_session_cannot_open_sockets(alice, direct, client_for,
 
     async with open_socket(path, token=pair["access"]) as ws:
         await expect_close(ws, 4401)
+
+
+# --- Review fixes -----------------------------------------------------------------------
+
+
+async def test_after_beyond_the_newest_seq_still_gets_new_messages(alice, bob, direct):
+    async with room(direct, alice, after=100) as a, room(direct, bob) as b:
+        await b.send_json_to({"type": "message.send", "body": "still live"})
+        frame = await receive(a, skip={"presence", "presence.state", "sync.done"})
+        assert (frame["type"], frame["body"], frame["seq"]) == ("chat.message", "still live", 1)
+
+
+async def test_non_ascii_digits_in_after_get_an_error_not_a_crash(alice, direct):
+    async with open_socket(f"/ws/chat/{direct.id}/?after=%C2%B2", token=access_token(alice)) as ws:
+        assert (await receive(ws))["code"] == "invalid_after"
+        await ws.send_json_to({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+
+
+async def test_unexpected_failure_in_a_handler_gets_an_error_and_the_socket_lives(
+    alice, direct, monkeypatch
+):
+    from chat import services
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "conversation_mark_read", broken)
+    async with room(direct, alice) as ws:
+        await ws.send_json_to({"type": "read", "seq": 1})
+        assert (await receive(ws))["code"] == "server_error"
+        await ws.send_json_to({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}

@@ -206,7 +206,7 @@ def test_conversation_users_carry_online(client_for, alice, bob, carol, group, o
     assert {user["id"]: user["online"] for user in detail["conversation"]["users"]} == expected
 
 
-def test_user_detail_carries_online(client_for, alice, bob, carol, online):
+def test_user_detail_carries_online_for_contacts(client_for, alice, bob, carol, group, online):
     online(bob)
     assert client_for(alice).get(f"/api/auth/{bob.id}/").json()["online"] is True
     assert client_for(alice).get(f"/api/auth/{carol.id}/").json()["online"] is False

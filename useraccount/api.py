@@ -117,6 +117,11 @@ class MeView(APIView):
 class UserDetailView(APIView):
     def get(self, request, user_id):
         from chat.presence import online_among
+        from chat.selectors import shares_conversation
 
         user = selectors.user_get(user_id=user_id)
-        return Response({**user_public(user), "online": bool(online_among([user.id]))})
+        data = user_public(user)
+        # Presence is for the people one shares a conversation with.
+        if user.id == request.user.id or shares_conversation(user=request.user, other=user):
+            data["online"] = bool(online_among([user.id]))
+        return Response(data)
