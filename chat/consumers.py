@@ -486,9 +486,10 @@ SYNC_MESSAGES_PER_CONVERSATION = 50
 
 def _sync_result(*, user, known: dict) -> dict:
     """The notifications socket's ``sync.result`` frame (runs in a worker thread)."""
-    counts = selectors.unread_counts(user=user)
     conversations = []
+    unread_total = 0
     for conversation in selectors.conversation_list(user=user):
+        unread_total += conversation.unread_count
         after = known.get(str(conversation.id), 0)
         if str(conversation.id) in known and conversation.last_seq <= after:
             continue
@@ -498,12 +499,12 @@ def _sync_result(*, user, known: dict) -> dict:
         conversations.append(
             {
                 "conversation": conversation_data(conversation),
-                "unread_count": counts.get(str(conversation.id), 0),
+                "unread_count": conversation.unread_count,
                 "messages": [message_data(m) for m in messages[:SYNC_MESSAGES_PER_CONVERSATION]],
                 "has_more": len(messages) > SYNC_MESSAGES_PER_CONVERSATION,
             }
         )
-    return {"type": "sync.result", "conversations": conversations, "unread_total": sum(counts.values())}
+    return {"type": "sync.result", "conversations": conversations, "unread_total": unread_total}
 
 
 class NotFoundConsumer(BaseConsumer):
