@@ -8,16 +8,23 @@ small independent transactions, so ``db`` runs them on a pool of
 (from the connection pool on PostgreSQL). Correctness never relied on that
 one thread: seq numbering is serialised by a row lock in the database
 (chat.services).
+
+    await db(selectors.message_list)(conversation=c, after=0)
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-_executor = ThreadPoolExecutor(max_workers=settings.DATABASE_THREADS, thread_name_prefix="db")
+
+@cache
+def executor() -> ThreadPoolExecutor:
+    """The pool of DATABASE_THREADS workers, made on first use (not at import)."""
+    return ThreadPoolExecutor(max_workers=settings.DATABASE_THREADS, thread_name_prefix="db")
 
 
 def db(func):
     """``func`` as an awaitable that runs on a worker thread, old connections closed."""
-    return database_sync_to_async(func, thread_sensitive=False, executor=_executor)
+    return database_sync_to_async(func, thread_sensitive=False, executor=executor())

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "channels",
+    "core",
     "useraccount",
     "chat",
 ]
@@ -222,7 +223,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "EXCEPTION_HANDLER": "chat.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.rest.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

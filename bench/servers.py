@@ -68,8 +68,12 @@ def server_command(server: str, application: str, fd: int, private_port: int) ->
             "--lifespan", "off", "--no-access-log", "--log-level", "warning",
             application,
         ]  # fmt: skip
+    # The project's server command (backend/serve.py: daphne with the interpreter
+    # tuned for serving) where the tree being measured has one.
+    tuned = application.startswith("backend.") and (ROOT / "backend" / "serve.py").exists()
+    launcher = "backend.serve" if tuned else "daphne"
     return [
-        sys.executable, "-m", "daphne",
+        sys.executable, "-m", launcher,
         "--fd", str(fd),
         "-b", "127.0.0.1", "-p", str(private_port),
         "-v", "0",

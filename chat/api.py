@@ -13,18 +13,20 @@ Conversation endpoints under /api/chat/, and the REST error mapping.
     GET  /api/chat/presence/                -> {online: [ids of contacts online]}
 
 Views parse, call a selector or service, and serialise; nothing here writes
-to the database or broadcasts by itself.
+to the database or publishes by itself. Services check membership and
+authorship themselves and publish their events before returning.
 """
 
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import NotFound
+from core.validation import uuid_or_none
 
 from . import selectors, services
-from .errors import ChatError, NotFound
-from .presence import online_among
+from .realtime.presence import online_among
 from .serializers import (
     ConversationCreateInput,
     MessageCreateInput,
@@ -35,16 +37,6 @@ from .serializers import (
     conversation_list_item,
     message_data,
 )
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus ChatError -> ``{"code", "detail"}`` with its status."""
-    if isinstance(exc, ChatError):
-        body = {"code": exc.code, "detail": exc.detail}
-        if exc.status == 400 and exc.field:
-            body[exc.field] = [exc.detail]
-        return Response(body, status=exc.status)
-    return drf_exception_handler(exc, context)
 
 
 def _members_conversation(request, conversation_id):
@@ -96,7 +88,7 @@ class ConversationStartView(APIView):
         return self.post(request, user_id)
 
     def post(self, request, user_id):
-        other_id = selectors.parse_uuid(user_id)
+        other_id = uuid_or_none(user_id)
         if other_id is None:
             raise NotFound("No such user.")
         conversation, created = services.conversation_start_direct(
@@ -130,11 +122,10 @@ class MessageListView(APIView):
         return Response([message_data(m) for m in messages])
 
     def post(self, request, conversation_id):
-        conversation = _members_conversation(request, conversation_id)
         data = MessageCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         message, created = services.message_send(
-            conversation=conversation,
+            conversation_id=conversation_id,
             sender=request.user,
             body=data.validated_data["body"],
             client_id=data.validated_data["client_id"],
@@ -146,37 +137,33 @@ class MessageListView(APIView):
 
 class MessageDetailView(APIView):
     def patch(self, request, conversation_id, message_id):
-        conversation = _members_conversation(request, conversation_id)
         data = MessageEditInput(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_edit(
-            conversation=conversation, user=request.user, message_id=message_id,
+            conversation_id=conversation_id, user=request.user, message_id=message_id,
             body=data.validated_data["body"],
         )
         return Response(message_data(message))
 
     def delete(self, request, conversation_id, message_id):
-        conversation = _members_conversation(request, conversation_id)
         message = services.message_delete(
-            conversation=conversation, user=request.user, message_id=message_id
+            conversation_id=conversation_id, user=request.user, message_id=message_id
         )
         return Response(message_data(message))
 
 
 class ReadView(APIView):
     def post(self, request, conversation_id):
-        conversation = _members_conversation(request, conversation_id)
         data = ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        last_read = services.conversation_mark_read(
-            conversation=conversation, user=request.user, seq=data.validated_data["seq"]
+        state = services.conversation_mark_read(
+            conversation_id=conversation_id, user=request.user, seq=data.validated_data["seq"]
         )
-        last_seq = selectors.conversation_last_seq(conversation_id=conversation.id)
         return Response(
             {
-                "conversation_id": str(conversation.id),
-                "last_read_seq": last_read,
-                "unread_count": last_seq - last_read,
+                "conversation_id": str(state.conversation_id),
+                "last_read_seq": state.last_read_seq,
+                "unread_count": state.unread_count,
             }
         )
 

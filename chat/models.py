@@ -11,6 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The longest client_id a client may choose (see ConversationMessage.client_id).
+CLIENT_ID_MAX_LENGTH = 64
+
 
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -76,7 +79,7 @@ class ConversationMessage(models.Model):
     )
     # Chosen by the client; a resend with the same value returns the
     # original message instead of creating another.
-    client_id = models.CharField(max_length=64, blank=True, default="")
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     # A deleted message stays as a tombstone with an empty body, so it keeps

@@ -6,16 +6,18 @@ prefetches that keep it to a fixed number of queries however many
 conversations or members there are.
 """
 
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from uuid import UUID
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 
+from core.errors import NotFound
+from core.validation import uuid_or_none
 from useraccount.models import User
-from useraccount.selectors import parse_uuid
 
-from .errors import NotFound
 from .models import Conversation, ConversationMember, ConversationMessage
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
@@ -83,7 +85,7 @@ def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
     A conversation the user is not in looks exactly like one that does not
     exist, so its id leaks nothing.
     """
-    parsed = parse_uuid(conversation_id)
+    parsed = uuid_or_none(conversation_id)
     conversation = (
         Conversation.objects.filter(id=parsed, members__user=user).first() if parsed else None
     )
@@ -147,3 +149,51 @@ def message_list(
     return newest
 
 
+@dataclass
+class ConversationChanges:
+    conversation: Conversation
+    messages: list[ConversationMessage]
+    has_more: bool
+
+
+def changes_since(
+    *, user: User, known: dict[str, int], limit: int
+) -> tuple[list[ConversationChanges], int]:
+    """
+    What a notifications socket missed: every conversation of ``user`` that
+    has messages after the seq the client knows (``known``: conversation id ->
+    seq) or that the client does not know at all, with its oldest ``limit``
+    messages after that seq (0 when unknown). Returns ``(changes, unread_total)``.
+
+    Three queries however many conversations changed: the list (with unread
+    counts), its members, and one windowed query for every conversation's
+    messages at once.
+    """
+    conversations = list(conversation_list(user=user))
+    by_id_last_seq = {conversation.id: conversation.last_seq for conversation in conversations}
+    unread_total = sum(conversation.unread_count for conversation in conversations)
+    after = {}
+    for conversation in conversations:
+        seq = known.get(str(conversation.id))
+        if seq is None or conversation.last_seq > seq:
+            after[conversation.id] = seq or 0
+    with_news = [(cid, seq) for cid, seq in after.items() if by_id_last_seq[cid] > seq]
+    if not with_news:
+        return [ConversationChanges(c, [], False) for c in conversations if c.id in after], unread_total
+    wanted = reduce(or_, (Q(conversation_id=cid, seq__gt=seq) for cid, seq in with_news))
+    rows = (
+        ConversationMessage.objects.filter(wanted)
+        .select_related("created_by")
+        .annotate(row=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=F("seq").asc()))
+        .filter(row__lte=limit + 1)
+        .order_by("conversation_id", "seq")
+    )
+    by_conversation: dict = {}
+    for message in rows:
+        by_conversation.setdefault(message.conversation_id, []).append(message)
+    changes = []
+    for conversation in conversations:
+        if conversation.id in after:
+            messages = by_conversation.get(conversation.id, [])
+            changes.append(ConversationChanges(conversation, messages[:limit], len(messages) > limit))
+    return changes, unread_total

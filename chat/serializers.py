@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from useraccount.serializers import user_public
 
-from .models import Conversation, ConversationMessage
+from .models import CLIENT_ID_MAX_LENGTH, Conversation, ConversationMessage
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -34,7 +34,7 @@ def message_data(message: ConversationMessage) -> dict:
         "created_at": timestamp(message.created_at),
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
-        "deleted": message.deleted_at is not None,
+        "deleted": message.is_deleted,
     }
 
 
@@ -49,7 +49,7 @@ def conversation_data(conversation: Conversation, online: set[str] | None = None
     """
     A conversation with its members; ``users`` should be prefetched.
 
-    With ``online`` (ids from chat.presence), each member carries ``online``.
+    With ``online`` (ids from chat.realtime.presence), each member carries ``online``.
     """
     return {
         "id": str(conversation.id),
@@ -73,6 +73,23 @@ def conversation_list_item(conversation: Conversation, online: set[str] | None =
     return data
 
 
+def sync_result_data(changes, unread_total: int) -> dict:
+    """The notifications socket's ``sync.result`` frame, from selectors.changes_since."""
+    return {
+        "type": "sync.result",
+        "conversations": [
+            {
+                "conversation": conversation_data(change.conversation),
+                "unread_count": change.conversation.unread_count,
+                "messages": [message_data(m) for m in change.messages],
+                "has_more": change.has_more,
+            }
+            for change in changes
+        ],
+        "unread_total": unread_total,
+    }
+
+
 class ConversationCreateInput(serializers.Serializer):
     user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
     title = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
@@ -82,7 +99,9 @@ class MessageCreateInput(serializers.Serializer):
     # Length and emptiness are checked by the service, the one place that
     # validates a message, so REST and the socket give the same errors.
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=CLIENT_ID_MAX_LENGTH
+    )
 
 
 class MessageEditInput(serializers.Serializer):

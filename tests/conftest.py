@@ -114,6 +114,25 @@ async def expect_close(communicator, code: int):
     assert message == {"type": "websocket.close", "code": code}
 
 
+class FakeClock:
+    """A clock for code that takes one: it moves only when told to."""
+
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake wall clock starting at the real time (Redis expiries are real)."""
+    return FakeClock(time.time())
+
+
 # --- Real servers --------------------------------------------------------------
 
 
@@ -213,7 +232,7 @@ def group(alice, bob, carol):
 def send(conversation, sender, body="hello", **fields) :
     from chat.services import message_send
 
-    return message_send(conversation=conversation, sender=sender, body=body, **fields)[0]
+    return message_send(conversation_id=conversation.id, sender=sender, body=body, **fields)[0]
 
 
 def send_many(conversation, sender, count: int) -> None:

@@ -22,7 +22,7 @@ def staff_client() -> Client:
 
 
 def send(conversation, sender, body) -> ConversationMessage:
-    return message_send(conversation=conversation, sender=sender, body=body)[0]
+    return message_send(conversation_id=conversation.id, sender=sender, body=body)[0]
 
 
 def listed(response) -> list:

@@ -16,9 +16,9 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from chat import events
+from chat.realtime import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
-from chat.presence import MemoryPresence, RedisPresence, presence
+from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.services import message_delete
 from tests.conftest import access_token, expect_close, last_read_seq, open_socket, send, send_many
 from useraccount.tokens import token_pair_for_user
@@ -215,14 +215,14 @@ async def test_sync_frame_with_bad_after_gets_invalid_after(alice, direct, after
 
 def drop_event_of_seq(monkeypatch, seq: int) -> None:
     """Make the channel layer lose the ``chat.message`` event of message ``seq``."""
-    real_send = events.send
+    real_publish = outbox.publish
 
-    def lossy_send(group, event):
+    async def lossy_publish(group, event):
         if event["type"] == "chat.message" and event["seq"] == seq:
             return
-        real_send(group, event)
+        await real_publish(group, event)
 
-    monkeypatch.setattr(events, "send", lossy_send)
+    monkeypatch.setattr(outbox, "publish", lossy_publish)
 
 
 @pytest.mark.parametrize("original", [False, True], ids=["rich", "original-path"])
@@ -245,13 +245,13 @@ async def test_dropped_event_is_sent_before_the_next_live_message(
 
 
 async def test_event_delivered_twice_reaches_the_socket_once(alice, bob, direct, monkeypatch):
-    real_send = events.send
+    real_publish = outbox.publish
 
-    def send_twice(group, event):
-        real_send(group, event)
-        real_send(group, event)
+    async def publish_twice(group, event):
+        await real_publish(group, event)
+        await real_publish(group, event)
 
-    monkeypatch.setattr(events, "send", send_twice)
+    monkeypatch.setattr(outbox, "publish", publish_twice)
     async with room(direct, alice) as ws:
         for n in range(3):
             await asend(direct, bob, f"m{n}")
@@ -579,19 +579,20 @@ async def test_original_path_socket_gets_no_presence_frames(alice, bob, direct):
         await assert_silent(ws, skip=())
 
 
-async def test_presence_ttl_setting_expires_a_connection_nobody_left(bob, settings):
+async def test_presence_ttl_setting_expires_a_connection_nobody_left(bob, settings, clock):
     settings.PRESENCE_TTL = 1
     user_id = str(bob.id)
-    assert await presence.touch(user_id, "crashed-process-connection") is True
-    assert await presence.online([user_id]) == {user_id}
-    await asyncio.sleep(1.1)
-    assert await presence.online([user_id]) == set()
+    store = MemoryPresence(clock=clock)
+    assert await store.touch(user_id, "crashed-process-connection") is True
+    assert await store.online([user_id]) == {user_id}
+    clock.advance(1.1)
+    assert await store.online([user_id]) == set()
 
 
 async def test_room_socket_is_told_when_a_crashed_members_presence_expires(alice, bob, direct, settings):
     settings.PRESENCE_TTL = 1
     settings.PRESENCE_HEARTBEAT = 0.2
-    await presence.touch(str(bob.id), "crashed-process-connection")
+    await presence_store().touch(str(bob.id), "crashed-process-connection")
     async with room(direct, alice) as ws:
         state = await receive(ws, skip={"presence"})
         assert str(bob.id) in state["online"]
@@ -602,49 +603,52 @@ async def test_room_socket_is_told_when_a_crashed_members_presence_expires(alice
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def presence_store(request):
-    """A presence store with a 1-second TTL, of each kind available."""
+async def store(request, clock):
+    """A presence store with a 1-second TTL on a fake clock, of each kind available."""
     if request.param == "memory":
-        yield MemoryPresence(ttl=1)
+        yield MemoryPresence(ttl=1, clock=clock)
         return
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs REDIS_URL")
-    store = RedisPresence(os.environ["REDIS_URL"], ttl=1)
-    yield store
-    for client in store._clients.values():
+    redis_store = RedisPresence(os.environ["REDIS_URL"], ttl=1, clock=clock)
+    yield redis_store
+    for client in redis_store._clients.values():
         await client.aclose()
 
 
-async def test_presence_store_counts_a_user_online_while_any_connection_is_open(presence_store):
+async def test_presence_store_counts_a_user_online_while_any_connection_is_open(store):
     user, other = str(uuid.uuid4()), str(uuid.uuid4())
-    assert await presence_store.touch(user, "c1") is True, "came online"
-    assert await presence_store.touch(user, "c2") is False, "already online"
-    assert await presence_store.touch(user, "c1") is False, "a refresh is not a change"
-    assert await presence_store.online([user, other]) == {user}
-    assert await presence_store.leave(user, "c1") is False, "c2 is still open"
-    assert await presence_store.online([user, other]) == {user}
-    assert await presence_store.leave(user, "c2") is True, "last connection gone"
-    assert await presence_store.online([user, other]) == set()
-    assert await presence_store.leave(user, "c2") is False, "leaving twice changes nothing"
+    assert await store.touch(user, "c1") is True, "came online"
+    assert await store.touch(user, "c2") is False, "already online"
+    assert await store.touch(user, "c1") is False, "a refresh is not a change"
+    assert await store.online([user, other]) == {user}
+    assert await store.leave(user, "c1") is False, "c2 is still open"
+    assert await store.online([user, other]) == {user}
+    assert await store.leave(user, "c2") is True, "last connection gone"
+    assert await store.online([user, other]) == set()
+    assert await store.leave(user, "c2") is False, "leaving twice changes nothing"
 
 
-async def test_presence_store_drops_a_connection_not_refreshed_within_the_ttl(presence_store):
+async def test_presence_store_drops_a_connection_not_refreshed_within_the_ttl(store, clock):
     user = str(uuid.uuid4())
-    await presence_store.touch(user, "crashed")
-    assert await presence_store.online([user]) == {user}
-    await asyncio.sleep(1.1)
-    assert await presence_store.online([user]) == set()
-    assert await presence_store.touch(user, "new") is True, "back online after expiry"
+    await store.touch(user, "crashed")
+    clock.advance(0.9)
+    assert await store.online([user]) == {user}
+    clock.advance(0.2)
+    assert await store.online([user]) == set()
+    assert await store.touch(user, "new") is True, "back online after expiry"
 
 
-async def test_presence_store_keeps_a_refreshed_connection(presence_store):
+async def test_presence_store_keeps_a_refreshed_connection(store, clock):
     user = str(uuid.uuid4())
-    await presence_store.touch(user, "alive")
-    await asyncio.sleep(0.6)
-    await presence_store.touch(user, "alive")
-    await asyncio.sleep(0.6)
-    assert await presence_store.online([user]) == {user}
-    assert await presence_store.online([]) == set()
+    await store.touch(user, "alive")
+    clock.advance(0.6)
+    await store.refresh([(user, "alive")])
+    clock.advance(0.6)
+    assert await store.online([user]) == {user}
+    clock.advance(0.5)
+    assert await store.online([user]) == set(), "expires a TTL after the last refresh"
+    assert await store.online([]) == set()
 
 
 # --- Editing and deleting -------------------------------------------------------------------
@@ -700,7 +704,7 @@ async def test_edits_and_deletions_reach_members_notifications_sockets(alice, bo
 async def test_catch_up_shows_a_deleted_message_as_tombstone_at_its_seq(alice, bob, direct):
     await asend_many(direct, alice, 3)
     second = await database_sync_to_async(ConversationMessage.objects.get)(seq=2)
-    await database_sync_to_async(message_delete)(conversation=direct, user=alice, message_id=second.id)
+    await database_sync_to_async(message_delete)(conversation_id=direct.id, user=alice, message_id=second.id)
     async with room(direct, bob, after=0) as ws:
         frames = await receive_many(ws, 3)
     assert [(f["type"], f["seq"], f["body"], f["deleted"]) for f in frames] == [
@@ -746,7 +750,7 @@ async def test_changing_an_unknown_message_gets_not_found(alice, direct, group, 
 
 async def test_editing_a_deleted_message_gets_message_deleted(alice, direct):
     message = await asend(direct, alice, "gone")
-    await database_sync_to_async(message_delete)(conversation=direct, user=alice, message_id=message.id)
+    await database_sync_to_async(message_delete)(conversation_id=direct.id, user=alice, message_id=message.id)
     async with room(direct, alice) as a:
         await a.send_json_to({"type": "message.edit", "message_id": str(message.id), "body": "back"})
         error = await receive(a)

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from chat.models import ConversationMessage
-from chat.presence import presence
+from chat.realtime.presence import presence_store
 from chat.services import conversation_create_group, message_delete
 from tests.conftest import access_token, last_read_seq, open_socket, send, send_many
 from useraccount.tokens import token_pair_for_user
@@ -53,12 +53,12 @@ def online():
 
     def mark(user):
         connection_id = f"test-{uuid4().hex}"
-        async_to_sync(presence.touch)(str(user.id), connection_id)
+        async_to_sync(presence_store().touch)(str(user.id), connection_id)
         connections.append((str(user.id), connection_id))
 
     yield mark
     for user_id, connection_id in connections:
-        async_to_sync(presence.leave)(user_id, connection_id)
+        async_to_sync(presence_store().leave)(user_id, connection_id)
 
 
 # --- Idempotent send ---------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_presence_endpoint_lists_online_contacts_only(
 
 def test_presence_endpoint_drops_a_connection_nobody_refreshed(client_for, alice, bob, direct, settings):
     settings.PRESENCE_TTL = 1
-    async_to_sync(presence.touch)(str(bob.id), "crashed-process-connection")
+    async_to_sync(presence_store().touch)(str(bob.id), "crashed-process-connection")
     assert client_for(alice).get("/api/chat/presence/").json() == {"online": [str(bob.id)]}
     time.sleep(1.1)
     assert client_for(alice).get("/api/chat/presence/").json() == {"online": []}
@@ -316,7 +316,7 @@ def test_changing_a_message_in_someone_elses_conversation_is_404(client_for, car
 
 
 def test_editing_a_deleted_message_is_400_message_deleted(client_for, alice, direct, message):
-    message_delete(conversation=direct, user=alice, message_id=message.id)
+    message_delete(conversation_id=direct.id, user=alice, message_id=message.id)
     response = client_for(alice).patch(message_url(message), {"body": "back"}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "message_deleted"

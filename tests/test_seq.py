@@ -42,7 +42,7 @@ def test_concurrent_senders_get_gapless_unique_seqs(alice, bob, direct):
     def send_many(index):
         sender = (alice, bob)[index % 2]
         return [
-            message_send(conversation=direct, sender=sender, body=f"{index}-{n}")[0].seq
+            message_send(conversation_id=direct.id, sender=sender, body=f"{index}-{n}")[0].seq
             for n in range(15)
         ]
 
@@ -55,16 +55,16 @@ def test_concurrent_senders_get_gapless_unique_seqs(alice, bob, direct):
 
 
 def test_seqs_are_per_conversation(alice, bob, carol, direct, group):
-    message_send(conversation=direct, sender=alice, body="one")
-    message_send(conversation=group, sender=carol, body="one")
-    second, _ = message_send(conversation=direct, sender=bob, body="two")
+    message_send(conversation_id=direct.id, sender=alice, body="one")
+    message_send(conversation_id=group.id, sender=carol, body="one")
+    second, _ = message_send(conversation_id=direct.id, sender=bob, body="two")
     first_in_group = ConversationMessage.objects.get(conversation=group)
     assert (second.seq, first_in_group.seq) == (2, 1)
 
 
 def test_concurrent_resends_of_one_client_id_make_one_message(alice, direct):
     results = run_in_threads(
-        4, lambda i: message_send(conversation=direct, sender=alice, body="once", client_id="dup")
+        4, lambda i: message_send(conversation_id=direct.id, sender=alice, body="once", client_id="dup")
     )
     assert len({message.id for message, _ in results}) == 1
     assert sum(created for _, created in results) == 1

@@ -116,7 +116,7 @@ class MeView(APIView):
 
 class UserDetailView(APIView):
     def get(self, request, user_id):
-        from chat.presence import online_among
+        from chat.realtime.presence import online_among
         from chat.selectors import shares_conversation
 
         user = selectors.user_get(user_id=user_id)

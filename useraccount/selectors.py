@@ -1,25 +1,22 @@
 """Reads of user accounts."""
 
-from uuid import UUID
+from django.db.models import QuerySet
 
-from chat.errors import NotFound
+from core.errors import NotFound
+from core.validation import uuid_or_none
 
 from .models import User
 
 
-def parse_uuid(value) -> UUID | None:
-    """``value`` as a UUID, or None when it is not one (ids come from URLs)."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
+def active_users() -> QuerySet[User]:
+    """The users who may log in, be found and be added to conversations."""
+    return User.objects.filter(is_active=True)
 
 
 def user_get(*, user_id) -> User:
-    parsed = parse_uuid(user_id)
-    user = User.objects.filter(id=parsed, is_active=True).first() if parsed else None
+    """An active user by id (a UUID or its text), else NotFound."""
+    parsed = uuid_or_none(user_id)
+    user = active_users().filter(id=parsed).first() if parsed else None
     if user is None:
         raise NotFound("No such user.")
     return user

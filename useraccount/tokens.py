@@ -17,6 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from .models import User
+from .selectors import active_users
 
 SESSION_CLAIM = "sid"
 
@@ -46,5 +47,5 @@ def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
     if payload is None or session_is_revoked(payload):
         return None
     user_id = payload.get(api_settings.USER_ID_CLAIM)
-    user = User.objects.filter(id=user_id, is_active=True).first() if user_id else None
+    user = active_users().filter(id=user_id).first() if user_id else None
     return (user, payload) if user is not None else None

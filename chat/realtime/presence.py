@@ -3,7 +3,7 @@ Presence: which users have a socket open right now.
 
 Every open socket registers a connection under its user with an expiry
 (now + ``PRESENCE_TTL`` seconds), has it refreshed every ``PRESENCE_HEARTBEAT``
-seconds (by one task per process for all its sockets, chat.consumers.Heartbeat)
+seconds (by one task per process for all its sockets, chat.realtime.heartbeat)
 and removes it when it closes. A user is online while any of their
 connections is unexpired, so the users of a crashed process drop out within
 ``PRESENCE_TTL`` seconds without anyone cleaning up after it.
@@ -12,19 +12,25 @@ Stored in Redis when ``REDIS_URL`` is set (shared by every server process; one
 sorted set per user, scored by expiry), else in a dict in this process. The
 consumers call ``touch``/``leave`` and broadcast the online/offline transitions
 they report; REST adds ``online`` to user objects with ``online_among``.
+
+    store = presence_store()          # this process's store, made on first use
+    await store.touch(user_id, channel_name)
 """
 
 import asyncio
 import time
 from collections.abc import Iterable
+from functools import cache
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
 
 class _Presence:
-    def __init__(self, ttl: float | None = None):
+    def __init__(self, ttl: float | None = None, clock=time.time):
         self._ttl = ttl
+        # Wall-clock seconds: expiries are shared by every process through Redis.
+        self._clock = clock
 
     @property
     def ttl(self) -> float:
@@ -35,8 +41,8 @@ class _Presence:
 class MemoryPresence(_Presence):
     """One process's presence; for the embedded default."""
 
-    def __init__(self, ttl: float | None = None):
-        super().__init__(ttl)
+    def __init__(self, ttl: float | None = None, clock=time.time):
+        super().__init__(ttl, clock)
         self.connections: dict[str, dict[str, float]] = {}
 
     def _live(self, user_id: str, now: float) -> dict[str, float]:
@@ -47,7 +53,7 @@ class MemoryPresence(_Presence):
 
     async def touch(self, user_id: str, connection_id: str) -> bool:
         """Register or refresh a connection; True when the user just came online."""
-        now = time.time()
+        now = self._clock()
         connections = self.connections.setdefault(user_id, {})
         was_online = bool(self._live(user_id, now))
         connections[connection_id] = now + self.ttl
@@ -55,28 +61,28 @@ class MemoryPresence(_Presence):
 
     async def refresh(self, connections: list[tuple[str, str]]) -> None:
         """Extend the expiry of many ``(user_id, connection_id)`` at once."""
-        expiry = time.time() + self.ttl
+        expiry = self._clock() + self.ttl
         for user_id, connection_id in connections:
             self.connections.setdefault(user_id, {})[connection_id] = expiry
 
     async def leave(self, user_id: str, connection_id: str) -> bool:
         """Forget a connection; True when it was the user's last one."""
-        connections = self._live(user_id, time.time())
+        connections = self._live(user_id, self._clock())
         removed = connections.pop(connection_id, None) is not None
         if not connections:
             self.connections.pop(user_id, None)
         return removed and not connections
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
-        now = time.time()
+        now = self._clock()
         return {user_id for user_id in user_ids if self._live(user_id, now)}
 
 
 class RedisPresence(_Presence):
     """Presence shared through Redis by every server process."""
 
-    def __init__(self, url: str, ttl: float | None = None):
-        super().__init__(ttl)
+    def __init__(self, url: str, ttl: float | None = None, clock=time.time):
+        super().__init__(ttl, clock)
         self.url = url
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: dict[asyncio.AbstractEventLoop, object] = {}
@@ -102,7 +108,7 @@ class RedisPresence(_Presence):
         return f"presence:{user_id}"
 
     async def touch(self, user_id: str, connection_id: str) -> bool:
-        now = time.time()
+        now = self._clock()
         key = self._key(user_id)
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", now)
@@ -115,7 +121,7 @@ class RedisPresence(_Presence):
     async def refresh(self, connections: list[tuple[str, str]]) -> None:
         if not connections:
             return
-        expiry = time.time() + self.ttl
+        expiry = self._clock() + self.ttl
         async with self._client().pipeline(transaction=False) as pipe:
             for user_id, connection_id in connections:
                 pipe.zadd(self._key(user_id), {connection_id: expiry})
@@ -126,7 +132,7 @@ class RedisPresence(_Presence):
         key = self._key(user_id)
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.zrem(key, connection_id)
-            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zremrangebyscore(key, "-inf", self._clock())
             pipe.zcard(key)
             removed, _, live_after = await pipe.execute()
         return bool(removed) and live_after == 0
@@ -137,20 +143,22 @@ class RedisPresence(_Presence):
             return set()
         async with self._client().pipeline(transaction=False) as pipe:
             for user_id in user_ids:
-                pipe.zcount(self._key(user_id), time.time(), "+inf")
+                pipe.zcount(self._key(user_id), self._clock(), "+inf")
             counts = await pipe.execute()
         return {user_id for user_id, count in zip(user_ids, counts) if count}
 
 
-def _make_presence():
+@cache
+def presence_store() -> MemoryPresence | RedisPresence:
+    """This process's presence store, made on first use: Redis when REDIS_URL is set."""
     if settings.REDIS_URL:
         return RedisPresence(settings.REDIS_URL)
     return MemoryPresence()
 
 
-presence = _make_presence()
-
-
 def online_among(user_ids: Iterable) -> set[str]:
     """The ids (as strings) of the given users who are online; for sync code."""
-    return async_to_sync(presence.online)([str(user_id) for user_id in user_ids])
+    user_ids = [str(user_id) for user_id in user_ids]
+    if not user_ids:
+        return set()
+    return async_to_sync(presence_store().online)(user_ids)

@@ -1,0 +1,27 @@
+"""
+The production server command: daphne, with the interpreter tuned for a
+server process (the tuning is here, not in backend.asgi, so that importing the
+application, as tests and management commands do, changes nothing).
+
+    python -m backend.serve -e tcp:port=8000:interface=0.0.0.0:backlog=1024 backend.asgi:application
+
+Every argument goes to daphne. ``GIL_SWITCH_INTERVAL`` (seconds, default
+0.0005): database work runs on worker threads while the event loop thread
+delivers frames; with Python's default 5 ms a worker waiting for the GIL
+behind a busy loop waits up to 5 ms at each of a query's I/O returns, which
+stretched every message save under load (docs/benchmarks.md).
+"""
+
+import os
+import sys
+
+from daphne.cli import CommandLineInterface
+
+
+def main() -> None:
+    sys.setswitchinterval(float(os.environ.get("GIL_SWITCH_INTERVAL", "0.0005")))
+    CommandLineInterface.entrypoint()
+
+
+if __name__ == "__main__":
+    main()

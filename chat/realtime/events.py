@@ -1,0 +1,87 @@
+"""
+Event builders: a saved change becomes the event every socket is sent.
+
+An event is a plain dict whose ``type`` selects the consumer handler
+(``chat.message`` -> ``chat_message``). Frames are serialised here, once per
+event rather than once per receiving socket: ``text`` is the frame a room
+socket sends as is; a message event also carries ``notification``, the frame
+for notifications sockets. The other keys are what the receiving session
+needs to decide (``seq``, ``sender_id``, ``user_id``, ``online``).
+
+    events.message(message)        # {"type": "chat.message", "seq": 7, "text": "...", ...}
+"""
+
+import json
+
+from ..models import Conversation, ConversationMessage
+from ..serializers import conversation_data, message_data
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def message(message: ConversationMessage) -> dict:
+    """
+    ``chat.message`` for a saved message. The room frame is flat (the message
+    JSON plus ``name``) so the original client, which reads only ``body`` and
+    ``name``, keeps working.
+    """
+    data = message_data(message)
+    notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
+    return {
+        "type": "chat.message",
+        "seq": message.seq,
+        "sender_id": data["created_by"]["id"],
+        "text": _room_frame("chat.message", data),
+        "notification": dumps(notification),
+    }
+
+
+def message_frame(message: ConversationMessage) -> str:
+    """The room frame of ``message`` alone (catch-up, and a resend's acknowledgement)."""
+    return _room_frame("chat.message", message_data(message))
+
+
+def _room_frame(kind: str, data: dict) -> str:
+    return dumps({"type": kind, **data, "name": data["created_by"]["name"]})
+
+
+def message_changed(message: ConversationMessage) -> dict:
+    """``chat.message.updated`` or ``chat.message.deleted``: the message as it is now."""
+    kind = "chat.message.deleted" if message.is_deleted else "chat.message.updated"
+    return {"type": kind, "text": _room_frame(kind, message_data(message))}
+
+
+def read(*, user_id, seq: int) -> dict:
+    return {"type": "chat.read", "text": dumps({"type": "chat.read", "user_id": str(user_id), "seq": seq})}
+
+
+def unread(*, conversation_id, unread_count: int, total: int) -> dict:
+    frame = {
+        "type": "unread",
+        "conversation_id": str(conversation_id),
+        "unread_count": unread_count,
+        "total": total,
+    }
+    return {"type": "unread", "text": dumps(frame)}
+
+
+def typing(*, user_id, name: str) -> dict:
+    frame = {"type": "chat.typing", "user_id": str(user_id), "name": name}
+    return {"type": "chat.typing", "user_id": str(user_id), "text": dumps(frame)}
+
+
+def presence(*, user_id, online: bool) -> dict:
+    frame = {"type": "presence", "user_id": str(user_id), "online": online}
+    return {"type": "presence", "user_id": str(user_id), "online": online, "text": dumps(frame)}
+
+
+def conversation_created(conversation: Conversation) -> dict:
+    """For the members' user groups; ``users`` must be prefetched."""
+    data = conversation_data(conversation)
+    return {
+        "type": "conversation.created",
+        "conversation_id": data["id"],
+        "text": dumps({"type": "conversation.created", "conversation": data}),
+    }

@@ -1,0 +1,107 @@
+"""
+The outbox: events a service emits, published once their transaction commits.
+
+Every service that changes something others should see takes an ``outbox``
+and calls ``outbox.emit(group, event)`` inside its transaction. The event is
+kept only if that transaction commits (``transaction.on_commit``), so no
+client ever hears of a change that was rolled back. The caller then
+publishes what was kept, after the service returned:
+
+    events = await run(services.message_send, conversation_id=..., sender=..., body=...)  # sockets
+    result = run_sync(services.message_send, conversation_id=..., ...)                   # REST
+
+``run`` runs the service on a database worker thread and publishes from the
+event loop, which keeps Redis round trips off the worker (and its database
+connection); ``run_sync`` does both in the calling thread. Either way every
+event leaves through ``publish``, the one place that talks to the channel
+layer, so a test that patches ``publish`` sees every event from every path.
+"""
+
+import logging
+from functools import partial, wraps
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+async def publish(group: str, event: dict) -> None:
+    """Send one event to one group through the channel layer."""
+    await get_channel_layer().group_send(group, event)
+
+
+class Outbox:
+    """The events of one unit of work, in the order they were emitted."""
+
+    def __init__(self):
+        self._committed: list[tuple[str, dict]] = []
+
+    def emit(self, group: str, event: dict) -> None:
+        """Publish ``event`` to ``group`` once the current transaction commits (at flush)."""
+        transaction.on_commit(partial(self._committed.append, (group, event)))
+
+    def take(self) -> list[tuple[str, dict]]:
+        """The committed events not yet flushed, emptying the outbox."""
+        committed, self._committed = self._committed, []
+        return committed
+
+    async def flush(self) -> None:
+        """
+        Publish every committed event. A failed publish is logged, not raised:
+        the change is saved, and clients reach it through catch-up or REST.
+        """
+        for group, event in self.take():
+            try:
+                await publish(group, event)
+            except Exception:
+                logger.exception("Could not publish %s to %s", event["type"], group)
+
+    def flush_sync(self) -> None:
+        """``flush`` from synchronous code (REST views, tests, the shell)."""
+        if self._committed:
+            async_to_sync(self.flush)()
+
+
+def run_sync(service, *args, **kwargs):
+    """
+    Call ``service(outbox=..., **kwargs)``, then publish what it committed,
+    even if it raised. Inside an outer transaction the publishing waits for
+    that transaction to commit.
+    """
+    outbox = Outbox()
+    try:
+        return service(*args, outbox=outbox, **kwargs)
+    finally:
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(outbox.flush_sync)
+        else:
+            outbox.flush_sync()
+
+
+async def run(service, **kwargs):
+    """``run_sync`` for the event loop: the service on a database thread, the publishing here."""
+    from backend.asyncdb import db
+
+    outbox = Outbox()
+    try:
+        return await db(service)(outbox=outbox, **kwargs)
+    finally:
+        await outbox.flush()
+
+
+def with_outbox(service):
+    """
+    Let callers leave out ``outbox``: the service then gets one of its own,
+    flushed synchronously once the outermost transaction commits (at once
+    outside a transaction). Sockets pass theirs to publish from the event loop.
+    """
+
+    @wraps(service)
+    def call(*args, outbox: Outbox | None = None, **kwargs):
+        if outbox is not None:
+            return service(*args, outbox=outbox, **kwargs)
+        return run_sync(service, *args, **kwargs)
+
+    return call

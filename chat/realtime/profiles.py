@@ -1,0 +1,65 @@
+"""
+Client profiles: one place answers "does this client want this event?".
+
+    ORIGINAL.accepts(event, viewer_id=...)   # the tutorial client on ws/<id>/
+
+- ``RICH`` (``ws/chat/<id>/``): every room event, except the viewer's own
+  typing notices.
+- ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
+  message, so it gets messages only (and answers to its own requests:
+  errors, pong).
+- ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
+  deletions, unread counts, new conversations and contacts' presence; never
+  typing or read positions, and never the viewer's own messages or presence.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+_ROOM_ONLY = frozenset({"chat.read", "chat.typing"})
+_MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
+
+
+def _not_own_typing(event: dict, viewer_id: str) -> bool:
+    return event["type"] != "chat.typing" or event["user_id"] != viewer_id
+
+
+def _not_own_message_or_presence(event: dict, viewer_id: str) -> bool:
+    if event["type"] == "chat.message":
+        return event["sender_id"] != viewer_id
+    if event["type"] == "presence":
+        return event["user_id"] != viewer_id
+    return True
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    name: str
+    event_types: frozenset[str]
+    rule: Callable[[dict, str], bool] = lambda event, viewer_id: True
+
+    def accepts(self, event: dict, *, viewer_id: str) -> bool:
+        """Whether a socket of this profile, of user ``viewer_id``, is sent ``event``."""
+        return event["type"] in self.event_types and self.rule(event, viewer_id)
+
+    @property
+    def sees_presence(self) -> bool:
+        return "presence" in self.event_types
+
+    @property
+    def follows_room(self) -> bool:
+        """Whether it wants the room group's events (typing, read positions)."""
+        return bool(self.event_types & _ROOM_ONLY)
+
+
+RICH = ClientProfile(
+    "rich",
+    _MESSAGES | {"chat.read", "chat.typing", "presence", "presence.state"},
+    _not_own_typing,
+)
+ORIGINAL = ClientProfile("original", frozenset({"chat.message"}))
+NOTIFICATIONS = ClientProfile(
+    "notifications",
+    _MESSAGES | {"unread", "presence", "conversation.created"},
+    _not_own_message_or_presence,
+)

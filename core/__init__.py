@@ -1,0 +1,1 @@
+"""What the chat and account apps share: the error vocabulary, input rules and the REST error mapping."""

@@ -1,0 +1,48 @@
+"""
+The one error vocabulary of the backend.
+
+Services, selectors and frame parsing raise an ``ApplicationError``: a
+``code`` a client can switch on, a human ``detail``, the HTTP ``status`` it
+maps to and, when it is about one input field, that ``field``. REST turns it
+into ``{"code", "detail"}`` with the status (core.rest.exception_handler); the
+sockets into ``{"type": "error", "code", "detail"}`` frames.
+
+    raise InvalidInput("The message body is empty.", code="empty_body", field="body")
+"""
+
+
+class ApplicationError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, detail: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.field = field
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "detail": self.detail}
+
+
+class InvalidInput(ApplicationError):
+    status = 400
+    code = "invalid"
+
+
+class Forbidden(ApplicationError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApplicationError):
+    status = 404
+    code = "not_found"
+
+
+class ServerError(ApplicationError):
+    """A failure of ours the client may retry; the cause is logged, never shown."""
+
+    status = 500
+    code = "server_error"
