@@ -3,6 +3,7 @@ Shared fixtures: users, authenticated API clients, WebSocket communicators
 against the real ASGI application, and real daphne server processes.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -133,6 +134,67 @@ def clock() -> FakeClock:
     return FakeClock(time.time())
 
 
+# --- Sockets ------------------------------------------------------------------------
+
+PRESENCE_FRAMES = {"presence", "presence.state"}
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def room(conversation, user=None, *, token=None, after=None, original=False):
+    """A room socket: ``ws/chat/<id>/``, or the original client's ``ws/<id>/``."""
+    path = f"/ws/{conversation.id}/" if original else f"/ws/chat/{conversation.id}/"
+    if after is not None:
+        path += f"?after={after}"
+    return open_socket(path, token=token or access_token(user))
+
+
+def notifications(user=None, *, token=None):
+    return open_socket("/ws/notifications/", token=token or access_token(user))
+
+
+async def receive(ws, *, skip=PRESENCE_FRAMES) -> dict:
+    """The next frame, passing over those whose type is in ``skip``."""
+    while True:
+        frame = json.loads(await ws.receive_from(timeout=5))
+        if frame["type"] not in skip:
+            return frame
+
+
+async def receive_many(ws, count: int) -> list[dict]:
+    return [await receive(ws) for _ in range(count)]
+
+
+async def assert_silent(ws, *, skip=PRESENCE_FRAMES, timeout=0.2) -> None:
+    """No frame (other than skipped ones) arrives within ``timeout`` seconds."""
+    while not await ws.receive_nothing(timeout=timeout):
+        frame = json.loads(await ws.receive_from())
+        assert frame["type"] in skip, f"unexpected frame {frame}"
+
+
+async def drain(ws) -> list[dict]:
+    """The frames waiting now (those sent on connect), so later checks see only new ones."""
+    frames = []
+    while not await ws.receive_nothing(timeout=0.1):
+        frames.append(json.loads(await ws.receive_from()))
+    return frames
+
+
+async def close_code(ws) -> int:
+    """The code of the close the server sends next, passing over text frames before it."""
+    while True:
+        message = await ws.receive_output(timeout=5)
+        if message["type"] == "websocket.close":
+            return message["code"]
+
+
+def seqs(frames) -> list[int]:
+    return [frame["seq"] for frame in frames]
+
+
+def presence_frame(user, online: bool) -> dict:
+    return {"type": "presence", "user_id": str(user.id), "online": online}
+
+
 # --- Real servers --------------------------------------------------------------
 
 
@@ -238,6 +300,11 @@ def send(conversation, sender, body="hello", **fields) :
 def send_many(conversation, sender, count: int) -> None:
     for n in range(1, count + 1):
         send(conversation, sender, f"message {n}")
+
+
+def post_message(client, conversation, body="hello", **fields):
+    """POST a message over REST; the response."""
+    return client.post(f"/api/chat/{conversation.id}/messages/", {"body": body, **fields}, format="json")
 
 
 def last_read_seq(conversation, user) -> int:

@@ -10,12 +10,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import Conversation, ConversationMessage
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, UNKNOWN_ID
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
 
-UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 STRONG_PASSWORD = "violet-tugboat-sings-42"
 
 
@@ -251,7 +250,9 @@ def test_logout_blacklists_refresh_token(client_for, alice):
 def test_logout_leaves_other_sessions_alone(client_for, alice):
     first = login(client_for(), alice.email).json()
     second = login(client_for(), alice.email).json()
-    client_for().post("/api/auth/logout/", {"refresh": first["refresh"]}, format="json")
+    logout = client_for().post("/api/auth/logout/", {"refresh": first["refresh"]}, format="json")
+    assert logout.status_code == 200
+    assert refresh(client_for(), first["refresh"]).status_code == 401, "the first session ended"
     assert refresh(client_for(), second["refresh"]).status_code == 200
 
 

@@ -11,11 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.services import conversation_create_group, conversation_start_direct
-from tests.conftest import access_token, open_socket, send, send_many
+from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, send, send_many
 
 pytestmark = pytest.mark.django_db
 
-UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq"}
 LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count"}
 MESSAGE_KEYS = {
@@ -402,12 +401,6 @@ def test_message_range_with_bad_parameter_is_400(client_for, alice, direct, quer
 
 
 # --- Sending --------------------------------------------------------------------------------
-
-
-def post_message(client, conversation, body="hello", **fields):
-    return client.post(
-        f"/api/chat/{conversation.id}/messages/", {"body": body, **fields}, format="json"
-    )
 
 
 def test_post_message_returns_201_with_message_json(client_for, alice, bob, direct):

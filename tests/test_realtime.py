@@ -20,76 +20,31 @@ from chat.realtime import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.services import message_delete
-from tests.conftest import access_token, expect_close, last_read_seq, open_socket, send, send_many
+from tests.conftest import (
+    PRESENCE_FRAMES,
+    UNKNOWN_ID,
+    access_token,
+    assert_silent,
+    close_code,
+    drain,
+    expect_close,
+    last_read_seq,
+    notifications,
+    open_socket,
+    post_message,
+    presence_frame,
+    receive,
+    receive_many,
+    room,
+    send,
+    send_many,
+    seqs,
+)
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PRESENCE_FRAMES = {"presence", "presence.state"}
-UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
-
-
-# --- Sockets ----------------------------------------------------------------------
-
-
-def room(conversation, user=None, *, token=None, after=None, original=False):
-    """A room socket: ``ws/chat/<id>/``, or the original client's ``ws/<id>/``."""
-    path = f"/ws/{conversation.id}/" if original else f"/ws/chat/{conversation.id}/"
-    if after is not None:
-        path += f"?after={after}"
-    return open_socket(path, token=token or access_token(user))
-
-
-def notifications(user=None, *, token=None):
-    return open_socket("/ws/notifications/", token=token or access_token(user))
-
-
-async def receive(ws, *, skip=PRESENCE_FRAMES) -> dict:
-    """The next frame, passing over those whose type is in ``skip``."""
-    while True:
-        frame = json.loads(await ws.receive_from(timeout=5))
-        if frame["type"] not in skip:
-            return frame
-
-
-async def receive_many(ws, count: int) -> list[dict]:
-    return [await receive(ws) for _ in range(count)]
-
-
-async def assert_silent(ws, *, skip=PRESENCE_FRAMES, timeout=0.2) -> None:
-    """No frame (other than skipped ones) arrives within ``timeout`` seconds."""
-    while not await ws.receive_nothing(timeout=timeout):
-        frame = json.loads(await ws.receive_from())
-        assert frame["type"] in skip, f"unexpected frame {frame}"
-
-
-async def drain(ws) -> list[dict]:
-    """The frames waiting now (those sent on connect), so later checks see only new ones."""
-    frames = []
-    while not await ws.receive_nothing(timeout=0.1):
-        frames.append(json.loads(await ws.receive_from()))
-    return frames
-
-
-async def close_code(ws) -> int:
-    """The code of the close the server sends next, passing over text frames before it."""
-    while True:
-        message = await ws.receive_output(timeout=5)
-        if message["type"] == "websocket.close":
-            return message["code"]
-
-
-def seqs(frames) -> list[int]:
-    return [frame["seq"] for frame in frames]
-
-
-def presence_frame(user, online: bool) -> dict:
-    return {"type": "presence", "user_id": str(user.id), "online": online}
-
-
 # --- Data ---------------------------------------------------------------------------
-
-
 
 
 def stored_state(conversation) -> tuple:
@@ -346,10 +301,6 @@ async def test_notifications_sync_with_bad_map_gets_invalid_conversations(alice,
 # --- Idempotent send ---------------------------------------------------------------------
 
 
-def post_message(client, conversation, body, **fields):
-    return client.post(f"/api/chat/{conversation.id}/messages/", {"body": body, **fields}, format="json")
-
-
 apost_message = database_sync_to_async(post_message)
 
 
@@ -483,6 +434,34 @@ async def test_sending_a_message_over_the_socket_marks_it_read_for_the_sender(al
         assert (await receive(a))["seq"] == 5
     assert await alast_read_seq(direct, alice) == 5
     assert await alast_read_seq(direct, bob) == 4
+
+
+# --- Groups ------------------------------------------------------------------------------
+
+
+async def test_typing_and_read_events_never_reach_sockets_that_do_not_show_them(
+    alice, bob, direct, monkeypatch
+):
+    from chat.consumers import NotificationsConsumer, OriginalClientRoomConsumer
+
+    handled = []
+
+    async def record(self, event):
+        handled.append((type(self).__name__, event["type"]))
+
+    for consumer in (NotificationsConsumer, OriginalClientRoomConsumer):
+        monkeypatch.setattr(consumer, "chat_typing", record)
+        monkeypatch.setattr(consumer, "chat_read", record)
+    await asend(direct, alice, "hello")
+    async with notifications(bob), room(direct, bob, original=True) as legacy, room(direct, alice) as a, room(
+        direct, bob
+    ) as b:
+        await a.send_json_to({"type": "typing"})
+        assert (await receive(b))["type"] == "chat.typing"
+        await b.send_json_to({"type": "read", "seq": 1})
+        assert (await receive(a))["type"] == "chat.read"
+        await assert_silent(legacy, skip=())
+    assert handled == [], "the room group is followed by rich room sockets only"
 
 
 # --- Typing ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ and logged-out sessions. The socket side is in test_realtime.
 """
 
 import json
-import time
 from datetime import datetime
 from uuid import uuid4
 
@@ -19,18 +18,13 @@ from rest_framework.test import APIClient
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
 from chat.services import conversation_create_group, message_delete
-from tests.conftest import access_token, last_read_seq, open_socket, send, send_many
+from tests.conftest import UNKNOWN_ID, access_token, last_read_seq, open_socket, post_message, receive, send, send_many
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db
 
-UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 
 
-
-
-def post_message(client, conversation, body="hello", **fields):
-    return client.post(f"/api/chat/{conversation.id}/messages/", {"body": body, **fields}, format="json")
 
 
 def post_read(client, conversation, seq):
@@ -223,11 +217,15 @@ def test_presence_endpoint_lists_online_contacts_only(
     assert response.json() == {"online": [str(bob.id)]}
 
 
-def test_presence_endpoint_drops_a_connection_nobody_refreshed(client_for, alice, bob, direct, settings):
+def test_presence_endpoint_drops_a_connection_nobody_refreshed(
+    client_for, alice, bob, direct, settings, clock, monkeypatch
+):
     settings.PRESENCE_TTL = 1
+    monkeypatch.setattr(presence_store(), "_clock", clock)
     async_to_sync(presence_store().touch)(str(bob.id), "crashed-process-connection")
+    clock.advance(0.9)
     assert client_for(alice).get("/api/chat/presence/").json() == {"online": [str(bob.id)]}
-    time.sleep(1.1)
+    clock.advance(0.2)
     assert client_for(alice).get("/api/chat/presence/").json() == {"online": []}
 
 
@@ -339,14 +337,6 @@ def test_editing_without_body_is_400_on_body(client_for, alice, message):
     assert set(response.json()) == {"body"}
 
 
-async def receive(ws) -> dict:
-    """The next frame that is not about presence."""
-    while True:
-        frame = json.loads(await ws.receive_from(timeout=5))
-        if frame["type"] not in ("presence", "presence.state"):
-            return frame
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_rest_edit_and_delete_are_broadcast_to_members(client_for, alice, bob, direct):
     message = await database_sync_to_async(send)(direct, alice, "helo")
@@ -382,7 +372,10 @@ def test_access_token_of_a_logged_out_session_is_401(alice):
 
 def test_logging_out_one_session_keeps_the_others(alice):
     kept, ended = token_pair_for_user(alice), token_pair_for_user(alice)
-    APIClient().post("/api/auth/logout/", {"refresh": ended["refresh"]}, format="json")
+    logout = APIClient().post("/api/auth/logout/", {"refresh": ended["refresh"]}, format="json")
+    assert logout.status_code == 200
     client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ended['access']}")
+    assert client.get("/api/chat/").status_code == 401, "the logged-out session is refused"
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {kept['access']}")
     assert client.get("/api/chat/").status_code == 200

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import ConversationMessage
-from tests.conftest import access_token, expect_close, open_socket
+from tests.conftest import access_token, expect_close, open_socket, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,17 +18,6 @@ def count_messages(conversation) -> int:
 
 
 acount_messages = database_sync_to_async(count_messages)
-
-
-PRESENCE_FRAMES = {"presence", "presence.state"}
-
-
-async def receive(communicator, *, skip=PRESENCE_FRAMES) -> dict:
-    """The next frame, passing over presence frames (tested in test_realtime)."""
-    while True:
-        frame = json.loads(await communicator.receive_from(timeout=5))
-        if frame.get("type") not in skip:
-            return frame
 
 
 # --- Connecting ---------------------------------------------------------------

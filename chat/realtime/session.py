@@ -1,15 +1,23 @@
 """
-Per-socket state, in plain Python: what a socket has delivered and what it
-has told its client about presence. The consumers own one of these each and
-ask it what to do; it never sends anything itself.
+Per-socket sessions, in plain Python: what a socket has delivered, what it
+has told its client about presence, and so what each event makes it send.
+Each consumer owns one session and hands it every event; the session sends
+through the ``send`` it was given and reads history through ``fetch``, so
+tests drive it with plain functions and no Channels.
 
     cursor = DeliveryCursor(delivered=5)
     cursor.missing_before(9)    # range(6, 9): fetch 6..8 from the database first
     cursor.missing_before(4)    # None: already delivered, skip
+
+    session = RoomSession(profile=RICH, viewer_id=me, member_ids=ids, delivered=5, send=send, fetch=fetch)
+    await session.message(event)   # fills 6..8 through fetch, then sends event 9
 """
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+
+from . import events
+from .profiles import ClientProfile
 
 
 class DeliveryCursor:
@@ -19,6 +27,8 @@ class DeliveryCursor:
     the channel layer dropped, or two processes' events crossing) is filled
     from the database before the new message goes out.
     """
+
+    __slots__ = ("delivered",)
 
     def __init__(self, delivered: int = 0):
         self.delivered = delivered
@@ -41,6 +51,8 @@ class RoomPresence:
     announced (the users of a crashed process) still reach the client.
     An announcement newer than a snapshot wins over it.
     """
+
+    __slots__ = ("member_ids", "online", "_announced_at", "_clock")
 
     def __init__(self, member_ids: Iterable[str], *, clock: Callable[[], float] = time.monotonic):
         self.member_ids = frozenset(member_ids)
@@ -82,6 +94,8 @@ class RoomPresence:
 class ContactPresence:
     """What a notifications socket has told its client of contacts' presence: each change once."""
 
+    __slots__ = ("_known",)
+
     def __init__(self):
         self._known: dict[str, bool] = {}
 
@@ -91,3 +105,98 @@ class ContactPresence:
             return False
         self._known[user_id] = online
         return True
+
+
+Send = Callable[[str], Awaitable[None]]
+# fetch(after, before) -> the room frames of the next page of messages after
+# ``after`` (and below ``before``), as (seq, frame text), in seq order.
+Fetch = Callable[[int, int | None], Awaitable[list[tuple[int, str]]]]
+
+
+class RoomSession:
+    """
+    One room socket's side of the conversation: it is handed every event of
+    the room's groups and decides, with the client profile, what to send.
+    ``send`` and ``fetch`` are the socket's; nothing here knows Channels.
+    """
+
+    __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch")
+
+    def __init__(
+        self,
+        *,
+        profile: ClientProfile,
+        viewer_id: str,
+        member_ids: Iterable[str],
+        delivered: int,
+        send: Send,
+        fetch: Fetch,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.profile = profile
+        self.viewer_id = viewer_id
+        self.cursor = DeliveryCursor(delivered)
+        self.presence = RoomPresence(member_ids, clock=clock)
+        self._send = send
+        self._fetch = fetch
+
+    @property
+    def watched_user_ids(self) -> frozenset[str]:
+        """Whose presence the heartbeat should report to this socket."""
+        return self.presence.member_ids if self.profile.sees_presence else frozenset()
+
+    async def catch_up(self, after: int, before: int | None = None) -> None:
+        """Send every message after ``after`` (and below ``before``) in seq order."""
+        while page := await self._fetch(after, before):
+            for seq, text in page:
+                await self._send(text)
+                self.cursor.advance(seq)
+            after = page[-1][0]
+
+    async def message(self, event: dict) -> None:
+        """A message was saved: skip it if sent already, fill any gap before it, send it."""
+        missing = self.cursor.missing_before(event["seq"])
+        if missing is None:
+            return
+        if missing:
+            await self.catch_up(missing.start - 1, before=missing.stop)
+        await self._send(event["text"])
+        self.cursor.advance(event["seq"])
+
+    async def event(self, event: dict) -> None:
+        """Any other event: sent if the client wants it."""
+        if self.profile.accepts(event, viewer_id=self.viewer_id):
+            if event["type"] == "presence":
+                self.presence.announce(event["user_id"], event["online"])
+            await self._send(event["text"])
+
+    async def presence_state(self, online: set[str]) -> None:
+        """Right after connecting: who of the members is online."""
+        if self.profile.sees_presence:
+            state = {"type": "presence.state", "online": self.presence.start(online)}
+            await self._send(events.dumps(state))
+
+    async def presence_snapshot(self, online: set[str], taken_at: float) -> None:
+        """Every heartbeat: report the changes nobody announced."""
+        if self.profile.sees_presence:
+            for user_id, now_online in self.presence.reconcile(online, taken_at):
+                await self._send(events.presence(user_id=user_id, online=now_online)["text"])
+
+
+class NotificationsSession:
+    """One notifications socket's side: messages as ``notification`` frames, presence once per change."""
+
+    __slots__ = ("profile", "viewer_id", "contacts", "_send")
+
+    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send):
+        self.profile = profile
+        self.viewer_id = viewer_id
+        self.contacts = ContactPresence()
+        self._send = send
+
+    async def event(self, event: dict) -> None:
+        if not self.profile.accepts(event, viewer_id=self.viewer_id):
+            return
+        if event["type"] == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
+            return
+        await self._send(event["notification"] if event["type"] == "chat.message" else event["text"])

@@ -1,0 +1,96 @@
+"""The outbox: events leave after commit, through one publish function, never after a rollback."""
+
+import pytest
+from django.db import transaction
+
+from chat.realtime import outbox as outbox_module
+from chat.realtime.outbox import Outbox, run, run_sync, with_outbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def published(monkeypatch) -> list:
+    """Every (group, event) that reaches the channel layer, in order."""
+    seen = []
+
+    async def publish(group, event):
+        seen.append((group, event["type"]))
+
+    monkeypatch.setattr(outbox_module, "publish", publish)
+    return seen
+
+
+def emit_in_transaction(*, outbox: Outbox, fail: bool = False):
+    with transaction.atomic():
+        outbox.emit("g", {"type": "one"})
+        outbox.emit("g", {"type": "two"})
+        if fail:
+            raise RuntimeError("rolled back")
+    return "done"
+
+
+def test_events_wait_for_the_flush_and_keep_their_order(published):
+    box = Outbox()
+    emit_in_transaction(outbox=box)
+    assert published == [], "nothing leaves before the flush"
+    box.flush_sync()
+    assert published == [("g", "one"), ("g", "two")]
+    box.flush_sync()
+    assert len(published) == 2, "a flush empties the outbox"
+
+
+def test_rolled_back_events_are_never_published(published):
+    with pytest.raises(RuntimeError):
+        run_sync(emit_in_transaction, fail=True)
+    assert published == []
+
+
+def test_committed_events_are_published_even_when_the_service_fails_later(published):
+    def commit_then_fail(*, outbox):
+        with transaction.atomic():
+            outbox.emit("g", {"type": "saved"})
+        raise RuntimeError("after the commit")
+
+    with pytest.raises(RuntimeError):
+        run_sync(commit_then_fail)
+    assert published == [("g", "saved")]
+
+
+def test_inside_an_outer_transaction_events_wait_for_its_commit(published):
+    with transaction.atomic():
+        run_sync(emit_in_transaction)
+        assert published == []
+    assert published == [("g", "one"), ("g", "two")]
+
+
+def test_a_service_called_without_an_outbox_publishes_before_returning(published):
+    service = with_outbox(emit_in_transaction)
+    assert service() == "done"
+    assert published == [("g", "one"), ("g", "two")]
+
+
+def test_a_service_given_an_outbox_leaves_publishing_to_the_caller(published):
+    box = Outbox()
+    with_outbox(emit_in_transaction)(outbox=box)
+    assert published == []
+    assert [event["type"] for _, event in box.take()] == ["one", "two"]
+
+
+async def test_run_publishes_from_the_event_loop_after_the_worker_thread_commits(published):
+    assert await run(with_outbox(emit_in_transaction)) == "done"
+    assert published == [("g", "one"), ("g", "two")]
+
+
+async def test_a_failed_publish_is_logged_and_the_rest_still_go(monkeypatch, caplog):
+    seen = []
+
+    async def flaky(group, event):
+        if event["type"] == "one":
+            raise ConnectionError("redis went away")
+        seen.append(event["type"])
+
+    monkeypatch.setattr(outbox_module, "publish", flaky)
+    await run(with_outbox(emit_in_transaction))
+    assert seen == ["two"]
+    assert "Could not publish one to g" in caplog.text

@@ -1,0 +1,202 @@
+"""Per-socket sessions: seq cursor, gap filling, presence views; driven with plain functions."""
+
+import json
+
+import pytest
+
+from chat.realtime import profiles
+from chat.realtime.session import (
+    ContactPresence,
+    DeliveryCursor,
+    NotificationsSession,
+    RoomPresence,
+    RoomSession,
+)
+from tests.conftest import FakeClock
+
+ME, ANN, BEN = "me", "ann", "ben"
+
+
+def message_event(seq: int, sender: str = ANN) -> dict:
+    return {"type": "chat.message", "seq": seq, "sender_id": sender, "text": f"m{seq}", "notification": f"n{seq}"}
+
+
+class History:
+    """A conversation's stored messages 1..last, served a page at a time like the database."""
+
+    def __init__(self, last: int, page: int = 2):
+        self.last, self.page, self.calls = last, page, []
+
+    async def fetch(self, after: int, before: int | None):
+        self.calls.append((after, before))
+        top = self.last if before is None else min(self.last, before - 1)
+        return [(seq, f"m{seq}") for seq in range(after + 1, top + 1)][: self.page]
+
+
+def room_session(*, delivered=0, history=None, profile=profiles.RICH, clock=None):
+    sent: list[str] = []
+
+    async def send(text):
+        sent.append(text)
+
+    session = RoomSession(
+        profile=profile, viewer_id=ME, member_ids=[ME, ANN, BEN], delivered=delivered,
+        send=send, fetch=(history or History(delivered)).fetch, clock=clock or FakeClock(),
+    )
+    return session, sent
+
+
+# --- DeliveryCursor -------------------------------------------------------------------
+
+
+def test_cursor_skips_repeats_and_names_the_gap():
+    cursor = DeliveryCursor(delivered=5)
+    assert cursor.missing_before(5) is None
+    assert cursor.missing_before(3) is None
+    assert cursor.missing_before(6) == range(6, 6)
+    assert list(cursor.missing_before(9)) == [6, 7, 8]
+
+
+def test_cursor_never_moves_back():
+    cursor = DeliveryCursor(delivered=5)
+    cursor.advance(3)
+    assert cursor.delivered == 5
+    cursor.advance(8)
+    assert cursor.delivered == 8
+
+
+# --- RoomSession: messages --------------------------------------------------------------
+
+
+async def test_next_message_is_sent_as_is_without_a_fetch():
+    history = History(1)
+    session, sent = room_session(delivered=1, history=history)
+    await session.message(message_event(2))
+    assert sent == ["m2"]
+    assert history.calls == []
+    assert session.cursor.delivered == 2
+
+
+async def test_repeated_message_is_sent_once():
+    session, sent = room_session()
+    for seq in (1, 1, 2, 1, 2):
+        await session.message(message_event(seq))
+    assert sent == ["m1", "m2"]
+
+
+async def test_gap_is_filled_from_history_in_pages_before_the_new_message():
+    history = History(last=7, page=2)
+    session, sent = room_session(delivered=1, history=history)
+    await session.message(message_event(7))
+    assert sent == ["m2", "m3", "m4", "m5", "m6", "m7"]
+    assert history.calls == [(1, 7), (3, 7), (5, 7), (6, 7)]
+    await session.message(message_event(5))
+    assert sent[-1] == "m7", "a late event for a filled seq is skipped"
+
+
+async def test_catch_up_sends_everything_after_and_moves_the_cursor():
+    session, sent = room_session(delivered=0, history=History(last=5, page=2))
+    await session.catch_up(2)
+    assert sent == ["m3", "m4", "m5"]
+    assert session.cursor.delivered == 5
+    await session.message(message_event(4))
+    assert sent == ["m3", "m4", "m5"]
+
+
+async def test_catch_up_past_the_newest_seq_sends_nothing_and_keeps_the_cursor():
+    session, sent = room_session(delivered=3, history=History(last=3))
+    await session.catch_up(100)
+    assert (sent, session.cursor.delivered) == ([], 3)
+    await session.message(message_event(4))
+    assert sent == ["m4"]
+
+
+# --- RoomSession: other events and presence -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event, rich, original",
+    [
+        ({"type": "chat.message.updated", "text": "u"}, True, False),
+        ({"type": "chat.read", "text": "r"}, True, False),
+        ({"type": "chat.typing", "user_id": ANN, "text": "t"}, True, False),
+        ({"type": "chat.typing", "user_id": ME, "text": "t"}, False, False),
+        ({"type": "presence", "user_id": ANN, "online": True, "text": "p"}, True, False),
+    ],
+    ids=["edit", "read", "typing", "own-typing", "presence"],
+)
+async def test_events_reach_the_clients_whose_profile_accepts_them(event, rich, original):
+    for profile, expected in ((profiles.RICH, rich), (profiles.ORIGINAL, original)):
+        session, sent = room_session(profile=profile)
+        await session.event(event)
+        assert sent == ([event["text"]] if expected else []), profile.name
+
+
+async def test_presence_state_lists_online_members_only_for_rich_clients():
+    session, sent = room_session()
+    await session.presence_state({ANN, "stranger"})
+    assert json.loads(sent[0]) == {"type": "presence.state", "online": [ANN]}
+    original, original_sent = room_session(profile=profiles.ORIGINAL)
+    await original.presence_state({ANN})
+    assert original_sent == []
+    assert original.watched_user_ids == frozenset()
+
+
+async def test_heartbeat_snapshot_reports_unannounced_changes_once():
+    clock = FakeClock()
+    session, sent = room_session(clock=clock)
+    await session.presence_state({ANN})
+    await session.presence_snapshot({BEN}, taken_at=clock())
+    assert [json.loads(frame) for frame in sent[1:]] == [
+        {"type": "presence", "user_id": ANN, "online": False},
+        {"type": "presence", "user_id": BEN, "online": True},
+    ]
+    await session.presence_snapshot({BEN}, taken_at=clock())
+    assert len(sent) == 3, "nothing changed since"
+
+
+def test_announcement_newer_than_the_snapshot_wins():
+    clock = FakeClock()
+    view = RoomPresence([ANN, BEN], clock=clock)
+    view.start(set())
+    taken_at = clock()
+    clock.advance(1)
+    view.announce(ANN, True)  # after the snapshot was taken
+    assert view.reconcile(set(), taken_at) == []
+    assert view.online == {ANN}
+    clock.advance(1)
+    assert view.reconcile(set(), clock()) == [(ANN, False)], "a later snapshot applies"
+
+
+def test_snapshot_ignores_users_who_are_not_members():
+    view = RoomPresence([ANN])
+    view.start(set())
+    assert view.reconcile({"stranger"}, 0.0) == []
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def test_contact_presence_reports_each_change_once():
+    contacts = ContactPresence()
+    assert contacts.changed(ANN, True) is True
+    assert contacts.changed(ANN, True) is False
+    assert contacts.changed(ANN, False) is True
+
+
+async def test_notifications_session_sends_others_messages_as_notifications_and_presence_once():
+    sent: list[str] = []
+
+    async def send(text):
+        sent.append(text)
+
+    session = NotificationsSession(profile=profiles.NOTIFICATIONS, viewer_id=ME, send=send)
+    await session.event(message_event(1, sender=ANN))
+    await session.event(message_event(2, sender=ME))
+    for _ in range(3):  # once per shared conversation
+        await session.event({"type": "presence", "user_id": ANN, "online": True, "text": "ann-on"})
+    await session.event({"type": "presence", "user_id": ME, "online": True, "text": "me-on"})
+    await session.event({"type": "chat.typing", "user_id": ANN, "text": "typing"})
+    await session.event({"type": "chat.read", "text": "read"})
+    await session.event({"type": "unread", "text": "unread"})
+    assert sent == ["n1", "ann-on", "unread"]
