@@ -44,7 +44,7 @@ class Consumer(AsyncWebsocketConsumer):
     profile: profiles.ClientProfile
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
-    watched_user_ids: frozenset[str] = frozenset()
+    watched_user_ids: tuple[str, ...] = ()
 
     async def dispatch(self, message):
         """Call the handler without Channels' per-message thread hop (docs/benchmarks.md)."""

@@ -231,7 +231,7 @@ class Server:
 
 @pytest.fixture
 def start_server(transactional_db, tmp_path):
-    """Start daphne processes serving the project against the test database."""
+    """Start server processes (backend.serve, the production command) against the test database."""
     servers: list[Server] = []
 
     def start(**env_overrides) -> Server:
@@ -241,7 +241,7 @@ def start_server(transactional_db, tmp_path):
         log_path = tmp_path / f"server-{port}.log"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
+            [sys.executable, "-m", "backend.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
              "backend.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

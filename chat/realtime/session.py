@@ -55,14 +55,16 @@ class RoomPresence:
     __slots__ = ("member_ids", "online", "_announced_at", "_clock")
 
     def __init__(self, member_ids: Iterable[str], *, clock: Callable[[], float] = time.monotonic):
-        self.member_ids = frozenset(member_ids)
+        # A tuple: every socket keeps one for its whole life, and for 20 ids
+        # a frozenset takes 2,264 bytes against a tuple's 200.
+        self.member_ids = tuple(member_ids)
         self.online: set[str] = set()
         self._announced_at: dict[str, float] = {}
         self._clock = clock
 
     def start(self, online: Iterable[str]) -> list[str]:
         """The members online when the socket opened, sorted, for ``presence.state``."""
-        self.online = set(online) & self.member_ids
+        self.online = set(online).intersection(self.member_ids)
         return sorted(self.online)
 
     def announce(self, user_id: str, online: bool) -> None:
@@ -79,7 +81,7 @@ class RoomPresence:
         reading), as ``(user_id, online)``; the view is updated to match.
         """
         changes = []
-        for user_id in sorted((snapshot & self.member_ids) ^ self.online):
+        for user_id in sorted(snapshot.intersection(self.member_ids) ^ self.online):
             if self._announced_at.get(user_id, float("-inf")) > taken_at:
                 continue
             now_online = user_id in snapshot
@@ -141,9 +143,9 @@ class RoomSession:
         self._fetch = fetch
 
     @property
-    def watched_user_ids(self) -> frozenset[str]:
+    def watched_user_ids(self) -> tuple[str, ...]:
         """Whose presence the heartbeat should report to this socket."""
-        return self.presence.member_ids if self.profile.sees_presence else frozenset()
+        return self.presence.member_ids if self.profile.sees_presence else ()
 
     async def catch_up(self, after: int, before: int | None = None) -> None:
         """Send every message after ``after`` (and below ``before``) in seq order."""

@@ -139,7 +139,7 @@ async def test_presence_state_lists_online_members_only_for_rich_clients():
     original, original_sent = room_session(profile=profiles.ORIGINAL)
     await original.presence_state({ANN})
     assert original_sent == []
-    assert original.watched_user_ids == frozenset()
+    assert original.watched_user_ids == ()
 
 
 async def test_heartbeat_snapshot_reports_unannounced_changes_once():
