@@ -51,17 +51,21 @@ class Consumer(AsyncWebsocketConsumer):
         await getattr(self, get_handler_name(message))(message)
 
     async def refuse(self, code: int):
+        """Accept, then close with ``code`` so the client can read it."""
         await self.accept()
         await self.close(code=code)
 
     async def send_text(self, text: str):
+        """The session's way to send a finished frame."""
         await self.send(text_data=text)
 
     async def send_error(self, error: ApplicationError, client_id: str | None = None):
+        """An ``error`` frame; the socket stays open."""
         extra = {"client_id": client_id} if client_id else {}
         await self.send(text_data=events.dumps({"type": "error", **error.as_dict(), **extra}))
 
     async def join(self, *groups: str):
+        """Follow groups; Channels leaves them on disconnect."""
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
@@ -83,6 +87,7 @@ class Consumer(AsyncWebsocketConsumer):
             await self.announce_presence(online=False)
 
     async def announce_presence(self, *, online: bool):
+        """Tell the user's conversations that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
         for conversation_id in await db(selectors.conversation_ids_for_user)(user_id=self.user.id):
             await outbox.publish(conversation_group(conversation_id), event)
@@ -115,6 +120,7 @@ class Consumer(AsyncWebsocketConsumer):
             await self.send_error(error, commands.client_id_of(frame))
 
     async def on_ping(self, command):
+        """Keep-alive for clients behind proxies that close quiet sockets."""
         await self.send(text_data='{"type":"pong"}')
 
     async def on_auth(self, command):
@@ -130,6 +136,7 @@ class Consumer(AsyncWebsocketConsumer):
         await self.send(text_data=events.dumps({"type": "auth.ok", "expires_at": expires_at}))
 
     async def deliver(self, event):
+        """Any event of the groups followed: the session decides what to send."""
         await self.session.event(event)
 
     chat_message_updated = chat_message_deleted = chat_read = chat_typing = unread = presence = deliver
@@ -174,6 +181,7 @@ class RoomConsumer(Consumer):
         await self.session.presence_state(await presence_store().online(self.watched_user_ids))
 
     async def fetch(self, after: int, before: int | None) -> list[tuple[int, str]]:
+        """A page of history for the session's catch-up and gap filling."""
         page = await db(selectors.message_list)(
             conversation=self.conversation, after=after, before=before, limit=settings.CATCH_UP_PAGE
         )
@@ -195,14 +203,17 @@ class RoomConsumer(Consumer):
             await self.send(text_data=events.message_frame(message))
 
     async def on_message_edit(self, command):
+        """The author edits a message."""
         await outbox.run(services.message_edit, conversation_id=self.conversation.id, user=self.user,
                          message_id=command.message_id, body=command.body)
 
     async def on_message_delete(self, command):
+        """The author deletes a message (a tombstone keeps its seq)."""
         await outbox.run(services.message_delete, conversation_id=self.conversation.id, user=self.user,
                          message_id=command.message_id)
 
     async def on_read(self, command):
+        """Record the caller's read position."""
         await outbox.run(services.conversation_mark_read, conversation_id=self.conversation.id,
                          user=self.user, seq=command.seq)
 
@@ -219,9 +230,11 @@ class RoomConsumer(Consumer):
             await outbox.publish(room_group(self.conversation.id), event)
 
     async def chat_message(self, event):
+        """A message was saved: the session sends it in seq order."""
         await self.session.message(event)
 
     async def presence_refresh(self, online: set[str], taken_at: float):
+        """Report presence changes nobody announced (a crashed process's users)."""
         await self.session.presence_snapshot(online, taken_at)
 
 
@@ -270,4 +283,5 @@ class NotFoundConsumer(Consumer):
     """Any other ws/ path: accept and close with 4404 instead of a server error."""
 
     async def connect(self):
+        """Refuse with 4404."""
         await self.refuse(CLOSE_NOT_FOUND)

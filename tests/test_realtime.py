@@ -180,17 +180,25 @@ def drop_event_of_seq(monkeypatch, seq: int) -> None:
     monkeypatch.setattr(outbox, "publish", lossy_publish)
 
 
+@pytest.mark.parametrize("via", ["service", "socket"])
 @pytest.mark.parametrize("original", [False, True], ids=["rich", "original-path"])
 async def test_dropped_event_is_sent_before_the_next_live_message(
-    alice, bob, direct, monkeypatch, original
+    alice, bob, direct, monkeypatch, original, via
 ):
     drop_event_of_seq(monkeypatch, 2)
-    async with room(direct, alice, original=original) as ws:
-        await asend(direct, bob, "one")
+    async with room(direct, alice, original=original) as ws, room(direct, bob) as bobs:
+
+        async def bob_sends(body):
+            if via == "service":
+                await asend(direct, bob, body)
+            else:  # the socket path: published from the event loop after the worker commits
+                await bobs.send_json_to({"type": "message.send", "body": body})
+
+        await bob_sends("one")
         assert (await receive(ws))["seq"] == 1
-        await asend(direct, bob, "two")
+        await bob_sends("two")
         await assert_silent(ws)  # the event really was lost
-        await asend(direct, bob, "three")
+        await bob_sends("three")
         frames = await receive_many(ws, 2)
         assert [(f["type"], f["seq"], f["body"]) for f in frames] == [
             ("chat.message", 2, "two"),
