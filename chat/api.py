@@ -17,7 +17,9 @@ to the database or publishes by itself. Services check membership and
 authorship themselves and publish their events before returning.
 """
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
+from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +53,18 @@ class LinkHeaderCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 100
     ordering = "-modified_at"
+
+    def decode_cursor(self, request):
+        """DRF's, plus: a cursor whose position is not a time is invalid (404), not a 500."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                valid = parse_datetime(cursor.position) is not None
+            except ValueError:  # well formed but impossible, e.g. month 13
+                valid = False
+            if not valid:
+                raise DRFNotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_paginated_response(self, data):
         links = []

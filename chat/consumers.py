@@ -44,6 +44,7 @@ class Consumer(AsyncWebsocketConsumer):
     profile: profiles.ClientProfile
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
+    _ended = False
     watched_user_ids: tuple[str, ...] = ()
 
     async def dispatch(self, message):
@@ -78,13 +79,32 @@ class Consumer(AsyncWebsocketConsumer):
             await self.announce_presence(online=True)
         process_heartbeat().add(self)
 
+    async def __call__(self, scope, receive, send):
+        """Run the consumer; clean up however it ends (closed, crashed, or killed by the server)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await asyncio.shield(self.end_session(leave_groups=True))
+
     async def disconnect(self, code):
-        """Stop the timers; count the user offline if this was their last socket."""
+        """The socket closed (Channels has left the groups)."""
+        await self.end_session(leave_groups=False)
+
+    async def end_session(self, *, leave_groups: bool):
+        """Once: stop the timers, leave the groups, count the user offline if this was their last socket."""
+        if self._ended:
+            return
+        self._ended = True
         process_heartbeat().discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
-        if self.user is not None and await presence_store().leave(self.user_id, self.channel_name):
-            await self.announce_presence(online=False)
+        try:
+            for group in self.groups if leave_groups and hasattr(self, "channel_name") else ():
+                await self.channel_layer.group_discard(group, self.channel_name)
+            if self.user is not None and await presence_store().leave(self.user_id, self.channel_name):
+                await self.announce_presence(online=False)
+        except Exception:  # the channel layer or presence store is down; presence expires by TTL
+            logger.warning("Could not end the session of %s cleanly", self.channel_name, exc_info=True)
 
     async def announce_presence(self, *, online: bool):
         """Tell the user's conversations that they came online or went offline."""

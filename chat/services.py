@@ -26,7 +26,7 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.validation import uuid_or_none, whole_number
+from core.validation import storable_text, uuid_or_none, whole_number
 from useraccount.models import User
 from useraccount.selectors import active_users
 
@@ -115,6 +115,10 @@ def conversation_create_group(
 def _validate_body(body) -> str:
     if not isinstance(body, str):
         raise InvalidInput("The message body must be a string.", code="invalid_body", field="body")
+    if not storable_text(body):
+        raise InvalidInput(
+            "The message body holds a NUL or an invalid character.", code="invalid_body", field="body"
+        )
     if not body.strip():
         raise InvalidInput("The message body is empty.", code="empty_body", field="body")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
@@ -130,9 +134,9 @@ def _validate_body(body) -> str:
 def _validate_client_id(client_id) -> str:
     if client_id is None:
         return ""
-    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX_LENGTH:
+    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX_LENGTH or not storable_text(client_id):
         raise InvalidInput(
-            f"client_id must be a string of at most {CLIENT_ID_MAX_LENGTH} characters.",
+            f"client_id must be text of at most {CLIENT_ID_MAX_LENGTH} characters (no NUL).",
             code="invalid_client_id",
             field="client_id",
         )

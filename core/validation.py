@@ -4,6 +4,7 @@ Input rules used by more than one transport, written once.
     whole_number(frame.get("after"), name="after")     # JSON value from a socket frame
     whole_number("42", name="after", from_text=True)    # text from a query string
     uuid_or_none("not-a-uuid")                          # -> None
+    storable_text("a\x00b")                             # -> False: NUL cannot be stored
 """
 
 from uuid import UUID
@@ -35,3 +36,18 @@ def uuid_or_none(value) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
+
+
+def storable_text(value: str) -> bool:
+    """
+    Whether ``value`` can be stored as text: no NUL (PostgreSQL refuses it)
+    and no lone surrogate halves (not encodable as UTF-8; JSON can carry them
+    as ``\ud800`` escapes).
+    """
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
