@@ -45,7 +45,11 @@ class Consumer(AsyncWebsocketConsumer):
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
     _ended = False
-    watched_user_ids: tuple[str, ...] = ()
+
+    @property
+    def watched_user_ids(self) -> tuple[str, ...]:
+        """Whose presence the heartbeat should report to this socket (its session says)."""
+        return self.session.watched_user_ids if self.session is not None else ()
 
     async def dispatch(self, message):
         """Call the handler without Channels' per-message thread hop (docs/benchmarks.md)."""
@@ -189,7 +193,6 @@ class RoomConsumer(Consumer):
             profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,
             delivered=last_seq, send=self.send_text, fetch=self.fetch,
         )
-        self.watched_user_ids = self.session.watched_user_ids
         await self.accept()
         await self.open_session()
         try:
@@ -198,7 +201,7 @@ class RoomConsumer(Consumer):
                 await self.session.catch_up(whole_number(after[0], name="after", from_text=True))
         except ApplicationError as error:
             await self.send_error(error)
-        await self.session.presence_state(await presence_store().online(self.watched_user_ids))
+        await self.session.presence_state(await presence_store().online(self.session.watched_user_ids))
 
     async def fetch(self, after: int, before: int | None) -> list[tuple[int, str]]:
         """A page of history for the session's catch-up and gap filling."""

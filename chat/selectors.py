@@ -170,27 +170,25 @@ def changes_since(
     messages at once.
     """
     conversations = list(conversation_list(user=user))
-    by_id_last_seq = {conversation.id: conversation.last_seq for conversation in conversations}
     unread_total = sum(conversation.unread_count for conversation in conversations)
     after = {}
     for conversation in conversations:
         seq = known.get(str(conversation.id))
         if seq is None or conversation.last_seq > seq:
             after[conversation.id] = seq or 0
-    with_news = [(cid, seq) for cid, seq in after.items() if by_id_last_seq[cid] > seq]
-    if not with_news:
-        return [ConversationChanges(c, [], False) for c in conversations if c.id in after], unread_total
-    wanted = reduce(or_, (Q(conversation_id=cid, seq__gt=seq) for cid, seq in with_news))
-    rows = (
-        ConversationMessage.objects.filter(wanted)
-        .select_related("created_by")
-        .annotate(row=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=F("seq").asc()))
-        .filter(row__lte=limit + 1)
-        .order_by("conversation_id", "seq")
-    )
+    with_news = [c for c in conversations if c.id in after and c.last_seq > after[c.id]]
     by_conversation: dict = {}
-    for message in rows:
-        by_conversation.setdefault(message.conversation_id, []).append(message)
+    if with_news:
+        wanted = reduce(or_, (Q(conversation_id=c.id, seq__gt=after[c.id]) for c in with_news))
+        rows = (
+            ConversationMessage.objects.filter(wanted)
+            .select_related("created_by")
+            .annotate(row=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=F("seq").asc()))
+            .filter(row__lte=limit + 1)
+            .order_by("conversation_id", "seq")
+        )
+        for message in rows:
+            by_conversation.setdefault(message.conversation_id, []).append(message)
     changes = []
     for conversation in conversations:
         if conversation.id in after:

@@ -5,7 +5,6 @@ and token expiry on open sockets. The REST side is in test_realtime_api.
 """
 
 import asyncio
-import json
 import math
 import os
 import time
@@ -21,7 +20,6 @@ from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.services import message_delete
 from tests.conftest import (
-    PRESENCE_FRAMES,
     UNKNOWN_ID,
     access_token,
     assert_silent,

@@ -4,7 +4,6 @@ and unread counts, presence on user objects, editing and deleting messages,
 and logged-out sessions. The socket side is in test_realtime.
 """
 
-import json
 from datetime import datetime
 from uuid import uuid4
 

@@ -1,6 +1,5 @@
 """The room socket: authentication, authorisation, frames and broadcasting."""
 
-import json
 from datetime import timedelta
 
 import pytest

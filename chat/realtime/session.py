@@ -189,6 +189,7 @@ class NotificationsSession:
     """One notifications socket's side: messages as ``notification`` frames, presence once per change."""
 
     __slots__ = ("profile", "viewer_id", "contacts", "_send")
+    watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
     def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send):
         self.profile = profile
