@@ -5,7 +5,8 @@ application, as tests and management commands do, changes nothing).
 
     python -m backend.serve -e tcp:port=8000:interface=0.0.0.0:backlog=1024 backend.asgi:application
 
-Every argument goes to daphne. ``GIL_SWITCH_INTERVAL`` (seconds, default
+Every argument goes to daphne, which runs as backend.server.BoundedServer:
+every per-connection resource bounded (docs/protocol.md, "Limits"). ``GIL_SWITCH_INTERVAL`` (seconds, default
 0.0005): database work runs on worker threads while the event loop thread
 delivers frames; with Python's default 5 ms a worker waiting for the GIL
 behind a busy loop waits up to 5 ms at each of a query's I/O returns, which
@@ -20,6 +21,9 @@ from daphne.cli import CommandLineInterface
 
 def main() -> None:
     sys.setswitchinterval(float(os.environ.get("GIL_SWITCH_INTERVAL", "0.0005")))
+    from backend.server import BoundedServer
+
+    CommandLineInterface.server_class = BoundedServer
     CommandLineInterface.entrypoint()
 
 

@@ -8,6 +8,7 @@ listed with a comment in .env.example and in the README's table.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate, "<count>/<s|sec|m|min|h|hour|d|day>"; None (no limit) for "", "0" or "off"."""
+    value = os.environ.get(name)
+    value = default if value is None else value.strip().lower()
+    if value in ("", "0", "off"):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 10/min (per s, sec, m, min, h, hour, d or day) or off, got {value!r}"
+        )
+    return value
+
+
 # --- Core -------------------------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -70,6 +84,7 @@ CORS_ALLOWED_ORIGINS = [origin for origin in ALLOWED_ORIGINS if origin != "*"]
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
 INSTALLED_APPS = [
+    "core",  # first: its runserver (daphne's, with the connection limits) wins
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -82,7 +97,6 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "channels",
-    "core",
     "useraccount",
     "chat",
 ]
@@ -164,11 +178,24 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # docs/benchmarks.md. Either way a dropped frame is refilled from the database
 # (see docs/protocol.md, "Delivery guarantees").
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
+# Seconds a Redis call may take (connecting, or waiting for an answer) before
+# it counts as failed: a Redis that hangs costs each caller this long, never
+# an indefinite stall (docs/operations: "When Redis is down"). Pooled
+# connections idle for REDIS_HEALTH_CHECK_INTERVAL seconds are checked with a
+# PING before use, so connections left over from before a Redis restart are
+# replaced instead of failing.
+REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
+REDIS_HEALTH_CHECK_INTERVAL = 10
+REDIS_CONNECTION_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
         }
     }
 elif REDIS_URL and CHANNEL_LAYER == "lists":
@@ -176,7 +203,9 @@ elif REDIS_URL and CHANNEL_LAYER == "lists":
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # No socket_timeout: receiving blocks in Redis for seconds by design.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT,
+                           "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL}],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
             },
@@ -189,6 +218,30 @@ else:
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000)},
+        }
+    }
+
+# --- Cache ------------------------------------------------------------------
+
+# Holds the REST rate-limit counts (core.throttling). On Redis every server
+# process shares them; in memory each process counts on its own. The short
+# socket timeouts bound what a hanging Redis costs a request: the throttles
+# fail open and stop asking it for a few seconds.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # One entry per client address or user and limit; the default 300
+            # would forget counts (and so loosen limits) past a few hundred clients.
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
     }
 
@@ -214,6 +267,8 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a hash of the password hash: changing the password revokes them all.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 REST_FRAMEWORK = {
@@ -230,7 +285,51 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
+    # Rate limits per scope (core.throttling; README, "Rate limits"). Each
+    # THROTTLE_* variable takes "<count>/<s|min|hour|day>", or off.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Every authenticated endpoint without a tighter limit, per user (an
+        # anonymous request per address): far above what a client's screens
+        # ask for, it only stops runaway loops and scripts.
+        "user": env_rate("THROTTLE_USER", "600/min"),
+        # Login per client address: a shared office or campus address where
+        # people log in at the start of the day stays under it (tokens last a
+        # week); one machine guessing passwords across accounts is held to 20 a minute.
+        "login_ip": env_rate("THROTTLE_LOGIN_IP", "20/min"),
+        # Login per attempted email, from any address: a person retyping a
+        # password stays under it, and guessing one account's password from
+        # however many machines gets 5 tries a minute. The price: whoever
+        # floods an address keeps its owner out until a minute after they stop.
+        "login_email": env_rate("THROTTLE_LOGIN_EMAIL", "5/min"),
+        # Accounts per client address: enough for a class or team signing up
+        # together behind one address, not for an account factory.
+        "register": env_rate("THROTTLE_REGISTER", "20/hour"),
+        # Refresh per client address: a client refreshes once per access
+        # token lifetime (30 min), so this covers ~1800 sessions behind one
+        # address and stops refresh loops.
+        "token_refresh": env_rate("THROTTLE_TOKEN_REFRESH", "60/min"),
+        # REST message sends per user: one a second on average, bursts of 60.
+        "message_send": env_rate("THROTTLE_MESSAGE_SEND", "60/min"),
+        # GET /api/auth/<id>/ per user: profiles arrive with conversations,
+        # so a client looks users up one at a time, rarely.
+        "user_lookup": env_rate("THROTTLE_USER_LOOKUP", "120/min"),
+    },
+    # Proxies in front of the server whose X-Forwarded-For entries to trust
+    # for the client address. 0 uses the connection's address, so a client
+    # cannot pick its own by sending X-Forwarded-For; behind one reverse
+    # proxy set 1, else every client shares the proxy's address and its limits.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+
+# --- Request size -----------------------------------------------------------
+
+# Largest request body (not counting uploaded files) read into memory; a
+# larger one is a 413 {"code": "too_large"} (core.rest). Django's default, 2.5 MiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# Largest avatar file accepted, in bytes; a larger one is a 413 too. Uploads
+# over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MiB) go to a temporary file.
+AVATAR_MAX_SIZE = env_int("AVATAR_MAX_SIZE", 5 * 1024 * 1024)
 
 # --- Chat -------------------------------------------------------------------
 
@@ -241,8 +340,28 @@ PRESENCE_TTL = env_int("PRESENCE_TTL", 60)
 PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 20)
 # Typing notices are relayed at most once per user and room per this many seconds.
 TYPING_INTERVAL = 2
-# Catch-up (?after=, sync) sends history in pages of this many messages.
-CATCH_UP_PAGE = 500
+# Catch-up (?after=, sync) reads history in pages of this many messages and
+# sends each frame only as fast as the client takes them.
+CATCH_UP_PAGE = env_int("CATCH_UP_PAGE", 200)
+# A notifications ``sync`` answers with at most this many conversations (then
+# "more": true) and this many messages of each (then "has_more": true).
+SYNC_PAGE_CONVERSATIONS = env_int("SYNC_PAGE_CONVERSATIONS", 20)
+SYNC_MESSAGES_PER_CONVERSATION = env_int("SYNC_MESSAGES_PER_CONVERSATION", 50)
+
+# --- Per-connection limits (backend.server; docs/protocol.md, "Limits") -----
+
+# A socket is closed with 4008 when more than this many bytes wait unsent for
+# it, or when unsent bytes stay above 64 KiB for WEBSOCKET_SEND_TIMEOUT seconds.
+WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024)
+WEBSOCKET_SEND_TIMEOUT = env_int("WEBSOCKET_SEND_TIMEOUT", 30)
+# With this many received frames waiting for the consumer, the server stops
+# reading from that socket until half of them are handled.
+WEBSOCKET_RECEIVE_QUEUE = env_int("WEBSOCKET_RECEIVE_QUEUE", 32)
+# A larger message closes the socket with 1009. The default fits the longest
+# body (CHAT_MESSAGE_MAX_LENGTH) even with every character \u-escaped.
+WEBSOCKET_MAX_MESSAGE_BYTES = env_int("WEBSOCKET_MAX_MESSAGE_BYTES", 64 * 1024)
+# Request line and headers must arrive within this many seconds of their first byte.
+HTTP_HEADER_TIMEOUT = env_int("HTTP_HEADER_TIMEOUT", 10)
 
 # --- Static and media -------------------------------------------------------
 
@@ -273,6 +392,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # channels_redis logs a traceback every second while Redis is down; one
+    # line a minute is enough next to core.outages' own start and end lines.
+    "filters": {"once_per_outage": {"()": "core.outages.OncePerOutage"}},
+    "loggers": {"channels_redis.pubsub": {"filters": ["once_per_outage"]}},
 }
 
 if not DEBUG:

@@ -25,10 +25,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.throttling import MessageSendThrottle, UserThrottle
 from core.validation import uuid_or_none
 
 from . import selectors, services
-from .realtime.presence import online_among
+from .realtime.presence import Unknown, online_among
 from .serializers import (
     ConversationCreateInput,
     MessageCreateInput,
@@ -128,6 +129,8 @@ class ConversationDetailView(APIView):
 
 
 class MessageListView(APIView):
+    throttle_classes = [UserThrottle, MessageSendThrottle]  # sends (POST) only
+
     def get(self, request, conversation_id):
         conversation = _members_conversation(request, conversation_id)
         params = MessageRangeInput(data=request.query_params)
@@ -191,4 +194,5 @@ class UnreadView(APIView):
 class PresenceView(APIView):
     def get(self, request):
         online = online_among(selectors.contact_ids(user=request.user))
-        return Response({"online": sorted(online)})
+        # null: presence is unknown just now (docs/protocol.md, "When Redis is down").
+        return Response({"online": None if isinstance(online, Unknown) else sorted(online)})

@@ -5,7 +5,10 @@ and event handlers hand events to the socket's session (chat.realtime.session),
 which decides what to send. Refusals are accepted, then closed (a close before
 accepting reaches the client as a bare HTTP 403): 4401 no valid access token
 (or it expired on an open socket), 4403 not a member or no such conversation,
-4404 unknown path. docs/protocol.md has every frame; docs/architecture.md the path.
+4404 unknown path, 4503 Redis unreachable (try again later). Once open, a
+socket outlives a Redis outage: presence is left out, and what its own
+commands could not broadcast is still sent to it. docs/protocol.md has every
+frame; docs/architecture.md the path.
 """
 
 import asyncio
@@ -20,8 +23,9 @@ from django.conf import settings
 
 from backend.asyncdb import db
 from core.errors import ApplicationError, InvalidInput, ServerError
+from core.outages import REDIS, REDIS_ERRORS
 from core.validation import whole_number
-from useraccount.tokens import authenticate_access_token
+from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
 
 from . import selectors, services
 from .realtime import commands, events, outbox, profiles
@@ -35,7 +39,7 @@ from .serializers import sync_result_data, timestamp
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
-SYNC_MESSAGES_PER_CONVERSATION = 50
+CLOSE_TRY_AGAIN = 4503  # autobahn sends only 1000 and 3000-4999, so not 1013
 
 
 class Consumer(AsyncWebsocketConsumer):
@@ -44,7 +48,7 @@ class Consumer(AsyncWebsocketConsumer):
     profile: profiles.ClientProfile
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
-    _ended = False
+    _ended = _accepted = False
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -54,6 +58,14 @@ class Consumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
         """Call the handler without Channels' per-message thread hop (docs/benchmarks.md)."""
         await getattr(self, get_handler_name(message))(message)
+
+    async def websocket_connect(self, message):
+        """Connect; with Redis unreachable before the socket is accepted, refuse it with 4503."""
+        try:
+            await super().websocket_connect(message)
+        except REDIS_ERRORS as error:
+            REDIS.failed(error)
+            await self.refuse(CLOSE_TRY_AGAIN)
 
     async def refuse(self, code: int):
         """Accept, then close with ``code`` so the client can read it."""
@@ -79,16 +91,52 @@ class Consumer(AsyncWebsocketConsumer):
         """After accepting: watch the token's expiry, count the user online."""
         self.user, self.user_id = self.scope["user"], str(self.scope["user"].id)
         self._schedule_expiry(self.scope["token"]["exp"])
-        if await presence_store().touch(self.user_id, self.channel_name):
+        process_heartbeat().add(self)  # its next beat registers the socket if Redis is down now
+        try:
+            came_online = await presence_store().touch(self.user_id, self.channel_name)
+        except REDIS_ERRORS as error:
+            return REDIS.failed(error)
+        REDIS.succeeded()
+        if came_online:
             await self.announce_presence(online=True)
-        process_heartbeat().add(self)
+
+    async def publish(self, group: str, event: dict) -> bool:
+        """Publish an event of this socket's own (presence, typing); False if Redis is unreachable."""
+        try:
+            await outbox.publish(group, event)
+        except REDIS_ERRORS as error:
+            REDIS.failed(error)
+            return False
+        return True
+
+    async def carry_out(self, service, **kwargs):
+        """
+        Carry out a service and publish what it changed. Events the channel
+        layer could not take (Redis down) still reach this socket's client.
+        """
+        box = outbox.Outbox()
+        result = await outbox.run(service, outbox=box, **kwargs)
+        for _, event in box.failed:
+            await self.dispatch(event)
+        return result
 
     async def __call__(self, scope, receive, send):
         """Run the consumer; clean up however it ends (closed, crashed, or killed by the server)."""
         try:
             await super().__call__(scope, receive, send)
+        except REDIS_ERRORS as error:
+            # The channel layer failed outside a handler (making this socket's
+            # channel, or receiving from it): close with "try again later".
+            REDIS.failed(error)
+            if not self._accepted:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self._accepted = True
 
     async def disconnect(self, code):
         """The socket closed (Channels has left the groups)."""
@@ -107,14 +155,17 @@ class Consumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
             if self.user is not None and await presence_store().leave(self.user_id, self.channel_name):
                 await self.announce_presence(online=False)
-        except Exception:  # the channel layer or presence store is down; presence expires by TTL
+        except REDIS_ERRORS as error:  # presence expires by its TTL
+            REDIS.failed(error)
+        except Exception:
             logger.warning("Could not end the session of %s cleanly", self.channel_name, exc_info=True)
 
     async def announce_presence(self, *, online: bool):
         """Tell the user's conversations that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
         for conversation_id in await db(selectors.conversation_ids_for_user)(user_id=self.user.id):
-            await outbox.publish(conversation_group(conversation_id), event)
+            if not await self.publish(conversation_group(conversation_id), event):
+                return
 
     async def presence_refresh(self, online: set[str], taken_at: float):
         """The heartbeat's snapshot of who was online at ``taken_at``; room sockets use it."""
@@ -165,6 +216,14 @@ class Consumer(AsyncWebsocketConsumer):
 
     chat_message_updated = chat_message_deleted = chat_read = chat_typing = unread = presence = deliver
 
+    async def session_revoked(self, event):
+        """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""
+        if event["user_id"] == self.user_id and event["session"] in (None, self.scope["token"].get(SESSION_CLAIM)):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def conversation_created(self, event):
+        """For notifications sockets (the user's group also carries it to room sockets)."""
+
 
 class RoomConsumer(Consumer):
     """``ws/chat/<conversation_id>/``: one conversation, in seq order, none missing, none twice."""
@@ -183,7 +242,7 @@ class RoomConsumer(Consumer):
         except ApplicationError:
             return await self.refuse(CLOSE_FORBIDDEN)
         self.conversation = room
-        await self.join(conversation_group(room.id))
+        await self.join(conversation_group(room.id), user_group(self.scope["user"].id))
         if self.profile.follows_room:
             await self.join(room_group(room.id))
         # Read after joining and before accepting: every message committed
@@ -191,7 +250,7 @@ class RoomConsumer(Consumer):
         last_seq = await db(selectors.conversation_last_seq)(conversation_id=room.id)
         self.session = RoomSession(
             profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,
-            delivered=last_seq, send=self.send_text, fetch=self.fetch,
+            delivered=last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
         )
         await self.accept()
         await self.open_session()
@@ -201,7 +260,11 @@ class RoomConsumer(Consumer):
                 await self.session.catch_up(whole_number(after[0], name="after", from_text=True))
         except ApplicationError as error:
             await self.send_error(error)
-        await self.session.presence_state(await presence_store().online(self.session.watched_user_ids))
+        try:
+            online = await presence_store().online(self.session.watched_user_ids)
+        except REDIS_ERRORS as error:
+            return REDIS.failed(error)  # no presence.state: the heartbeat reports presence once Redis is back
+        await self.session.presence_state(online)
 
     async def fetch(self, after: int, before: int | None) -> list[tuple[int, str]]:
         """A page of history for the session's catch-up and gap filling."""
@@ -213,7 +276,7 @@ class RoomConsumer(Consumer):
     async def on_message_send(self, command):
         """Save and publish a message; a resent client_id is acknowledged to the sender only."""
         try:
-            message, created = await outbox.run(
+            message, created = await self.carry_out(
                 services.message_send, conversation_id=self.conversation.id, sender=self.user,
                 body=command.body, client_id=command.client_id,
             )
@@ -227,17 +290,17 @@ class RoomConsumer(Consumer):
 
     async def on_message_edit(self, command):
         """The author edits a message."""
-        await outbox.run(services.message_edit, conversation_id=self.conversation.id, user=self.user,
+        await self.carry_out(services.message_edit, conversation_id=self.conversation.id, user=self.user,
                          message_id=command.message_id, body=command.body)
 
     async def on_message_delete(self, command):
         """The author deletes a message (a tombstone keeps its seq)."""
-        await outbox.run(services.message_delete, conversation_id=self.conversation.id, user=self.user,
+        await self.carry_out(services.message_delete, conversation_id=self.conversation.id, user=self.user,
                          message_id=command.message_id)
 
     async def on_read(self, command):
         """Record the caller's read position."""
-        await outbox.run(services.conversation_mark_read, conversation_id=self.conversation.id,
+        await self.carry_out(services.conversation_mark_read, conversation_id=self.conversation.id,
                          user=self.user, seq=command.seq)
 
     async def on_sync(self, command):
@@ -250,7 +313,7 @@ class RoomConsumer(Consumer):
         """Tell the others, at most once per TYPING_INTERVAL; never stored."""
         if typing_throttle().allow(str(self.conversation.id), self.user_id):
             event = events.typing(user_id=self.user_id, name=self.user.display_name)
-            await outbox.publish(room_group(self.conversation.id), event)
+            await self.publish(room_group(self.conversation.id), event)
 
     async def chat_message(self, event):
         """A message was saved: the session sends it in seq order."""
@@ -287,10 +350,12 @@ class NotificationsConsumer(Consumer):
         await self.open_session()
 
     async def on_sync(self, command):
-        """What changed since the client's per-conversation seqs, in one frame."""
+        """What changed since the client's per-conversation seqs, a page of conversations per frame."""
         def result():
-            limit = SYNC_MESSAGES_PER_CONVERSATION
-            return sync_result_data(*selectors.changes_since(user=self.user, known=command.known, limit=limit))
+            return sync_result_data(*selectors.changes_since(
+                user=self.user, known=command.known, limit=settings.SYNC_MESSAGES_PER_CONVERSATION,
+                max_conversations=settings.SYNC_PAGE_CONVERSATIONS,
+            ))
 
         await self.send(text_data=events.dumps(await db(result)()))
 

@@ -157,13 +157,15 @@ class ConversationChanges:
 
 
 def changes_since(
-    *, user: User, known: dict[str, int], limit: int
-) -> tuple[list[ConversationChanges], int]:
+    *, user: User, known: dict[str, int], limit: int, max_conversations: int | None = None
+) -> tuple[list[ConversationChanges], int, bool]:
     """
-    What a notifications socket missed: every conversation of ``user`` that
-    has messages after the seq the client knows (``known``: conversation id ->
-    seq) or that the client does not know at all, with its oldest ``limit``
-    messages after that seq (0 when unknown). Returns ``(changes, unread_total)``.
+    What a notifications socket missed: the conversations of ``user`` that
+    have messages after the seq the client knows (``known``: conversation id ->
+    seq) or that the client does not know at all, most recently active first
+    and at most ``max_conversations`` of them, each with its oldest ``limit``
+    messages after that seq (0 when unknown). Returns ``(changes,
+    unread_total, more)``, ``more`` when conversations were left for the next page.
 
     Three queries however many conversations changed: the list (with unread
     counts), its members, and one windowed query for every conversation's
@@ -176,6 +178,9 @@ def changes_since(
         seq = known.get(str(conversation.id))
         if seq is None or conversation.last_seq > seq:
             after[conversation.id] = seq or 0
+    more = max_conversations is not None and len(after) > max_conversations
+    if more:
+        after = dict(list(after.items())[:max_conversations])
     with_news = [c for c in conversations if c.id in after and c.last_seq > after[c.id]]
     by_conversation: dict = {}
     if with_news:
@@ -194,4 +199,4 @@ def changes_since(
         if conversation.id in after:
             messages = by_conversation.get(conversation.id, [])
             changes.append(ConversationChanges(conversation, messages[:limit], len(messages) > limit))
-    return changes, unread_total
+    return changes, unread_total, more

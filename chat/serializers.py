@@ -14,6 +14,7 @@ from rest_framework import serializers
 from useraccount.serializers import user_public
 
 from .models import CLIENT_ID_MAX_LENGTH, Conversation, ConversationMessage
+from .realtime.presence import Unknown
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -39,9 +40,10 @@ def message_data(message: ConversationMessage) -> dict:
 
 
 def user_with_presence(user, online: set[str] | None) -> dict:
+    """The user, with ``online`` when presence was asked for (``null`` when it is unknown)."""
     data = user_public(user)
     if online is not None:
-        data["online"] = data["id"] in online
+        data["online"] = None if isinstance(online, Unknown) else data["id"] in online
     return data
 
 
@@ -73,7 +75,7 @@ def conversation_list_item(conversation: Conversation, online: set[str] | None =
     return data
 
 
-def sync_result_data(changes, unread_total: int) -> dict:
+def sync_result_data(changes, unread_total: int, more: bool) -> dict:
     """The notifications socket's ``sync.result`` frame, from selectors.changes_since."""
     return {
         "type": "sync.result",
@@ -87,6 +89,7 @@ def sync_result_data(changes, unread_total: int) -> dict:
             for change in changes
         ],
         "unread_total": unread_total,
+        "more": more,
     }
 
 

@@ -41,6 +41,27 @@ class NotFound(ApplicationError):
     code = "not_found"
 
 
+class TooLarge(ApplicationError):
+    """A request body or upload over its size limit."""
+
+    status = 413
+    code = "too_large"
+
+
+class TooManyRequests(ApplicationError):
+    """Over a rate limit; ``retry_after`` is how many seconds to wait before trying again."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None):
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "retry_after": self.retry_after}
+
+
 class ServerError(ApplicationError):
     """A failure of ours the client may retry; the cause is logged, never shown."""
 

@@ -3,6 +3,7 @@ Shared fixtures: users, authenticated API clients, WebSocket communicators
 against the real ASGI application, and real daphne server processes.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -43,9 +44,44 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def redis_assumed_up():
+    """Each test starts with Redis counted as up (core.outages), whatever the last one did."""
+    from core.outages import REDIS
+
+    REDIS.down_since, REDIS.failures = None, 0
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Django's default hasher takes a quarter of a second per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """
+    Every test starts with no request counted by the REST rate limits, also in
+    the server processes it starts (they share Redis). On Redis only the
+    throttles' keys go: the database may hold other things.
+    """
+    from django.conf import settings
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if settings.REDIS_URL:
+        client = redis_client(settings.REDIS_URL)
+        keys = list(client.scan_iter(match=cache.make_key("throttle_*"), count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@functools.cache
+def redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
 
 
 @pytest.fixture

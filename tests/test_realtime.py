@@ -261,6 +261,26 @@ async def test_notifications_sync_returns_new_messages_of_changed_and_unlisted_c
     assert seqs(unlisted["messages"]) == [1, 2]
 
 
+async def test_notifications_sync_pages_conversations_most_recent_first(
+    settings, alice, bob, carol, direct, group, quiet
+):
+    settings.SYNC_PAGE_CONVERSATIONS = 2
+    await asend_many(quiet, carol, 1)
+    await asend_many(group, carol, 1)
+    await asend_many(direct, bob, 1)
+    async with notifications(alice) as ws:
+        await ws.send_json_to({"type": "sync", "conversations": {}})
+        first = await receive(ws)
+        known = {item["conversation"]["id"]: item["messages"][-1]["seq"] for item in first["conversations"]}
+        await ws.send_json_to({"type": "sync", "conversations": known})
+        second = await receive(ws)
+    assert [item["conversation"]["id"] for item in first["conversations"]] == [str(direct.id), str(group.id)]
+    assert first["more"] is True
+    assert [item["conversation"]["id"] for item in second["conversations"]] == [str(quiet.id)]
+    assert second["more"] is False
+    assert first["unread_total"] == second["unread_total"] == 3
+
+
 async def test_notifications_sync_without_map_covers_every_conversation(alice, bob, direct, group):
     await asend_many(direct, bob, 1)
     async with notifications(alice) as ws:
@@ -287,7 +307,7 @@ async def test_notifications_sync_up_to_date_has_no_conversations(alice, bob, di
     await asend_many(direct, bob, 2)
     async with notifications(alice) as ws:
         await ws.send_json_to({"type": "sync", "conversations": {str(direct.id): 2}})
-        assert await receive(ws) == {"type": "sync.result", "conversations": [], "unread_total": 2}
+        assert await receive(ws) == {"type": "sync.result", "conversations": [], "unread_total": 2, "more": False}
 
 
 @pytest.mark.parametrize(

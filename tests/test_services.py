@@ -118,7 +118,7 @@ def test_changes_since_takes_three_queries_however_many_conversations_changed(ma
         conversation, _ = services.conversation_start_direct(user=alice, other_user_id=make_user().id)
         send_many(conversation, alice, 3)
     with CaptureQueriesContext(connection) as queries:
-        changes, unread_total = selectors.changes_since(user=alice, known={}, limit=2)
+        changes, unread_total, _ = selectors.changes_since(user=alice, known={}, limit=2)
     assert len(queries) == 3
     assert len(changes) == count
     assert all([m.seq for m in change.messages] == [1, 2] and change.has_more for change in changes)

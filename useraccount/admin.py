@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
+from . import services
 from .models import User
 
 
@@ -35,3 +36,16 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """Deactivating a user ends their sessions: open sockets close, tokens are refused."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        """The admin's "change password" form; a new password ends the user's sessions."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            services.user_sessions_end(user=self.get_object(request, id))
+        return response

@@ -17,10 +17,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import AccessToken
 
 from core.parsers import JSONParser
+from core.throttling import (
+    LoginEmailThrottle,
+    LoginIPThrottle,
+    RegisterThrottle,
+    TokenRefreshThrottle,
+    UserLookupThrottle,
+    UserThrottle,
+)
 
 from . import selectors, services
 from .models import User
@@ -32,7 +39,7 @@ from .serializers import (
     user_private,
     user_public,
 )
-from .tokens import token_pair_for_user
+from .tokens import CurrentTokenRefreshSerializer, token_pair_for_user
 
 
 def _session(user) -> dict:
@@ -42,6 +49,7 @@ def _session(user) -> dict:
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [RegisterThrottle]
 
     def post(self, request):
         data = RegisterInput(data=request.data)
@@ -57,6 +65,7 @@ class RegisterView(APIView):
 class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
 
     def post(self, request):
         data = LoginInput(data=request.data)
@@ -68,13 +77,14 @@ class LoginView(APIView):
 class TokenRefreshView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TokenRefreshThrottle]
 
     def get_authenticate_header(self, request):
         # Without it DRF turns this view's 401s into 403s, as it has no authenticators.
         return 'Bearer realm="api"'
 
     def post(self, request):
-        serializer = TokenRefreshSerializer(data=request.data)
+        serializer = CurrentTokenRefreshSerializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
         except (TokenError, User.DoesNotExist) as error:
@@ -117,13 +127,16 @@ class MeView(APIView):
 
 
 class UserDetailView(APIView):
+    throttle_classes = [UserThrottle, UserLookupThrottle]
+
     def get(self, request, user_id):
-        from chat.realtime.presence import online_among
+        from chat.realtime.presence import Unknown, online_among
         from chat.selectors import shares_conversation
 
         user = selectors.user_get(user_id=user_id)
         data = user_public(user)
         # Presence is for the people one shares a conversation with.
         if user.id == request.user.id or shares_conversation(user=request.user, other=user):
-            data["online"] = bool(online_among([user.id]))
+            online = online_among([user.id])
+            data["online"] = None if isinstance(online, Unknown) else bool(online)
         return Response(data)

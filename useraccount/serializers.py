@@ -6,8 +6,11 @@ message senders, ``GET /api/auth/<id>/``); ``user_private`` is what the user
 sees of themselves.
 """
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from rest_framework import serializers
+
+from core.errors import TooLarge
 
 from .models import User
 
@@ -60,6 +63,16 @@ class RefreshInput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class AvatarField(serializers.ImageField):
+    """An image of at most AVATAR_MAX_SIZE bytes; a larger file is a 413 before Pillow opens it."""
+
+    def to_internal_value(self, data):
+        size = getattr(data, "size", None)
+        if size is not None and size > settings.AVATAR_MAX_SIZE:
+            raise TooLarge(f"The avatar is larger than {settings.AVATAR_MAX_SIZE} bytes.", field="avatar")
+        return super().to_internal_value(data)
+
+
 class ProfileInput(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    avatar = serializers.ImageField(required=False, allow_null=True)
+    avatar = AvatarField(required=False, allow_null=True)

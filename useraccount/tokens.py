@@ -6,15 +6,21 @@ simplejwt copies into each access token made from it. Logging out blacklists
 the refresh token, and ``session_is_revoked`` then refuses that session's
 access tokens too: for new sockets and for REST (useraccount.authentication).
 
+Every token also carries simplejwt's hash of the user's password hash
+(``CHECK_REVOKE_TOKEN``): a new password makes every earlier token useless.
+
 ``authenticate_access_token`` is what the WebSocket TokenAuthMiddleware uses;
 it accepts only unexpired, correctly signed *access* tokens (a refresh token is
-refused) of a live session of an active user.
+refused) of a live session of an active user, issued since their last password change.
 """
 
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .models import User
 from .selectors import active_users
@@ -48,4 +54,24 @@ def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
         return None
     user_id = payload.get(api_settings.USER_ID_CLAIM)
     user = active_users().filter(id=user_id).first() if user_id else None
-    return (user, payload) if user is not None else None
+    if user is None:
+        return None
+    return (user, payload) if password_unchanged(payload, user) else None
+
+
+def password_unchanged(payload: dict, user: User) -> bool:
+    """Whether a token was issued since the user's last password change."""
+    if not api_settings.CHECK_REVOKE_TOKEN:
+        return True
+    return payload.get(api_settings.REVOKE_TOKEN_CLAIM) == get_md5_hash_password(user.password)
+
+
+class CurrentTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, also refusing refresh tokens issued before a password change."""
+
+    def validate(self, attrs):
+        payload = self.token_class(attrs["refresh"]).payload
+        user = User.objects.filter(id=payload.get(api_settings.USER_ID_CLAIM)).first()
+        if user is not None and not password_unchanged(payload, user):
+            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        return super().validate(attrs)

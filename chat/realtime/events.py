@@ -17,6 +17,11 @@ from ..models import Conversation, ConversationMessage
 from ..serializers import conversation_data, message_data
 
 
+def session_revoked(*, user_id, session: str | None) -> dict:
+    """A user's session (or, with ``session`` None, every one of theirs) no longer holds: its sockets close."""
+    return {"type": "session.revoked", "user_id": str(user_id), "session": session}
+
+
 def dumps(data: dict) -> str:
     return json.dumps(data, separators=(",", ":"))
 

@@ -6,8 +6,8 @@ Channel-layer group names, built from primary keys only (never user text).
   notifications sockets of its members, so a message costs one publish.
 - ``room.<hex>``: typing notices and read positions; room sockets only, so
   notifications sockets are not sent events they would drop.
-- ``user.<hex>``: one user's notifications sockets: new conversations and
-  unread counts.
+- ``user.<hex>``: every socket of one user: new conversations and unread
+  counts (for notifications sockets), and revoked sessions (for all).
 """
 
 from uuid import UUID

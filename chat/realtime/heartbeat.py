@@ -22,6 +22,8 @@ from functools import cache
 
 from django.conf import settings
 
+from core.outages import REDIS, REDIS_ERRORS
+
 from .presence import presence_store
 
 logger = logging.getLogger(__name__)
@@ -66,9 +68,13 @@ class Heartbeat:
             await self.store.refresh([(s.user_id, s.channel_name) for s in sockets])
             taken_at = self._clock()
             online = await self.store.online({u for s in sockets for u in s.watched_user_ids})
+        except REDIS_ERRORS as error:
+            REDIS.failed(error)
+            return
         except Exception:
             logger.warning("Presence heartbeat failed", exc_info=True)
             return
+        REDIS.succeeded()
         for socket in sockets:
             if socket not in self.sockets:  # closed meanwhile
                 continue

@@ -24,6 +24,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from core.outages import REDIS, REDIS_ERRORS
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,7 @@ class Outbox:
 
     def __init__(self):
         self._committed: list[tuple[str, dict]] = []
+        self.failed: list[tuple[str, dict]] = []  # events whose publish failed, for the caller to make up for
 
     def emit(self, group: str, event: dict) -> None:
         """Publish ``event`` to ``group`` once the current transaction commits (at flush)."""
@@ -49,14 +52,21 @@ class Outbox:
 
     async def flush(self) -> None:
         """
-        Publish every committed event. A failed publish is logged, not raised:
-        the change is saved, and clients reach it through catch-up or REST.
+        Publish every committed event. A failed publish is not raised: the
+        change is saved and clients reach it through catch-up or REST; it is
+        kept in ``failed``. A Redis outage is logged once (core.outages).
         """
         for group, event in self.take():
             try:
                 await publish(group, event)
+            except REDIS_ERRORS as error:
+                REDIS.failed(error)
+                self.failed.append((group, event))
             except Exception:
                 logger.exception("Could not publish %s to %s", event["type"], group)
+                self.failed.append((group, event))
+            else:
+                REDIS.succeeded()
 
     def flush_sync(self) -> None:
         """``flush`` from synchronous code (REST views, tests, the shell)."""
@@ -80,11 +90,14 @@ def run_sync(service, *args, **kwargs):
             outbox.flush_sync()
 
 
-async def run(service, **kwargs):
-    """``run_sync`` for the event loop: the service on a database thread, the publishing here."""
+async def run(service, *, outbox: Outbox | None = None, **kwargs):
+    """
+    ``run_sync`` for the event loop: the service on a database thread, the
+    publishing here. Pass an ``outbox`` to see afterwards what failed to publish.
+    """
     from backend.asyncdb import db
 
-    outbox = Outbox()
+    outbox = outbox if outbox is not None else Outbox()
     try:
         return await db(service)(outbox=outbox, **kwargs)
     finally:

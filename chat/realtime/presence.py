@@ -25,6 +25,8 @@ from functools import cache
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from core.outages import REDIS, REDIS_ERRORS
+
 
 class _Presence:
     def __init__(self, ttl: float | None = None, clock=time.time):
@@ -98,7 +100,8 @@ class RedisPresence(_Presence):
             # Blocking pool: a burst of connecting sockets waits for a free
             # connection instead of failing once the pool is full.
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, max_connections=50, timeout=10
+                self.url, max_connections=50, timeout=settings.REDIS_TIMEOUT,
+                **settings.REDIS_CONNECTION_OPTIONS,
             )
             client = self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client
@@ -156,9 +159,26 @@ def presence_store() -> MemoryPresence | RedisPresence:
     return MemoryPresence()
 
 
-def online_among(user_ids: Iterable) -> set[str]:
-    """The ids (as strings) of the given users who are online; for sync code."""
+class Unknown(frozenset):
+    """Presence that could not be read (Redis unreachable): shown to clients as ``null``."""
+
+
+UNKNOWN = Unknown()
+
+
+def online_among(user_ids: Iterable) -> set[str] | Unknown:
+    """
+    The ids (as strings) of the given users who are online, for sync code;
+    ``UNKNOWN`` while the presence store is unreachable, so that what asked
+    for presence still answers, without it.
+    """
     user_ids = [str(user_id) for user_id in user_ids]
     if not user_ids:
         return set()
-    return async_to_sync(presence_store().online)(user_ids)
+    try:
+        online = async_to_sync(presence_store().online)(user_ids)
+    except REDIS_ERRORS as error:
+        REDIS.failed(error)
+        return UNKNOWN
+    REDIS.succeeded()
+    return online

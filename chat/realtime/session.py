@@ -122,7 +122,7 @@ class RoomSession:
     ``send`` and ``fetch`` are the socket's; nothing here knows Channels.
     """
 
-    __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch")
+    __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch", "_drained")
 
     def __init__(
         self,
@@ -133,6 +133,7 @@ class RoomSession:
         delivered: int,
         send: Send,
         fetch: Fetch,
+        drained: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.profile = profile
@@ -141,6 +142,7 @@ class RoomSession:
         self.presence = RoomPresence(member_ids, clock=clock)
         self._send = send
         self._fetch = fetch
+        self._drained = drained
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -148,9 +150,16 @@ class RoomSession:
         return self.presence.member_ids if self.profile.sees_presence else ()
 
     async def catch_up(self, after: int, before: int | None = None) -> None:
-        """Send every message after ``after`` (and below ``before``) in seq order."""
+        """
+        Send every message after ``after`` (and below ``before``) in seq
+        order, a page at a time, each frame only once the client has taken
+        enough of the earlier ones (``drained``): history never piles up
+        unsent, however long it is.
+        """
         while page := await self._fetch(after, before):
             for seq, text in page:
+                if self._drained is not None:
+                    await self._drained()
                 await self._send(text)
                 self.cursor.advance(seq)
             after = page[-1][0]

@@ -82,7 +82,7 @@ async def test_run_publishes_from_the_event_loop_after_the_worker_thread_commits
     assert published == [("g", "one"), ("g", "two")]
 
 
-async def test_a_failed_publish_is_logged_and_the_rest_still_go(monkeypatch, caplog):
+async def test_a_failed_publish_is_kept_logged_once_and_the_rest_still_go(monkeypatch, caplog):
     seen = []
 
     async def flaky(group, event):
@@ -91,6 +91,21 @@ async def test_a_failed_publish_is_logged_and_the_rest_still_go(monkeypatch, cap
         seen.append(event["type"])
 
     monkeypatch.setattr(outbox_module, "publish", flaky)
-    await run(with_outbox(emit_in_transaction))
+    box = Outbox()
+    await run(with_outbox(emit_in_transaction), outbox=box)
     assert seen == ["two"]
-    assert "Could not publish one to g" in caplog.text
+    assert [event["type"] for _, event in box.failed] == ["one"]
+    assert "Redis is unreachable (ConnectionError: redis went away)" in caplog.text
+    assert "Redis is back" in caplog.text  # "two" went through
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_publish_failing_for_another_reason_is_logged_with_its_traceback(monkeypatch, caplog):
+    async def broken(group, event):
+        raise ValueError("not serialisable")
+
+    monkeypatch.setattr(outbox_module, "publish", broken)
+    box = Outbox()
+    await run(with_outbox(emit_in_transaction), outbox=box)
+    assert len(box.failed) == 2
+    assert "Could not publish one to g" in caplog.text and "ValueError" in caplog.text

@@ -200,3 +200,23 @@ async def test_notifications_session_sends_others_messages_as_notifications_and_
     await session.event({"type": "chat.read", "text": "read"})
     await session.event({"type": "unread", "text": "unread"})
     assert sent == ["n1", "ann-on", "unread"]
+
+
+async def test_catch_up_waits_for_the_client_before_each_frame():
+    """History goes out only as fast as the client takes it: one wait per frame."""
+    waits = []
+    sent: list[str] = []
+
+    async def send(text):
+        sent.append(text)
+
+    async def drained():
+        waits.append(len(sent))
+
+    session = RoomSession(
+        profile=profiles.RICH, viewer_id=ME, member_ids=[ME, ANN], delivered=0,
+        send=send, fetch=History(5).fetch, drained=drained, clock=FakeClock(),
+    )
+    await session.catch_up(0)
+    assert sent == ["m1", "m2", "m3", "m4", "m5"]
+    assert waits == [0, 1, 2, 3, 4]

@@ -1,0 +1,297 @@
+"""
+daphne with every per-connection resource bounded. ``BoundedServer`` is what
+the production server command (backend.serve) and ``runserver`` run; the
+limits are settings, documented in docs/protocol.md ("Limits"):
+
+- Sending: what a socket has not yet taken from the server is held by the
+  transport. Past ``WEBSOCKET_SEND_BUFFER_BYTES`` unsent, or above the
+  transport's 64 KiB high-water mark for ``WEBSOCKET_SEND_TIMEOUT`` seconds,
+  the socket is closed with 4008: a client that does not read cannot grow
+  the server's memory, whatever else it sends (pings included).
+- Receiving: frames wait in the socket's inbox until its consumer takes them;
+  with ``WEBSOCKET_RECEIVE_QUEUE`` waiting, the server stops reading from that
+  socket (TCP pushes back on the client) until half of them are taken. A
+  message over ``WEBSOCKET_MAX_MESSAGE_BYTES`` closes the socket with 1009.
+- Requests: the request line and headers must arrive within
+  ``HTTP_HEADER_TIMEOUT`` seconds of their first byte (slow-drip clients).
+- The access log never shows a ``token`` query parameter.
+
+Everything here is Twisted's and daphne's own machinery (a streaming producer
+on the transport, ``pauseProducing``), so it costs nothing per frame but a
+length check.
+"""
+
+import asyncio
+import logging
+import re
+
+from daphne.server import Server  # first: it installs the asyncio reactor
+from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
+from twisted.internet import reactor
+from twisted.web import http
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4008
+TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
+
+
+def unsent_bytes(transport) -> int:
+    """The bytes a Twisted TCP transport holds that the peer has not taken."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:  # another kind of transport: only the timeout applies
+        return 0
+
+
+def redact_token(path: str) -> str:
+    """``/x/?token=abc&a=1`` -> ``/x/?token=[redacted]&a=1``, for logs."""
+    return TOKEN_IN_QUERY.sub(r"\1[redacted]", path)
+
+
+class SendWatch:
+    """
+    The transport's streaming producer for one socket: Twisted pauses it when
+    the socket's unsent bytes pass the transport's buffer size and resumes it
+    when they drain. Paused for longer than ``timeout``: ``on_stuck()``.
+    """
+
+    def __init__(self, *, timeout: float, on_stuck, call_later=reactor.callLater):
+        self.timeout = timeout
+        self.on_stuck = on_stuck
+        self.call_later = call_later
+        self._timer = None
+        self._waiters: list[asyncio.Future] = []
+
+    def pauseProducing(self):
+        if self._timer is None:
+            self._timer = self.call_later(self.timeout, self._fire)
+
+    def resumeProducing(self):
+        self._cancel()
+
+    def stopProducing(self):
+        self._cancel()
+
+    @property
+    def paused(self) -> bool:
+        return self._timer is not None
+
+    async def drained(self) -> None:
+        """Return once the client has taken enough to be under the mark (or the socket ended)."""
+        if self.paused:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+    def _fire(self):
+        self._timer = None
+        self.on_stuck()
+
+    def _cancel(self):
+        if self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class Inbox(asyncio.Queue):
+    """A connection's input queue that can say when it has drained below a mark."""
+
+    def __init__(self):
+        super().__init__()
+        self._below = None
+
+    def when_below(self, mark: int, callback) -> None:
+        """Call ``callback()`` once, as soon as fewer than ``mark`` items wait."""
+        self._below = (mark, callback)
+
+    def get_nowait(self):
+        item = super().get_nowait()
+        if self._below is not None and self.qsize() < self._below[0]:
+            callback, self._below = self._below[1], None
+            callback()
+        return item
+
+
+class BoundedWebSocketProtocol(WebSocketProtocol):
+    def connectionMade(self):
+        super().connectionMade()
+        self._reading_paused = False
+        self._send_watch = SendWatch(timeout=settings.WEBSOCKET_SEND_TIMEOUT, on_stuck=self.close_too_slow)
+        # The HTTP channel this connection was upgraded from is still the
+        # transport's producer; the socket's own watch takes its place.
+        self.transport.unregisterProducer()
+        self.transport.registerProducer(self._send_watch, True)
+
+    def serverSend(self, content, binary=False):
+        if self.state != self.STATE_OPEN:
+            return  # closing: what the application still sends is dropped, as after a close
+        # Checked before the frame is added: a frame of any size can be sent,
+        # but nothing is added to more than the limit already waiting.
+        if unsent_bytes(self.transport) > settings.WEBSOCKET_SEND_BUFFER_BYTES:
+            return self.close_too_slow()
+        super().serverSend(content, binary)
+
+    def close_too_slow(self):
+        """
+        The client is not reading: close with 4008. Nothing more is queued;
+        the close frame waits behind what is unsent, so a client that reads
+        again still gets everything before it. One that makes no progress for
+        WEBSOCKET_SEND_TIMEOUT seconds is cut off.
+        """
+        if self.state != self.STATE_OPEN:
+            return
+        unsent = unsent_bytes(self.transport)
+        logger.warning("Closing a WebSocket that is not reading (4008): %d bytes unsent, %s", unsent, self.client_addr)
+        self.closeHandshakeTimeout = 0  # replaced by the progress check
+        self.sendClose(code=CLOSE_TOO_SLOW, reason="Too slow: the client is not reading its frames.")
+        reactor.callLater(settings.WEBSOCKET_SEND_TIMEOUT, self._drop_unless_reading, unsent)
+
+    def _drop_unless_reading(self, unsent_before: int):
+        if self.state == self.STATE_CLOSED or self.transport is None:
+            return
+        unsent = unsent_bytes(self.transport)
+        if unsent == 0 or unsent >= unsent_before:
+            self.dropConnection(abort=True)
+        else:
+            reactor.callLater(settings.WEBSOCKET_SEND_TIMEOUT, self._drop_unless_reading, unsent)
+
+    def onMessage(self, payload, isBinary):
+        super().onMessage(payload, isBinary)
+        limit = settings.WEBSOCKET_RECEIVE_QUEUE
+        inbox = getattr(self, "application_queue", None)
+        if isinstance(inbox, Inbox) and inbox.qsize() >= limit and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pauseProducing()
+            inbox.when_below(max(1, limit // 2), self._resume_reading)
+
+    def _resume_reading(self):
+        self._reading_paused = False
+        if self.transport is not None and self.state != self.STATE_CLOSED:
+            self.transport.resumeProducing()
+
+    def onClose(self, wasClean, code, reason):
+        self._send_watch.stopProducing() if hasattr(self, "_send_watch") else None
+        super().onClose(wasClean, code, reason)
+
+
+class HeaderDeadlineChannel(http.HTTPChannel):
+    """An HTTP connection whose request line and headers must arrive within HTTP_HEADER_TIMEOUT."""
+
+    _header_deadline = None
+
+    def dataReceived(self, data):
+        if self.line_mode and self._header_deadline is None:
+            self._header_deadline = reactor.callLater(settings.HTTP_HEADER_TIMEOUT, self._headers_too_slow)
+        super().dataReceived(data)
+
+    def allHeadersReceived(self):
+        self._cancel_header_deadline()
+        super().allHeadersReceived()
+
+    def connectionLost(self, reason):
+        self._cancel_header_deadline()
+        super().connectionLost(reason)
+
+    def _headers_too_slow(self):
+        self._header_deadline = None
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+    def _cancel_header_deadline(self):
+        if self._header_deadline is not None:
+            if self._header_deadline.active():
+                self._header_deadline.cancel()
+            self._header_deadline = None
+
+
+class BoundedServer(Server):
+    """daphne's Server with the bounded protocols, the size limit from settings and a redacted log."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["websocket_max_message_size"] = kwargs["websocket_max_frame_size"] = (
+            settings.WEBSOCKET_MAX_MESSAGE_BYTES
+        )
+        super().__init__(*args, **kwargs)
+        if self.action_logger is not None:
+            self.action_logger = _redacting(self.action_logger)
+
+    # daphne makes its two factories inside run(); they get the bounded
+    # protocols as they are made, before the first connection arrives.
+    @property
+    def http_factory(self):
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory):
+        factory.protocol = HeaderDeadlineChannel
+        # Twisted's own request log (shown at -v 2) formats the full URI too.
+        formatter = factory._logFormatter
+        factory._logFormatter = lambda timestamp, request: redact_token(formatter(timestamp, request))
+        self._http_factory = factory
+
+    @property
+    def ws_factory(self):
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory):
+        factory.protocol = BoundedWebSocketProtocol
+        # Close an oversized message with 1009 instead of dropping the TCP connection.
+        factory.setProtocolOptions(failByDrop=False)
+        self._ws_factory = factory
+
+    def create_application(self, protocol, scope):
+        """daphne's, with an ``Inbox`` as the input queue so reading can pause."""
+        assert "application_instance" not in self.connections[protocol]
+        inbox = Inbox()
+        scope.setdefault("asgi", {"version": "3.0"})
+        if isinstance(protocol, BoundedWebSocketProtocol):
+            # Lets bulk senders (catch-up) wait for the client instead of
+            # queueing history faster than it reads: chat.consumers.
+            scope["send_drained"] = protocol._send_watch.drained
+        instance = self.application(scope=scope, receive=inbox.get, send=self._reply_to(protocol))
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            instance, loop=asyncio.get_event_loop()
+        )
+        return inbox
+
+    def kill_all_applications(self):
+        """daphne's, minus its KeyError at shutdown for a connection whose application already ended."""
+        for details in self.connections.values():
+            details.setdefault("application_instance", _ENDED)
+        return super().kill_all_applications()
+
+    def _reply_to(self, protocol):
+        async def send(message):
+            await self.handle_reply(protocol, message)
+
+        return send
+
+
+class _Ended:
+    """Stands in for an application that has already finished."""
+
+    @staticmethod
+    def done() -> bool:
+        return True
+
+
+_ENDED = _Ended()
+
+
+def _redacting(action_logger):
+    def log(protocol, action, details):
+        if "path" in details:
+            details = dict(details, path=redact_token(details["path"]))
+        action_logger(protocol, action, details)
+
+    return log

@@ -1,0 +1,224 @@
+"""
+Per-user rate limits for WebSocket actions ("at most 20 messages per 10
+seconds"), shared by every server process when ``REDIS_URL`` is set.
+
+The algorithm is GCRA (the generic cell rate algorithm, a token bucket kept as
+one timestamp): each (action, user) has a theoretical arrival time ``tat``;
+every allowed hit pushes it ``period / count`` seconds further, and a hit is
+refused while that would put it more than ``period`` ahead of now. So a burst
+of ``count`` passes at once, then one more every ``period / count`` seconds;
+a refused hit changes nothing, and ``retry_after`` is exactly how long to wait.
+
+Stored in Redis when ``REDIS_URL`` is set (one key per action and user,
+updated by a Lua script on the Redis server's clock, so processes whose clocks
+disagree still agree; the key expires once it is back to full capacity), else
+in a dict in this process. If Redis is unreachable the limiter fails open:
+actions are allowed (``degraded=True``) rather than the chat stopping.
+
+    limiter = rate_limiter()          # this process's limiter, made on first use
+    verdict = await limiter.hit("message", user_id, rate=Rate.parse("20/10s"))
+    if not verdict.allowed:
+        ...  # tell the client to retry in verdict.retry_after seconds
+
+No Channels here: consumers call ``hit`` and turn a refusal into an error frame.
+"""
+
+import asyncio
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_RATE = re.compile(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|min|m|h)")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``count`` hits per ``period`` seconds."""
+
+    count: int
+    period: float
+
+    def __post_init__(self):
+        if self.count < 1 or not self.period > 0:
+            raise ValueError(f"a rate needs a count >= 1 and a period > 0, not {self.count}/{self.period}s")
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Rate | None":
+        """``"20/10s"``, ``"5/s"``, ``"30/m"``, ``"30/min"``, ``"100/h"``; None for ``""``, ``"off"`` or ``"0"``."""
+        text = (text or "").strip().lower()
+        if text in ("", "off", "0"):
+            return None
+        match = _RATE.fullmatch(text)
+        if match is None:
+            raise ValueError(
+                f"invalid rate {text!r}: expected COUNT/PERIOD such as '20/10s', '5/s', '30/min' "
+                f"or '100/h' (units s, m, min, h), or 'off'"
+            )
+        count, number, unit = match.groups()
+        try:
+            return cls(int(count), float(number or 1) * _UNITS[unit])
+        except ValueError as error:
+            raise ValueError(f"invalid rate {text!r}: {error}") from None
+
+    @property
+    def interval(self) -> float:
+        """Seconds of capacity one hit uses."""
+        return self.period / self.count
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period:g}s"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: float = 0.0  # seconds until one more hit would be allowed; 0 when allowed
+    degraded: bool = False  # allowed only because the shared store could not be asked
+
+
+ALLOWED = Verdict(True)
+
+# Float rounding: 3 × (10/3) s comes out a hair over 10 s. A microsecond of
+# slack keeps a burst whole and lets in a client that waits exactly retry_after.
+_SLACK = 1e-6
+
+
+class MemoryRateLimiter:
+    """One process's rate limits; for the embedded default."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 10_000):
+        self._clock = clock
+        self._max_entries = max_entries
+        self._prune_at = max_entries
+        # (action, user) -> theoretical arrival time; at or before now means full capacity.
+        self._tat: dict[tuple[str, str], float] = {}
+
+    async def hit(self, action: str, user_id, *, rate: Rate | None) -> Verdict:
+        """Count one ``action`` by ``user_id`` against ``rate`` (None: unlimited)."""
+        if rate is None:
+            return ALLOWED
+        now = self._clock()
+        key = (action, str(user_id))
+        new_tat = max(self._tat.get(key, now), now) + rate.interval
+        retry_after = new_tat - rate.period - now
+        if retry_after > _SLACK:
+            return Verdict(False, retry_after)
+        if len(self._tat) >= self._prune_at:
+            self._tat = {k: tat for k, tat in self._tat.items() if tat > now}
+            # Live entries are never dropped (that would forgive their hits); if
+            # many remain, prune again only once the dict has doubled.
+            self._prune_at = max(self._max_entries, 2 * len(self._tat))
+        self._tat[key] = new_tat
+        return ALLOWED
+
+    def __len__(self) -> int:
+        return len(self._tat)
+
+
+# The same algorithm in integer microseconds on the Redis server's clock.
+# KEYS[1]: the key; ARGV[1]: microseconds per hit; ARGV[2]: count.
+# Returns {1, 0} when allowed, {0, microseconds to wait} when refused. The key
+# expires (PX, milliseconds) when tat is reached: it would mean full capacity.
+_GCRA_LUA = """
+local interval = tonumber(ARGV[1])
+local limit = interval * tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval
+local wait = new_tat - limit - now
+if wait > 0 then
+    return {0, wait}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, 0}
+"""
+
+
+class RedisRateLimiter:
+    """Rate limits shared through Redis by every server process; allows all while Redis is down."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "ratelimit:",
+        socket_timeout: float = 0.5,
+        connect_timeout: float = 0.5,
+    ):
+        self.url = url
+        self.prefix = prefix
+        self.socket_timeout = socket_timeout
+        self.connect_timeout = connect_timeout
+        self._outage = False
+        # redis.asyncio clients belong to the event loop that made them.
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[object, object]] = {}
+
+    def _script(self):
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(loop)
+        if entry is None:
+            for old_loop in [old for old in self._clients if old.is_closed()]:
+                del self._clients[old_loop]
+            # Short timeouts and no retries: a hung Redis must not stall the
+            # socket that asked; failing open is better than waiting.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=50,
+                timeout=self.connect_timeout,
+                socket_connect_timeout=self.connect_timeout,
+                socket_timeout=self.socket_timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
+            entry = self._clients[loop] = (client, client.register_script(_GCRA_LUA))
+        return entry[1]
+
+    async def hit(self, action: str, user_id, *, rate: Rate | None) -> Verdict:
+        """Count one ``action`` by ``user_id`` against ``rate`` (None: unlimited)."""
+        from redis.exceptions import RedisError
+
+        if rate is None:
+            return ALLOWED
+        interval_us = math.ceil(rate.interval * 1_000_000)
+        try:
+            allowed, wait_us = await self._script()(
+                keys=[f"{self.prefix}{action}:{user_id}"], args=[interval_us, rate.count]
+            )
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
+            if not self._outage:
+                self._outage = True
+                logger.warning("Rate limiter cannot reach Redis (%r); allowing every action until it can", error)
+            return Verdict(True, degraded=True)
+        if self._outage:
+            self._outage = False
+            logger.info("Rate limiter reached Redis again; limits apply")
+        return ALLOWED if allowed else Verdict(False, wait_us / 1_000_000)
+
+    async def aclose(self) -> None:
+        """Close this limiter's Redis clients (for tests and shutdown)."""
+        for client, _ in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+@cache
+def rate_limiter() -> MemoryRateLimiter | RedisRateLimiter:
+    """This process's rate limiter, made on first use: Redis when REDIS_URL is set."""
+    if settings.REDIS_URL:
+        return RedisRateLimiter(settings.REDIS_URL)
+    return MemoryRateLimiter()
