@@ -348,6 +348,20 @@ CATCH_UP_PAGE = env_int("CATCH_UP_PAGE", 200)
 SYNC_PAGE_CONVERSATIONS = env_int("SYNC_PAGE_CONVERSATIONS", 20)
 SYNC_MESSAGES_PER_CONVERSATION = env_int("SYNC_MESSAGES_PER_CONVERSATION", 50)
 
+# Socket rate limits per user, across every server process (on Redis; in
+# memory on the embedded default): "<count>/<period>" such as "20/10s", or
+# off. Over a limit the frame is refused with an error frame, code
+# "throttled", carrying retry_after; nothing is saved or relayed.
+SOCKET_RATE_LIMITS = {
+    # message.send, message.edit and message.delete together
+    "message": os.environ.get("SOCKET_RATE_MESSAGES", "20/10s"),
+    "typing": os.environ.get("SOCKET_RATE_TYPING", "10/10s"),
+    # every other frame (ping, sync, read, auth)
+    "frame": os.environ.get("SOCKET_RATE_FRAMES", "60/10s"),
+}
+# Open sockets per user, all processes together; one more is refused with 4429.
+SOCKET_MAX_CONNECTIONS_PER_USER = env_int("SOCKET_MAX_CONNECTIONS_PER_USER", 20)
+
 # --- Per-connection limits (backend.server; docs/protocol.md, "Limits") -----
 
 # A socket is closed with 4008 when more than this many bytes wait unsent for

@@ -5,7 +5,8 @@ and event handlers hand events to the socket's session (chat.realtime.session),
 which decides what to send. Refusals are accepted, then closed (a close before
 accepting reaches the client as a bare HTTP 403): 4401 no valid access token
 (or it expired on an open socket), 4403 not a member or no such conversation,
-4404 unknown path, 4503 Redis unreachable (try again later). Once open, a
+4404 unknown path, 4429 too many sockets for one user, 4503 Redis
+unreachable (try again later). Once open, a
 socket outlives a Redis outage: presence is left out, and what its own
 commands could not broadcast is still sent to it. docs/protocol.md has every
 frame; docs/architecture.md the path.
@@ -13,6 +14,7 @@ frame; docs/architecture.md the path.
 
 import asyncio
 import logging
+import math
 import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
@@ -22,7 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from backend.asyncdb import db
-from core.errors import ApplicationError, InvalidInput, ServerError
+from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
 from core.outages import REDIS, REDIS_ERRORS
 from core.validation import whole_number
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
@@ -32,13 +34,14 @@ from .realtime import commands, events, outbox, profiles
 from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.heartbeat import process_heartbeat
 from .realtime.presence import presence_store
+from .realtime.ratelimit import configured_rate, rate_limiter
 from .realtime.session import NotificationsSession, RoomSession
 from .realtime.throttle import typing_throttle
 from .serializers import sync_result_data, timestamp
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
+CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_MANY = 4401, 4403, 4404, 4429
 CLOSE_TRY_AGAIN = 4503  # autobahn sends only 1000 and 3000-4999, so not 1013
 
 
@@ -184,6 +187,7 @@ class Consumer(AsyncWebsocketConsumer):
         except ApplicationError as error:
             return await self.send_error(error)
         try:
+            await self.within_rate(command.rate_limit)
             await getattr(self, command.handler)(command)
         except ApplicationError as error:
             await self.send_error(error, commands.client_id_of(frame))
@@ -193,6 +197,18 @@ class Consumer(AsyncWebsocketConsumer):
             logger.exception("Could not handle %s", type(command).__name__)
             error = ServerError("The server could not handle that frame; try again.")
             await self.send_error(error, commands.client_id_of(frame))
+
+    async def within_rate(self, action: str):
+        """Count a frame against the user's limit for ``action``; over it, refuse it (nothing is done)."""
+        rate = configured_rate(settings.SOCKET_RATE_LIMITS[action])
+        verdict = await rate_limiter().hit(action, self.user_id, rate=rate)
+        if not verdict.allowed:
+            seconds = max(1, math.ceil(verdict.retry_after))
+            raise TooManyRequests(f"Too many frames; try again in {seconds} s.", retry_after=seconds)
+
+    async def too_many_sockets(self, user) -> bool:
+        """Whether the user already has the most sockets allowed open (on any process)."""
+        return await presence_store().connection_count(str(user.id)) >= settings.SOCKET_MAX_CONNECTIONS_PER_USER
 
     async def on_ping(self, command):
         """Keep-alive for clients behind proxies that close quiet sockets."""
@@ -234,6 +250,8 @@ class RoomConsumer(Consumer):
         """Check the token and membership, join the groups, accept, catch up."""
         if not self.scope["user"].is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if await self.too_many_sockets(self.scope["user"]):
+            return await self.refuse(CLOSE_TOO_MANY)
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         try:
             room, member_ids = await db(selectors.room_for_user)(
@@ -341,6 +359,8 @@ class NotificationsConsumer(Consumer):
         user = self.scope["user"]
         if not user.is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if await self.too_many_sockets(user):
+            return await self.refuse(CLOSE_TOO_MANY)
         conversation_ids = await db(selectors.conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
         self.session = NotificationsSession(

@@ -49,7 +49,9 @@ async def frames_until_closed(ws, timeout: float) -> tuple[list[dict], int]:
 async def test_a_client_that_stops_reading_is_closed_with_4008_pings_notwithstanding(
     start_server, alice, bob, direct
 ):
-    server = start_server(WEBSOCKET_SEND_TIMEOUT="3", WEBSOCKET_SEND_BUFFER_BYTES=str(256 * 1024))
+    server = start_server(
+        WEBSOCKET_SEND_TIMEOUT="3", WEBSOCKET_SEND_BUFFER_BYTES=str(256 * 1024), SOCKET_RATE_MESSAGES="off"
+    )
     url = f"{server.ws}/ws/chat/{direct.id}/"
     sock = tiny_buffer_socket(server.port)
     async with connect(f"{url}?token={access_token(alice)}", sock=sock, max_queue=1) as stalled, connect(
@@ -82,7 +84,8 @@ async def test_a_message_over_the_size_limit_closes_with_1009(start_server, alic
 
 
 async def test_a_flood_of_frames_is_read_only_as_fast_as_it_is_handled(start_server, alice, direct):
-    server = start_server()
+    # Without the rate limit, whose refusals would be replies this client never reads.
+    server = start_server(SOCKET_RATE_FRAMES="off")
     url = f"{server.ws}/ws/chat/{direct.id}/?token={access_token(alice)}"
     async with connect(url) as warm:  # the first socket loads what every socket uses
         await warm.send(json.dumps({"type": "ping"}))

@@ -83,7 +83,7 @@ def test_both_users_starting_at_once_get_one_direct_conversation(alice, bob):
 
 @pytest.mark.live
 async def test_senders_on_two_server_processes_get_gapless_seqs(start_server, alice, bob, direct):
-    servers = [start_server(), start_server()]
+    servers = [start_server(SOCKET_RATE_MESSAGES="off"), start_server(SOCKET_RATE_MESSAGES="off")]
     per_socket = 20
 
     async def send_all(server, user, label):

@@ -7,7 +7,8 @@ Client frames become typed commands, validated once, here.
 
 A frame that is not JSON, not an object, of an unknown type or with a bad
 field raises InvalidInput with the code the client gets in its error frame
-(docs/protocol.md). A command's ``handler`` names the consumer method that
+(docs/protocol.md). A command's ``rate_limit`` names the per-user limit it counts against
+(settings.SOCKET_RATE_LIMITS) and its ``handler`` the consumer method that
 carries it out. The shape is checked here; what a message may say (body
 length, client_id) is checked by the service, the one place REST and the
 socket share. The original tutorial client's ``{"event": "chat_message",
@@ -28,6 +29,7 @@ LEGACY_EVENT = "chat_message"
 @dataclass(frozen=True, slots=True)
 class SendMessage:
     handler: ClassVar[str] = "on_message_send"
+    rate_limit: ClassVar[str] = "message"
     body: object
     client_id: object = None
 
@@ -35,6 +37,7 @@ class SendMessage:
 @dataclass(frozen=True, slots=True)
 class EditMessage:
     handler: ClassVar[str] = "on_message_edit"
+    rate_limit: ClassVar[str] = "message"
     message_id: object
     body: object
 
@@ -42,6 +45,7 @@ class EditMessage:
 @dataclass(frozen=True, slots=True)
 class DeleteMessage:
     handler: ClassVar[str] = "on_message_delete"
+    rate_limit: ClassVar[str] = "message"
     message_id: object
 
 
@@ -50,6 +54,7 @@ class Sync:
     """Room: resend every message after ``after``."""
 
     handler: ClassVar[str] = "on_sync"
+    rate_limit: ClassVar[str] = "frame"
     after: int
 
 
@@ -58,28 +63,33 @@ class SyncConversations:
     """Notifications: what changed since these per-conversation seqs."""
 
     handler: ClassVar[str] = "on_sync"
+    rate_limit: ClassVar[str] = "frame"
     known: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
 class MarkRead:
     handler: ClassVar[str] = "on_read"
+    rate_limit: ClassVar[str] = "frame"
     seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class Typing:
     handler: ClassVar[str] = "on_typing"
+    rate_limit: ClassVar[str] = "typing"
 
 
 @dataclass(frozen=True, slots=True)
 class Ping:
     handler: ClassVar[str] = "on_ping"
+    rate_limit: ClassVar[str] = "frame"
 
 
 @dataclass(frozen=True, slots=True)
 class Authenticate:
     handler: ClassVar[str] = "on_auth"
+    rate_limit: ClassVar[str] = "frame"
     token: str
 
 

@@ -79,6 +79,10 @@ class MemoryPresence(_Presence):
         now = self._clock()
         return {user_id for user_id in user_ids if self._live(user_id, now)}
 
+    async def connection_count(self, user_id: str) -> int:
+        """How many sockets the user has open."""
+        return len(self._live(user_id, self._clock()))
+
 
 class RedisPresence(_Presence):
     """Presence shared through Redis by every server process."""
@@ -139,6 +143,9 @@ class RedisPresence(_Presence):
             pipe.zcard(key)
             removed, _, live_after = await pipe.execute()
         return bool(removed) and live_after == 0
+
+    async def connection_count(self, user_id: str) -> int:
+        return await self._client().zcount(self._key(user_id), self._clock(), "+inf")
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         user_ids = list(user_ids)

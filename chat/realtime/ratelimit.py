@@ -24,17 +24,16 @@ No Channels here: consumers call ``hit`` and turn a refusal into an error frame.
 """
 
 import asyncio
-import logging
 import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from core.outages import REDIS, REDIS_ERRORS, Dependency
 
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE = re.compile(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|min|m|h)")
@@ -155,12 +154,13 @@ class RedisRateLimiter:
         prefix: str = "ratelimit:",
         socket_timeout: float = 0.5,
         connect_timeout: float = 0.5,
+        redis: Dependency = REDIS,
     ):
         self.url = url
         self.prefix = prefix
         self.socket_timeout = socket_timeout
         self.connect_timeout = connect_timeout
-        self._outage = False
+        self.redis = redis
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: dict[asyncio.AbstractEventLoop, tuple[object, object]] = {}
 
@@ -190,8 +190,6 @@ class RedisRateLimiter:
 
     async def hit(self, action: str, user_id, *, rate: Rate | None) -> Verdict:
         """Count one ``action`` by ``user_id`` against ``rate`` (None: unlimited)."""
-        from redis.exceptions import RedisError
-
         if rate is None:
             return ALLOWED
         interval_us = math.ceil(rate.interval * 1_000_000)
@@ -199,14 +197,10 @@ class RedisRateLimiter:
             allowed, wait_us = await self._script()(
                 keys=[f"{self.prefix}{action}:{user_id}"], args=[interval_us, rate.count]
             )
-        except (RedisError, OSError, asyncio.TimeoutError) as error:
-            if not self._outage:
-                self._outage = True
-                logger.warning("Rate limiter cannot reach Redis (%r); allowing every action until it can", error)
+        except REDIS_ERRORS as error:
+            self.redis.failed(error)
             return Verdict(True, degraded=True)
-        if self._outage:
-            self._outage = False
-            logger.info("Rate limiter reached Redis again; limits apply")
+        self.redis.succeeded()
         return ALLOWED if allowed else Verdict(False, wait_us / 1_000_000)
 
     async def aclose(self) -> None:
@@ -222,3 +216,9 @@ def rate_limiter() -> MemoryRateLimiter | RedisRateLimiter:
     if settings.REDIS_URL:
         return RedisRateLimiter(settings.REDIS_URL)
     return MemoryRateLimiter()
+
+
+@lru_cache(maxsize=64)
+def configured_rate(text: str | None) -> Rate | None:
+    """``Rate.parse`` of a settings value, parsed once."""
+    return Rate.parse(text)
