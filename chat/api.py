@@ -88,14 +88,18 @@ class ConversationListView(APIView):
     def post(self, request):
         data = ConversationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        conversation = services.conversation_create_group(
+        conversation, created = services.conversation_create_group(
             creator=request.user,
             user_ids=data.validated_data["user_ids"],
             title=data.validated_data["title"],
+            client_id=request.data.get("client_id"),
         )
-        conversation.last_message = None
+        selectors.attach_last_messages([conversation])
         online = online_among(user.id for user in conversation.users.all())
-        return Response(conversation_list_item(conversation, online), status=status.HTTP_201_CREATED)
+        return Response(
+            conversation_list_item(conversation, online),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class ConversationStartView(APIView):

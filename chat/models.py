@@ -32,8 +32,23 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True, db_index=True)
 
+    # Who made a group and the id their client gave the request, so that a
+    # retried creation (say, after a lost response) finds the group it made.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, default="", editable=False)
+
     class Meta:
         ordering = ["-modified_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "client_id"],
+                condition=~Q(client_id=""),
+                name="one_conversation_per_creator_client_id",
+            )
+        ]
 
     def __str__(self):
         return self.title or str(self.id)

@@ -56,8 +56,13 @@ def _conversation_id(value) -> UUID:
     return parsed
 
 
-def _create_conversation(*, users: list[User], outbox: Outbox, title: str = "", direct_key: str | None = None):
-    conversation = Conversation.objects.create(title=title, direct_key=direct_key)
+def _create_conversation(
+    *, users: list[User], outbox: Outbox, title: str = "", direct_key: str | None = None,
+    created_by: User | None = None, client_id: str = "",
+):
+    conversation = Conversation.objects.create(
+        title=title, direct_key=direct_key, created_by=created_by, client_id=client_id
+    )
     ConversationMember.objects.bulk_create(
         [ConversationMember(conversation=conversation, user=user) for user in users]
     )
@@ -95,9 +100,16 @@ def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox
 
 @with_outbox
 def conversation_create_group(
-    *, creator: User, user_ids: list[UUID], title: str = "", outbox: Outbox
-) -> Conversation:
-    """A group conversation of ``creator`` and the given users."""
+    *, creator: User, user_ids: list[UUID], title: str = "", client_id: str | None = "", outbox: Outbox
+) -> tuple[Conversation, bool]:
+    """
+    A group conversation of ``creator`` and the given users. Returns
+    ``(conversation, created)``: with a ``client_id`` the creator used before,
+    the group made then (a retry must not make a second group).
+    """
+    client_id = _validate_client_id(client_id)
+    if client_id and (earlier := _group_by_client_id(creator=creator, client_id=client_id)):
+        return earlier, False
     wanted = {user_id for user_id in user_ids if user_id != creator.id}
     if not wanted:
         raise InvalidInput("Name at least one other user.", field="user_ids")
@@ -108,8 +120,24 @@ def conversation_create_group(
             "No such user: " + ", ".join(sorted(str(user_id) for user_id in missing)),
             field="user_ids",
         )
-    with transaction.atomic():
-        return _create_conversation(users=[creator, *others], title=title.strip(), outbox=outbox)
+    try:
+        with transaction.atomic():
+            conversation = _create_conversation(
+                users=[creator, *others], title=title.strip(), outbox=outbox,
+                created_by=creator, client_id=client_id,
+            )
+    except IntegrityError:
+        # The same request twice at once: the unique client_id decides, the loser gets the winner's group.
+        earlier = client_id and _group_by_client_id(creator=creator, client_id=client_id)
+        if not earlier:
+            raise
+        return earlier, False
+    return conversation, True
+
+
+def _group_by_client_id(*, creator: User, client_id: str) -> Conversation | None:
+    found = Conversation.objects.filter(created_by=creator, client_id=client_id).values_list("id", flat=True).first()
+    return conversation_with_users(conversation_id=found) if found else None
 
 
 def _validate_body(body) -> str:

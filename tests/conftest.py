@@ -321,7 +321,7 @@ def group(alice, bob, carol):
     """A group conversation of Alice, Bob and Carol."""
     from chat.services import conversation_create_group
 
-    return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")
+    return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")[0]
 
 
 # --- Data helpers (sync code only) ---------------------------------------------------

@@ -36,7 +36,7 @@ def member(user, online=False) -> dict:
 
 def groups_of(owner, others, count: int) -> list[Conversation]:
     return [
-        conversation_create_group(creator=owner, user_ids=[u.id for u in others], title=f"Group {n}")
+        conversation_create_group(creator=owner, user_ids=[u.id for u in others], title=f"Group {n}")[0]
         for n in range(count)
     ]
 
@@ -113,7 +113,7 @@ def test_list_last_message_is_the_newest(client_for, alice, bob, direct):
 
 def test_list_shows_only_the_callers_conversations(client_for, alice, bob, carol, direct, make_user):
     carol_and_dave, _ = conversation_start_direct(user=carol, other_user_id=make_user("Dave").id)
-    without_alice = conversation_create_group(creator=bob, user_ids=[carol.id], title="No Alice")
+    without_alice = conversation_create_group(creator=bob, user_ids=[carol.id], title="No Alice")[0]
     assert ids(client_for(alice).get("/api/chat/").json()) == [str(direct.id)]
     assert ids(client_for(carol).get("/api/chat/").json()) == [str(without_alice.id), str(carol_and_dave.id)]
     assert client_for(make_user("Erin")).get("/api/chat/").json() == []
@@ -124,7 +124,7 @@ def test_list_is_latest_activity_first(client_for, alice, bob, carol, direct, gr
 
 
 def test_new_message_moves_conversation_to_the_front(client_for, alice, bob, carol, direct, group):
-    third = conversation_create_group(creator=carol, user_ids=[alice.id], title="Third")
+    third = conversation_create_group(creator=carol, user_ids=[alice.id], title="Third")[0]
     send(direct, bob, "bump")
     listed = ids(client_for(alice).get("/api/chat/").json())
     assert listed == [str(direct.id), str(third.id), str(group.id)]
@@ -576,3 +576,28 @@ def test_former_direct_partner_is_refused_after_leaving(client_for, alice, bob, 
     ConversationMember.objects.filter(conversation=direct, user=bob).delete()
     assert client_for(bob).get(f"/api/chat/{direct.id}/").status_code == 404
     assert client_for(bob).get("/api/chat/").json() == []
+
+
+@pytest.mark.django_db
+def test_a_retried_group_creation_with_its_client_id_returns_the_group_it_made(client_for, alice, bob, carol):
+    client = client_for(alice)
+    request = {"user_ids": [str(bob.id), str(carol.id)], "title": "Trip", "client_id": "new-group-1"}
+    first = client.post("/api/chat/", request, format="json")
+    again = client.post("/api/chat/", request, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Conversation.objects.filter(title="Trip").count() == 1
+    # Another creator's client_id, or another id, makes another group.
+    assert client_for(bob).post("/api/chat/", {**request, "user_ids": [str(alice.id)]}, format="json").status_code == 201
+    assert client.post("/api/chat/", {**request, "client_id": "new-group-2"}, format="json").status_code == 201
+    assert client.post("/api/chat/", {**request, "client_id": None}, format="json").status_code == 201
+    assert Conversation.objects.filter(title="Trip").count() == 4
+
+
+@pytest.mark.django_db
+def test_a_group_client_id_that_is_not_short_text_is_400(client_for, alice, bob):
+    response = client_for(alice).post(
+        "/api/chat/", {"user_ids": [str(bob.id)], "client_id": "x" * 65}, format="json"
+    )
+    assert response.status_code == 400 and response.json()["code"] == "invalid_client_id"
+    assert not Conversation.objects.filter(created_by=alice).exists()

@@ -166,7 +166,7 @@ def test_unread_query_count_does_not_grow_with_conversations(client_for, make_us
     def reader_of(count: int):
         reader, writer = make_user(), make_user()
         for conversation in [
-            conversation_create_group(creator=writer, user_ids=[reader.id], title=f"Group {n}")
+            conversation_create_group(creator=writer, user_ids=[reader.id], title=f"Group {n}")[0]
             for n in range(count)
         ]:
             send_many(conversation, writer, 2)
