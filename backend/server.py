@@ -136,7 +136,13 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         # but nothing is added to more than the limit already waiting.
         if unsent_bytes(self.transport) > settings.WEBSOCKET_SEND_BUFFER_BYTES:
             return self.close_too_slow()
-        super().serverSend(content, binary)
+        # autobahn applies its message size limit both ways; ours is for what
+        # clients send (a sync answer of ours may be larger).
+        limit, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+        try:
+            super().serverSend(content, binary)
+        finally:
+            self.maxMessagePayloadSize = limit
 
     def close_too_slow(self):
         """

@@ -343,10 +343,14 @@ TYPING_INTERVAL = 2
 # Catch-up (?after=, sync) reads history in pages of this many messages and
 # sends each frame only as fast as the client takes them.
 CATCH_UP_PAGE = env_int("CATCH_UP_PAGE", 200)
+CATCH_UP_PAGE_BYTES = env_int("CATCH_UP_PAGE_BYTES", 256 * 1024)
 # A notifications ``sync`` answers with at most this many conversations (then
 # "more": true) and this many messages of each (then "has_more": true).
 SYNC_PAGE_CONVERSATIONS = env_int("SYNC_PAGE_CONVERSATIONS", 20)
 SYNC_MESSAGES_PER_CONVERSATION = env_int("SYNC_MESSAGES_PER_CONVERSATION", 50)
+# ... and at most this many characters of message bodies in all, so that one
+# frame stays small however long the messages are.
+SYNC_PAGE_BODY_CHARS = env_int("SYNC_PAGE_BODY_CHARS", 64_000)
 
 # Socket rate limits per user, across every server process (on Redis; in
 # memory on the embedded default): "<count>/<period>" such as "20/10s", or

@@ -51,7 +51,7 @@ class Consumer(AsyncWebsocketConsumer):
     profile: profiles.ClientProfile
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
-    _ended = _accepted = False
+    _ended = _accepted = _came_online = False
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -90,17 +90,24 @@ class Consumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
 
+    async def admit(self) -> bool:
+        """
+        Before accepting: register the socket under its user unless they
+        already have SOCKET_MAX_CONNECTIONS_PER_USER open (on any process).
+        """
+        user_id = str(self.scope["user"].id)
+        admitted, self._came_online = await presence_store().admit(
+            user_id, self.channel_name, settings.SOCKET_MAX_CONNECTIONS_PER_USER
+        )
+        if admitted:
+            self.user, self.user_id = self.scope["user"], user_id
+        return admitted
+
     async def open_session(self):
-        """After accepting: watch the token's expiry, count the user online."""
-        self.user, self.user_id = self.scope["user"], str(self.scope["user"].id)
+        """After accepting: watch the token's expiry, keep the socket counted, announce the user online."""
         self._schedule_expiry(self.scope["token"]["exp"])
-        process_heartbeat().add(self)  # its next beat registers the socket if Redis is down now
-        try:
-            came_online = await presence_store().touch(self.user_id, self.channel_name)
-        except REDIS_ERRORS as error:
-            return REDIS.failed(error)
-        REDIS.succeeded()
-        if came_online:
+        process_heartbeat().add(self)
+        if self._came_online:
             await self.announce_presence(online=True)
 
     async def publish(self, group: str, event: dict) -> bool:
@@ -206,10 +213,6 @@ class Consumer(AsyncWebsocketConsumer):
             seconds = max(1, math.ceil(verdict.retry_after))
             raise TooManyRequests(f"Too many frames; try again in {seconds} s.", retry_after=seconds)
 
-    async def too_many_sockets(self, user) -> bool:
-        """Whether the user already has the most sockets allowed open (on any process)."""
-        return await presence_store().connection_count(str(user.id)) >= settings.SOCKET_MAX_CONNECTIONS_PER_USER
-
     async def on_ping(self, command):
         """Keep-alive for clients behind proxies that close quiet sockets."""
         await self.send(text_data='{"type":"pong"}')
@@ -250,8 +253,6 @@ class RoomConsumer(Consumer):
         """Check the token and membership, join the groups, accept, catch up."""
         if not self.scope["user"].is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
-        if await self.too_many_sockets(self.scope["user"]):
-            return await self.refuse(CLOSE_TOO_MANY)
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         try:
             room, member_ids = await db(selectors.room_for_user)(
@@ -270,6 +271,8 @@ class RoomConsumer(Consumer):
             profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,
             delivered=last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
         )
+        if not await self.admit():
+            return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
         await self.open_session()
         try:
@@ -285,11 +288,22 @@ class RoomConsumer(Consumer):
         await self.session.presence_state(online)
 
     async def fetch(self, after: int, before: int | None) -> list[tuple[int, str]]:
-        """A page of history for the session's catch-up and gap filling."""
-        page = await db(selectors.message_list)(
+        """
+        A page of history for the session's catch-up and gap filling: at most
+        CATCH_UP_PAGE messages and about CATCH_UP_PAGE_BYTES of frames, which
+        is what a socket holds while its client reads.
+        """
+        messages = await db(selectors.message_list)(
             conversation=self.conversation, after=after, before=before, limit=settings.CATCH_UP_PAGE
         )
-        return [(message.seq, events.message_frame(message)) for message in page]
+        page, size = [], 0
+        for message in messages:
+            text = events.message_frame(message)
+            page.append((message.seq, text))
+            size += len(text)
+            if size >= settings.CATCH_UP_PAGE_BYTES:
+                break
+        return page
 
     async def on_message_send(self, command):
         """Save and publish a message; a resent client_id is acknowledged to the sender only."""
@@ -359,13 +373,13 @@ class NotificationsConsumer(Consumer):
         user = self.scope["user"]
         if not user.is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
-        if await self.too_many_sockets(user):
-            return await self.refuse(CLOSE_TOO_MANY)
         conversation_ids = await db(selectors.conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
         self.session = NotificationsSession(
             profile=self.profile, viewer_id=str(user.id), send=self.send_text
         )
+        if not await self.admit():
+            return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
         await self.open_session()
 
@@ -374,7 +388,7 @@ class NotificationsConsumer(Consumer):
         def result():
             return sync_result_data(*selectors.changes_since(
                 user=self.user, known=command.known, limit=settings.SYNC_MESSAGES_PER_CONVERSATION,
-                max_conversations=settings.SYNC_PAGE_CONVERSATIONS,
+                max_conversations=settings.SYNC_PAGE_CONVERSATIONS, max_body_chars=settings.SYNC_PAGE_BODY_CHARS,
             ))
 
         await self.send(text_data=events.dumps(await db(result)()))

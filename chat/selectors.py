@@ -157,15 +157,18 @@ class ConversationChanges:
 
 
 def changes_since(
-    *, user: User, known: dict[str, int], limit: int, max_conversations: int | None = None
+    *, user: User, known: dict[str, int], limit: int, max_conversations: int | None = None,
+    max_body_chars: int | None = None,
 ) -> tuple[list[ConversationChanges], int, bool]:
     """
     What a notifications socket missed: the conversations of ``user`` that
     have messages after the seq the client knows (``known``: conversation id ->
     seq) or that the client does not know at all, most recently active first
     and at most ``max_conversations`` of them, each with its oldest ``limit``
-    messages after that seq (0 when unknown). Returns ``(changes,
-    unread_total, more)``, ``more`` when conversations were left for the next page.
+    messages after that seq (0 when unknown), and at most ``max_body_chars``
+    characters of message bodies in all (the first message always goes, so a
+    page always moves on). Returns ``(changes, unread_total, more)``,
+    ``more`` when conversations were left for the next page.
 
     Three queries however many conversations changed: the list (with unread
     counts), its members, and one windowed query for every conversation's
@@ -195,8 +198,20 @@ def changes_since(
         for message in rows:
             by_conversation.setdefault(message.conversation_id, []).append(message)
     changes = []
+    budget = float("inf") if max_body_chars is None else max_body_chars
     for conversation in conversations:
-        if conversation.id in after:
-            messages = by_conversation.get(conversation.id, [])
-            changes.append(ConversationChanges(conversation, messages[:limit], len(messages) > limit))
+        if conversation.id not in after:
+            continue
+        messages = by_conversation.get(conversation.id, [])
+        kept = []
+        for message in messages[:limit]:
+            # The page's first message always goes, so every page moves on.
+            if (kept or changes) and len(message.body) > budget:
+                break
+            budget -= len(message.body)
+            kept.append(message)
+        if messages and not kept:
+            more = True  # over the budget: this and the rest wait for the next page
+            break
+        changes.append(ConversationChanges(conversation, kept, len(messages) > len(kept)))
     return changes, unread_total, more

@@ -159,3 +159,15 @@ def test_a_token_in_a_rest_url_is_redacted_from_the_access_log(start_server, ali
     log = server.log()
     assert "/api/chat/?token=[redacted]&x=1" in log
     assert token not in log
+
+
+async def test_frames_the_server_sends_may_be_larger_than_the_limit_on_client_frames(start_server, alice, bob, direct):
+    emoji = "\U0001F600" * 4000  # a longest body: 48 KB as escaped JSON
+    await database_sync_to_async(lambda: [send(direct, bob, emoji) for _ in range(3)])()
+    server = start_server(WEBSOCKET_MAX_MESSAGE_BYTES="65536")
+    async with connect(f"{server.ws}/ws/notifications/?token={access_token(alice)}", max_size=None) as ws:
+        await ws.send(json.dumps({"type": "sync", "conversations": {}}))
+        while (frame := json.loads(await asyncio.wait_for(ws.recv(), timeout=10)))["type"] != "sync.result":
+            pass
+    assert [len(item["messages"]) for item in frame["conversations"]] == [3]
+    assert "Traceback" not in server.log()

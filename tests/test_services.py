@@ -123,3 +123,20 @@ def test_changes_since_takes_three_queries_however_many_conversations_changed(ma
     assert len(changes) == count
     assert all([m.seq for m in change.messages] == [1, 2] and change.has_more for change in changes)
     assert unread_total == 0, "the sender has read their own messages"
+
+
+def test_changes_since_keeps_a_page_within_its_body_budget(make_user, alice, bob):
+    from chat.services import conversation_start_direct
+
+    others = [make_user() for _ in range(3)]
+    rooms = [conversation_start_direct(user=other, other_user_id=alice.id)[0] for other in others]
+    for room, other in zip(rooms, others):
+        for _ in range(3):
+            services.message_send(conversation_id=room.id, sender=other, body="x" * 100)
+    changes, _, more = selectors.changes_since(user=alice, known={}, limit=50, max_body_chars=450)
+    assert [len(change.messages) for change in changes] == [3, 1]
+    assert [change.has_more for change in changes] == [False, True]
+    assert more is True
+    # A body larger than the whole budget still goes, alone, so paging moves on.
+    changes, _, more = selectors.changes_since(user=alice, known={}, limit=50, max_body_chars=10)
+    assert [len(change.messages) for change in changes] == [1] and more is True

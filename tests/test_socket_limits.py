@@ -77,3 +77,21 @@ async def test_sockets_past_the_per_user_limit_are_refused_with_4429(settings, a
             assert (await receive(someone_else))["type"] == "pong"
     async with room(direct, alice) as after_closing:
         assert after_closing.connected_ok
+
+
+async def test_a_burst_of_connects_cannot_pass_the_per_user_limit(settings, alice, direct):
+    settings.SOCKET_MAX_CONNECTIONS_PER_USER = 3
+    sockets = [room(direct, alice) for _ in range(8)]
+    opened = await asyncio.gather(*(socket.__aenter__() for socket in sockets))
+    try:
+        codes = []
+        for ws in opened:
+            try:
+                message = await ws.receive_output(timeout=0.5)
+                codes.append(message.get("code") if message["type"] == "websocket.close" else None)
+            except asyncio.TimeoutError:
+                codes.append(None)
+        assert sorted(codes, key=str) == [4429] * 5 + [None] * 3
+    finally:
+        for socket in sockets:
+            await socket.__aexit__(None, None, None)

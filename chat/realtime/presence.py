@@ -79,9 +79,30 @@ class MemoryPresence(_Presence):
         now = self._clock()
         return {user_id for user_id in user_ids if self._live(user_id, now)}
 
-    async def connection_count(self, user_id: str) -> int:
-        """How many sockets the user has open."""
-        return len(self._live(user_id, self._clock()))
+    async def admit(self, user_id: str, connection_id: str, limit: int) -> tuple[bool, bool]:
+        """
+        Register a connection unless the user already has ``limit`` live ones,
+        in one step (so a burst of connects cannot pass the limit together).
+        Returns ``(admitted, came_online)``.
+        """
+        now = self._clock()
+        live = len(self._live(user_id, now))
+        if live >= limit:
+            return False, False
+        self.connections.setdefault(user_id, {})[connection_id] = now + self.ttl
+        return True, live == 0
+
+
+# Drop expired connections, then add this one only if fewer than the limit are live.
+_ADMIT_LUA = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local live = redis.call('ZCARD', KEYS[1])
+if live >= tonumber(ARGV[3]) then return {0, 0} end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if live == 0 then return {1, 1} end
+return {1, 0}
+"""
 
 
 class RedisPresence(_Presence):
@@ -144,8 +165,13 @@ class RedisPresence(_Presence):
             removed, _, live_after = await pipe.execute()
         return bool(removed) and live_after == 0
 
-    async def connection_count(self, user_id: str) -> int:
-        return await self._client().zcount(self._key(user_id), self._clock(), "+inf")
+    async def admit(self, user_id: str, connection_id: str, limit: int) -> tuple[bool, bool]:
+        client = self._client()
+        now = self._clock()
+        admitted, came_online = await client.eval(
+            _ADMIT_LUA, 1, self._key(user_id), now, now + self.ttl, limit, connection_id, int(self.ttl) + 1
+        )
+        return bool(admitted), bool(came_online)
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         user_ids = list(user_ids)
