@@ -99,6 +99,7 @@ class Consumer(AsyncWebsocketConsumer):
         admitted, self._came_online = await presence_store().admit(
             user_id, self.channel_name, settings.SOCKET_MAX_CONNECTIONS_PER_USER
         )
+        REDIS.succeeded()
         if admitted:
             self.user, self.user_id = self.scope["user"], user_id
         return admitted
