@@ -24,6 +24,7 @@ length check.
 import asyncio
 import logging
 import re
+from functools import partial
 
 from daphne.server import Server  # first: it installs the asyncio reactor
 from daphne.ws_protocol import WebSocketProtocol
@@ -130,7 +131,7 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         self.transport.registerProducer(self._send_watch, True)
 
     def serverSend(self, content, binary=False):
-        if self.state != self.STATE_OPEN:
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
             return  # closing: what the application still sends is dropped, as after a close
         # Checked before the frame is added: a frame of any size can be sent,
         # but nothing is added to more than the limit already waiting.
@@ -183,7 +184,8 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
             self.transport.resumeProducing()
 
     def onClose(self, wasClean, code, reason):
-        self._send_watch.stopProducing() if hasattr(self, "_send_watch") else None
+        if hasattr(self, "_send_watch"):
+            self._send_watch.stopProducing()
         super().onClose(wasClean, code, reason)
 
 
@@ -262,7 +264,7 @@ class BoundedServer(Server):
             # Lets bulk senders (catch-up) wait for the client instead of
             # queueing history faster than it reads: chat.consumers.
             scope["send_drained"] = protocol._send_watch.drained
-        instance = self.application(scope=scope, receive=inbox.get, send=self._reply_to(protocol))
+        instance = self.application(scope=scope, receive=inbox.get, send=partial(self.handle_reply, protocol))
         if protocol not in self.connections:
             return None
         self.connections[protocol]["application_instance"] = asyncio.ensure_future(
@@ -275,12 +277,6 @@ class BoundedServer(Server):
         for details in self.connections.values():
             details.setdefault("application_instance", _ENDED)
         return super().kill_all_applications()
-
-    def _reply_to(self, protocol):
-        async def send(message):
-            await self.handle_reply(protocol, message)
-
-        return send
 
 
 class _Ended:

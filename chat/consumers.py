@@ -62,14 +62,6 @@ class Consumer(AsyncWebsocketConsumer):
         """Call the handler without Channels' per-message thread hop (docs/benchmarks.md)."""
         await getattr(self, get_handler_name(message))(message)
 
-    async def websocket_connect(self, message):
-        """Connect; with Redis unreachable before the socket is accepted, refuse it with 4503."""
-        try:
-            await super().websocket_connect(message)
-        except REDIS_ERRORS as error:
-            REDIS.failed(error)
-            await self.refuse(CLOSE_TRY_AGAIN)
-
     async def refuse(self, code: int):
         """Accept, then close with ``code`` so the client can read it."""
         await self.accept()
@@ -136,8 +128,9 @@ class Consumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except REDIS_ERRORS as error:
-            # The channel layer failed outside a handler (making this socket's
-            # channel, or receiving from it): close with "try again later".
+            # Redis failed outside a handler (making this socket's channel,
+            # joining groups or counting the socket while connecting, or
+            # receiving): close with "try again later".
             REDIS.failed(error)
             if not self._accepted:
                 await send({"type": "websocket.accept"})

@@ -617,8 +617,7 @@ async def store(request, clock):
         pytest.skip("needs REDIS_URL")
     redis_store = RedisPresence(os.environ["REDIS_URL"], ttl=1, clock=clock)
     yield redis_store
-    for client in redis_store._clients.values():
-        await client.aclose()
+    await redis_store._redis.aclose()
 
 
 async def test_presence_store_counts_a_user_online_while_any_connection_is_open(store):

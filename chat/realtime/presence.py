@@ -10,14 +10,14 @@ connections is unexpired, so the users of a crashed process drop out within
 
 Stored in Redis when ``REDIS_URL`` is set (shared by every server process; one
 sorted set per user, scored by expiry), else in a dict in this process. The
-consumers call ``touch``/``leave`` and broadcast the online/offline transitions
+consumers call ``admit``/``leave`` and broadcast the online/offline transitions
 they report; REST adds ``online`` to user objects with ``online_among``.
 
     store = presence_store()          # this process's store, made on first use
-    await store.touch(user_id, channel_name)
+    await store.admit(user_id, channel_name, limit)   # (admitted, came_online)
 """
 
-import asyncio
+import sys
 import time
 from collections.abc import Iterable
 from functools import cache
@@ -26,6 +26,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS
+from core.redis_clients import RedisPerLoop
 
 
 class _Presence:
@@ -38,6 +39,10 @@ class _Presence:
     def ttl(self) -> float:
         """The TTL given, else PRESENCE_TTL read at each use, so a settings change applies."""
         return settings.PRESENCE_TTL if self._ttl is None else self._ttl
+
+    async def touch(self, user_id: str, connection_id: str) -> bool:
+        """Register or refresh a connection, with no limit; True when the user just came online."""
+        return (await self.admit(user_id, connection_id, sys.maxsize))[1]
 
 
 class MemoryPresence(_Presence):
@@ -52,14 +57,6 @@ class MemoryPresence(_Presence):
         for connection_id in [c for c, expiry in connections.items() if expiry <= now]:
             del connections[connection_id]
         return connections
-
-    async def touch(self, user_id: str, connection_id: str) -> bool:
-        """Register or refresh a connection; True when the user just came online."""
-        now = self._clock()
-        connections = self.connections.setdefault(user_id, {})
-        was_online = bool(self._live(user_id, now))
-        connections[connection_id] = now + self.ttl
-        return not was_online
 
     async def refresh(self, connections: list[tuple[str, str]]) -> None:
         """Extend the expiry of many ``(user_id, connection_id)`` at once."""
@@ -110,47 +107,19 @@ class RedisPresence(_Presence):
 
     def __init__(self, url: str, ttl: float | None = None, clock=time.time):
         super().__init__(ttl, clock)
-        self.url = url
-        # redis.asyncio clients belong to the event loop that made them.
-        self._clients: dict[asyncio.AbstractEventLoop, object] = {}
-
-    def _client(self):
-        import redis.asyncio
-
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            for old_loop in [old for old in self._clients if old.is_closed()]:
-                del self._clients[old_loop]
-            # Blocking pool: a burst of connecting sockets waits for a free
-            # connection instead of failing once the pool is full.
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, max_connections=50, timeout=settings.REDIS_TIMEOUT,
-                **settings.REDIS_CONNECTION_OPTIONS,
-            )
-            client = self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
-        return client
+        self._redis = RedisPerLoop(
+            url, max_connections=50, timeout=settings.REDIS_TIMEOUT, **settings.REDIS_CONNECTION_OPTIONS
+        )
 
     @staticmethod
     def _key(user_id: str) -> str:
         return f"presence:{user_id}"
 
-    async def touch(self, user_id: str, connection_id: str) -> bool:
-        now = self._clock()
-        key = self._key(user_id)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zcard(key)
-            pipe.zadd(key, {connection_id: now + self.ttl})
-            pipe.expire(key, int(self.ttl) + 1)
-            _, live_before, _, _ = await pipe.execute()
-        return live_before == 0
-
     async def refresh(self, connections: list[tuple[str, str]]) -> None:
         if not connections:
             return
         expiry = self._clock() + self.ttl
-        async with self._client().pipeline(transaction=False) as pipe:
+        async with self._redis.client().pipeline(transaction=False) as pipe:
             for user_id, connection_id in connections:
                 pipe.zadd(self._key(user_id), {connection_id: expiry})
                 pipe.expire(self._key(user_id), int(self.ttl) + 1)
@@ -158,7 +127,7 @@ class RedisPresence(_Presence):
 
     async def leave(self, user_id: str, connection_id: str) -> bool:
         key = self._key(user_id)
-        async with self._client().pipeline(transaction=True) as pipe:
+        async with self._redis.client().pipeline(transaction=True) as pipe:
             pipe.zrem(key, connection_id)
             pipe.zremrangebyscore(key, "-inf", self._clock())
             pipe.zcard(key)
@@ -166,10 +135,9 @@ class RedisPresence(_Presence):
         return bool(removed) and live_after == 0
 
     async def admit(self, user_id: str, connection_id: str, limit: int) -> tuple[bool, bool]:
-        client = self._client()
         now = self._clock()
-        admitted, came_online = await client.eval(
-            _ADMIT_LUA, 1, self._key(user_id), now, now + self.ttl, limit, connection_id, int(self.ttl) + 1
+        admitted, came_online = await self._redis.script(_ADMIT_LUA)(
+            keys=[self._key(user_id)], args=[now, now + self.ttl, limit, connection_id, int(self.ttl) + 1]
         )
         return bool(admitted), bool(came_online)
 
@@ -177,7 +145,7 @@ class RedisPresence(_Presence):
         user_ids = list(user_ids)
         if not user_ids:
             return set()
-        async with self._client().pipeline(transaction=False) as pipe:
+        async with self._redis.client().pipeline(transaction=False) as pipe:
             for user_id in user_ids:
                 pipe.zcount(self._key(user_id), self._clock(), "+inf")
             counts = await pipe.execute()

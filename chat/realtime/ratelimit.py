@@ -23,7 +23,6 @@ actions are allowed (``degraded=True``) rather than the chat stopping.
 No Channels here: consumers call ``hit`` and turn a refusal into an error frame.
 """
 
-import asyncio
 import math
 import re
 import time
@@ -34,6 +33,7 @@ from functools import cache, lru_cache
 from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS, Dependency
+from core.redis_clients import RedisPerLoop
 
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE = re.compile(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|min|m|h)")
@@ -156,37 +156,21 @@ class RedisRateLimiter:
         connect_timeout: float = 0.5,
         redis: Dependency = REDIS,
     ):
-        self.url = url
-        self.prefix = prefix
-        self.socket_timeout = socket_timeout
-        self.connect_timeout = connect_timeout
-        self.redis = redis
-        # redis.asyncio clients belong to the event loop that made them.
-        self._clients: dict[asyncio.AbstractEventLoop, tuple[object, object]] = {}
-
-    def _script(self):
-        import redis.asyncio
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
-        if entry is None:
-            for old_loop in [old for old in self._clients if old.is_closed()]:
-                del self._clients[old_loop]
-            # Short timeouts and no retries: a hung Redis must not stall the
-            # socket that asked; failing open is better than waiting.
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url,
-                max_connections=50,
-                timeout=self.connect_timeout,
-                socket_connect_timeout=self.connect_timeout,
-                socket_timeout=self.socket_timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
-            client = redis.asyncio.Redis(connection_pool=pool)
-            entry = self._clients[loop] = (client, client.register_script(_GCRA_LUA))
-        return entry[1]
+        self.prefix = prefix
+        self.redis = redis
+        # Short timeouts and no retries: a hung Redis must not stall the
+        # socket that asked; failing open is better than waiting.
+        self._redis = RedisPerLoop(
+            url,
+            max_connections=50,
+            timeout=connect_timeout,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
 
     async def hit(self, action: str, user_id, *, rate: Rate | None) -> Verdict:
         """Count one ``action`` by ``user_id`` against ``rate`` (None: unlimited)."""
@@ -194,7 +178,7 @@ class RedisRateLimiter:
             return ALLOWED
         interval_us = math.ceil(rate.interval * 1_000_000)
         try:
-            allowed, wait_us = await self._script()(
+            allowed, wait_us = await self._redis.script(_GCRA_LUA)(
                 keys=[f"{self.prefix}{action}:{user_id}"], args=[interval_us, rate.count]
             )
         except REDIS_ERRORS as error:
@@ -205,9 +189,7 @@ class RedisRateLimiter:
 
     async def aclose(self) -> None:
         """Close this limiter's Redis clients (for tests and shutdown)."""
-        for client, _ in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self._redis.aclose()
 
 
 @cache
