@@ -17,11 +17,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.origins import BrowserOriginValidator  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from core.public_urls import PublicOriginASGIMiddleware  # noqa: E402
 from useraccount.middleware import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": BrowserOriginValidator(
+            PublicOriginASGIMiddleware(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.public_urls.PublicOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -257,7 +258,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 30 * 60)),
+    # An hour, as the original tutorial backend: its frontend keeps the access
+    # token in a cookie for 60 minutes and refreshes only once the cookie is gone.
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 60 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(
         seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 7 * 24 * 60 * 60)
     ),
@@ -334,6 +337,19 @@ AVATAR_MAX_SIZE = env_int("AVATAR_MAX_SIZE", 5 * 1024 * 1024)
 # --- Chat -------------------------------------------------------------------
 
 CHAT_MESSAGE_MAX_LENGTH = env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
+# GET /api/chat/ answers this many conversations (most recently active first)
+# unless the client asks for ?limit= (up to CHAT_CONVERSATION_PAGE_MAX); the
+# original tutorial client shows only the first page, so the default is large.
+CHAT_CONVERSATION_PAGE_SIZE = env_int("CHAT_CONVERSATION_PAGE_SIZE", 100)
+CHAT_CONVERSATION_PAGE_MAX = max(CHAT_CONVERSATION_PAGE_SIZE, env_int("CHAT_CONVERSATION_PAGE_MAX", 200))
+# GET /api/chat/<id>/ answers the latest this many messages (the original
+# client's whole view of a conversation); GET .../messages/ pages take ?limit=
+# up to CHAT_MESSAGE_PAGE_MAX.
+CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200)
+CHAT_MESSAGE_PAGE_MAX = max(CHAT_HISTORY_MESSAGES, env_int("CHAT_MESSAGE_PAGE_MAX", 200))
+for _name in ("CHAT_CONVERSATION_PAGE_SIZE", "CHAT_HISTORY_MESSAGES"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 # A user counts as online while one of their sockets has sent a heartbeat in
 # the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
 PRESENCE_TTL = env_int("PRESENCE_TTL", 60)
@@ -387,6 +403,18 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = os.environ.get("DJANGO_MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# Django serves uploaded files (avatars) under MEDIA_URL, with debug on or
+# off; 0 when a reverse proxy or a CDN serves MEDIA_ROOT instead.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# The origin clients reach this server at, e.g. https://chat.example.com (no
+# path). File URLs in JSON (avatar_url) are absolute on it; unset, they are
+# absolute on the origin each request or socket came in on (core.public_urls).
+# Set it behind a proxy that rewrites Host, or when clients use several names.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+if PUBLIC_BASE_URL and not re.fullmatch(r"https?://[^/?#\s]+", PUBLIC_BASE_URL):
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL must be an origin such as https://chat.example.com, got {PUBLIC_BASE_URL!r}"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

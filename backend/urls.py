@@ -1,8 +1,11 @@
+import re
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.http import require_safe
+from django.views.static import serve
 
 
 def health(request):
@@ -16,5 +19,23 @@ urlpatterns = [
     path("health/", health, name="health"),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+
+@require_safe
+def media(request, path):
+    """
+    An uploaded file (SERVE_MEDIA), in every configuration: Django's static
+    view streams it with Last-Modified and answers If-Modified-Since with 304.
+    Uploads are shown as what their type says and nothing else: no sniffing,
+    no scripts even if a file were a disguised page.
+    """
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# Only for a local MEDIA_URL; one on another host (a CDN) is served there.
+if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
+    urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media))

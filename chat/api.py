@@ -1,10 +1,10 @@
 """
 Conversation endpoints under /api/chat/, and the REST error mapping.
 
-    GET  /api/chat/                         -> [conversation...]   (Link: <...>; rel="next")
+    GET  /api/chat/?limit=                  -> [conversation...]   (Link: <...>; rel="next")
     POST /api/chat/         {user_ids, title?}             -> 201 conversation
     GET|POST /api/chat/start/<user_id>/     -> {success, conversation_id}
-    GET  /api/chat/<id>/                    -> {conversation, messages}
+    GET  /api/chat/<id>/                    -> {conversation, messages (the latest CHAT_HISTORY_MESSAGES)}
     GET  /api/chat/<id>/messages/?before=&after=&limit=    -> [message...]
     POST /api/chat/<id>/messages/ {body, client_id?}       -> 201 message (200 on a resend)
     PATCH|DELETE /api/chat/<id>/messages/<message_id>/     -> the message (author only)
@@ -17,6 +17,7 @@ to the database or publishes by itself. Services check membership and
 authorship themselves and publish their events before returning.
 """
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import NotFound as DRFNotFound
@@ -48,12 +49,18 @@ def _members_conversation(request, conversation_id):
 
 
 class LinkHeaderCursorPagination(CursorPagination):
-    """Cursor pages whose body stays a plain array; the cursors go in ``Link``."""
+    """
+    Cursor pages whose body stays a plain array; the cursors go in ``Link``.
+    CHAT_CONVERSATION_PAGE_SIZE conversations unless ``?limit=`` asks for
+    fewer or more (up to CHAT_CONVERSATION_PAGE_MAX).
+    """
 
-    page_size = 20
     page_size_query_param = "limit"
-    max_page_size = 100
     ordering = "-modified_at"
+
+    def __init__(self):
+        self.page_size = settings.CHAT_CONVERSATION_PAGE_SIZE
+        self.max_page_size = settings.CHAT_CONVERSATION_PAGE_MAX
 
     def decode_cursor(self, request):
         """DRF's, plus: a cursor whose position is not a time is invalid (404), not a 500."""
@@ -122,7 +129,7 @@ class ConversationDetailView(APIView):
     def get(self, request, conversation_id):
         conversation = _members_conversation(request, conversation_id)
         conversation = selectors.conversation_with_users(conversation_id=conversation.id)
-        messages = selectors.message_list(conversation=conversation, limit=50)
+        messages = selectors.message_list(conversation=conversation, limit=settings.CHAT_HISTORY_MESSAGES)
         online = online_among(user.id for user in conversation.users.all())
         return Response(
             {

@@ -8,8 +8,10 @@ accepting reaches the client as a bare HTTP 403): 4401 no valid access token
 4404 unknown path, 4429 too many sockets for one user, 4503 Redis
 unreachable (try again later). Once open, a
 socket outlives a Redis outage: presence is left out, and what its own
-commands could not broadcast is still sent to it. docs/protocol.md has every
-frame; docs/architecture.md the path.
+commands could not broadcast is still sent to it. The original tutorial
+client's socket (``ws/<id>/``) lives as long as its session rather than its
+access token, and is told in its own terms about every message it sent that
+was not saved. docs/protocol.md has every frame; docs/architecture.md the path.
 """
 
 import asyncio
@@ -22,12 +24,14 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 
 from backend.asyncdb import db
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
 from core.outages import REDIS, REDIS_ERRORS
 from core.validation import whole_number
-from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
+from useraccount.middleware import token_from_scope
+from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token
 
 from . import selectors, services
 from .realtime import commands, events, outbox, profiles
@@ -71,8 +75,8 @@ class Consumer(AsyncWebsocketConsumer):
         """The session's way to send a finished frame."""
         await self.send(text_data=text)
 
-    async def send_error(self, error: ApplicationError, client_id: str | None = None):
-        """An ``error`` frame; the socket stays open."""
+    async def send_error(self, error: ApplicationError, client_id: str | None = None, command=None):
+        """An ``error`` frame (about ``command``, when one was parsed); the socket stays open."""
         extra = {"client_id": client_id} if client_id else {}
         await self.send(text_data=events.dumps({"type": "error", **error.as_dict(), **extra}))
 
@@ -98,7 +102,7 @@ class Consumer(AsyncWebsocketConsumer):
 
     async def open_session(self):
         """After accepting: watch the token's expiry, keep the socket counted, announce the user online."""
-        self._schedule_expiry(self.scope["token"]["exp"])
+        self._schedule_expiry(self.authority_ends())
         process_heartbeat().add(self)
         if self._came_online:
             await self.announce_presence(online=True)
@@ -174,11 +178,19 @@ class Consumer(AsyncWebsocketConsumer):
     async def presence_refresh(self, online: set[str], taken_at: float):
         """The heartbeat's snapshot of who was online at ``taken_at``; room sockets use it."""
 
-    def _schedule_expiry(self, exp: int):
+    def authority_ends(self) -> float:
+        """When the socket stops being authorised (a Unix time): its access token's expiry."""
+        return self.scope["token"]["exp"]
+
+    async def lose_authority(self):
+        """The token expired, or its session was revoked: close with 4401."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    def _schedule_expiry(self, ends: float):
         if self._expiry is not None:
             self._expiry.cancel()
-        close = lambda: asyncio.ensure_future(self.close(code=CLOSE_UNAUTHENTICATED))  # noqa: E731
-        self._expiry = asyncio.get_running_loop().call_later(max(0.0, exp - time.time()), close)
+        lose = lambda: asyncio.ensure_future(self.lose_authority())  # noqa: E731
+        self._expiry = asyncio.get_running_loop().call_later(max(0.0, ends - time.time()), lose)
 
     async def receive(self, text_data=None, bytes_data=None):
         """Parse a frame into a command and carry it out; every failure is an error frame."""
@@ -191,13 +203,13 @@ class Consumer(AsyncWebsocketConsumer):
             await self.within_rate(command.rate_limit)
             await getattr(self, command.handler)(command)
         except ApplicationError as error:
-            await self.send_error(error, commands.client_id_of(frame))
+            await self.send_error(error, commands.client_id_of(frame), command)
         except Exception:
             # A failure of ours must not kill the consumer: disconnect() would
             # never run, and the user would stay "online" with groups joined.
             logger.exception("Could not handle %s", type(command).__name__)
             error = ServerError("The server could not handle that frame; try again.")
-            await self.send_error(error, commands.client_id_of(frame))
+            await self.send_error(error, commands.client_id_of(frame), command)
 
     async def within_rate(self, action: str):
         """Count a frame against the user's limit for ``action``; over it, refuse it (nothing is done)."""
@@ -219,7 +231,7 @@ class Consumer(AsyncWebsocketConsumer):
         if str(found[0].id) != self.user_id:
             raise InvalidInput("The token belongs to another user.", code="token_user_mismatch")
         self.scope["token"] = claims = found[1]
-        self._schedule_expiry(claims["exp"])
+        self._schedule_expiry(self.authority_ends())
         expires_at = timestamp(datetime.fromtimestamp(claims["exp"], tz=timezone.utc))
         await self.send(text_data=events.dumps({"type": "auth.ok", "expires_at": expires_at}))
 
@@ -232,7 +244,7 @@ class Consumer(AsyncWebsocketConsumer):
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""
         if event["user_id"] == self.user_id and event["session"] in (None, self.scope["token"].get(SESSION_CLAIM)):
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.lose_authority()
 
     async def conversation_created(self, event):
         """For notifications sockets (the user's group also carries it to room sockets)."""
@@ -351,9 +363,102 @@ class RoomConsumer(Consumer):
 
 
 class OriginalClientRoomConsumer(RoomConsumer):
-    """``ws/<id>/``: the tutorial client shows every frame as a message, so it gets messages only."""
+    """
+    ``ws/<id>/``: the tutorial client. It shows every frame with a ``name``
+    and a ``body`` as a message and ignores the rest, so it gets messages
+    only, and errors carry a name and body it shows. It cannot renew a token
+    on an open socket, so its socket is authorised by the token's session:
+    it stays open past the access token's expiry, reconnects with that token
+    while the session lives, and closes at logout, deactivation, a password
+    change or the session's end. A refused or ended socket stays open
+    REFUSAL_GRACE seconds, answering each message the client sends (it
+    queues what the user typed while disconnected) with a notice that it was
+    not sent, then closes with its code.
+    """
 
     profile = profiles.ORIGINAL
+    refused_with: int | None = None
+    _session_ends = 0.0
+    _grace: asyncio.Task | None = None
+    _notices = 0
+    REFUSAL_GRACE = 3.0
+    REFUSAL_NOTICES = 20
+    REFUSALS = {
+        CLOSE_UNAUTHENTICATED: ApplicationError(
+            "You are signed out (logged out, or the session ended); sign in again.", code="not_authenticated"
+        ),
+        CLOSE_FORBIDDEN: ApplicationError("You are not in this conversation.", code="not_a_member"),
+        CLOSE_TOO_MANY: ApplicationError(
+            "You have too many chats open; close one and reload this page.", code="too_many_sockets"
+        ),
+    }
+
+    async def connect(self):
+        """Authorise by the token's session (expired access tokens count while it lives), then as a room."""
+        raw = token_from_scope(self.scope)
+        found = await db(authenticate_session_token)(raw) if raw else None
+        if found is None:
+            self.scope["user"], self.scope["token"] = AnonymousUser(), None
+        else:
+            self.scope["user"], self.scope["token"], ends = found
+            self._session_ends = ends.timestamp()
+        await super().connect()
+
+    async def dispatch(self, message):
+        """Once refused, only the socket's own messages (frames, disconnect) are handled."""
+        if self.refused_with is None or message["type"].startswith("websocket."):
+            await super().dispatch(message)
+
+    def authority_ends(self) -> float:
+        """The session's end, not the access token's."""
+        return self._session_ends
+
+    async def on_auth(self, command):
+        """Nothing to renew here: the socket lasts as long as its session."""
+        raise InvalidInput("This path follows the session; use ws/chat/<id>/ to renew tokens.", code="unsupported")
+
+    async def refuse(self, code: int):
+        """Accept, tell each message sent in the grace period that it was not sent, then close with ``code``."""
+        await self.accept()
+        self.refused_with = code
+        self._grace = asyncio.ensure_future(self._close_after_grace())
+
+    async def lose_authority(self):
+        """Leave the rooms and presence at once, then refuse like a connect would."""
+        await self.end_session(leave_groups=True)
+        self.refused_with = CLOSE_UNAUTHENTICATED
+        self._grace = asyncio.ensure_future(self._close_after_grace())
+
+    async def _close_after_grace(self):
+        await asyncio.sleep(self.REFUSAL_GRACE)
+        await self.close(code=self.refused_with)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """While refused: answer each message with a notice (at most REFUSAL_NOTICES), saving nothing."""
+        if self.refused_with is None:
+            return await super().receive(text_data, bytes_data)
+        self._notices += 1
+        if self._notices > self.REFUSAL_NOTICES:
+            self._grace.cancel()
+            return await self.close(code=self.refused_with)
+        try:
+            frame = commands.decode(text_data)
+            command = self.parse(frame)
+        except ApplicationError:
+            return
+        if isinstance(command, commands.SendMessage):
+            await self.send_error(self.REFUSALS[self.refused_with], commands.client_id_of(frame), command)
+
+    async def send_error(self, error: ApplicationError, client_id: str | None = None, command=None):
+        """An error frame the tutorial client shows, quoting the message it is about."""
+        body = command.body if isinstance(command, commands.SendMessage) else None
+        await self.send(text_data=events.original_client_error(error.as_dict(), client_id=client_id, body=body))
+
+    async def disconnect(self, code):
+        """The socket closed: no grace left to wait out."""
+        if self._grace is not None:
+            self._grace.cancel()
+        await super().disconnect(code)
 
 
 class NotificationsConsumer(Consumer):

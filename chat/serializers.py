@@ -9,6 +9,7 @@ cheaper than a serializer instance. Input validation for REST lives in the
 
 from datetime import datetime
 
+from django.conf import settings
 from rest_framework import serializers
 
 from useraccount.serializers import user_public
@@ -118,4 +119,11 @@ class ReadInput(serializers.Serializer):
 class MessageRangeInput(serializers.Serializer):
     before = serializers.IntegerField(required=False, min_value=1)
     after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    def get_fields(self):
+        # The cap is a setting, read per request rather than at import.
+        fields = super().get_fields()
+        fields["limit"] = serializers.IntegerField(
+            required=False, min_value=1, max_value=settings.CHAT_MESSAGE_PAGE_MAX, default=50
+        )
+        return fields

@@ -1,5 +1,6 @@
 """Account endpoints under /api/auth/, and authentication of every other endpoint."""
 
+import re
 import io
 from datetime import datetime, timedelta, timezone
 
@@ -42,7 +43,7 @@ def bearer(client, token):
 
 def private_shape(user: User) -> dict:
     return {
-        "pk": str(user.id), "id": str(user.id), "email": user.email, "name": user.name, "avatar_url": None,
+        "pk": str(user.id), "id": str(user.id), "email": user.email, "name": user.name, "avatar_url": "",
     }
 
 
@@ -301,7 +302,8 @@ def test_patch_me_with_avatar_upload_sets_avatar_url(client_for, alice, settings
     response = client_for(alice).patch("/api/auth/me/", {"avatar": tiny_png()}, format="multipart")
     assert response.status_code == 200
     avatar_url = response.json()["avatar_url"]
-    assert avatar_url.startswith(f"{settings.MEDIA_URL}avatars/") and avatar_url.endswith(".png")
+    # Absolute on the request's origin, under a random name (not the uploaded one).
+    assert re.fullmatch(rf"http://testserver{settings.MEDIA_URL}avatars/[0-9a-f]{{32}}\.png", avatar_url)
     alice.refresh_from_db()
     assert (tmp_path / alice.avatar.name).is_file()
     assert response.json() == {**private_shape(alice), "avatar_url": avatar_url}
@@ -325,7 +327,7 @@ def test_patch_me_with_non_image_avatar_is_400(client_for, alice, settings, tmp_
 def test_user_detail_shows_public_fields_only(client_for, alice, bob):
     response = client_for(alice).get(f"/api/auth/{bob.id}/")
     assert response.status_code == 200
-    assert response.json() == {"id": str(bob.id), "name": "Bob", "avatar_url": None}
+    assert response.json() == {"id": str(bob.id), "name": "Bob", "avatar_url": ""}
 
 
 def test_user_detail_shows_presence_to_contacts_only(client_for, alice, bob, carol):

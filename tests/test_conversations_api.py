@@ -25,7 +25,7 @@ MESSAGE_KEYS = {
 
 
 def public(user) -> dict:
-    return {"id": str(user.id), "name": user.name, "avatar_url": None}
+    return {"id": str(user.id), "name": user.name, "avatar_url": ""}
 
 
 def member(user, online=False) -> dict:
@@ -130,10 +130,11 @@ def test_new_message_moves_conversation_to_the_front(client_for, alice, bob, car
     assert listed == [str(direct.id), str(third.id), str(group.id)]
 
 
-def test_list_default_page_is_20_with_next_link(client_for, alice, bob):
-    groups_of(alice, [bob], 21)
+def test_list_default_page_is_100_with_next_link(client_for, alice, bob):
+    # Large because the original tutorial client shows only the first page.
+    groups_of(alice, [bob], 101)
     response = client_for(alice).get("/api/chat/")
-    assert len(response.json()) == 20
+    assert len(response.json()) == 100
     assert next_link(response)
 
 
@@ -144,10 +145,12 @@ def test_list_limit_sets_page_size(client_for, alice, bob):
     assert next_link(response)
 
 
-def test_list_limit_is_capped_at_100(client_for, alice, bob):
-    groups_of(alice, [bob], 101)
+def test_list_page_size_and_its_cap_are_settings(client_for, alice, bob, settings):
+    settings.CHAT_CONVERSATION_PAGE_SIZE, settings.CHAT_CONVERSATION_PAGE_MAX = 3, 5
+    groups_of(alice, [bob], 6)
+    assert len(client_for(alice).get("/api/chat/").json()) == 3
     response = client_for(alice).get("/api/chat/?limit=500")
-    assert len(response.json()) == 100
+    assert len(response.json()) == 5
     assert next_link(response)
 
 
@@ -320,7 +323,8 @@ def test_start_direct_with_unknown_user_is_404(client_for, alice, make_user, use
 # --- Reading a conversation ---------------------------------------------------------------
 
 
-def test_detail_returns_conversation_and_latest_50_messages_oldest_first(client_for, alice, bob, direct):
+def test_detail_returns_conversation_and_latest_messages_oldest_first(client_for, alice, bob, direct, settings):
+    settings.CHAT_HISTORY_MESSAGES = 50
     send_many(direct, bob, 60)
     direct.refresh_from_db()
     response = client_for(alice).get(f"/api/chat/{direct.id}/")
@@ -337,6 +341,22 @@ def test_detail_returns_conversation_and_latest_50_messages_oldest_first(client_
     assert seqs(data["messages"]) == list(range(11, 61))
     assert all(set(m) == MESSAGE_KEYS for m in data["messages"])
     assert data["messages"][-1]["body"] == "message 60"
+
+
+def test_detail_returns_the_latest_200_messages_by_default(client_for, alice, bob, direct):
+    # The original tutorial client shows a conversation as this one page.
+    send_many(direct, bob, 205)
+    data = client_for(alice).get(f"/api/chat/{direct.id}/").json()
+    assert seqs(data["messages"]) == list(range(6, 206))
+
+
+def test_message_page_limit_is_capped_by_setting(client_for, alice, bob, direct, settings):
+    send_many(direct, bob, 4)
+    settings.CHAT_HISTORY_MESSAGES, settings.CHAT_MESSAGE_PAGE_MAX = 2, 3
+    client = client_for(alice)
+    assert seqs(client.get(f"/api/chat/{direct.id}/messages/?limit=3").json()) == [2, 3, 4]
+    response = client.get(f"/api/chat/{direct.id}/messages/?limit=4")
+    assert response.status_code == 400 and "limit" in response.json()
 
 
 def test_detail_of_empty_conversation_has_no_messages(client_for, alice, group):

@@ -150,7 +150,7 @@ async def test_original_client_frame_reaches_everyone_as_flat_frame(alice, bob, 
             assert frame["type"] == "chat.message"
             assert frame["body"] == "Hello Bob"
             assert frame["name"] == "Alice"
-            assert frame["created_by"] == {"id": str(alice.id), "name": "Alice", "avatar_url": None}
+            assert frame["created_by"] == {"id": str(alice.id), "name": "Alice", "avatar_url": ""}
             assert frame["sent_to_id"] == str(bob.id)
             assert frame["conversation_id"] == str(direct.id)
             assert frame["seq"] == 1

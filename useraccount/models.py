@@ -1,6 +1,7 @@
 """The custom user: UUID primary key, email as the login field."""
 
 import uuid
+from pathlib import PurePath
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.db import models
@@ -27,11 +28,16 @@ class CustomUserManager(UserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+def avatar_path(user: "User", filename: str) -> str:
+    """A random name: the uploaded file's own name (which may say who or what it is) is not published."""
+    return f"avatars/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=255, blank=True, default="")
-    avatar = models.ImageField(upload_to="avatars", blank=True, null=True)
+    avatar = models.ImageField(upload_to=avatar_path, blank=True, null=True)
 
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -54,7 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@", 1)[0]
-
-    def avatar_url(self) -> str | None:
-        return self.avatar.url if self.avatar else None
+        """
+        The name others see. Without one, a label made from the public id:
+        nothing of the email address, and different for every user, since
+        the original tutorial client tells its own messages by name.
+        """
+        return self.name or f"User {self.id.hex[:8]}"

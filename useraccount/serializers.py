@@ -11,12 +11,18 @@ from django.contrib.auth import password_validation
 from rest_framework import serializers
 
 from core.errors import TooLarge
+from core.public_urls import absolute_url
 
 from .models import User
 
 
+def avatar_url(user: User) -> str:
+    """The avatar's absolute URL, or "" without one (as the original backend: clients test it for truth)."""
+    return absolute_url(user.avatar.url) if user.avatar else ""
+
+
 def user_public(user: User) -> dict:
-    return {"id": str(user.id), "name": user.display_name, "avatar_url": user.avatar_url()}
+    return {"id": str(user.id), "name": user.display_name, "avatar_url": avatar_url(user)}
 
 
 def user_private(user: User) -> dict:
@@ -25,7 +31,7 @@ def user_private(user: User) -> dict:
         "id": str(user.id),
         "email": user.email,
         "name": user.display_name,
-        "avatar_url": user.avatar_url(),
+        "avatar_url": avatar_url(user),
     }
 
 

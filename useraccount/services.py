@@ -41,15 +41,20 @@ def user_login(*, email: str, password: str) -> User:
 
 
 def user_update_profile(*, user: User, **changes) -> User:
-    fields = []
+    """Change the name and/or avatar (None removes it); a replaced avatar's file is deleted once saved."""
+    fields, replaced = [], None
     if "name" in changes:
         user.name = changes["name"].strip()
         fields.append("name")
     if "avatar" in changes:
+        replaced = user.avatar.name or None
         user.avatar = changes["avatar"]
         fields.append("avatar")
     if fields:
         user.save(update_fields=fields)
+    if replaced and replaced != user.avatar.name:
+        storage = user.avatar.storage
+        transaction.on_commit(lambda: storage.delete(replaced))
     return user
 
 

@@ -12,13 +12,26 @@ Every token also carries simplejwt's hash of the user's password hash
 ``authenticate_access_token`` is what the WebSocket TokenAuthMiddleware uses;
 it accepts only unexpired, correctly signed *access* tokens (a refresh token is
 refused) of a live session of an active user, issued since their last password change.
+
+``authenticate_session_token`` is for the original tutorial client's socket,
+which cannot renew a token while it is open: a correctly signed access token
+counts, expired or not, for as long as its session lives (its refresh token
+is neither expired nor logged out, the user active, the password unchanged),
+and says when that session ends.
 """
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+import jwt
+from django.utils import timezone
+
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -57,6 +70,49 @@ def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
     if user is None:
         return None
     return (user, payload) if password_unchanged(payload, user) else None
+
+
+def authenticate_session_token(raw: str) -> tuple[User, dict, datetime] | None:
+    """
+    ``(user, claims, session end)`` for an access token of a live session,
+    expired or not; else None. A token of no session (not one this server's
+    login issues) holds only until it expires, as everywhere else.
+    """
+    payload = _signed_access_payload(raw)
+    if payload is None:
+        return None
+    session = payload.get(SESSION_CLAIM)
+    if not session:
+        found = authenticate_access_token(raw)
+        return (*found, datetime.fromtimestamp(found[1]["exp"], tz=dt_timezone.utc)) if found else None
+    row = (
+        OutstandingToken.objects.filter(jti=session)
+        .values_list("expires_at", "blacklistedtoken")
+        .first()
+    )
+    if row is None or row[1] is not None or row[0] <= timezone.now():
+        return None
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user = active_users().filter(id=user_id).first() if user_id else None
+    if user is None or not password_unchanged(payload, user):
+        return None
+    return user, payload, row[0]
+
+
+def _signed_access_payload(raw: str) -> dict | None:
+    """The claims of an access token signed by this server, whether or not it has expired."""
+    try:
+        payload = jwt.decode(
+            raw,
+            token_backend.get_verifying_key(raw),
+            algorithms=[token_backend.algorithm],
+            audience=token_backend.audience,
+            issuer=token_backend.issuer,
+            options={"verify_aud": token_backend.audience is not None, "verify_exp": False},
+        )
+    except (jwt.InvalidTokenError, TokenBackendError):
+        return None
+    return payload if payload.get(api_settings.TOKEN_TYPE_CLAIM) == "access" else None
 
 
 def password_unchanged(payload: dict, user: User) -> bool:

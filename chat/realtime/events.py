@@ -26,6 +26,20 @@ def dumps(data: dict) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+def original_client_error(error: dict, *, client_id: str | None, body: object) -> str:
+    """
+    An ``error`` frame the original tutorial client shows: it displays any
+    frame with ``name`` and ``body`` as a message, and nothing else. A
+    message that was not saved is quoted, so its author sees what to resend.
+    """
+    if isinstance(body, str) and body.strip():
+        name, text = "Not sent", f"\u201c{body}\u201d was not sent: {error['detail']}"
+    else:
+        name, text = "Error", error["detail"]
+    extra = {"client_id": client_id} if client_id else {}
+    return dumps({"type": "error", **error, **extra, "name": name, "body": text})
+
+
 def message(message: ConversationMessage) -> dict:
     """
     ``chat.message`` for a saved message. The room frame is flat (the message
