@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
@@ -29,6 +29,8 @@ def media(request, path):
     Uploads are shown as what their type says and nothing else: no sniffing,
     no scripts even if a file were a disguised page.
     """
+    if not settings.SERVE_MEDIA:
+        raise Http404("Uploaded files are served elsewhere.")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = "public, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
@@ -37,5 +39,5 @@ def media(request, path):
 
 
 # Only for a local MEDIA_URL; one on another host (a CDN) is served there.
-if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
+if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
     urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media))
