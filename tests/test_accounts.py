@@ -74,11 +74,12 @@ def test_register_lowercases_and_strips_email(client_for):
     assert User.objects.filter(email="dave@example.com").count() == 1
 
 
-def test_register_without_name_shows_email_local_part_as_name(client_for):
+def test_register_without_name_shows_a_label_from_the_id_not_the_email(client_for):
     response = register(client_for(), email="erin@example.com")
     assert response.status_code == 201
-    assert response.json()["user"]["name"] == "erin"
-    assert User.objects.get(email="erin@example.com").name == ""
+    user = User.objects.get(email="erin@example.com")
+    assert response.json()["user"]["name"] == f"User {user.id.hex[:8]}"
+    assert user.name == ""
 
 
 def test_register_access_token_works_on_me(client_for):

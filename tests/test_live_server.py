@@ -110,3 +110,73 @@ async def test_message_sent_through_one_process_reaches_a_socket_on_another(
         notification = await recv_json(b_notes)
         assert notification["type"] == "notification"
         assert notification["message"]["body"] == "hop 1"
+
+
+async def test_original_client_chats_past_its_access_tokens_lifetime(start_server):
+    # The tutorial frontend keeps the token it rendered the page with; its
+    # socket must outlive that token, and say so when the session really ends.
+    server = start_server(JWT_ACCESS_TOKEN_LIFETIME="2")
+    register = f"{server.http}/api/auth/register/"
+    password = {"password1": "a-long-passphrase", "password2": "a-long-passphrase"}
+    alice = await asyncio.to_thread(post_json, register, {"email": "alice@example.com", **password})
+    bob = await asyncio.to_thread(post_json, register, {"email": "bob@example.com", **password})
+    started = await asyncio.to_thread(
+        post_json, f"{server.http}/api/chat/start/{bob['user']['id']}/", {}, alice["access"]
+    )
+    room = f"{server.ws}/ws/{started['conversation_id']}/"
+    async with connect(f"{room}?token={alice['access']}") as a, connect(f"{room}?token={bob['access']}") as b:
+        await asyncio.sleep(3)  # both access tokens have expired
+        await a.send(json.dumps({"event": "chat_message", "data": {"body": "an hour later"}}))
+        for ws in (a, b):
+            frame = await recv_json(ws)
+            assert (frame["body"], frame["name"]) == ("an hour later", alice["user"]["name"])
+        await asyncio.to_thread(post_json, f"{server.http}/api/auth/logout/", {"refresh": alice["refresh"]})
+        await asyncio.sleep(0.3)
+        await a.send(json.dumps({"event": "chat_message", "data": {"body": "after logout"}}))
+        notice = await recv_json(a)
+        assert (notice["code"], notice["name"]) == ("not_authenticated", "Not sent")
+        assert "after logout" in notice["body"]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(a.recv(), timeout=10)
+        assert closed.value.rcvd.code == 4401
+        await b.send(json.dumps({"event": "chat_message", "data": {"body": "bob is fine"}}))
+        assert (await recv_json(b))["body"] == "bob is fine"
+    # Reconnecting with the expired token works for Bob, whose session lives, and not for Alice.
+    async with connect(f"{room}?token={bob['access']}") as b:
+        await b.send(json.dumps({"type": "ping"}))
+        assert (await recv_json(b))["type"] == "pong"
+    assert await close_code_of(f"{room}?token={alice['access']}") == 4401
+
+
+def upload_avatar(url: str, token: str, png: bytes) -> dict:
+    boundary = "----avatar-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="avatar"; filename="me.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n"
+    ).encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, method="PATCH", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {token}",
+    })
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def test_avatars_are_absolute_and_served_with_debug_off(start_server, tmp_path):
+    import io
+
+    from PIL import Image
+
+    server = start_server(
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="live-test-key-" + "x" * 40,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "green").save(buffer, format="PNG")
+    password = {"password1": "a-long-passphrase", "password2": "a-long-passphrase"}
+    alice = await asyncio.to_thread(post_json, f"{server.http}/api/auth/register/", {"email": "a@example.com", **password})
+    assert alice["user"]["avatar_url"] == ""
+    me = await asyncio.to_thread(upload_avatar, f"{server.http}/api/auth/me/", alice["access"], buffer.getvalue())
+    assert me["avatar_url"].startswith(f"{server.http}/media/avatars/")
+    with urllib.request.urlopen(me["avatar_url"], timeout=10) as response:
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.read() == buffer.getvalue()

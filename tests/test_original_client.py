@@ -246,6 +246,8 @@ async def test_the_original_socket_closes_when_its_session_ends_and_says_what_wa
 ):
     tokens = await pair(alice)
     async with room(direct, token=tokens["expired"], original=True) as ws:
+        await ws.send_json_to({"event": "chat_message", "data": {"body": "in time"}})
+        assert (await receive(ws))["body"] == "in time"
         if how == "logout":
             await database_sync_to_async(services.session_logout)(refresh=tokens["refresh"])
         elif how == "deactivate":
