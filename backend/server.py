@@ -27,6 +27,7 @@ import re
 from functools import partial
 
 from daphne.server import Server  # first: it installs the asyncio reactor
+from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from twisted.internet import reactor
@@ -189,10 +190,33 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         super().onClose(wasClean, code, reason)
 
 
+class BodyBlindRequest(WebRequest):
+    """
+    daphne's request without Twisted's own parse of POST form bodies: daphne
+    hands the raw body to Django, which parses it once. Twisted's parse read
+    every upload twice and answered a malformed multipart body itself, with
+    an empty 400 that was not the API's JSON error.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+
 class HeaderDeadlineChannel(http.HTTPChannel):
     """An HTTP connection whose request line and headers must arrive within HTTP_HEADER_TIMEOUT."""
 
     _header_deadline = None
+    _request_factory = BodyBlindRequest
+
+    @property
+    def requestFactory(self):
+        return self._request_factory
+
+    @requestFactory.setter
+    def requestFactory(self, factory):
+        # daphne sets its WebRequest on each new connection.
+        self._request_factory = BodyBlindRequest if factory is WebRequest else factory
 
     def dataReceived(self, data):
         if self.line_mode and self._header_deadline is None:

@@ -71,17 +71,20 @@ ALLOWED_HOSTS = env_list(
     ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [],
 )
 
-# Browser origins allowed to call the API (CORS) and to open WebSockets.
-# Same-host pages (e.g. the admin) are always allowed; clients that send no
-# Origin header at all (mobile apps, servers) are allowed too.
+# Browser origins (scheme://host[:port], or *) allowed to call the API (CORS)
+# and to open WebSockets. Pages of the server's own origin (e.g. the admin)
+# are always allowed; clients that send no Origin header at all (mobile apps,
+# servers) are not checked.
 ALLOWED_ORIGINS = env_list(
     "DJANGO_ALLOWED_ORIGINS",
     ["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else [],
 )
-# "*" allows every origin; CORS and CSRF take that as a separate switch.
-CORS_ALLOW_ALL_ORIGINS = "*" in ALLOWED_ORIGINS
-CORS_ALLOWED_ORIGINS = [origin for origin in ALLOWED_ORIGINS if origin != "*"]
-CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+# CORS decides by the same rule as sockets (chat.origins, through
+# django-cors-headers' signal), so its own lists stay empty. A cross-origin page
+# must be able to read the Link header to page lists, and Retry-After on a 429.
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_EXPOSE_HEADERS = ["Link", "Retry-After"]
+CSRF_TRUSTED_ORIGINS = [origin for origin in ALLOWED_ORIGINS if origin != "*"]
 
 INSTALLED_APPS = [
     "core",  # first: its runserver (daphne's, with the connection limits) wins
@@ -96,6 +99,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served locally (no CDN)
     "channels",
     "useraccount",
     "chat",
@@ -279,9 +284,11 @@ REST_FRAMEWORK = {
         "useraccount.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
-    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # JSON only: the browsable API could not use the admin's session (the API
+    # takes bearer tokens alone), so it only ever showed a 401 page.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "core.rest.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -323,6 +330,31 @@ REST_FRAMEWORK = {
     # cannot pick its own by sending X-Forwarded-For; behind one reverse
     # proxy set 1, else every client shares the proxy's address and its limits.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+}
+
+# OpenAPI 3 (drf-spectacular), built from the views and serializers: served at
+# /api/schema/, with Swagger UI at /api/docs/ and Redoc at /api/redoc/.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chat backend API",
+    "DESCRIPTION": (
+        "REST for everything that is not live; the WebSocket protocol is in docs/protocol.md. "
+        "Every error is `{code, detail, fields?}` (docs/errors.md)."
+    ),
+    "VERSION": "1.0.0",
+    # 3.1: its schemas are JSON Schema 2020-12, so answers validate with any JSON Schema tool.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": [
+        {"name": "accounts", "description": "Register, log in, tokens, profiles."},
+        {"name": "conversations", "description": "Direct and group conversations, unread counts, presence."},
+        {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
+    ],
 }
 
 # --- Request size -----------------------------------------------------------

@@ -6,6 +6,7 @@ from django.http import Http404, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 
 def health(request):
@@ -17,6 +18,9 @@ urlpatterns = [
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
     path("health/", health, name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
 
 
@@ -41,3 +45,6 @@ def media(request, path):
 # Only for a local MEDIA_URL; one on another host (a CDN) is served there.
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
     urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media))
+
+handler404 = "core.rest.api_not_found"
+handler500 = "core.rest.api_server_error"

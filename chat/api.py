@@ -19,6 +19,8 @@ authorship themselves and publish their events before returning.
 
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.pagination import CursorPagination
@@ -26,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.schema import errors
 from core.throttling import MessageSendThrottle, UserThrottle
 from core.validation import uuid_or_none
 
@@ -33,10 +36,17 @@ from . import selectors, services
 from .realtime.presence import Unknown, online_among
 from .serializers import (
     ConversationCreateInput,
+    ConversationDetailOut,
+    ConversationListItemOut,
+    ConversationStartOut,
     MessageCreateInput,
     MessageEditInput,
+    MessageOut,
     MessageRangeInput,
+    PresenceOut,
     ReadInput,
+    ReadOut,
+    UnreadOut,
     conversation_data,
     conversation_list_item,
     message_data,
@@ -84,7 +94,23 @@ class LinkHeaderCursorPagination(CursorPagination):
         return Response(data, headers=headers)
 
 
+LINK_HEADER = OpenApiParameter(
+    "Link", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+    description='Cursor links to the next and previous pages: `<url>; rel="next", <url>; rel="prev"`.',
+)
+
+
 class ConversationListView(APIView):
+    @extend_schema(
+        tags=["conversations"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            LINK_HEADER,
+        ],
+        responses={200: ConversationListItemOut(many=True), **errors(401, 404)},
+        description="Your conversations, most recently active first, with unread counts.",
+    )
     def get(self, request):
         paginator = LinkHeaderCursorPagination()
         page = paginator.paginate_queryset(selectors.conversation_list(user=request.user), request, self)
@@ -92,6 +118,11 @@ class ConversationListView(APIView):
         online = online_among({user.id for c in page for user in c.users.all()})
         return paginator.get_paginated_response([conversation_list_item(c, online) for c in page])
 
+    @extend_schema(
+        tags=["conversations"], request=ConversationCreateInput,
+        responses={201: ConversationListItemOut, 200: ConversationListItemOut, **errors(400, 401, 415)},
+        description="Create a group of you and `user_ids`; a repeated `client_id` answers 200 with the group it made.",
+    )
     def post(self, request):
         data = ConversationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,9 +141,14 @@ class ConversationListView(APIView):
 
 
 class ConversationStartView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: ConversationStartOut, **errors(400, 401, 404)})
     def get(self, request, user_id):
         return self.post(request, user_id)
 
+    @extend_schema(
+        tags=["conversations"], request=None, responses={200: ConversationStartOut, **errors(400, 401, 404)},
+        description="The one direct conversation between you and the user (made on first use).",
+    )
     def post(self, request, user_id):
         other_id = uuid_or_none(user_id)
         if other_id is None:
@@ -126,6 +162,10 @@ class ConversationStartView(APIView):
 
 
 class ConversationDetailView(APIView):
+    @extend_schema(
+        tags=["conversations"], responses={200: ConversationDetailOut, **errors(401, 404)},
+        description="The conversation and its latest CHAT_HISTORY_MESSAGES (200) messages, oldest first.",
+    )
     def get(self, request, conversation_id):
         conversation = _members_conversation(request, conversation_id)
         conversation = selectors.conversation_with_users(conversation_id=conversation.id)
@@ -142,6 +182,11 @@ class ConversationDetailView(APIView):
 class MessageListView(APIView):
     throttle_classes = [UserThrottle, MessageSendThrottle]  # sends (POST) only
 
+    @extend_schema(
+        tags=["messages"], parameters=[MessageRangeInput],
+        responses={200: MessageOut(many=True), **errors(400, 401, 404)},
+        description="Messages in seq order: the latest `limit`, those `before` a seq, or those `after` one.",
+    )
     def get(self, request, conversation_id):
         conversation = _members_conversation(request, conversation_id)
         params = MessageRangeInput(data=request.query_params)
@@ -149,6 +194,11 @@ class MessageListView(APIView):
         messages = selectors.message_list(conversation=conversation, **params.validated_data)
         return Response([message_data(m) for m in messages])
 
+    @extend_schema(
+        tags=["messages"], request=MessageCreateInput,
+        responses={201: MessageOut, 200: MessageOut, **errors(400, 401, 404, 415)},
+        description="Send a message (broadcast as if sent on a socket); a repeated `client_id` answers 200 with the original.",
+    )
     def post(self, request, conversation_id):
         data = MessageCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -164,6 +214,7 @@ class MessageListView(APIView):
 
 
 class MessageDetailView(APIView):
+    @extend_schema(tags=["messages"], request=MessageEditInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)})
     def patch(self, request, conversation_id, message_id):
         data = MessageEditInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -173,6 +224,10 @@ class MessageDetailView(APIView):
         )
         return Response(message_data(message))
 
+    @extend_schema(
+        tags=["messages"], responses={200: MessageOut, **errors(401, 403, 404)},
+        description="Delete your message: a tombstone keeps its seq.",
+    )
     def delete(self, request, conversation_id, message_id):
         message = services.message_delete(
             conversation_id=conversation_id, user=request.user, message_id=message_id
@@ -181,6 +236,7 @@ class MessageDetailView(APIView):
 
 
 class ReadView(APIView):
+    @extend_schema(tags=["messages"], request=ReadInput, responses={200: ReadOut, **errors(400, 401, 404, 415)})
     def post(self, request, conversation_id):
         data = ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -197,12 +253,14 @@ class ReadView(APIView):
 
 
 class UnreadView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: UnreadOut, **errors(401)})
     def get(self, request):
         counts = selectors.unread_counts(user=request.user)
         return Response({"total": sum(counts.values()), "conversations": counts})
 
 
 class PresenceView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: PresenceOut, **errors(401)})
     def get(self, request):
         online = online_among(selectors.contact_ids(user=request.user))
         # null: presence is unknown just now (docs/protocol.md, "When Redis is down").

@@ -7,10 +7,14 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        """A malformed socket rate fails at startup, not at a user's first frame."""
+        """CORS follows the sockets' origin rule; a malformed socket rate fails at startup, not at a user's first frame."""
+        from corsheaders.signals import check_request_enabled
         from django.conf import settings
 
+        from .origins import cors_request_allowed
         from .realtime.ratelimit import Rate
+
+        check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.origins")
 
         for action, text in settings.SOCKET_RATE_LIMITS.items():
             try:

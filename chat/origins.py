@@ -1,32 +1,64 @@
 """
-Origin checking for WebSocket connections.
+Which browser origins may use the API: one rule for CORS and for sockets.
 
-Channels' OriginValidator refuses connections that send no Origin header;
-here those are allowed, because only browsers send one and only browsers need
-protecting from cross-site sockets. Browser origins must be in
-``ALLOWED_ORIGINS`` or be on one of ``ALLOWED_HOSTS`` (same-site pages such as
-the admin). A refused origin gets HTTP 403 at the handshake.
+    origin_allowed("http://localhost:3000")                          # in ALLOWED_ORIGINS?
+    origin_allowed("https://chat.example.com", own="https://chat.example.com")   # same origin: yes
+
+An origin is allowed when ``ALLOWED_ORIGINS`` lists it (scheme, host and
+port, compared as browsers send them; ``*`` allows any) or when it is the
+server's own origin (a page it serves, such as the admin). CORS asks through
+django-cors-headers' ``check_request_enabled`` signal (chat.apps connects it),
+sockets through ``BrowserOriginValidator``, so a page that may open a socket
+may also call the API, and the other way round. Clients that send no Origin
+header (apps, servers) are not browsers and are not checked; a refused
+socket gets HTTP 403 at the handshake.
 """
 
-from channels.security.websocket import OriginValidator
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import is_same_domain
+
+from core.public_urls import socket_origin
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class BrowserOriginValidator(OriginValidator):
+def origin_allowed(origin: str | None, *, own: str | None = None) -> bool:
+    """Whether a browser page on ``origin`` may call the API and open sockets."""
+    origin = normalized_origin(origin or "")
+    if not origin:
+        return False
+    allowed = {normalized_origin(pattern) if pattern != "*" else "*" for pattern in settings.ALLOWED_ORIGINS}
+    return "*" in allowed or origin in allowed or (own is not None and origin == normalized_origin(own))
+
+
+def normalized_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case without a default port, or "" if it is no origin."""
+    try:
+        parts = urlsplit(origin.strip().rstrip("/").lower())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
+
+
+def cors_request_allowed(sender, request, **kwargs) -> bool:
+    """django-cors-headers' signal: the same rule as sockets."""
+    return origin_allowed(request.headers.get("Origin"))
+
+
+class BrowserOriginValidator:
+    """ASGI middleware for sockets: a browser's Origin must pass ``origin_allowed``."""
+
     def __init__(self, application):
-        super().__init__(application, allowed_origins=())
+        self.application = application
 
-    def valid_origin(self, parsed_origin) -> bool:
-        if parsed_origin is None:
-            return True
-        # Settings are read per connection, not frozen at start-up.
-        if any(
-            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern)
-            for pattern in settings.ALLOWED_ORIGINS
-        ):
-            return True
-        host = parsed_origin.hostname
-        return bool(host) and any(
-            pattern == "*" or is_same_domain(host, pattern) for pattern in settings.ALLOWED_HOSTS
-        )
+    async def __call__(self, scope, receive, send):
+        origin = next((value for name, value in scope.get("headers", ()) if name == b"origin"), None)
+        if origin is None or origin_allowed(origin.decode("latin1"), own=socket_origin(scope)):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from rest_framework import serializers
 
-from useraccount.serializers import user_public
+from useraccount.serializers import UserPublicOut, user_public
 
 from .models import CLIENT_ID_MAX_LENGTH, Conversation, ConversationMessage
 from .realtime.presence import Unknown
@@ -127,3 +127,61 @@ class MessageRangeInput(serializers.Serializer):
             required=False, min_value=1, max_value=settings.CHAT_MESSAGE_PAGE_MAX, default=50
         )
         return fields
+
+
+# --- Documented shapes (OpenAPI): what the functions above return.
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps.")
+    conversation_id = serializers.UUIDField()
+    body = serializers.CharField(help_text="Empty once deleted.")
+    created_by = UserPublicOut()
+    sent_to_id = serializers.UUIDField(allow_null=True, help_text="The other member of a direct conversation; null in a group.")
+    created_at = serializers.DateTimeField()
+    client_id = serializers.CharField(allow_null=True)
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+
+
+class ConversationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField(allow_blank=True)
+    is_direct = serializers.BooleanField()
+    users = UserPublicOut(many=True)
+    modified_at = serializers.DateTimeField()
+    last_seq = serializers.IntegerField()
+
+
+class ConversationListItemOut(ConversationOut):
+    last_message = MessageOut(allow_null=True)
+    unread_count = serializers.IntegerField()
+
+
+class ConversationDetailOut(serializers.Serializer):
+    conversation = ConversationOut()
+    messages = MessageOut(many=True)
+
+
+class ConversationStartOut(serializers.Serializer):
+    success = serializers.BooleanField()
+    conversation_id = serializers.UUIDField()
+    created = serializers.BooleanField()
+
+
+class ReadOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    last_read_seq = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class UnreadOut(serializers.Serializer):
+    total = serializers.IntegerField()
+    conversations = serializers.DictField(child=serializers.IntegerField(), help_text="Unread count per conversation id.")
+
+
+class PresenceOut(serializers.Serializer):
+    online = serializers.ListField(
+        child=serializers.UUIDField(), allow_null=True, help_text="Contacts online now; null while presence is unknown."
+    )

@@ -1,41 +1,94 @@
 """
-The project-wide REST exception handler (settings.REST_FRAMEWORK).
+The project-wide REST exception handler (settings.REST_FRAMEWORK): every
+error answer has one shape, whatever raised it.
 
-    ApplicationError -> {"code", "detail"} with its status; a 400 about one
-    field also carries {field: [detail]}, the shape DRF gives field errors.
-    DRF's Throttled -> 429 {"code": "throttled", "detail", "retry_after"}
-    with a Retry-After header (core.throttling).
-    A body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields or files
-    than Django reads -> 413 {"code": "too_large", "detail"}: Django would
-    answer an HTML 400 and log it as an error.
+    {"code": "empty_body", "detail": "The message body is empty.", "fields": {"body": ["The message body is empty."]}}
 
-Everything else goes to DRF's own handler.
+``code`` is stable and meant for programs (docs/errors.md lists every one),
+``detail`` is a sentence for people, and ``fields`` (validation errors only)
+maps each bad input field to its messages. Sources:
+
+- ``ApplicationError`` (core.errors): its code, detail and status; its field, if any.
+- DRF's validation errors: 400 ``invalid`` with ``fields``; DRF's other
+  errors keep their own codes (``not_authenticated``, ``permission_denied``,
+  ``not_found``, ``method_not_allowed``, ``unsupported_media_type``, ``parse_error``…).
+- simplejwt's token errors: 401 ``token_not_valid`` with the reason
+  (expired, malformed, logged out) as the detail.
+- ``Throttled``: 429 ``throttled`` with ``retry_after`` and a Retry-After header.
+- A body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields or files than
+  Django reads: 413 ``too_large`` (Django would answer an HTML 400).
+- Anything else: 500 ``server_error``, saying nothing of the cause, which is
+  logged (django.request) with its traceback.
+
+A view with ``legacy_error_keys = True`` (register and login, whose field
+errors the original tutorial client reads at the top level) has each field's
+messages at the top level instead of under ``fields``:
+``{"code", "detail", "email": [...]}``. That client shows every top-level
+value of a sign-up error as a line of text, and an object (``fields``) there
+would crash its page.
 """
 
+import logging
+
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from rest_framework.exceptions import Throttled
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from .errors import ApplicationError, TooLarge, TooManyRequests
 
+logger = logging.getLogger("django.request")
+
+SERVER_ERROR_DETAIL = "Something went wrong on the server; try again later."
+
+
+def error_body(code: str, detail: str, fields: dict | None = None, **extra) -> dict:
+    """The one error shape."""
+    body = {"code": code, "detail": detail, **extra}
+    if fields:
+        body["fields"] = fields
+    return body
+
 
 def exception_handler(exc, context):
-    exc = _as_application_error(exc)
+    exc = _as_known_error(exc)
+    headers = {}
     if isinstance(exc, ApplicationError):
-        body = exc.as_dict()
-        if exc.status == 400 and exc.field:
-            body[exc.field] = [exc.detail]
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        return Response(body, status=exc.status, headers=headers)
-    return drf_exception_handler(exc, context)
+        status = exc.status
+        extra = {"retry_after": exc.retry_after} if isinstance(exc, TooManyRequests) else {}
+        fields = {exc.field: [exc.detail]} if exc.field and status == 400 else None
+        body = error_body(exc.code, exc.detail, fields, **extra)
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, exceptions.APIException):
+        status = exc.status_code
+        body = _describe(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+    else:
+        request = context.get("request")
+        logger.error(
+            "Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,
+            extra={"status_code": 500, "request": getattr(request, "_request", request)},
+        )
+        status, body = 500, error_body("server_error", SERVER_ERROR_DETAIL)
+    if getattr(context.get("view"), "legacy_error_keys", False):
+        for field, messages in body.pop("fields", {}).items():
+            body.setdefault(field, messages)
+    set_rollback()
+    return Response(body, status=status, headers=headers)
 
 
-def _as_application_error(exc):
-    if isinstance(exc, Throttled):
+def _as_known_error(exc):
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.Throttled):
         # Our throttles always give a wait (whole seconds, rounded up).
-        seconds = exc.wait or 1
+        seconds = int(exc.wait or 1)
         unit = "second" if seconds == 1 else "seconds"
         return TooManyRequests(f"Too many requests; try again in {seconds} {unit}.", retry_after=seconds)
     if isinstance(exc, RequestDataTooBig):
@@ -45,3 +98,51 @@ def _as_application_error(exc):
     if isinstance(exc, TooManyFilesSent):
         return TooLarge(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
     return exc
+
+
+def _describe(exc: exceptions.APIException) -> dict:
+    detail = exc.detail
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(detail if isinstance(detail, dict) else {"non_field_errors": detail})
+        first = next((messages[0] for messages in fields.values() if messages), "Invalid input.")
+        return error_body("invalid", first, fields)
+    if isinstance(detail, dict):
+        # simplejwt's token errors: {"detail", "code", "messages": [{"message", ...}]}
+        messages = detail.get("messages") or []
+        reason = messages[0].get("message") if messages and isinstance(messages[0], dict) else None
+        return error_body(str(detail.get("code") or exc.default_code), str(reason or detail.get("detail", "")))
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    return error_body(code, str(detail))
+
+
+def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested field errors as ``{"field": [...], "items.0.name": [...]}``."""
+    fields: dict[str, list[str]] = {}
+    items = errors.items() if isinstance(errors, dict) else None
+    if items is None:
+        messages = errors if isinstance(errors, list) else [errors]
+        if all(not isinstance(m, (dict, list)) for m in messages):
+            return {prefix or "non_field_errors": [str(m) for m in messages]}
+        items = ((str(i), m) for i, m in enumerate(messages) if m)
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        fields.update(_flatten(value, name))
+    return fields
+
+
+def api_not_found(request, exception=None):
+    """handler404: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def api_server_error(request):
+    """handler500: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", SERVER_ERROR_DETAIL), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -128,6 +128,20 @@ def client_for():
     return make
 
 
+def error_fields(response) -> set[str]:
+    """
+    The input fields a REST error answer names, after checking it has the one
+    error shape: ``fields`` (the top-level field keys on register and login,
+    which the original tutorial client reads there).
+    """
+    body = response.json()
+    assert isinstance(body.get("code"), str) and isinstance(body.get("detail"), str), body
+    if "fields" in body:
+        assert set(body) <= {"code", "detail", "fields"}, body
+        return {name.split(".")[0] for name in body["fields"]}
+    return set(body) - {"code", "detail", "retry_after"}
+
+
 @asynccontextmanager
 async def open_socket(path: str, *, token: str | None = None, headers=None, connect=True):
     """A WebsocketCommunicator on the real application, always disconnected."""

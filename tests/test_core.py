@@ -34,12 +34,13 @@ def test_rest_handler_maps_an_error_to_its_status_and_shape():
 def test_rest_handler_adds_the_field_to_a_400():
     response = exception_handler(InvalidInput("Too long.", code="body_too_long", field="body"), {})
     assert response.status_code == 400
-    assert response.data == {"code": "body_too_long", "detail": "Too long.", "body": ["Too long."]}
+    assert response.data == {"code": "body_too_long", "detail": "Too long.", "fields": {"body": ["Too long."]}}
 
 
-def test_rest_handler_leaves_drf_errors_to_drf():
-    response = exception_handler(ValidationError({"seq": ["bad"]}), {})
-    assert (response.status_code, response.data) == (400, {"seq": ["bad"]})
+def test_rest_handler_gives_drf_validation_errors_the_same_shape():
+    response = exception_handler(ValidationError({"seq": ["bad"], "items": [{}, {"name": ["empty"]}]}), {})
+    assert response.status_code == 400
+    assert response.data == {"code": "invalid", "detail": "bad", "fields": {"seq": ["bad"], "items.1.name": ["empty"]}}
 
 
 @pytest.mark.parametrize("value", [0, 1, 10**12])

@@ -106,12 +106,30 @@ async def test_browser_from_allowed_origin_connects(alice, direct, settings):
         assert ws.connected_ok
 
 
-async def test_browser_from_same_host_connects(alice, direct, settings):
+async def test_browser_from_the_servers_own_origin_connects(alice, direct, settings):
     settings.ALLOWED_ORIGINS = []
     settings.ALLOWED_HOSTS = ["chat.example.com"]
-    headers = [(b"origin", b"https://chat.example.com")]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    headers = [(b"origin", b"https://chat.example.com"), (b"host", b"chat.example.com"),
+               (b"x-forwarded-proto", b"https")]
     async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
         assert ws.connected_ok
+
+
+async def test_another_port_of_an_allowed_host_is_another_origin(alice, direct, settings, client):
+    # A dev server on localhost:5173 is refused by sockets as by CORS, unless listed.
+    settings.ALLOWED_ORIGINS = ["http://localhost:3000"]
+    headers = [(b"origin", b"http://localhost:5173"), (b"host", b"localhost:8000")]
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
+        assert not ws.connected_ok
+    response = await database_sync_to_async(client.get)("/api/chat/", HTTP_ORIGIN="http://localhost:5173")
+    assert "Access-Control-Allow-Origin" not in response
+    settings.ALLOWED_ORIGINS = ["http://LOCALHOST:5173/"]  # as written in an .env: still the same origin
+    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
+        assert ws.connected_ok
+    response = await database_sync_to_async(client.get)("/api/chat/", HTTP_ORIGIN="http://localhost:5173")
+    assert response["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert set(response["Access-Control-Expose-Headers"].split(", ")) >= {"Link", "Retry-After"}
 
 
 async def test_browser_from_other_origin_is_refused(alice, direct, settings):

@@ -19,7 +19,10 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from drf_spectacular.utils import extend_schema
+
 from core.parsers import JSONParser
+from core.schema import LegacyErrorOut, errors
 from core.throttling import (
     LoginEmailThrottle,
     LoginIPThrottle,
@@ -32,10 +35,15 @@ from core.throttling import (
 from . import selectors, services
 from .models import User
 from .serializers import (
+    DetailOut,
     LoginInput,
     ProfileInput,
     RefreshInput,
     RegisterInput,
+    SessionOut,
+    TokenRefreshOut,
+    UserPrivateOut,
+    UserPublicOut,
     user_private,
     user_public,
 )
@@ -47,10 +55,17 @@ def _session(user) -> dict:
 
 
 class RegisterView(APIView):
+    # The original tutorial client reads field errors at the top level (core.rest).
+    legacy_error_keys = True
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [RegisterThrottle]
 
+    @extend_schema(
+        tags=["accounts"], request=RegisterInput, auth=[],
+        responses={201: SessionOut, **errors(400, 415, body=LegacyErrorOut)},
+        description="Create an account and log in. Field errors are at the top level (docs/errors.md).",
+    )
     def post(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -63,10 +78,17 @@ class RegisterView(APIView):
 
 
 class LoginView(APIView):
+    # The original tutorial client reads field errors at the top level (core.rest).
+    legacy_error_keys = True
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
 
+    @extend_schema(
+        tags=["accounts"], request=LoginInput, auth=[],
+        responses={200: SessionOut, **errors(400, 415, body=LegacyErrorOut)},
+        description="Log in with email and password: a new session's tokens.",
+    )
     def post(self, request):
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,6 +105,10 @@ class TokenRefreshView(APIView):
         # Without it DRF turns this view's 401s into 403s, as it has no authenticators.
         return 'Bearer realm="api"'
 
+    @extend_schema(
+        tags=["accounts"], request=RefreshInput, auth=[], responses={200: TokenRefreshOut, **errors(400, 401, 415)},
+        description="A fresh access token for a refresh token of a live session.",
+    )
     def post(self, request):
         serializer = CurrentTokenRefreshSerializer(data=request.data)
         try:
@@ -106,6 +132,10 @@ class LogoutView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(
+        tags=["accounts"], request=RefreshInput, auth=[], responses={200: DetailOut, **errors(400, 415)},
+        description="End the refresh token's session: its tokens stop working and its sockets close (4401).",
+    )
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,9 +146,15 @@ class LogoutView(APIView):
 class MeView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(tags=["accounts"], responses={200: UserPrivateOut, **errors(401)})
     def get(self, request):
         return Response(user_private(request.user))
 
+    @extend_schema(
+        tags=["accounts"], request={"application/json": ProfileInput, "multipart/form-data": ProfileInput},
+        responses={200: UserPrivateOut, **errors(400, 401, 413, 415)},
+        description="Change your name and/or avatar (multipart `avatar`, an image of at most AVATAR_MAX_SIZE bytes; null removes it).",
+    )
     def patch(self, request):
         data = ProfileInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -129,6 +165,7 @@ class MeView(APIView):
 class UserDetailView(APIView):
     throttle_classes = [UserThrottle, UserLookupThrottle]
 
+    @extend_schema(tags=["accounts"], responses={200: UserPublicOut, **errors(401, 404)})
     def get(self, request, user_id):
         from chat.realtime.presence import Unknown, online_among
         from chat.selectors import shares_conversation

@@ -1,5 +1,6 @@
 """REST authentication: simplejwt's, plus refusing logged-out sessions."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
@@ -12,3 +13,10 @@ class SessionJWTAuthentication(JWTAuthentication):
         if session_is_revoked(token.payload):
             raise InvalidToken("This session has been logged out.")
         return token
+
+
+class SessionJWTScheme(SimpleJWTScheme):
+    """OpenAPI (drf-spectacular): the bearer scheme, as for simplejwt's own class."""
+
+    target_class = "useraccount.authentication.SessionJWTAuthentication"
+    name = "bearer"

@@ -82,3 +82,40 @@ class AvatarField(serializers.ImageField):
 class ProfileInput(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     avatar = AvatarField(required=False, allow_null=True)
+
+
+# --- Documented shapes (OpenAPI): what user_public / user_private and the views return.
+
+
+class UserPublicOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="Their name, or `User <8 hex digits of the id>` without one.")
+    avatar_url = serializers.CharField(help_text='Absolute URL of the avatar, or "" without one.')
+    online = serializers.BooleanField(
+        required=False, allow_null=True,
+        help_text="Only where presence is shown (people you share a conversation with); null when unknown.",
+    )
+
+
+class UserPrivateOut(serializers.Serializer):
+    pk = serializers.UUIDField(help_text="Same as `id` (the original tutorial client reads `pk`).")
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    avatar_url = serializers.CharField()
+
+
+class SessionOut(serializers.Serializer):
+    access = serializers.CharField(help_text="Access token (JWT), for `Authorization: Bearer` and `?token=`.")
+    refresh = serializers.CharField(help_text="Refresh token: renews the access token; logging out ends it.")
+    user = UserPrivateOut()
+
+
+class TokenRefreshOut(serializers.Serializer):
+    access = serializers.CharField()
+    access_expiration = serializers.DateTimeField()
+    refresh = serializers.CharField(required=False, help_text="Only when refresh tokens rotate.")
+
+
+class DetailOut(serializers.Serializer):
+    detail = serializers.CharField()

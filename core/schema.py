@@ -1,0 +1,74 @@
+"""
+OpenAPI helpers (drf-spectacular): the one error shape, and the error
+answers each endpoint documents.
+
+    @extend_schema(responses={200: MessageOut, **errors(400, 401, 404)})
+
+``ErrorOut`` describes what core.rest.exception_handler answers. Every
+endpoint documents 405, 413 (a body or query string over Django's size or
+field-count limits) and 429, which any request can meet, besides its own
+statuses (401 when it needs a token, 415 when it takes a body).
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+_MEANINGS = {
+    400: "Invalid input: `fields` says which.",
+    401: "No access token, or it is malformed, expired or of a logged-out session.",
+    403: "Not allowed (someone else's message).",
+    404: "No such resource, or one the caller cannot see.",
+    405: "Method not allowed.",
+    413: "The body (or an uploaded file) is too large.",
+    415: "The body's content type is not JSON, form or multipart.",
+    429: "Over a rate limit; retry after `retry_after` seconds (also in `Retry-After`).",
+}
+
+
+class ErrorOut(serializers.Serializer):
+    """Every error answer: docs/errors.md lists the codes."""
+
+    code = serializers.CharField(help_text="Stable code for programs, e.g. `empty_body`.")
+    detail = serializers.CharField(help_text="A sentence for people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Validation errors only: each bad input field and its messages.",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="With `throttled` only: seconds to wait.")
+
+
+class LegacyErrorOut(serializers.Serializer):
+    """Register and login: field messages at the top level (the original tutorial client reads them there)."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    retry_after = serializers.IntegerField(required=False)
+
+    class Meta:
+        ref_name = "LegacyError"
+
+
+def errors(*statuses: int, body=ErrorOut) -> dict:
+    """``responses`` entries for these statuses, plus 405, 413 and 429, which any request can meet."""
+    wanted = sorted(set(statuses) | {405, 413, 429})
+    return {
+        status: OpenApiResponse(
+            body, description=_MEANINGS[status],
+            examples=[OpenApiExample(f"{status}", value=_example(status), response_only=True, status_codes=[str(status)])],
+        )
+        for status in wanted
+    }
+
+
+def _example(status: int) -> dict:
+    return {
+        400: {"code": "invalid", "detail": "This field is required.", "fields": {"body": ["This field is required."]}},
+        401: {"code": "not_authenticated", "detail": "Authentication credentials were not provided."},
+        403: {"code": "forbidden", "detail": "Only the author can change a message."},
+        404: {"code": "not_found", "detail": "No such conversation."},
+        405: {"code": "method_not_allowed", "detail": 'Method "PUT" not allowed.'},
+        413: {"code": "too_large", "detail": "The request body is larger than 2621440 bytes."},
+        415: {"code": "unsupported_media_type", "detail": 'Unsupported media type "text/plain" in request.'},
+        429: {"code": "throttled", "detail": "Too many requests; try again in 3 seconds.", "retry_after": 3},
+    }[status]

@@ -1,0 +1,154 @@
+"""
+One error shape for every REST failure: {"code", "detail"} plus "fields" for
+validation errors, whatever raised it (our services, DRF, simplejwt, Django),
+for every status the API answers with; register and login keep the original
+tutorial client's top-level field keys.
+"""
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.conftest import PASSWORD, UNKNOWN_ID
+from useraccount import services
+from useraccount.tokens import token_pair_for_user
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status: int, code: str, *, fields: set | None = None):
+    body = response.json()
+    assert response.status_code == status, body
+    assert response["Content-Type"] == "application/json"
+    assert body["code"] == code and isinstance(body["detail"], str) and body["detail"]
+    expected_keys = {"code", "detail"} | ({"fields"} if fields else set()) | ({"retry_after"} if status == 429 else set())
+    assert set(body) == expected_keys, body
+    if fields:
+        assert set(body["fields"]) == fields
+        assert all(isinstance(m, str) for messages in body["fields"].values() for m in messages)
+    return body
+
+
+def test_validation_error_names_each_field(client_for, alice):
+    response = client_for(alice).post("/api/chat/", {"user_ids": ["x"], "title": 5 * "x" * 100}, format="json")
+    body = assert_error(response, 400, "invalid", fields={"user_ids.0", "title"})
+    assert body["detail"] in sum(body["fields"].values(), [])
+
+
+def test_a_service_error_about_one_field(client_for, alice, direct):
+    response = client_for(alice).post(f"/api/chat/{direct.id}/messages/", {"body": " "}, format="json")
+    assert_error(response, 400, "empty_body", fields={"body"})
+
+
+def test_malformed_json_is_a_parse_error(client_for, alice):
+    response = client_for(alice).post("/api/chat/", "{not json", content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
+def test_missing_token(client_for):
+    response = client_for(None).get("/api/chat/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("kind", ["malformed", "expired", "refresh", "logged out"])
+def test_bad_tokens_are_401_token_not_valid(alice, kind):
+    tokens = token_pair_for_user(alice)
+    if kind == "malformed":
+        token = "not.a.token"
+    elif kind == "expired":
+        expired = AccessToken.for_user(alice)
+        expired.set_exp(lifetime=timedelta(seconds=-1))
+        token = str(expired)
+    elif kind == "refresh":
+        token = tokens["refresh"]
+    else:
+        services.session_logout(refresh=tokens["refresh"])
+        token = tokens["access"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = assert_error(client.get("/api/chat/"), 401, "token_not_valid")
+    if kind == "expired":
+        assert "expired" in body["detail"].lower()
+    if kind == "logged out":
+        assert "logged out" in body["detail"]
+
+
+def test_forbidden(client_for, alice, bob, direct):
+    from tests.conftest import send
+
+    message = send(direct, bob, "mine")
+    response = client_for(alice).patch(f"/api/chat/{direct.id}/messages/{message.id}/", {"body": "x"}, format="json")
+    assert_error(response, 403, "forbidden")
+
+
+def test_not_found_for_a_view_and_for_an_unknown_api_path(client_for, alice):
+    assert_error(client_for(alice).get(f"/api/chat/{UNKNOWN_ID}/"), 404, "not_found")
+    assert_error(client_for(alice).get("/api/no-such-thing/"), 404, "not_found")
+
+
+def test_method_not_allowed(client_for, alice):
+    assert_error(client_for(alice).put("/api/chat/", {}, format="json"), 405, "method_not_allowed")
+
+
+def test_unsupported_media_type(client_for, alice, direct):
+    response = client_for(alice).post(f"/api/chat/{direct.id}/messages/", "hi", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_too_large(client_for, alice, direct, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = client_for(alice).post(f"/api/chat/{direct.id}/messages/", {"body": "x" * 200}, format="json")
+    assert_error(response, 413, "too_large")
+
+
+def test_throttled(client_for, alice, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "1/min"}}
+    client = client_for(alice)
+    client.get("/api/chat/unread/")
+    body = assert_error(client.get("/api/chat/unread/"), 429, "throttled")
+    assert body["retry_after"] >= 1
+
+
+def test_a_server_error_says_nothing_internal(client_for, alice, monkeypatch, caplog):
+    from chat import selectors
+
+    def broken(**kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(selectors, "unread_counts", broken)
+    response = client_for(alice).get("/api/chat/unread/")
+    body = assert_error(response, 500, "server_error")
+    assert "secret" not in response.content.decode()
+    assert "secret internal detail" in caplog.text  # logged for the operator, with its traceback
+    assert body["detail"]
+
+
+def test_register_keeps_the_original_clients_top_level_keys(client_for, alice):
+    response = client_for().post(
+        "/api/auth/register/",
+        {"email": alice.email, "password1": PASSWORD, "password2": PASSWORD},
+        format="json",
+    )
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"] == "invalid" and body["email"] == [body["detail"]]
+    # No object among the values: the original sign-up form shows each as text.
+    assert all(isinstance(v, (str, list)) for v in body.values()) and "fields" not in body
+
+
+def test_login_keeps_non_field_errors(client_for, alice):
+    response = client_for().post("/api/auth/login/", {"email": alice.email, "password": "wrong"}, format="json")
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"] == "invalid" and body["non_field_errors"] == [body["detail"]]
+
+
+
+def test_a_browser_gets_json_not_a_browsable_page(client, admin_user):
+    client.force_login(admin_user)  # an admin session is not an API credential
+    response = client.get("/api/chat/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert_error(response, 401, "not_authenticated")
