@@ -23,8 +23,8 @@ from useraccount.middleware import TokenAuthMiddleware  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(
-            PublicOriginASGIMiddleware(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        "websocket": PublicOriginASGIMiddleware(
+            BrowserOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

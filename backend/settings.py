@@ -25,14 +25,17 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -372,16 +375,13 @@ CHAT_MESSAGE_MAX_LENGTH = env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
 # GET /api/chat/ answers this many conversations (most recently active first)
 # unless the client asks for ?limit= (up to CHAT_CONVERSATION_PAGE_MAX); the
 # original tutorial client shows only the first page, so the default is large.
-CHAT_CONVERSATION_PAGE_SIZE = env_int("CHAT_CONVERSATION_PAGE_SIZE", 100)
+CHAT_CONVERSATION_PAGE_SIZE = env_int("CHAT_CONVERSATION_PAGE_SIZE", 100, minimum=1)
 CHAT_CONVERSATION_PAGE_MAX = max(CHAT_CONVERSATION_PAGE_SIZE, env_int("CHAT_CONVERSATION_PAGE_MAX", 200))
 # GET /api/chat/<id>/ answers the latest this many messages (the original
 # client's whole view of a conversation); GET .../messages/ pages take ?limit=
 # up to CHAT_MESSAGE_PAGE_MAX.
-CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200)
+CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=1)
 CHAT_MESSAGE_PAGE_MAX = max(CHAT_HISTORY_MESSAGES, env_int("CHAT_MESSAGE_PAGE_MAX", 200))
-for _name in ("CHAT_CONVERSATION_PAGE_SIZE", "CHAT_HISTORY_MESSAGES"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1")
 # A user counts as online while one of their sockets has sent a heartbeat in
 # the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
 PRESENCE_TTL = env_int("PRESENCE_TTL", 60)

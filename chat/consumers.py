@@ -31,7 +31,7 @@ from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequ
 from core.outages import REDIS, REDIS_ERRORS
 from core.validation import whole_number
 from useraccount.middleware import token_from_scope
-from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token
+from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token, session_end
 
 from . import selectors, services
 from .realtime import commands, events, outbox, profiles
@@ -395,8 +395,13 @@ class OriginalClientRoomConsumer(RoomConsumer):
 
     async def connect(self):
         """Authorise by the token's session (expired access tokens count while it lives), then as a room."""
-        raw = token_from_scope(self.scope)
-        found = await db(authenticate_session_token)(raw) if raw else None
+        if self.scope["user"].is_authenticated:
+            # TokenAuthMiddleware found a valid access token: only its session's end is new.
+            ends = await db(session_end)(self.scope["token"])
+            found = (self.scope["user"], self.scope["token"], ends) if ends is not None else None
+        else:
+            raw = token_from_scope(self.scope)
+            found = await db(authenticate_session_token)(raw) if raw else None
         if found is None:
             self.scope["user"], self.scope["token"] = AnonymousUser(), None
         else:
@@ -420,13 +425,15 @@ class OriginalClientRoomConsumer(RoomConsumer):
     async def refuse(self, code: int):
         """Accept, tell each message sent in the grace period that it was not sent, then close with ``code``."""
         await self.accept()
-        self.refused_with = code
-        self._grace = asyncio.ensure_future(self._close_after_grace())
+        self._refuse_after_grace(code)
 
     async def lose_authority(self):
         """Leave the rooms and presence at once, then refuse like a connect would."""
         await self.end_session(leave_groups=True)
-        self.refused_with = CLOSE_UNAUTHENTICATED
+        self._refuse_after_grace(CLOSE_UNAUTHENTICATED)
+
+    def _refuse_after_grace(self, code: int):
+        self.refused_with = code
         self._grace = asyncio.ensure_future(self._close_after_grace())
 
     async def _close_after_grace(self):

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from core.public_urls import socket_origin
+from core.public_urls import current_origin
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -52,13 +52,17 @@ def cors_request_allowed(sender, request, **kwargs) -> bool:
 
 
 class BrowserOriginValidator:
-    """ASGI middleware for sockets: a browser's Origin must pass ``origin_allowed``."""
+    """
+    ASGI middleware for sockets: a browser's Origin must pass ``origin_allowed``.
+    It runs inside core.public_urls.PublicOriginASGIMiddleware, which has found
+    the socket's own origin already.
+    """
 
     def __init__(self, application):
         self.application = application
 
     async def __call__(self, scope, receive, send):
         origin = next((value for name, value in scope.get("headers", ()) if name == b"origin"), None)
-        if origin is None or origin_allowed(origin.decode("latin1"), own=socket_origin(scope)):
+        if origin is None or origin_allowed(origin.decode("latin1"), own=current_origin()):
             return await self.application(scope, receive, send)
         return await WebsocketDenier()(scope, receive, send)

@@ -15,20 +15,24 @@ mobile app, cannot use a path, so JSON carries ``absolute_url(path)``:
         absolute_url("/media/avatars/a.png")   # "http://localhost:8000/media/avatars/a.png"
 
 The origin is a context variable: ``PublicOriginMiddleware`` sets it for each
-HTTP request and ``PublicOriginASGIMiddleware`` for each socket, and it
-follows the request into the threads that run the ORM. A frame broadcast to a
+HTTP request and ``PublicOriginASGIMiddleware`` for each socket (the socket's
+origin check reads it there, see chat.origins), and it follows the request
+into the threads that run the ORM. A frame broadcast to a
 room is serialised once, where it is caused, so its URLs carry the sender's
 origin: when clients reach the server under several names, or a proxy
 rewrites the Host header, set PUBLIC_BASE_URL.
 """
 
+import io
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.http.request import split_domain_port, validate_host
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
 
 _origin: ContextVar[str | None] = ContextVar("serving_origin", default=None)
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 
 def absolute_url(url: str) -> str:
@@ -50,22 +54,22 @@ def serving_origin(origin: str | None):
 
 
 def socket_origin(scope) -> str | None:
-    """The ``http(s)://host`` a socket's handshake names, or None if its Host is not an allowed one."""
-    headers = dict(scope.get("headers") or ())
-    host = headers.get(b"host", b"").decode("latin1")
-    domain, _ = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]  # what Django allows then
-    if not domain or not validate_host(domain, allowed):
+    """
+    The ``http(s)://host`` a socket's handshake names, or None if its Host is
+    not an allowed one: Django's own answer for the same request over HTTP
+    (ALLOWED_HOSTS, SECURE_PROXY_SSL_HEADER), asked of an ASGIRequest.
+    """
+    http_scope = {**scope, "type": "http", "method": "GET", "scheme": _HTTP_SCHEMES.get(scope.get("scheme"), "http")}
+    request = ASGIRequest(http_scope, io.BytesIO())
+    try:
+        return f"{request.scheme}://{request.get_host()}"
+    except DisallowedHost:
         return None
-    secure = scope.get("scheme") in ("wss", "https")
-    if settings.SECURE_PROXY_SSL_HEADER:
-        name, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        header = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
-        if header in headers:
-            secure = headers[header].decode("latin1").split(",")[0].strip() == secure_value
-    return f"{'https' if secure else 'http'}://{host}"
+
+
+def current_origin() -> str | None:
+    """The origin set for the request or socket being served."""
+    return _origin.get()
 
 
 class PublicOriginMiddleware:

@@ -57,9 +57,8 @@ def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, ApplicationError):
         status = exc.status
-        extra = {"retry_after": exc.retry_after} if isinstance(exc, TooManyRequests) else {}
         fields = {exc.field: [exc.detail]} if exc.field and status == 400 else None
-        body = error_body(exc.code, exc.detail, fields, **extra)
+        body = error_body(fields=fields, **exc.as_dict())
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, exceptions.APIException):

@@ -131,7 +131,7 @@ def test_outside_any_request_the_path_is_kept(settings):
 )
 def test_socket_origin_is_checked_like_djangos(headers, scheme, expected, settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    assert socket_origin({"headers": headers, "scheme": scheme}) == expected
+    assert socket_origin({"path": "/ws/notifications/", "headers": headers, "scheme": scheme}) == expected
 
 
 async def test_socket_frames_carry_absolute_avatar_urls(alice, bob, direct, media):

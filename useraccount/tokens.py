@@ -73,30 +73,33 @@ def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
 
 
 def authenticate_session_token(raw: str) -> tuple[User, dict, datetime] | None:
-    """
-    ``(user, claims, session end)`` for an access token of a live session,
-    expired or not; else None. A token of no session (not one this server's
-    login issues) holds only until it expires, as everywhere else.
-    """
+    """``(user, claims, session end)`` for an access token of a live session, expired or not; else None."""
     payload = _signed_access_payload(raw)
-    if payload is None:
-        return None
-    session = payload.get(SESSION_CLAIM)
-    if not session:
-        found = authenticate_access_token(raw)
-        return (*found, datetime.fromtimestamp(found[1]["exp"], tz=dt_timezone.utc)) if found else None
-    row = (
-        OutstandingToken.objects.filter(jti=session)
-        .values_list("expires_at", "blacklistedtoken")
-        .first()
-    )
-    if row is None or row[1] is not None or row[0] <= timezone.now():
+    ends = session_end(payload) if payload is not None else None
+    if ends is None:
         return None
     user_id = payload.get(api_settings.USER_ID_CLAIM)
     user = active_users().filter(id=user_id).first() if user_id else None
     if user is None or not password_unchanged(payload, user):
         return None
-    return user, payload, row[0]
+    return user, payload, ends
+
+
+def session_end(payload: dict) -> datetime | None:
+    """
+    When the session of a token's claims ends: its refresh token's expiry;
+    None once it has ended or was logged out. A token of no session (not one
+    this server's login issues) holds only until it expires, as everywhere else.
+    """
+    session = payload.get(SESSION_CLAIM)
+    if session:
+        row = OutstandingToken.objects.filter(jti=session).values_list("expires_at", "blacklistedtoken").first()
+        if row is None or row[1] is not None:
+            return None
+        ends = row[0]
+    else:
+        ends = datetime.fromtimestamp(payload["exp"], tz=dt_timezone.utc)
+    return ends if ends > timezone.now() else None
 
 
 def _signed_access_payload(raw: str) -> dict | None:
