@@ -8,19 +8,25 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from core import views
+
 
 def health(request):
     return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [
+    path("", views.index, name="index"),
+    path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
     path("health/", health, name="health"),
+    path("api/", views.api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/asyncapi/", views.asyncapi, name="asyncapi"),
 ]
 
 

@@ -43,6 +43,34 @@ def pytest_configure(config):
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def frame_checker():
+    """Every frame a consumer sends, checked against the AsyncAPI document (tests/protocol.py)."""
+    from chat.consumers import Consumer
+    from tests.protocol import FrameChecker
+
+    checker = FrameChecker()
+    original = Consumer.send
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        if text_data is not None:
+            checker.check_sent(self, text_data)
+        await original(self, text_data=text_data, bytes_data=bytes_data, close=close)
+
+    Consumer.send = send
+    yield checker
+    Consumer.send = original
+
+
+@pytest.fixture(autouse=True)
+def frames_follow_the_protocol_document(frame_checker):
+    """Fails the test in which a consumer sent a frame the AsyncAPI document does not describe."""
+    before = len(frame_checker.failures)
+    yield
+    if failures := frame_checker.failures[before:]:
+        pytest.fail("Frames that do not match the AsyncAPI document:\n" + "\n".join(failures[:10]))
+
+
 @pytest.fixture(autouse=True)
 def redis_assumed_up():
     """Each test starts with Redis counted as up (core.outages), whatever the last one did."""
@@ -284,8 +312,8 @@ def start_server(transactional_db, tmp_path):
     """Start server processes (backend.serve, the production command) against the test database."""
     servers: list[Server] = []
 
-    def start(**env_overrides) -> Server:
-        port = free_port()
+    def start(port: int | None = None, **env_overrides) -> Server:
+        port = port or free_port()
         env = dict(os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO")
         env.update(env_overrides)
         log_path = tmp_path / f"server-{port}.log"

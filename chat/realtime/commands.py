@@ -121,6 +121,9 @@ _ROOM = {
     "typing": lambda frame: Typing(),
 }
 _NOTIFICATIONS = {**_COMMON, "sync": _conversations}
+# What each socket accepts, by ``type`` (chat.realtime.asyncapi documents them).
+ROOM_FRAME_TYPES = tuple(_ROOM)
+NOTIFICATIONS_FRAME_TYPES = tuple(_NOTIFICATIONS)
 
 
 def decode(text_data: str | None) -> dict:

@@ -1,0 +1,223 @@
+"""
+The socket protocol as data: the AsyncAPI document at /api/asyncapi/ is
+built from the parsers and profiles, the AsyncAPI project's parser accepts
+it, its examples match their schemas, and every frame type it lists is one
+the code really sends (each frame any test sees is checked against it too:
+tests/protocol.py).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework_simplejwt.tokens import AccessToken
+
+from chat.consumers import Consumer
+from chat.realtime import commands
+from chat.realtime.asyncapi import CHANNELS, document, frame_types
+from core.errors import InvalidInput
+from tests.conftest import ROOT, access_token, notifications, receive, room
+from tests.protocol import FrameChecker, channel_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VALIDATOR = ROOT / "scripts" / "asyncapi"
+PARSERS = {"room": commands.parse_room_frame, "originalRoom": commands.parse_room_frame,
+           "notifications": commands.parse_notifications_frame}
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return document()
+
+
+@pytest.fixture(scope="module")
+def checker(spec):
+    return FrameChecker(spec)
+
+
+def test_the_document_is_served_with_the_server_clients_reach(client, settings):
+    answer = client.get("/api/asyncapi/")
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+    served = answer.json()
+    assert served["asyncapi"] == "3.1.0"
+    assert served["servers"]["chat"] == {"host": "testserver", "protocol": "ws", "description": "This server."}
+    assert set(served["channels"]) == {"room", "originalRoom", "notifications"}
+    assert served["channels"]["room"]["address"] == "/ws/chat/{conversation_id}/"
+
+    settings.PUBLIC_BASE_URL = "https://chat.example.com"
+    assert client.get("/api/asyncapi/").json()["servers"]["chat"]["host"] == "chat.example.com"
+    assert client.get("/api/asyncapi/").json()["servers"]["chat"]["protocol"] == "wss"
+    assert client.post("/api/asyncapi/").status_code == 405
+
+
+def test_the_asyncapi_parser_accepts_the_document(spec, tmp_path):
+    node = shutil.which("node")
+    if node is None or not (VALIDATOR / "node_modules" / "@asyncapi" / "parser").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must validate the AsyncAPI document: run `npm ci --prefix scripts/asyncapi`.")
+        pytest.skip("needs Node.js and `npm ci --prefix scripts/asyncapi`")
+    path = tmp_path / "asyncapi.json"
+
+    def validate(data) -> subprocess.CompletedProcess:
+        path.write_text(json.dumps(data))
+        return subprocess.run([node, "validate.mjs", str(path)], cwd=VALIDATOR, capture_output=True, text=True,
+                              timeout=60)
+
+    result = validate(spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid: 3 channels" in result.stdout
+    # The validator does fail: an operation sending a message its channel lacks.
+    broken = json.loads(json.dumps(spec))
+    broken["operations"]["roomClientFrames"]["messages"].append({"$ref": "#/channels/notifications/messages/unread"})
+    assert validate(broken).returncode == 1
+
+
+def test_each_channel_documents_exactly_the_frames_its_parser_accepts():
+    assert set(frame_types("room", "client")) == set(commands.ROOM_FRAME_TYPES) | {commands.LEGACY_EVENT}
+    assert set(frame_types("originalRoom", "client")) == set(commands.ROOM_FRAME_TYPES) | {commands.LEGACY_EVENT}
+    assert set(frame_types("notifications", "client")) == set(commands.NOTIFICATIONS_FRAME_TYPES)
+
+
+def test_a_frame_type_without_a_schema_fails_the_build(monkeypatch):
+    monkeypatch.setitem(CHANNELS["room"], "client", {**CHANNELS["room"]["client"], "message.pin": "message.pin"})
+    with pytest.raises(LookupError, match="message.pin"):
+        document()
+
+
+def test_every_example_matches_its_schema(spec, checker):
+    for channel, data in spec["channels"].items():
+        for key in data["messages"]:
+            message = spec["components"]["messages"][key]
+            side = "client" if key in {_key(name) for name in frame_types(channel, "client").values()} else "server"
+            for example in message["examples"]:
+                assert checker.errors(channel, side, example["payload"]) == [], (channel, key)
+
+
+def _key(name: str) -> str:
+    head, *rest = name.split(".")
+    return head + "".join(part.title() for part in rest)
+
+
+def test_client_examples_parse_as_commands(spec):
+    for channel, data in spec["channels"].items():
+        for key in frame_types(channel, "client").values():
+            for example in spec["components"]["messages"][_key(key)]["examples"]:
+                command = PARSERS[channel](example["payload"])
+                assert command.handler.startswith("on_"), (channel, key)
+
+
+@pytest.mark.parametrize(
+    "channel, frame",
+    [
+        ("room", {"type": "sync"}),
+        ("room", {"type": "sync", "after": -1}),
+        ("room", {"type": "read", "seq": "3"}),
+        ("room", {"type": "read", "seq": True}),
+        ("room", {"type": "message.pin"}),
+        ("room", {"event": "chat_message", "data": "hello"}),
+        ("notifications", {"type": "sync", "conversations": []}),
+        ("notifications", {"type": "typing"}),
+        ("room", {"body": "hello"}),
+    ],
+    ids=repr,
+)
+def test_frames_off_the_document_are_refused_by_the_parser(checker, channel, frame):
+    assert checker.errors(channel, "client", frame) != []
+    with pytest.raises(InvalidInput):
+        PARSERS[channel](frame)
+
+
+def test_the_checker_catches_frames_off_the_document(checker):
+    good = {"type": "chat.read", "user_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "seq": 4}
+    assert checker.errors("room", "server", good) == []
+    assert checker.errors("room", "server", {**good, "seq": "4"}) != []
+    assert checker.errors("room", "server", {**good, "user_id": "Bob"}) != [], "formats are checked"
+    assert checker.errors("room", "server", {**good, "extra": 1}) != [], "undocumented keys are caught"
+    assert checker.errors("notifications", "server", good) != [], "chat.read is not a notifications frame"
+    assert checker.errors("originalRoom", "server", {"type": "error", "code": "x", "detail": "y"}) != [], (
+        "the original client's errors carry name and body"
+    )
+
+
+class _Recorder:
+    """The frames consumers send during one test, by channel."""
+
+    def __init__(self, monkeypatch):
+        self.sent: dict[str, list[dict]] = {}
+        inner = Consumer.send
+
+        async def send(consumer, text_data=None, bytes_data=None, close=False):
+            if text_data is not None:
+                self.sent.setdefault(channel_of(consumer), []).append(json.loads(text_data))
+            await inner(consumer, text_data=text_data, bytes_data=bytes_data, close=close)
+
+        monkeypatch.setattr(Consumer, "send", send)
+
+    def types(self, channel: str) -> set[str]:
+        return {frame["type"] for frame in self.sent.get(channel, [])}
+
+
+async def _next_of(ws, kind: str) -> dict:
+    """The next frame of type ``kind``, passing over others."""
+    while True:
+        frame = await receive(ws, skip=set())
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch, client_for, alice, bob, direct):
+    recorder = _Recorder(monkeypatch)
+    fresh = str(AccessToken.for_user(alice))
+    async with notifications(bob) as feed, room(direct, bob) as bobs_room:
+        await _next_of(bobs_room, "presence.state")
+        async with room(direct, alice) as ws:
+            await _next_of(feed, "presence")  # Alice came online
+            await ws.send_json_to({"type": "message.send", "body": "hi", "client_id": "c1"})
+            sent = await _next_of(ws, "chat.message")
+            await _next_of(feed, "notification")
+            await ws.send_json_to({"type": "typing"})
+            await _next_of(bobs_room, "chat.typing")
+            await bobs_room.send_json_to({"type": "read", "seq": 1})
+            await _next_of(ws, "chat.read")
+            await _next_of(feed, "unread")
+            await ws.send_json_to({"type": "message.edit", "message_id": sent["id"], "body": "hello"})
+            await _next_of(ws, "chat.message.updated")
+            await _next_of(feed, "chat.message.updated")
+            await ws.send_json_to({"type": "message.delete", "message_id": sent["id"]})
+            await _next_of(ws, "chat.message.deleted")
+            await _next_of(feed, "chat.message.deleted")
+            for socket in (ws, feed):
+                await socket.send_json_to({"type": "auth", "token": fresh if socket is ws else access_token(bob)})
+                await _next_of(socket, "auth.ok")
+                await socket.send_json_to({"type": "ping"})
+                await _next_of(socket, "pong")
+                await socket.send_to(text_data="not json")
+                await _next_of(socket, "error")
+            await ws.send_json_to({"type": "sync", "after": 0})
+            await _next_of(ws, "sync.done")
+            await feed.send_json_to({"type": "sync", "conversations": {}})
+            await _next_of(feed, "sync.result")
+        await _next_of(bobs_room, "presence")  # Alice went offline
+        started = await _async(client_for(alice).post, "/api/chat/", {"user_ids": [str(bob.id)], "title": "T"},
+                               format="json")
+        assert started.status_code == 201
+        await _next_of(feed, "conversation.created")
+        async with room(direct, alice, original=True) as legacy:
+            await legacy.send_json_to({"event": "chat_message", "data": {"body": "old style"}})
+            await _next_of(legacy, "chat.message")
+            await legacy.send_json_to({"type": "ping"})
+            await _next_of(legacy, "pong")
+            await legacy.send_json_to({"type": "sync", "after": 0})
+            await _next_of(legacy, "sync.done")
+            await legacy.send_to(text_data="not json")
+            await _next_of(legacy, "error")
+    for channel in CHANNELS:
+        assert recorder.types(channel) == set(frame_types(channel, "server")), channel
+
+
+async def _async(function, *args, **kwargs):
+    return await database_sync_to_async(function)(*args, **kwargs)
