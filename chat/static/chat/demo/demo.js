@@ -1,0 +1,757 @@
+// The demo client: one page that uses nothing but the public REST API
+// (/api/, schema at /api/schema/) and the WebSockets of docs/protocol.md, as
+// any other client would. Read it top to bottom: session and tokens, sockets,
+// the conversation list, then the open room.
+
+const $ = (selector) => document.querySelector(selector);
+
+// A socket that has sent nothing for PING_EVERY gets a ping; if nothing at all
+// comes back within PONG_DEADLINE the connection is taken for dead (a laptop
+// lid, a dropped Wi-Fi: the browser may not notice for minutes) and replaced.
+// /demo/?ping=2 shortens both, to watch it happen.
+const PING_EVERY = (Number(new URLSearchParams(location.search).get("ping")) || 25) * 1000;
+const PONG_DEADLINE = Math.min(10_000, PING_EVERY);
+const MESSAGE_PAGE = 30;
+const CONVERSATION_PAGE = 20;
+const TYPING_SHOWN = 4000; // senders repeat `typing` every 2 s while they type
+const JSON_HEADERS = {"Content-Type": "application/json", Accept: "application/json"};
+
+// --- Small helpers -------------------------------------------------------------
+
+/** An element with attributes and children; text goes in as text, never as HTML. */
+function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") element.className = value;
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  element.append(...children.filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+let noticeTimer = 0;
+function notice(text) {
+  const box = $("#notice");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+/** An event handler that shows its failure instead of leaving an unhandled rejection. */
+const safely = (handler) => (...args) => Promise.resolve(handler(...args)).catch((error) => notice(error.message));
+
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // crypto.randomUUID needs https
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const byTime = (a, b) => Date.parse(b.modified_at) - Date.parse(a.modified_at);
+const clock = (iso) => new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+
+// --- Session and tokens ----------------------------------------------------------
+// Tokens live in sessionStorage: they survive a reload, not the closing of the tab.
+
+const STORE = "chat-demo-session";
+let session = JSON.parse(sessionStorage.getItem(STORE) || "null"); // {access, refresh, user}
+let renewTimer = 0;
+let renewing = null;
+
+function saveSession(next) {
+  session = next;
+  if (next) sessionStorage.setItem(STORE, JSON.stringify(next));
+  else sessionStorage.removeItem(STORE);
+}
+
+function claims(token) {
+  return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+}
+
+/**
+ * Trade the refresh token for a new access token: true when renewed, false
+ * when the session is over (logged out, expired). Concurrent callers (a burst
+ * of 401s) share one request.
+ */
+function renewToken() {
+  renewing ??= (async () => {
+    try {
+      const response = await fetch("/api/auth/token/refresh/", {
+        method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh: session.refresh}),
+      });
+      if (response.status === 401) {
+        signOut("Your session has ended; log in again.");
+        return false;
+      }
+      if (!response.ok) throw new Error(`Could not renew the session (${response.status}).`);
+      const body = await response.json();
+      saveSession({...session, access: body.access, refresh: body.refresh ?? session.refresh});
+      scheduleRenewal();
+      // An open socket keeps the token it connected with and is closed (4401)
+      // when that one expires, unless it is handed the new one.
+      for (const socket of LiveSocket.open) socket.send({type: "auth", token: session.access});
+      return true;
+    } finally {
+      renewing = null;
+    }
+  })();
+  return renewing;
+}
+
+/** Renew a fifth of the token's lifetime (at most a minute) before it expires. */
+function scheduleRenewal(delay) {
+  clearTimeout(renewTimer);
+  if (delay === undefined) {
+    const {iat, exp} = claims(session.access);
+    delay = exp * 1000 - Math.min(60, (exp - iat) / 5) * 1000 - Date.now();
+  }
+  renewTimer = setTimeout(() => renewToken().catch(() => scheduleRenewal(5000)), Math.max(0, delay));
+}
+
+/** A REST call with the access token; a 401 renews the token once and tries again. */
+async function api(path, {method = "GET", body, retried = false} = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: {...JSON_HEADERS, Authorization: `Bearer ${session.access}`},
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && !retried) {
+    if (await renewToken()) return api(path, {method, body, retried: true});
+  }
+  if (!response.ok) {
+    const error = await response.json().catch(() => ({}));
+    throw new Error(error.detail || `${method} ${path} failed (${response.status}).`);
+  }
+  return response;
+}
+const apiJson = async (path, options) => (await api(path, options)).json();
+
+// --- Sockets ---------------------------------------------------------------------
+
+/**
+ * A WebSocket that stays connected: it reconnects with back-off, detects a
+ * dead connection with ping/pong, and builds its URL afresh each time, so a
+ * reconnect carries the current token and the room's last seq.
+ */
+class LiveSocket {
+  static open = new Set(); // sockets to hand a renewed token
+
+  constructor({path, onOpen = () => {}, onFrame, onState = () => {}}) {
+    Object.assign(this, {path, onOpen, onFrame, onState, attempts: 0, stopped: false});
+    this.connect();
+  }
+
+  connect() {
+    clearTimeout(this.retry);
+    this.retrying = false;
+    this.token = session.access;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = this.ws = new WebSocket(`${scheme}://${location.host}/${this.path()}`);
+    this.onState(this.attempts ? "reconnecting" : "connecting");
+    ws.onopen = () => {
+      LiveSocket.open.add(this);
+      // Renewed while this socket was connecting with the old token: pass the new one on.
+      if (this.token !== session.access) this.send({type: "auth", token: session.access});
+      this.heartbeat();
+      this.onState("open");
+      this.onOpen();
+    };
+    ws.onmessage = (event) => {
+      // 4429 and 4503 are sent after an accept, so only a frame shows the server took us.
+      this.attempts = 0;
+      this.heartbeat();
+      const frame = JSON.parse(event.data);
+      if (frame.type !== "pong") this.onFrame(frame);
+    };
+    ws.onclose = (event) => this.closed(event.code);
+  }
+
+  heartbeat() {
+    clearTimeout(this.pinger);
+    clearTimeout(this.deadline);
+    this.pinger = setTimeout(() => {
+      this.send({type: "ping"});
+      this.deadline = setTimeout(() => this.drop(), PONG_DEADLINE);
+    }, PING_EVERY);
+  }
+
+  /** Give up on a connection that stopped answering, without waiting for the browser to agree. */
+  drop() {
+    const ws = this.ws;
+    ws.onmessage = ws.onclose = null;
+    // Closing a socket that is still connecting makes the browser log an error; close it once open.
+    ws.onopen = ws.readyState === WebSocket.CONNECTING ? () => ws.close() : null;
+    if (ws.readyState === WebSocket.OPEN) ws.close();
+    this.closed(1006);
+  }
+
+  closed(code) {
+    LiveSocket.open.delete(this);
+    clearTimeout(this.pinger);
+    clearTimeout(this.deadline);
+    if (this.stopped) return;
+    if (code === 4403 || code === 4404) { // not a member, or no such path: retrying cannot help
+      this.onState("refused");
+      return;
+    }
+    this.onState("reconnecting");
+    // 4429 (too many sockets), 4503 (Redis down) and lost connections alike:
+    // 1 s, 2 s, 4 s… up to 30 s, jittered so that clients dropped together
+    // do not all come back in the same instant.
+    const delay = Math.min(30_000, 1000 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
+    this.retrying = true;
+    this.retry = setTimeout(safely(async () => {
+      // 4401: the token expired or the session ended; a new token first (or sign-out).
+      if (code === 4401 && !(await renewToken().catch(() => true))) return;
+      if (!this.stopped) this.connect();
+    }), delay);
+  }
+
+  /** The network is back: do not wait out the back-off. */
+  reconnectNow() {
+    if (this.retrying && !this.stopped) this.connect();
+  }
+
+  send(frame) {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.drop();
+  }
+}
+
+// --- Signing in and out ------------------------------------------------------------
+
+let notifications = null;
+
+function start() {
+  $("#auth").hidden = true;
+  $("#app").hidden = false;
+  $("#me").hidden = false;
+  $("#my-name").textContent = session.user.name;
+  $("#my-id").textContent = session.user.id;
+  scheduleRenewal();
+  loadConversations().then(() => {
+    notifications = new LiveSocket({
+      path: () => `ws/notifications/?token=${session.access}`,
+      onOpen: () => sendSync(),
+      onFrame: notificationFrame,
+      onState: (state) => { $("#feed-status").dataset.state = state; },
+    });
+  }).catch((error) => notice(error.message));
+}
+
+function signOut(reason = "") {
+  notifications?.stop();
+  room?.socket?.stop();
+  notifications = room = null;
+  clearTimeout(renewTimer);
+  saveSession(null);
+  conversations.clear();
+  online.clear();
+  renderConversations();
+  document.title = "Chat demo";
+  $("#room").hidden = true;
+  $("#no-room").hidden = false;
+  $("#app").hidden = $("#me").hidden = true;
+  $("#auth").hidden = false;
+  $("#auth-error").textContent = reason;
+}
+
+$("#auth-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const register = event.submitter?.value === "register";
+  const [email, password] = [form.get("email"), form.get("password")];
+  // Registration asks for the password twice; this form asks once.
+  const body = register ? {email, password1: password, password2: password, name: form.get("name")} : {email, password};
+  const response = await fetch(register ? "/api/auth/register/" : "/api/auth/login/", {
+    method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    // Register and login put field messages at the top level (docs/errors.md); `detail` says it all.
+    $("#auth-error").textContent = answer.detail;
+    return;
+  }
+  saveSession({access: answer.access, refresh: answer.refresh, user: answer.user});
+  event.target.reset();
+  $("#auth-error").textContent = "";
+  start();
+}));
+
+$("#logout").addEventListener("click", safely(async () => {
+  const {refresh} = session;
+  signOut();
+  // Blacklists the refresh token; the server also closes the session's sockets.
+  await fetch("/api/auth/logout/", {method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh})});
+}));
+
+$("#copy-id").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(session.user.id);
+    notice("Your id is copied: send it to someone to chat.");
+  } catch {
+    getSelection().selectAllChildren($("#my-id")); // no clipboard access: leave it selected
+  }
+});
+
+// --- The conversation list --------------------------------------------------------
+
+const conversations = new Map(); // id -> list item (GET /api/chat/ shape)
+const online = new Map(); // user id -> true/false, from REST, presence.state and presence
+let nextConversations = null;
+
+async function loadConversations(url = `/api/chat/?limit=${CONVERSATION_PAGE}`) {
+  const response = await api(url);
+  for (const conversation of await response.json()) remember(conversation);
+  // Pages are cursors in the Link header, so a conversation that moves up
+  // while you page is neither skipped nor shown twice.
+  nextConversations = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "")?.[1] ?? null;
+  renderConversations();
+}
+
+function remember(conversation) {
+  for (const user of conversation.users) if (typeof user.online === "boolean") online.set(user.id, user.online);
+  const known = conversations.get(conversation.id);
+  conversations.set(conversation.id, {last_message: null, unread_count: 0, ...known, ...conversation});
+}
+
+/**
+ * After every (re)connect of the notifications socket: the last seq known
+ * of each conversation. The answer covers the conversations with newer
+ * messages, and every one missing from the map, most recently active first.
+ */
+function sendSync() {
+  const known = Object.fromEntries([...conversations.values()].map((c) => [c.id, c.last_seq]));
+  notifications.send({type: "sync", conversations: known});
+}
+
+function syncResult(frame) {
+  // Conversations older than the last loaded page are missing from the map
+  // too; they belong to "Load more", so the answer is read only down to them.
+  const oldest = nextConversations ? [...conversations.values()].sort(byTime).at(-1) : null;
+  for (const {conversation, unread_count, messages, has_more} of frame.conversations) {
+    if (oldest && !conversations.has(conversation.id) && byTime(conversation, oldest) > 0) return renderConversations();
+    remember({...conversation, unread_count});
+    const item = conversations.get(conversation.id);
+    if (has_more) { // the newest messages were left out: fetch the latest one for the preview
+      safely(async () => {
+        [item.last_message] = await apiJson(`/api/chat/${item.id}/messages/?limit=1`);
+        renderConversations();
+      })();
+    } else if (messages.length) {
+      item.last_message = messages.at(-1);
+    }
+  }
+  renderConversations();
+  if (frame.more) sendSync(); // the map now holds what just came, so the next page follows
+}
+
+function notificationFrame(frame) {
+  const item = conversations.get(frame.conversation_id ?? frame.conversation?.id);
+  switch (frame.type) {
+    case "sync.result": return syncResult(frame);
+    case "conversation.created": remember(frame.conversation); break;
+    case "notification":
+      if (!item) return loadConversations().catch((error) => notice(error.message));
+      noteMessage(item, frame.message);
+      // The open room reads it at once, and an `unread` frame will say so.
+      if (!(room?.id === item.id && document.visibilityState === "visible")) item.unread_count += 1;
+      break;
+    case "unread":
+      if (item) item.unread_count = frame.unread_count;
+      document.title = frame.total ? `(${frame.total}) Chat demo` : "Chat demo";
+      break;
+    case "chat.message.updated":
+    case "chat.message.deleted":
+      if (item?.last_message?.seq === frame.seq) item.last_message = frame;
+      break;
+    case "presence": return setOnline(frame.user_id, frame.online);
+    case "error": return notice(frame.detail);
+  }
+  renderConversations();
+}
+
+/** A message of a conversation arrived (on any socket): it becomes the preview. */
+function noteMessage(item, message) {
+  if (message.seq < (item.last_message?.seq ?? 0)) return;
+  item.last_message = message;
+  item.last_seq = Math.max(item.last_seq, message.seq);
+  item.modified_at = message.created_at;
+}
+
+function setOnline(userId, isOnline) {
+  online.set(userId, isOnline);
+  renderConversations();
+  renderMembers();
+}
+
+const others = (conversation) => conversation.users.filter((user) => user.id !== session.user.id);
+function titleOf(conversation) {
+  // A direct conversation has no title of its own: it is the other person.
+  return conversation.title || others(conversation).map((user) => user.name).join(", ") || "Just you";
+}
+
+function preview(message) {
+  if (!message) return "No messages yet";
+  return message.deleted ? "Message deleted" : `${message.created_by.name}: ${message.body}`;
+}
+
+function renderConversations() {
+  const list = $("#conversations");
+  list.replaceChildren(...[...conversations.values()].sort(byTime).map((c) => {
+    const peer = c.is_direct ? others(c)[0] : null;
+    return el("li", {"data-testid": "conversation", "data-id": c.id, class: room?.id === c.id ? "active" : ""},
+      el("button", {type: "button", "data-open": c.id},
+        peer ? el("span", {class: "dot", "data-online": String(online.get(peer.id) === true)}) : null,
+        el("span", {class: "title"}, titleOf(c)),
+        c.unread_count ? el("span", {class: "badge", "data-testid": "unread"}, String(c.unread_count)) : null,
+        el("span", {class: "preview"}, preview(c.last_message))));
+  }));
+  $("#more-conversations").hidden = !nextConversations;
+}
+
+$("#conversations").addEventListener("click", safely(async (event) => {
+  const button = event.target.closest("[data-open]");
+  if (button) await openRoom(button.dataset.open);
+}));
+$("#more-conversations").addEventListener("click", safely(() => loadConversations(nextConversations)));
+
+/** Add a conversation the list has not loaded yet (an old one, or one just made). */
+async function ensureConversation(id) {
+  if (conversations.has(id)) return;
+  const {conversation, messages} = await apiJson(`/api/chat/${id}/`);
+  remember({...conversation, last_message: messages.at(-1) ?? null});
+}
+
+$("#start-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  const userId = $("#start-user").value.trim();
+  const {conversation_id} = await apiJson(`/api/chat/start/${encodeURIComponent(userId)}/`, {method: "POST"});
+  await ensureConversation(conversation_id);
+  event.target.reset();
+  await openRoom(conversation_id);
+}));
+
+// Kept until a group is made: should an answer be lost, pressing Create
+// again returns the group already made instead of making a second one.
+let groupClientId = null;
+
+$("#group-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  groupClientId ??= newClientId();
+  const body = {
+    user_ids: $("#group-users").value.split(/[\s,]+/).filter(Boolean),
+    title: $("#group-title").value.trim(),
+    client_id: groupClientId,
+  };
+  const group = await apiJson("/api/chat/", {method: "POST", body});
+  groupClientId = null;
+  remember(group);
+  event.target.reset();
+  await openRoom(group.id);
+}));
+
+// --- The open room ------------------------------------------------------------------
+
+let room = null;
+
+async function openRoom(id) {
+  room?.socket?.stop();
+  const current = room = {
+    id,
+    messages: new Map(), // seq -> message: a message shown twice is impossible by construction
+    pending: new Map(), // client_id -> {body, element}: sent, not yet acknowledged
+    readBy: new Map(), // user id -> last seq they read
+    typing: new Map(), // user id -> {name, timer}
+    lastSeq: 0, // newest seq shown: where the socket resumes
+    oldestSeq: Infinity,
+    readSent: 0,
+    editing: null,
+  };
+  const conversation = conversations.get(id);
+  $("#room").hidden = false;
+  $("#no-room").hidden = true;
+  $("#room-title").textContent = titleOf(conversation);
+  $("#messages").replaceChildren();
+  $("#typing").textContent = "";
+  $("#load-older").hidden = true;
+  showRoomState("connecting");
+  stopEditing();
+  renderConversations();
+  renderMembers();
+
+  const page = await apiJson(`/api/chat/${id}/messages/?limit=${MESSAGE_PAGE}`);
+  if (room !== current) return;
+  page.forEach(showMessage);
+  scrollToEnd();
+  // REST has no read positions of others: receipts come from live
+  // `chat.read` frames and from the messages themselves (see noteRead).
+  current.socket = new LiveSocket({
+    // ?after=: the server first sends every message after the newest one
+    // shown, in order, then live ones. Nothing sent between the page load and
+    // now, or while the connection was down, is lost; nothing comes twice.
+    path: () => `ws/chat/${id}/?token=${session.access}&after=${current.lastSeq}`,
+    onOpen: () => {
+      // Whatever is still unacknowledged goes again with the same client_id:
+      // if the server saved it already it answers with the saved message
+      // instead of making a second one.
+      for (const [clientId, {body, failed}] of current.pending) {
+        if (!failed) current.socket.send({type: "message.send", body, client_id: clientId});
+      }
+      markRead();
+    },
+    onFrame: roomFrame,
+    onState: showRoomState,
+  });
+}
+
+const ROOM_STATES = {open: "live", connecting: "connecting…", reconnecting: "reconnecting…", refused: "not available"};
+function showRoomState(state) {
+  $("#room").dataset.state = state;
+  $("#room-status").dataset.state = state;
+  $("#room-status").textContent = ROOM_STATES[state];
+}
+
+function roomFrame(frame) {
+  switch (frame.type) {
+    case "chat.message": {
+      // The sender's own copy is its acknowledgement: it carries the client_id sent.
+      const sent = frame.client_id && room.pending.get(frame.client_id);
+      if (sent) {
+        sent.element.remove();
+        room.pending.delete(frame.client_id);
+      }
+      stopTyping(frame.created_by.id);
+      const nearEnd = isNearEnd();
+      showMessage(frame);
+      if (nearEnd) scrollToEnd();
+      const item = conversations.get(room.id);
+      if (item) { noteMessage(item, frame); renderConversations(); }
+      clearTimeout(room.readTimer);
+      room.readTimer = setTimeout(markRead, 200); // once per burst (a catch-up), not per message
+      return;
+    }
+    case "chat.message.updated":
+    case "chat.message.deleted":
+      if (room.messages.has(frame.seq)) showMessage(frame);
+      return;
+    case "chat.read":
+      noteRead(frame.user_id, frame.seq);
+      return renderReceipts();
+    case "chat.typing": return showTyping(frame.user_id, frame.name);
+    case "presence.state": {
+      const now = new Set(frame.online);
+      for (const user of conversations.get(room.id)?.users ?? []) online.set(user.id, now.has(user.id));
+      renderConversations();
+      return renderMembers();
+    }
+    case "presence": return setOnline(frame.user_id, frame.online);
+    case "error": {
+      const sent = frame.client_id && room.pending.get(frame.client_id);
+      if (sent) { // not saved: keep the text, offer to send it again
+        sent.failed = true;
+        sent.element.classList.add("failed");
+        const retry = el("button", {type: "button", "data-action": "retry", class: "link"}, "Retry");
+        sent.element.querySelector(".meta").append(retry);
+      }
+      return notice(frame.detail);
+    }
+  }
+}
+
+/** Put a message at its place by seq, or replace the one shown with that seq. */
+function showMessage(message) {
+  // Sending marks everything up to one's own message as read, without a
+  // `chat.read` frame: each message tells how far its author has read.
+  noteRead(message.created_by.id, message.seq);
+  room.messages.set(message.seq, message);
+  room.lastSeq = Math.max(room.lastSeq, message.seq);
+  room.oldestSeq = Math.min(room.oldestSeq, message.seq);
+  const list = $("#messages");
+  const element = messageElement(message);
+  const shown = list.querySelector(`[data-seq="${message.seq}"]`);
+  if (shown) {
+    shown.replaceWith(element);
+  } else { // before the first later message, or before the lines still sending
+    const next = [...list.children].find((li) => !li.dataset.seq || Number(li.dataset.seq) > message.seq);
+    list.insertBefore(element, next ?? null);
+  }
+  $("#load-older").hidden = room.oldestSeq <= 1; // seqs start at 1 and have no gaps
+  renderReceipts();
+}
+
+function messageElement(message) {
+  const mine = message.created_by.id === session.user.id;
+  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`;
+  return el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
+    el("div", {class: "meta"},
+      el("span", {class: "author"}, message.created_by.name), " ",
+      el("time", {datetime: message.created_at}, clock(message.created_at)),
+      message.edited_at && !message.deleted ? el("span", {class: "edited", "data-testid": "edited"}, " · edited")
+        : null,
+      mine && !message.deleted ? el("span", {class: "actions"},
+        el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
+        el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
+    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+}
+
+function pendingElement(body) {
+  return el("li", {"data-testid": "message", class: "message mine pending"},
+    el("div", {class: "meta"},
+      el("span", {class: "author"}, session.user.name), " ", el("span", {class: "muted"}, "sending…")),
+    el("p", {class: "body"}, body));
+}
+
+function noteRead(userId, seq) {
+  if (userId !== session.user.id) room.readBy.set(userId, Math.max(seq, room.readBy.get(userId) ?? 0));
+}
+
+/** "Seen by …" under the newest message each other member has read (of those they did not write). */
+function renderReceipts() {
+  for (const receipt of $("#messages").querySelectorAll(".receipt")) receipt.remove();
+  const namesBySeq = new Map();
+  const members = conversations.get(room.id)?.users ?? [];
+  for (const [userId, readSeq] of room.readBy) {
+    const seen = [...room.messages.values()].filter((m) => m.seq <= readSeq && m.created_by.id !== userId);
+    const seq = Math.max(...seen.map((m) => m.seq));
+    if (!Number.isFinite(seq)) continue;
+    const name = members.find((user) => user.id === userId)?.name ?? "someone";
+    namesBySeq.set(seq, [...(namesBySeq.get(seq) ?? []), name]);
+  }
+  for (const [seq, names] of namesBySeq) {
+    const receipt = el("p", {class: "receipt", "data-testid": "receipt"}, `Seen by ${names.join(", ")}`);
+    $(`#messages [data-seq="${seq}"]`)?.append(receipt);
+  }
+}
+
+function renderMembers() {
+  if (!room) return;
+  const conversation = conversations.get(room.id) ?? {users: []};
+  $("#room-members").replaceChildren(...others(conversation).map((user) => {
+    const isOnline = online.get(user.id) === true;
+    // In a direct chat the title names them already.
+    const label = conversation.is_direct ? (isOnline ? "online" : "offline") : user.name;
+    return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)}, label);
+  }));
+}
+
+function showTyping(userId, name) {
+  clearTimeout(room.typing.get(userId)?.timer);
+  room.typing.set(userId, {name, timer: setTimeout(() => stopTyping(userId), TYPING_SHOWN)});
+  renderTyping();
+}
+
+function stopTyping(userId) {
+  clearTimeout(room.typing.get(userId)?.timer);
+  if (room.typing.delete(userId)) renderTyping();
+}
+
+function renderTyping() {
+  const names = [...room.typing.values()].map((typist) => typist.name);
+  $("#typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+/** Tell the server (and so the others) how far this person has read, while they can see it. */
+function markRead() {
+  if (!room?.socket || document.visibilityState !== "visible" || room.lastSeq <= room.readSent) return;
+  if (room.socket.send({type: "read", seq: room.lastSeq})) room.readSent = room.lastSeq;
+}
+document.addEventListener("visibilitychange", markRead);
+
+const scroller = $("#history");
+const isNearEnd = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+const scrollToEnd = () => { scroller.scrollTop = scroller.scrollHeight; };
+
+async function loadOlder() {
+  if (!room?.messages.size || room.loadingOlder || room.oldestSeq <= 1) return;
+  const current = room;
+  current.loadingOlder = true;
+  try {
+    const page = await apiJson(`/api/chat/${current.id}/messages/?before=${current.oldestSeq}&limit=${MESSAGE_PAGE}`);
+    if (room !== current) return;
+    const fromEnd = scroller.scrollHeight - scroller.scrollTop;
+    page.forEach(showMessage);
+    scroller.scrollTop = scroller.scrollHeight - fromEnd; // the messages being read stay in view
+  } finally {
+    current.loadingOlder = false;
+  }
+}
+$("#load-older").addEventListener("click", safely(loadOlder));
+scroller.addEventListener("scroll", () => { if (scroller.scrollTop < 40) safely(loadOlder)(); });
+
+// --- Writing -----------------------------------------------------------------------
+
+const input = $("#message-input");
+let typingSentAt = 0;
+
+input.addEventListener("input", () => {
+  // The server relays one notice per 2 s per person anyway; sending more only spends the rate limit.
+  if (!input.value.trim() || Date.now() - typingSentAt < 2000) return;
+  if (room?.socket?.send({type: "typing"})) typingSentAt = Date.now();
+});
+
+$("#composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = input.value;
+  if (!room || !body.trim()) return;
+  if (room.editing) {
+    const edit = {type: "message.edit", message_id: room.messages.get(room.editing).id, body};
+    if (!room.socket.send(edit)) return notice("Not connected; try again in a moment.");
+    stopEditing();
+  } else {
+    // client_id comes back in the acknowledgement, which is how this pending
+    // line finds its saved message, and makes a resend after a reconnect safe.
+    const clientId = newClientId();
+    const element = pendingElement(body);
+    room.pending.set(clientId, {body, element});
+    $("#messages").append(element);
+    scrollToEnd();
+    room.socket?.send({type: "message.send", body, client_id: clientId}); // if down: sent on reconnect
+  }
+  input.value = "";
+});
+
+$("#messages").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-action]");
+  if (!button) return;
+  const item = button.closest("li");
+  if (button.dataset.action === "retry") {
+    const [clientId, sent] = [...room.pending].find(([, pending]) => pending.element === item);
+    sent.failed = false;
+    item.classList.remove("failed");
+    button.remove();
+    room.socket.send({type: "message.send", body: sent.body, client_id: clientId});
+    return;
+  }
+  const message = room.messages.get(Number(item.dataset.seq));
+  if (button.dataset.action === "delete") {
+    const sent = room.socket.send({type: "message.delete", message_id: message.id});
+    if (!sent) notice("Not connected; try again in a moment.");
+  } else {
+    room.editing = message.seq;
+    $("#editing").hidden = false;
+    input.value = message.body;
+    input.focus();
+  }
+});
+
+function stopEditing() {
+  if (room) room.editing = null;
+  $("#editing").hidden = true;
+}
+$("#cancel-edit").addEventListener("click", () => { stopEditing(); input.value = ""; });
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && room?.editing) { stopEditing(); input.value = ""; }
+});
+
+// The network is back: reconnect now rather than at the end of the back-off.
+addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
+
+if (session) start();
