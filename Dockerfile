@@ -37,14 +37,10 @@ USER app
 
 EXPOSE 8000
 
-# Django rejects a Host header that is not in ALLOWED_HOSTS, so the check sends
-# the first allowed host (a leading "." or "*" stripped) rather than 127.0.0.1.
+# Ready means the database and Redis answer (/health/ready); the script sends
+# an allowed Host header (scripts/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import http.client, os, sys; \
-host = (os.environ.get('DJANGO_ALLOWED_HOSTS') or 'localhost').split(',')[0].strip().lstrip('.*') or 'localhost'; \
-conn = http.client.HTTPConnection('127.0.0.1', int(os.environ.get('PORT') or 8000), timeout=4); \
-conn.request('GET', '/health/', headers={'Host': host}); \
-sys.exit(conn.getresponse().status != 200)"
+    CMD ["python", "scripts/healthcheck.py"]
 
 ENTRYPOINT ["/app/docker-entrypoint.sh"]
 # An endpoint string rather than -b/-p: it sets a listen backlog of 1024

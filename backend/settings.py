@@ -195,6 +195,8 @@ CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 # replaced instead of failing.
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
 REDIS_HEALTH_CHECK_INTERVAL = 10
+# Seconds /health/ready waits for PostgreSQL's and Redis's answers (core.health).
+HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
 REDIS_CONNECTION_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,

@@ -2,17 +2,13 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core import views
-
-
-def health(request):
-    return JsonResponse({"status": "ok"})
+from core import health, views
 
 
 urlpatterns = [
@@ -21,7 +17,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
-    path("health/", health, name="health"),
+    path("health/", health.ready, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("health/live", health.live, name="health-live"),
     path("api/", views.api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,34 @@
+"""
+The container's health check (Dockerfile HEALTHCHECK, docker-compose.yml):
+exit 0 when the server in this container is ready (/health/ready: the
+database and Redis answer), 1 otherwise.
+
+    python scripts/healthcheck.py [path]
+
+Django rejects a Host header missing from ALLOWED_HOSTS, so the request
+carries the first allowed host (a leading "." or "*" stripped) rather than
+127.0.0.1.
+"""
+
+import http.client
+import os
+import sys
+
+
+def main() -> int:
+    path = sys.argv[1] if len(sys.argv) > 1 else "/health/ready"
+    allowed = (os.environ.get("DJANGO_ALLOWED_HOSTS") or "localhost").split(",")[0].strip().lstrip(".*")
+    connection = http.client.HTTPConnection("127.0.0.1", int(os.environ.get("PORT") or 8000), timeout=4)
+    try:
+        connection.request("GET", path, headers={"Host": allowed or "localhost"})
+        status = connection.getresponse().status
+    except OSError as error:
+        print(f"health check: {error}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"health check: {path} answered {status}", file=sys.stderr)
+    return 0 if status == 200 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
