@@ -45,21 +45,24 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def frame_checker():
-    """Every frame a consumer sends, checked against the AsyncAPI document (tests/protocol.py)."""
+    """Every frame a consumer sends or carries out, checked against the AsyncAPI document (tests/protocol.py)."""
     from chat.consumers import Consumer
     from tests.protocol import FrameChecker
 
     checker = FrameChecker()
-    original = Consumer.send
+    original_send, original_receive = Consumer.send, Consumer.receive
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         if text_data is not None:
             checker.check_sent(self, text_data)
-        await original(self, text_data=text_data, bytes_data=bytes_data, close=close)
+        await original_send(self, text_data=text_data, bytes_data=bytes_data, close=close)
 
-    Consumer.send = send
+    async def receive(self, text_data=None, bytes_data=None):
+        await checker.check_received(self, text_data, lambda: original_receive(self, text_data, bytes_data))
+
+    Consumer.send, Consumer.receive = send, receive
     yield checker
-    Consumer.send = original
+    Consumer.send, Consumer.receive = original_send, original_receive
 
 
 @pytest.fixture(autouse=True)

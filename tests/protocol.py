@@ -1,10 +1,13 @@
 """
-Every frame a consumer sends during the tests is checked against the
-AsyncAPI document (chat.realtime.asyncapi): its ``type`` must be one the
+Every frame a consumer sends during the in-process tests is checked against
+the AsyncAPI document (chat.realtime.asyncapi): its ``type`` must be one the
 socket's channel documents, and it must match that frame's schema, made
-strict (no undocumented keys, formats checked). tests/conftest.py installs
-the check around ``Consumer.send`` for the whole run and fails the test in
-which a frame does not match.
+strict (no undocumented keys, formats checked). Every frame a consumer
+receives and carries out without an error frame must match the document's
+client schema for it (not strict: servers ignore keys they do not know).
+tests/conftest.py installs both checks around ``Consumer.send`` and
+``Consumer.receive`` and fails the test in which a frame does not match.
+(Frames of server processes the live tests start are not checked here.)
 """
 
 import copy
@@ -47,13 +50,14 @@ class FrameChecker:
 
     def __init__(self, spec: dict | None = None):
         self.spec = spec or document()
-        components = {"schemas": strict(self.spec["components"]["schemas"])}
+        schemas = self.spec["components"]["schemas"]
         self._validators = {}
-        for name, message in self.spec["components"]["messages"].items():
-            root = {**strict(message["payload"]), "components": components}
-            self._validators[message["name"]] = jsonschema.Draft7Validator(
-                root, format_checker=jsonschema.FormatChecker()
-            )
+        for side, components in (("server", {"schemas": strict(schemas)}), ("client", {"schemas": schemas})):
+            for message in self.spec["components"]["messages"].values():
+                root = {**message["payload"], "components": components}
+                self._validators[side, message["name"]] = jsonschema.Draft7Validator(
+                    root, format_checker=jsonschema.FormatChecker()
+                )
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.failures: list[str] = []
 
@@ -65,7 +69,7 @@ class FrameChecker:
             return [f"{channel} does not document {side} frames of type {kind!r}"]
         return [
             f"{'/'.join(map(str, error.absolute_path)) or '(frame)'}: {error.message}"
-            for error in self._validators[name].iter_errors(frame)
+            for error in self._validators[side, name].iter_errors(frame)
         ]
 
     def check_sent(self, consumer: Consumer, text: str) -> None:
@@ -76,3 +80,20 @@ class FrameChecker:
         self.seen[channel].add(frame.get("type"))
         for error in self.errors(channel, "server", frame):
             self.failures.append(f"{channel} sent {text[:300]}: {error}")
+        if frame.get("type") == "error":
+            consumer._protocol_errors_sent = getattr(consumer, "_protocol_errors_sent", 0) + 1
+
+    async def check_received(self, consumer: Consumer, text: str | None, handle) -> None:
+        """Let the consumer handle ``text``; if it answered no error frame, the frame must be a documented one."""
+        errors_before = getattr(consumer, "_protocol_errors_sent", 0)
+        await handle()
+        channel = channel_of(consumer)
+        if channel is None or text is None or getattr(consumer, "_protocol_errors_sent", 0) != errors_before:
+            return
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(frame, dict):
+            for error in self.errors(channel, "client", frame):
+                self.failures.append(f"{channel} accepted {text[:300]}: {error}")

@@ -21,7 +21,9 @@ def test_landing_page_links_the_docs_the_demo_and_the_admin(client):
             continue
         answer = client.get(link)
         assert answer.status_code in (200, 302), link  # the admin sends strangers to its login page
-    assert "<script" not in html, "nothing inline: it renders under a strict Content-Security-Policy"
+    assert "<script" not in html
+    assert "default-src 'self'" in page["Content-Security-Policy"]
+    assert "script-src" not in page["Content-Security-Policy"], "scripts fall back to default-src 'self': no inline ones"
 
 
 def test_api_index_points_at_the_schemas(client):

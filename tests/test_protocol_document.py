@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from chat.consumers import Consumer
 from chat.realtime import commands
-from chat.realtime.asyncapi import CHANNELS, document, frame_types
+from chat.realtime.asyncapi import CHANNELS, _channel_key, document, frame_types
 from core.errors import InvalidInput
 from tests.conftest import ROOT, access_token, notifications, receive, room
 from tests.protocol import FrameChecker, channel_of
@@ -44,9 +44,16 @@ def test_the_document_is_served_with_the_server_clients_reach(client, settings):
     assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
     served = answer.json()
     assert served["asyncapi"] == "3.1.0"
-    assert served["servers"]["chat"] == {"host": "testserver", "protocol": "ws", "description": "This server."}
+    assert (served["servers"]["chat"]["host"], served["servers"]["chat"]["protocol"]) == ("testserver", "ws")
     assert set(served["channels"]) == {"room", "originalRoom", "notifications"}
     assert served["channels"]["room"]["address"] == "/ws/chat/{conversation_id}/"
+    assert set(served["channels"]["room"]["bindings"]["ws"]["query"]["properties"]) == {"token", "after"}
+    assert set(served["channels"]["notifications"]["bindings"]["ws"]["query"]["properties"]) == {"token"}
+    schemes = served["components"]["securitySchemes"]
+    assert schemes["accessToken"] == {**schemes["accessToken"], "type": "httpApiKey", "name": "token", "in": "query"}
+    assert schemes["bearer"]["scheme"] == "bearer"
+    # Each frame is a named schema (code generators name their types after them).
+    assert served["components"]["messages"]["chatMessage"]["payload"] == {"$ref": "#/components/schemas/ChatMessageFrame"}
 
     settings.PUBLIC_BASE_URL = "https://chat.example.com"
     assert client.get("/api/asyncapi/").json()["servers"]["chat"]["host"] == "chat.example.com"
@@ -92,20 +99,15 @@ def test_every_example_matches_its_schema(spec, checker):
     for channel, data in spec["channels"].items():
         for key in data["messages"]:
             message = spec["components"]["messages"][key]
-            side = "client" if key in {_key(name) for name in frame_types(channel, "client").values()} else "server"
+            side = "client" if key in {_channel_key(name) for name in frame_types(channel, "client").values()} else "server"
             for example in message["examples"]:
                 assert checker.errors(channel, side, example["payload"]) == [], (channel, key)
-
-
-def _key(name: str) -> str:
-    head, *rest = name.split(".")
-    return head + "".join(part.title() for part in rest)
 
 
 def test_client_examples_parse_as_commands(spec):
     for channel, data in spec["channels"].items():
         for key in frame_types(channel, "client").values():
-            for example in spec["components"]["messages"][_key(key)]["examples"]:
+            for example in spec["components"]["messages"][_channel_key(key)]["examples"]:
                 command = PARSERS[channel](example["payload"])
                 assert command.handler.startswith("on_"), (channel, key)
 
@@ -129,6 +131,29 @@ def test_frames_off_the_document_are_refused_by_the_parser(checker, channel, fra
     assert checker.errors(channel, "client", frame) != []
     with pytest.raises(InvalidInput):
         PARSERS[channel](frame)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "message.send", "body": "   "},
+        {"type": "message.send", "body": "x", "client_id": 5},
+        {"type": "message.send", "event": "chat_message", "data": {"body": "hi"}, "body": ""},
+        {"event": "chat_message", "data": {}},
+    ],
+    ids=repr,
+)
+def test_client_frames_the_service_refuses_are_off_the_document(checker, frame):
+    assert checker.errors("room", "client", frame) != []
+
+
+def test_client_frames_the_server_takes_are_on_the_document(checker):
+    for frame in (
+        {"type": "message.send", "body": "hi", "client_id": None},
+        {"type": "message.send", "body": "hi", "unknown": "ignored"},
+        {"event": "chat_message", "data": {"body": "hi", "name": "A", "sent_to_id": "x", "conversation_id": "y"}},
+    ):
+        assert checker.errors("room", "client", frame) == [], frame
 
 
 def test_the_checker_catches_frames_off_the_document(checker):

@@ -55,11 +55,11 @@ def _frame(kind: str, properties: dict | None = None, required: tuple = (), *, d
 def _client_frames() -> dict[str, tuple[str, dict, dict]]:
     """Component name -> (summary, payload schema, example)."""
     body = {
-        "type": "string", "minLength": 1, "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "type": "string", "minLength": 1, "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH, "pattern": "\\S",
         "description": "Not blank.",
     }
     client_id = {
-        "type": "string", "maxLength": CLIENT_ID_MAX_LENGTH,
+        "type": ["string", "null"], "maxLength": CLIENT_ID_MAX_LENGTH,
         "description": "Chosen by the client; a resend with the same one saves nothing new.",
     }
     return {
@@ -83,6 +83,8 @@ def _client_frames() -> dict[str, tuple[str, dict, dict]]:
                     },
                 },
                 "required": ["event", "data"],
+                "not": {"required": ["type"]},
+                "description": "A frame with a `type` is read by its type instead.",
             },
             {"event": "chat_message", "data": {"body": "Hello!", "name": "Alice"}},
         ),
@@ -290,20 +292,34 @@ CHANNELS = {
     },
 }
 
-_QUERY = {
-    "type": "object",
-    "properties": {
-        "token": {"type": "string", "description": "The access token (or send `Authorization: Bearer` instead)."},
-        "after": {"type": "string", "pattern": "^[0-9]+$",
-                  "description": "Rooms only: first send every message with a greater seq."},
-    },
+_TOKEN = {"type": "string", "description": "The access token (or send `Authorization: Bearer` instead)."}
+_AFTER = {"type": "string", "pattern": "^[0-9]+$", "description": "First send every message with a greater seq."}
+_SECURITY = {
+    "accessToken": {"type": "httpApiKey", "name": "token", "in": "query",
+                    "description": "An access token from /api/auth/login/ (browsers cannot set headers)."},
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "`Authorization: Bearer <access token>` (apps and servers)."},
 }
 
 
+def _query(channel_name: str) -> dict:
+    properties = {"token": _TOKEN}
+    if channel_name != "notifications":
+        properties["after"] = _AFTER
+    return {"type": "object", "properties": properties}
+
+
 def _channel_key(name: str) -> str:
-    """Message names as AsyncAPI keys (``chat.message`` -> ``chatMessage``, ``chat_message`` as it is)."""
+    """Message names as AsyncAPI keys: ``chat.message`` -> ``chatMessage``, the original client's ``chat_message`` -> ``originalChatMessage``."""
+    if name == commands.LEGACY_EVENT:
+        return "originalChatMessage"
     head, *rest = name.split(".")
     return head + "".join(part.title() for part in rest)
+
+
+def _schema_name(key: str) -> str:
+    """A frame's schema name in components (``chatMessage`` -> ``ChatMessageFrame``), for code generators."""
+    return f"{key[0].upper()}{key[1:]}Frame"
 
 
 def rest_components() -> dict:
@@ -337,11 +353,13 @@ def document(*, server_url: str = "ws://localhost:8000") -> dict:
         "client": _client_frames(),
         "server": _server_frames(rest),
     }
-    messages = {}
+    messages, frame_schemas = {}, {}
     for side in ("client", "server"):
         for name, (summary, payload, example) in frames[side].items():
-            messages[_channel_key(name)] = {
-                "name": name, "title": name, "summary": summary, "payload": payload,
+            key = _channel_key(name)
+            frame_schemas[_schema_name(key)] = payload
+            messages[key] = {
+                "name": name, "summary": summary, "payload": _ref(_schema_name(key)),
                 "examples": [{"payload": example}],
             }
     channels, operations = {}, {}
@@ -356,7 +374,7 @@ def document(*, server_url: str = "ws://localhost:8000") -> dict:
             "address": channel["address"],
             "description": channel["description"],
             "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in keys["client"] + keys["server"]},
-            "bindings": {"ws": {"query": _QUERY}},
+            "bindings": {"ws": {"query": _query(channel_name)}},
         }
         if "{conversation_id}" in channel["address"]:
             channel_doc["parameters"] = {"conversation_id": {"description": "The conversation's id (a UUID)."}}
@@ -379,12 +397,16 @@ def document(*, server_url: str = "ws://localhost:8000") -> dict:
                            "guarantees and limits: docs/protocol.md. The REST API: /api/schema/.",
         },
         "defaultContentType": "application/json",
-        "servers": {"chat": {"host": host.rstrip("/"), "protocol": scheme, "description": "This server."}},
+        "servers": {"chat": {
+            "host": host.rstrip("/"), "protocol": scheme, "description": "This server.",
+            "security": [{"$ref": f"#/components/securitySchemes/{name}"} for name in _SECURITY],
+        }},
         "channels": channels,
         "operations": operations,
         "components": {
             "messages": messages,
-            "schemas": _referenced(rest, [message["payload"] for message in messages.values()]),
+            "schemas": {**_referenced(rest, list(frame_schemas.values())), **frame_schemas},
+            "securitySchemes": _SECURITY,
         },
     }
 
