@@ -13,6 +13,7 @@ behind a busy loop waits up to 5 ms at each of a query's I/O returns, which
 stretched every message save under load (docs/benchmarks.md).
 """
 
+import atexit
 import os
 import sys
 
@@ -21,6 +22,11 @@ from daphne.cli import CommandLineInterface
 
 def main() -> None:
     sys.setswitchinterval(float(os.environ.get("GIL_SWITCH_INTERVAL", "0.0005")))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # This process's open-socket gauges stop counting once it exits (core.metrics).
+        from prometheus_client import multiprocess
+
+        atexit.register(multiprocess.mark_process_dead, os.getpid())
     from backend.server import BoundedServer
 
     CommandLineInterface.server_class = BoundedServer

@@ -7,6 +7,7 @@ DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and REDIS_URL. Every variable is
 listed with a comment in .env.example and in the README's table.
 """
 
+import ipaddress
 import os
 import re
 from datetime import timedelta
@@ -23,6 +24,15 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_networks(name: str, default: str) -> tuple:
+    """A comma-separated list of addresses or CIDR networks (``10.0.0.0/8,::1``)."""
+    value = os.environ.get(name, default)
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must list addresses or networks such as 10.0.0.0/8: {error}")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -195,6 +205,12 @@ CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 # replaced instead of failing.
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
 REDIS_HEALTH_CHECK_INTERVAL = 10
+# /metrics (core.metrics): answered to requests with "Authorization: Bearer
+# <METRICS_TOKEN>" (when set) or from METRICS_ALLOWED_NETWORKS (comma-separated
+# addresses or CIDR networks; by default this host only; "" for none). The
+# client address is the connection's, or X-Forwarded-For's from TRUSTED_PROXIES.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 # Seconds /health/ready waits for PostgreSQL's and Redis's answers (core.health).
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
 REDIS_CONNECTION_OPTIONS = {

@@ -25,8 +25,10 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 
 from backend.asyncdb import db
+from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
 from core.outages import REDIS, REDIS_ERRORS
 from core.validation import whole_number
@@ -47,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_MANY = 4401, 4403, 4404, 4429
 CLOSE_TRY_AGAIN = 4503  # autobahn sends only 1000 and 3000-4999, so not 1013
+# How a message's frame starts (chat.realtime.events serialises without spaces).
+_MESSAGE_FRAME_STARTS = ('{"type":"chat.message",', '{"type":"notification",')
 
 
 class Consumer(AsyncWebsocketConsumer):
@@ -55,7 +59,7 @@ class Consumer(AsyncWebsocketConsumer):
     profile: profiles.ClientProfile
     parse = staticmethod(commands.parse_room_frame)
     user = session = _expiry = None
-    _ended = _accepted = _came_online = False
+    _ended = _accepted = _came_online = _counted_open = False
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -74,6 +78,20 @@ class Consumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str):
         """The session's way to send a finished frame."""
         await self.send(text_data=text)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Every frame to the client goes through here (counted by socket kind, messages apart)."""
+        kind = self.profile.name
+        metrics.FRAMES_SENT.labels(kind).inc()
+        if text_data is not None and text_data.startswith(_MESSAGE_FRAME_STARTS):
+            metrics.MESSAGE_DELIVERIES.labels(kind).inc()
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def close(self, code=None, reason=None):
+        """Close, counting the server's close codes (refusals, and sockets whose authority ended)."""
+        if code is not None:
+            metrics.SOCKET_CLOSES.labels(str(code)).inc()
+        await super().close(code=code, reason=reason)
 
     async def send_error(self, error: ApplicationError, client_id: str | None = None, command=None):
         """An ``error`` frame (about ``command``, when one was parsed); the socket stays open."""
@@ -102,6 +120,9 @@ class Consumer(AsyncWebsocketConsumer):
 
     async def open_session(self):
         """After accepting: watch the token's expiry, keep the socket counted, announce the user online."""
+        metrics.SOCKET_CONNECTS.labels(self.profile.name).inc()
+        metrics.SOCKETS_OPEN.labels(self.profile.name).inc()
+        self._counted_open = True
         self._schedule_expiry(self.authority_ends())
         process_heartbeat().add(self)
         if self._came_online:
@@ -138,6 +159,7 @@ class Consumer(AsyncWebsocketConsumer):
             REDIS.failed(error)
             if not self._accepted:
                 await send({"type": "websocket.accept"})
+            metrics.SOCKET_CLOSES.labels(str(CLOSE_TRY_AGAIN)).inc()
             await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
@@ -155,6 +177,8 @@ class Consumer(AsyncWebsocketConsumer):
         if self._ended:
             return
         self._ended = True
+        if self._counted_open:
+            metrics.SOCKETS_OPEN.labels(self.profile.name).dec()
         process_heartbeat().discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
@@ -204,7 +228,9 @@ class Consumer(AsyncWebsocketConsumer):
             await getattr(self, command.handler)(command)
         except ApplicationError as error:
             await self.send_error(error, commands.client_id_of(frame), command)
-        except Exception:
+        except Exception as error:
+            if isinstance(error, DatabaseError):
+                metrics.DATABASE_ERRORS.inc()
             # A failure of ours must not kill the consumer: disconnect() would
             # never run, and the user would stay "online" with groups joined.
             logger.exception("Could not handle %s", type(command).__name__)
@@ -216,6 +242,7 @@ class Consumer(AsyncWebsocketConsumer):
         rate = configured_rate(settings.SOCKET_RATE_LIMITS[action])
         verdict = await rate_limiter().hit(action, self.user_id, rate=rate)
         if not verdict.allowed:
+            metrics.RATE_LIMITED.labels(f"socket_{action}").inc()
             seconds = max(1, math.ceil(verdict.retry_after))
             raise TooManyRequests(f"Too many frames; try again in {seconds} s.", retry_after=seconds)
 
@@ -299,6 +326,7 @@ class RoomConsumer(Consumer):
         CATCH_UP_PAGE messages and about CATCH_UP_PAGE_BYTES of frames, which
         is what a socket holds while its client reads.
         """
+        metrics.CATCH_UP_PAGES.inc()
         messages = await db(selectors.message_list)(
             conversation=self.conversation, after=after, before=before, limit=settings.CATCH_UP_PAGE
         )
@@ -313,6 +341,7 @@ class RoomConsumer(Consumer):
 
     async def on_message_send(self, command):
         """Save and publish a message; a resent client_id is acknowledged to the sender only."""
+        started = time.perf_counter()
         try:
             message, created = await self.carry_out(
                 services.message_send, conversation_id=self.conversation.id, sender=self.user,
@@ -320,9 +349,12 @@ class RoomConsumer(Consumer):
             )
         except ApplicationError:
             raise
-        except Exception:
+        except Exception as error:
+            if isinstance(error, DatabaseError):
+                metrics.DATABASE_ERRORS.inc()
             logger.exception("Could not save a message in %s", self.conversation.id)
             raise ServerError("The message could not be saved; send it again.", code="save_failed")
+        metrics.SEND_SECONDS.observe(time.perf_counter() - started)
         if not created:
             await self.send(text_data=events.message_frame(message))
 

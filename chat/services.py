@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists
 from django.utils import timezone
 
+from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.validation import storable_text, uuid_or_none, whole_number
 from useraccount.models import User
@@ -248,6 +249,7 @@ def message_send(
         if not original:
             raise
         return original, False
+    metrics.MESSAGES_SAVED.inc()
     return message, True
 
 

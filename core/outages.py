@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 # What a Redis call raises when Redis is down, refusing, or not answering in time.
@@ -32,8 +34,11 @@ REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 class Dependency:
     """One service, up or down as its callers last found it."""
 
-    def __init__(self, name: str, *, clock: Callable[[], float] = time.monotonic, log: logging.Logger = logger):
+    def __init__(
+        self, name: str, *, clock: Callable[[], float] = time.monotonic, log: logging.Logger = logger, counter=None
+    ):
         self.name = name
+        self.counter = counter  # a metric counting every failed call
         self._clock = clock
         self._log = log
         self._lock = threading.Lock()  # REST threads and the event loop report alike
@@ -46,6 +51,8 @@ class Dependency:
 
     def failed(self, error: BaseException) -> None:
         """A call failed; the first failure of an outage is logged, with what went wrong in one line."""
+        if self.counter is not None:
+            self.counter.inc()
         with self._lock:
             self.failures += 1
             if self.down_since is not None:
@@ -68,7 +75,7 @@ class Dependency:
         self._log.warning("%s is back after %.1f s (%d calls failed meanwhile)", self.name, lasted, failures)
 
 
-REDIS = Dependency("Redis")
+REDIS = Dependency("Redis", counter=metrics.REDIS_ERRORS)
 
 
 class OncePerOutage(logging.Filter):

@@ -32,11 +32,13 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from . import metrics
 from .errors import ApplicationError, TooLarge, TooManyRequests
 
 logger = logging.getLogger("django.request")
@@ -67,6 +69,8 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
     else:
+        if isinstance(exc, DatabaseError):
+            metrics.DATABASE_ERRORS.inc()
         request = context.get("request")
         logger.error(
             "Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,

@@ -35,6 +35,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0
@@ -130,7 +132,10 @@ class FailOpenRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         if self.methods is not None and request.method not in self.methods:
             return True
-        return super().allow_request(request, view)
+        if super().allow_request(request, view):
+            return True
+        metrics.RATE_LIMITED.labels(f"rest_{self.scope}").inc()
+        return False
 
     def wait(self) -> float:
         """Seconds until the oldest request that keeps the caller at the limit leaves the window."""
