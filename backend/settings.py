@@ -210,6 +210,14 @@ REDIS_HEALTH_CHECK_INTERVAL = 10
 # addresses or CIDR networks; by default this host only; "" for none). The
 # client address is the connection's, or X-Forwarded-For's from TRUSTED_PROXIES.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+# (core.proxies): comma-separated addresses or networks; none by default.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
+if os.environ.get("NUM_PROXIES"):
+    raise ImproperlyConfigured(
+        "NUM_PROXIES is replaced by TRUSTED_PROXIES: list your reverse proxies' addresses or networks "
+        "(e.g. TRUSTED_PROXIES=10.0.0.0/8); X-Forwarded-For is believed only from them."
+    )
 METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 # Seconds /health/ready waits for PostgreSQL's and Redis's answers (core.health).
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
@@ -350,7 +358,9 @@ REST_FRAMEWORK = {
     # for the client address. 0 uses the connection's address, so a client
     # cannot pick its own by sending X-Forwarded-For; behind one reverse
     # proxy set 1, else every client shares the proxy's address and its limits.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    # The client address is already the right one (core.proxies, TRUSTED_PROXIES):
+    # DRF must not read X-Forwarded-For itself (with None it would take it from anyone).
+    "NUM_PROXIES": 0,
 }
 
 # OpenAPI 3 (drf-spectacular), built from the views and serializers: served at
