@@ -1,5 +1,6 @@
 """The room socket: authentication, authorisation, frames and broadcasting."""
 
+import ipaddress
 from datetime import timedelta
 
 import pytest
@@ -107,13 +108,19 @@ async def test_browser_from_allowed_origin_connects(alice, direct, settings):
 
 
 async def test_browser_from_the_servers_own_origin_connects(alice, direct, settings):
+    # Behind a TLS-terminating proxy: the page is https://chat.example.com, the
+    # proxy says so with X-Forwarded-Proto, and the server believes its proxy.
     settings.ALLOWED_ORIGINS = []
     settings.ALLOWED_HOSTS = ["chat.example.com"]
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)
     headers = [(b"origin", b"https://chat.example.com"), (b"host", b"chat.example.com"),
                (b"x-forwarded-proto", b"https")]
-    async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers) as ws:
-        assert ws.connected_ok
+    for peer, accepted in (("10.0.0.2", True), ("198.51.100.4", False)):
+        async with open_socket(f"/ws/{direct.id}/", token=access_token(alice), headers=headers, connect=False) as ws:
+            ws.scope["client"] = (peer, 40000)
+            connected, _ = await ws.connect(timeout=5)
+            assert connected is accepted, f"X-Forwarded-Proto from {peer}"
 
 
 async def test_another_port_of_an_allowed_host_is_another_origin(alice, direct, settings, client):
