@@ -504,5 +504,26 @@ LOGGING = {
     "loggers": {"channels_redis.pubsub": {"filters": ["once_per_outage"]}},
 }
 
+# --- HTTPS -------------------------------------------------------------------
+
+# DJANGO_HTTPS: clients reach the server over HTTPS (TLS here or at a proxy
+# in TRUSTED_PROXIES, which says so with X-Forwarded-Proto). On by default
+# with debug off: plain-HTTP requests are redirected to HTTPS, cookies are
+# Secure, and browsers are told to use HTTPS only (HSTS). Health checks and
+# /metrics are not redirected, so probes and scrapers inside the network can
+# use plain HTTP. Set 0 only to try the stack on http://localhost.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    # A year, subdomains included. Preloading (asking browsers to ship the
+    # domain as HTTPS-only) is the domain owner's decision, off by default;
+    # so Django's reminder about it (security.W021) is silenced unless on.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]

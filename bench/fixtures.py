@@ -157,6 +157,7 @@ def server_environment(*, database_url: str, redis_url: str | None, secret_key: 
         "DJANGO_SETTINGS_MODULE": "backend.settings",
         "DATABASE_URL": database_url,
         "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "0",  # plain HTTP on loopback, no TLS proxy
         "DJANGO_SECRET_KEY": secret_key,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_LOG_LEVEL": "WARNING",

@@ -167,7 +167,7 @@ async def test_avatars_are_absolute_and_served_with_debug_off(start_server, tmp_
     from PIL import Image
 
     server = start_server(
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="live-test-key-" + "x" * 40,
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="live-test-key-" + "x" * 40, DJANGO_HTTPS="0",  # plain HTTP here
         DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
     )
     buffer = io.BytesIO()

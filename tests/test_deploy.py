@@ -1,0 +1,78 @@
+"""
+A secure deploy by default: with debug off, Django's deploy check is clean,
+plain HTTP is redirected (but not health checks and metrics), cookies are
+Secure and HSTS is sent; HTTPS is believed from trusted proxies only.
+"""
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "deploy-check-" + "k3y-" * 12,
+    "DJANGO_ALLOWED_HOSTS": "chat.example.com,127.0.0.1",
+}
+
+
+def deploy_check(**env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **PRODUCTION, **env},
+    )
+
+
+def test_the_deploy_check_is_clean_in_production():
+    result = deploy_check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_turning_https_off_is_what_the_check_warns_about():
+    result = deploy_check(DJANGO_HTTPS="0")
+    assert result.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, **headers) -> tuple[int, dict]:
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers={"Host": "chat.example.com", **headers})
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_a_production_server_redirects_to_https_but_not_its_probes(start_server):
+    server = start_server(**PRODUCTION, TRUSTED_PROXIES="127.0.0.1")
+    status, headers = fetch(f"{server.http}/api/")
+    assert (status, headers["Location"]) == (301, "https://chat.example.com/api/")
+    assert fetch(f"{server.http}/health/ready")[0] == 200
+    assert fetch(f"{server.http}/health/live")[0] == 200
+    assert fetch(f"{server.http}/metrics")[0] == 200
+    # Through the TLS proxy: served, and browsers are told to stay on HTTPS.
+    status, headers = fetch(f"{server.http}/api/", **{"X-Forwarded-Proto": "https"})
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_only_a_trusted_proxy_can_say_the_request_was_https(start_server):
+    server = start_server(**PRODUCTION)  # no TRUSTED_PROXIES
+    assert fetch(f"{server.http}/api/", **{"X-Forwarded-Proto": "https"})[0] == 301
