@@ -17,17 +17,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.origins import BrowserOriginValidator  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from core.logs import LogContextMiddleware  # noqa: E402
 from core.proxies import TrustedProxyMiddleware  # noqa: E402
 from core.public_urls import PublicOriginASGIMiddleware  # noqa: E402
 from useraccount.middleware import TokenAuthMiddleware  # noqa: E402
 
-application = TrustedProxyMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": PublicOriginASGIMiddleware(
-                BrowserOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
-            ),
-        }
+application = LogContextMiddleware(
+    TrustedProxyMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": PublicOriginASGIMiddleware(
+                    BrowserOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                ),
+            }
+        )
     )
 )

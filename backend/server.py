@@ -252,7 +252,9 @@ class BoundedServer(Server):
         )
         super().__init__(*args, **kwargs)
         if self.action_logger is not None:
-            self.action_logger = _redacting(self.action_logger)
+            # daphne writes its access log straight to stdout; through logging
+            # it is one line per event in the configured format (text or JSON).
+            self.action_logger = access_log
 
     # daphne makes its two factories inside run(); they get the bounded
     # protocols as they are made, before the first connection arrives.
@@ -314,10 +316,20 @@ class _Ended:
 _ENDED = _Ended()
 
 
-def _redacting(action_logger):
-    def log(protocol, action, details):
-        if "path" in details:
-            details = dict(details, path=redact_token(details["path"]))
-        action_logger(protocol, action, details)
+_access = logging.getLogger("chat.access")
+_SOCKET_EVENTS = {"connected": "WSCONNECT", "rejected": "WSREJECT", "disconnected": "WSDISCONNECT"}
 
-    return log
+
+def access_log(protocol, action, details):
+    """daphne's access log as log records: ``client "METHOD path" status size``, the token redacted."""
+    path = redact_token(details.get("path", ""))
+    client = details.get("client") or "-"
+    if protocol == "http" and action == "complete":
+        _access.info(
+            '%s "%s %s" %s %s', client, details["method"], path, details["status"], details["size"],
+            extra={"client": client, "method": details["method"], "path": path,
+                   "status": details["status"], "size": details["size"]},
+        )
+    elif protocol == "websocket" and action in _SOCKET_EVENTS:
+        _access.info('%s "%s %s"', client, _SOCKET_EVENTS[action], path,
+                     extra={"client": client, "method": _SOCKET_EVENTS[action], "path": path})

@@ -96,7 +96,7 @@ ALLOWED_ORIGINS = env_list(
 # django-cors-headers' signal), so its own lists stay empty. A cross-origin page
 # must be able to read the Link header to page lists, and Retry-After on a 429.
 CORS_ALLOWED_ORIGINS: list[str] = []
-CORS_EXPOSE_HEADERS = ["Link", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["Link", "Retry-After", "X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = [origin for origin in ALLOWED_ORIGINS if origin != "*"]
 
 INSTALLED_APPS = [
@@ -493,16 +493,46 @@ USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------
 
+# One line per event on standard error, as text or (DJANGO_LOG_FORMAT=json)
+# JSON lines, each with the request or socket id (core.logs). Django's own
+# loggers only propagate here: its default console handler would print every
+# line a second time.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "context": {"()": "core.logs.ContextFilter"},
+        # channels_redis logs a traceback every second while Redis is down; one
+        # line a minute is enough next to core.outages' own start and end lines.
+        "once_per_outage": {"()": "core.outages.OncePerOutage"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(socket_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(socket_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # channels_redis logs a traceback every second while Redis is down; one
-    # line a minute is enough next to core.outages' own start and end lines.
-    "filters": {"once_per_outage": {"()": "core.outages.OncePerOutage"}},
-    "loggers": {"channels_redis.pubsub": {"filters": ["once_per_outage"]}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "channels_redis.pubsub": {"filters": ["once_per_outage"]},
+    },
 }
+
+# Error tracking: with SENTRY_DSN set, errors go to Sentry too (core.sentry),
+# tagged with SENTRY_ENVIRONMENT; nothing is sent without it.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from core.sentry import init as init_sentry
+
+    init_sentry(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", "production"))
 
 # --- HTTPS -------------------------------------------------------------------
 

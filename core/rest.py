@@ -32,6 +32,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.signals import got_request_exception
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -72,6 +73,9 @@ def exception_handler(exc, context):
         if isinstance(exc, DatabaseError):
             metrics.DATABASE_ERRORS.inc()
         request = context.get("request")
+        # Django announces the errors it did not handle with this signal, and
+        # error trackers (Sentry) listen to it; DRF handled this one, so say it.
+        got_request_exception.send(sender=None, request=getattr(request, "_request", request))
         logger.error(
             "Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,
             extra={"status_code": 500, "request": getattr(request, "_request", request)},
