@@ -33,7 +33,7 @@ RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only-not-a-real-key \
     && chown app:app /app/media \
     && chmod +x /app/docker-entrypoint.sh
 
-USER app
+USER 1000:1000
 
 EXPOSE 8000
 

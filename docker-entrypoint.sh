@@ -1,36 +1,19 @@
 #!/bin/sh
-# Container entrypoint: wait for the database, apply migrations, then run the
-# given command (by default daphne, see the Dockerfile's CMD).
+# Container entrypoint: check the settings, wait for the database, apply
+# migrations, then run the given command (by default the server, see the
+# Dockerfile's CMD).
+#
+# A bad setting (a missing secret key, a malformed variable, a database name
+# or password the server refuses) stops the container at once with the
+# reason; only a database that is still starting is waited for, up to
+# DATABASE_WAIT seconds (default 60).
 #
 # RUN_MIGRATIONS=0 skips the migrate step, e.g. for extra replicas when one
 # container (or a release job) already migrates.
 set -eu
 
-echo "Waiting for the database..."
-python - <<'PYTHON'
-import os
-import sys
-import time
-
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-django.setup()
-
-from django.db import OperationalError, connection  # noqa: E402
-
-TIMEOUT_SECONDS = 60
-deadline = time.monotonic() + TIMEOUT_SECONDS
-while True:
-    try:
-        connection.ensure_connection()
-        break
-    except OperationalError as error:
-        # Only connection failures are retried; a bad setting fails at once.
-        if time.monotonic() >= deadline:
-            sys.exit(f"The database is still unavailable after {TIMEOUT_SECONDS} s: {error}")
-        time.sleep(1)
-PYTHON
+python manage.py check --fail-level ERROR >/dev/null
+python manage.py wait_for_database --timeout "${DATABASE_WAIT:-60}"
 
 if [ "${RUN_MIGRATIONS:-1}" != "0" ]; then
     python manage.py migrate --noinput

@@ -85,7 +85,10 @@ def exception_handler(exc, context):
         for field, messages in body.pop("fields", {}).items():
             body.setdefault(field, messages)
     set_rollback()
-    return Response(body, status=status, headers=headers)
+    response = Response(body, status=status, headers=headers)
+    # Logged above with its traceback: Django's own 5xx line would repeat it.
+    response._has_been_logged = status == 500
+    return response
 
 
 def _as_known_error(exc):

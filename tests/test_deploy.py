@@ -7,6 +7,7 @@ Secure and HSTS is sent; HTTPS is believed from trusted proxies only.
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -76,3 +77,48 @@ def test_a_production_server_redirects_to_https_but_not_its_probes(start_server)
 def test_only_a_trusted_proxy_can_say_the_request_was_https(start_server):
     server = start_server(**PRODUCTION)  # no TRUSTED_PROXIES
     assert fetch(f"{server.http}/api/", **{"X-Forwarded-Proto": "https"})[0] == 301
+
+
+# --- The container entrypoint -------------------------------------------------------
+
+
+def run(command: list[str], **env) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env})
+
+
+def test_waiting_for_a_database_that_is_not_up_gives_up_with_the_reason():
+    from tests.conftest import free_port
+
+    started = time.monotonic()
+    result = run([sys.executable, "manage.py", "wait_for_database", "--timeout", "2"],
+                 DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/chat")
+    assert result.returncode == 1
+    assert "Waiting for the database" in result.stderr
+    assert "still unavailable after 2 s" in result.stderr and "Connection refused" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.django_db
+def test_a_database_that_refuses_fails_at_once_with_its_words():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a refusal needs a PostgreSQL server: the PostgreSQL pass runs it")
+    from tests.conftest import database_url_for_tests
+
+    wrong = database_url_for_tests().rsplit("/", 1)[0] + "/no_such_database_here"
+    started = time.monotonic()
+    result = run([sys.executable, "manage.py", "wait_for_database", "--timeout", "60"], DATABASE_URL=wrong)
+    assert result.returncode == 1
+    assert 'database "no_such_database_here" does not exist' in result.stderr
+    assert "Waiting" not in result.stderr
+    assert time.monotonic() - started < 20, "no waiting for a setting waiting cannot fix"
+
+
+def test_the_entrypoint_stops_at_once_on_a_bad_setting():
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"  # "python" is the image's
+    result = run(["sh", "docker-entrypoint.sh", "true"], DJANGO_DEBUG="0", DJANGO_SECRET_KEY="", PATH=path)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "Waiting for the database" not in result.stderr

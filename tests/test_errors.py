@@ -120,10 +120,13 @@ def test_a_server_error_says_nothing_internal(client_for, alice, monkeypatch, ca
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(selectors, "unread_counts", broken)
-    response = client_for(alice).get("/api/chat/unread/")
+    client = client_for(alice)
+    client.raise_request_exception = False  # it is announced to error trackers, which the test client re-raises
+    response = client.get("/api/chat/unread/")
     body = assert_error(response, 500, "server_error")
     assert "secret" not in response.content.decode()
     assert "secret internal detail" in caplog.text  # logged for the operator, with its traceback
+    assert caplog.text.count("Internal Server Error: /api/chat/unread/") == 1, "one line per error"
     assert body["detail"]
 
 

@@ -1,0 +1,66 @@
+"""
+The Dockerfile and the compose file, checked with real tools (hadolint, and
+check-jsonschema with the Compose Specification's schema) since no Docker
+engine runs here, and read for what the stack promises.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+TOOLS = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = TOOLS / name
+    if not path.exists():
+        path = shutil.which(name)
+    assert path, f"{name} is a test dependency (requirements-dev.txt)"
+    return str(path)
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    result = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_every_setting_in_env_reaches_the_server_and_every_service_restarts(compose):
+    web = compose["services"]["web"]
+    assert web["env_file"] == ".env"
+    assert set(web["environment"]) <= {
+        "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS",
+        "DJANGO_ALLOWED_ORIGINS",
+    }, "anything else set here would silently override .env"
+    for name, service in compose["services"].items():
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_health_checks_ask_for_readiness(compose):
+    assert compose["services"]["web"]["healthcheck"]["test"] == ["CMD", "python", "scripts/healthcheck.py"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["python", "scripts/healthcheck.py"]' in dockerfile
+    assert '"/health/ready"' in (ROOT / "scripts" / "healthcheck.py").read_text()
+
+
+def test_the_image_leaves_out_what_does_not_run():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {"tests", "bench", "docs", ".env", ".git", "scripts/asyncapi"} <= ignored
