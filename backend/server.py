@@ -33,6 +33,8 @@ from django.conf import settings
 from twisted.internet import reactor
 from twisted.web import http
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
@@ -157,6 +159,7 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
             return
         unsent = unsent_bytes(self.transport)
         logger.warning("Closing a WebSocket that is not reading (4008): %d bytes unsent, %s", unsent, self.client_addr)
+        metrics.SOCKET_CLOSES.labels(str(CLOSE_TOO_SLOW)).inc()
         self.closeHandshakeTimeout = 0  # replaced by the progress check
         self.sendClose(code=CLOSE_TOO_SLOW, reason="Too slow: the client is not reading its frames.")
         reactor.callLater(settings.WEBSOCKET_SEND_TIMEOUT, self._drop_unless_reading, unsent)
