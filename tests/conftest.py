@@ -11,9 +11,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -283,6 +287,62 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: object  # case-insensitive, as urllib gives them
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_request(url: str, *, data: dict | None = None, headers: dict | None = None, redirects: bool = True,
+                 timeout: float = 15) -> Answer:
+    """A request to a real server (a JSON body when ``data`` is given); error statuses are answers, not exceptions."""
+    headers = dict(headers or {})
+    body = None
+    if data is not None:
+        body = json.dumps(data).encode()
+        headers.setdefault("Content-Type", "application/json")
+    opener = urllib.request.build_opener(*([] if redirects else [_NoRedirect]))
+    try:
+        with opener.open(urllib.request.Request(url, data=body, headers=headers), timeout=timeout) as response:
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers, error.read())
+
+
+@pytest.fixture
+def silent_port():
+    """A local TCP port that accepts connections and never answers: a hung PostgreSQL or Redis."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(50)
+    accepted, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for accepted_socket in accepted:
+        accepted_socket.close()
+    listener.close()
 
 
 def database_url_for_tests() -> str:

@@ -18,8 +18,6 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
+
+from tests.conftest import http_request
 
 try:
     from playwright.async_api import async_playwright, expect
@@ -181,12 +181,7 @@ def make_groups(member_id: str, count: int):
 
 
 def post_json(url: str, data: dict) -> int:
-    request = urllib.request.Request(url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return http_request(url, data=data).status
 
 
 def url_token(socket_url: str) -> str:

@@ -8,12 +8,10 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, http_request
 
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -42,19 +40,9 @@ def test_turning_https_off_is_what_the_check_warns_about():
         assert warning in result.stderr
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 def fetch(url: str, **headers) -> tuple[int, dict]:
-    opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, headers={"Host": "chat.example.com", **headers})
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status, dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers)
+    answer = http_request(url, headers={"Host": "chat.example.com", **headers}, redirects=False)
+    return answer.status, dict(answer.headers)
 
 
 @pytest.mark.live

@@ -6,52 +6,19 @@ missing or hanging.
 
 import json
 import os
-import socket
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, http_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def get(url: str) -> tuple[int, dict, float]:
     started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=15) as response:
-            return response.status, json.loads(response.read()), time.monotonic() - started
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), time.monotonic() - started
-
-
-@pytest.fixture
-def silent_server():
-    """A TCP port that accepts connections and never answers: a hung PostgreSQL or Redis."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(50)
-    held, stop = [], threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
+    answer = http_request(url)
+    return answer.status, answer.json(), time.monotonic() - started
 
 
 def test_live_and_ready_answer_when_all_is_well(client, settings):
@@ -78,8 +45,8 @@ def test_ready_fails_while_redis_is_unreachable_and_live_does_not(start_server):
 
 
 @pytest.mark.live
-def test_ready_answers_in_time_when_redis_hangs(start_server, silent_server):
-    server = start_server(REDIS_URL=f"redis://127.0.0.1:{silent_server}/0", HEALTH_CHECK_TIMEOUT="1")
+def test_ready_answers_in_time_when_redis_hangs(start_server, silent_port):
+    server = start_server(REDIS_URL=f"redis://127.0.0.1:{silent_port}/0", HEALTH_CHECK_TIMEOUT="1")
     status, body, took = get(f"{server.http}/health/ready")
     assert status == 503
     assert body["checks"]["redis"] == "failed: no answer within 1 s"
@@ -98,9 +65,9 @@ def test_ready_fails_while_the_database_is_unreachable(start_server):
 
 
 @pytest.mark.live
-def test_a_hung_database_holds_one_thread_however_often_it_is_probed(start_server, silent_server):
+def test_a_hung_database_holds_one_thread_however_often_it_is_probed(start_server, silent_port):
     server = start_server(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_server}/chat", REDIS_URL="", HEALTH_CHECK_TIMEOUT="1",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_port}/chat", REDIS_URL="", HEALTH_CHECK_TIMEOUT="1",
     )
     status, body, took = get(f"{server.http}/health/ready")
     assert (status, body["checks"]["database"]) == (503, "failed: no answer within 1 s")

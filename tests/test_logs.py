@@ -9,24 +9,18 @@ import http.server
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.conftest import access_token, free_port
+from tests.conftest import access_token, free_port, http_request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 
 def get(url: str, **headers):
     """The status and the (case-insensitive) headers of a GET."""
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers
+    answer = http_request(url, headers=headers)
+    return answer.status, answer.headers
 
 
 def wait_for(predicate, timeout=10.0):

@@ -4,13 +4,11 @@ the named proxies only, as a real server sees them.
 """
 
 import ipaddress
-import json
-import urllib.error
-import urllib.request
 
 import pytest
 
 from core.proxies import forwarded_scope
+from tests.conftest import http_request
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
 
@@ -67,24 +65,12 @@ def test_num_proxies_is_refused_with_a_pointer_to_its_replacement():
 
 
 def login_status(server, forwarded_for: str) -> int:
-    request = urllib.request.Request(
-        f"{server.http}/api/auth/login/", data=json.dumps({"email": "x@example.com", "password": "nope"}).encode(),
-        headers={"Content-Type": "application/json", "X-Forwarded-For": forwarded_for},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    login = {"email": "x@example.com", "password": "nope"}
+    return http_request(f"{server.http}/api/auth/login/", data=login, headers={"X-Forwarded-For": forwarded_for}).status
 
 
 def metrics_status(server, forwarded_for: str) -> int:
-    request = urllib.request.Request(f"{server.http}/metrics", headers={"X-Forwarded-For": forwarded_for})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return http_request(f"{server.http}/metrics", headers={"X-Forwarded-For": forwarded_for}).status
 
 
 @pytest.mark.live

@@ -8,8 +8,6 @@ body or upload over its limit is a JSON 413.
 """
 
 import logging
-import socket
-import threading
 import time
 
 import pytest
@@ -255,30 +253,9 @@ def test_limits_hold_again_once_the_cache_answers(
 
 
 @pytest.fixture
-def silent_server():
-    """A TCP address that accepts connections and never answers, as a hung Redis."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    listener.close()
+def silent_server(silent_port):
+    """A Redis address that accepts connections and never answers, as a hung Redis."""
+    return f"redis://127.0.0.1:{silent_port}/0"
 
 
 def test_a_hanging_cache_costs_one_timeout_per_retry_interval(
