@@ -34,8 +34,6 @@ from prometheus_client import (
     multiprocess,
 )
 
-SOCKET_KINDS = ("rich", "original", "notifications")
-
 SOCKETS_OPEN = Gauge(
     "chat_sockets_open", "WebSockets open now, by kind (rich: ws/chat/<id>/, original: ws/<id>/, notifications).",
     ["kind"], multiprocess_mode="livesum",

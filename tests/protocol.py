@@ -17,7 +17,7 @@ from collections import defaultdict
 import jsonschema
 
 from chat.consumers import Consumer, NotificationsConsumer, OriginalClientRoomConsumer, RoomConsumer
-from chat.realtime.asyncapi import document, frame_types
+from chat.realtime.asyncapi import CHANNELS, document, frame_types
 
 
 def channel_of(consumer: Consumer) -> str | None:
@@ -58,13 +58,16 @@ class FrameChecker:
                 self._validators[side, message["name"]] = jsonschema.Draft7Validator(
                     root, format_checker=jsonschema.FormatChecker()
                 )
+        self._types = {
+            (channel, side): frame_types(channel, side) for channel in CHANNELS for side in ("client", "server")
+        }
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.failures: list[str] = []
 
     def errors(self, channel: str, side: str, frame: dict) -> list[str]:
         """What is wrong with ``frame`` as a ``side`` frame of ``channel`` (empty when it conforms)."""
         kind = frame.get("type", frame.get("event"))
-        name = frame_types(channel, side).get(kind)
+        name = self._types[channel, side].get(kind)
         if name is None:
             return [f"{channel} does not document {side} frames of type {kind!r}"]
         return [

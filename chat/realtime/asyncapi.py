@@ -267,12 +267,15 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
 # socket is sent a message as a ``notification`` (chat.realtime.session).
 _NOTIFICATION_FRAMES = {"chat.message": "notification"}
 
+# Both room paths parse with the room parser, which also reads the original client's frame.
+_ROOM_CLIENT_FRAMES = {kind: kind for kind in (*commands.ROOM_FRAME_TYPES, commands.LEGACY_EVENT)}
+
 CHANNELS = {
     "room": {
         "address": "/ws/chat/{conversation_id}/",
         "description": "A conversation's room: messages in seq order, none missing, none twice; typing, "
                        "read positions and presence of its members.",
-        "client": {**{kind: kind for kind in commands.ROOM_FRAME_TYPES}, commands.LEGACY_EVENT: commands.LEGACY_EVENT},
+        "client": _ROOM_CLIENT_FRAMES,
         "server": sorted(profiles.RICH.event_types | {"sync.done", "auth.ok", "pong", "error"}),
     },
     "originalRoom": {
@@ -281,7 +284,7 @@ CHANNELS = {
                        "is authorised by its login session, and errors carry a name and body it shows "
                        "(docs/protocol.md, *The original client's path*). `auth` is answered with the error "
                        "`unsupported`.",
-        "client": {**{kind: kind for kind in commands.ROOM_FRAME_TYPES}, commands.LEGACY_EVENT: commands.LEGACY_EVENT},
+        "client": _ROOM_CLIENT_FRAMES,
         "server": sorted(profiles.ORIGINAL.event_types | {"sync.done", "pong", "error.original"}),
     },
     "notifications": {
