@@ -1,6 +1,6 @@
 # Production image: daphne serves the ASGI app (HTTP and WebSockets) as a
 # non-root user. Static files are collected at build time and served by
-# WhiteNoise; uploads go to /app/media, a volume.
+# WhiteNoise; avatars go to /app/media and attachments to /app/attachments, volumes.
 #
 #   docker build -t chat-backend .
 #   docker run -e DJANGO_SECRET_KEY=... -e DATABASE_URL=... -e REDIS_URL=... \
@@ -23,14 +23,15 @@ RUN groupadd --gid 1000 app \
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-# The code stays owned by root, read-only for the app user; only media is
+# The code stays owned by root, read-only for the app user; only media and
+# attachments (two volumes: attachments are never served as public media) are
 # writable. The secret key on the collectstatic line exists for that line only
 # (settings refuse to load without one when debug is off).
 COPY . .
 RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only-not-a-real-key \
         python manage.py collectstatic --noinput \
-    && mkdir -p /app/media \
-    && chown app:app /app/media \
+    && mkdir -p /app/media /app/attachments \
+    && chown app:app /app/media /app/attachments \
     && chmod +x /app/docker-entrypoint.sh
 
 USER 1000:1000

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -120,6 +121,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: health checks and /metrics answer whatever the Host header says
+    # (probes address the container by IP); nothing below runs for them.
+    "core.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -202,9 +206,15 @@ CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 # an indefinite stall (docs/operations: "When Redis is down"). Pooled
 # connections idle for REDIS_HEALTH_CHECK_INTERVAL seconds are checked with a
 # PING before use, so connections left over from before a Redis restart are
-# replaced instead of failing.
+# replaced instead of failing. Presence's client (chat.realtime.presence) also
+# retries a call once on a new connection after a ConnectionError, such as a
+# check that read an answer a cancelled call left unread. redis-py's retry
+# also covers timeouts, so a hung Redis costs a presence call up to twice
+# REDIS_TIMEOUT; the channel layer does not retry (with it, a hung Redis
+# delayed a message send past what tests/test_redis_outage.py allows).
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
 REDIS_HEALTH_CHECK_INTERVAL = 10
+REDIS_RETRY_ON_ERROR = [RedisConnectionError]
 # /metrics (core.metrics): answered to requests with "Authorization: Bearer
 # <METRICS_TOKEN>" (when set) or from METRICS_ALLOWED_NETWORKS (comma-separated
 # addresses or CIDR networks; by default this host only; "" for none). The
@@ -353,6 +363,12 @@ REST_FRAMEWORK = {
         # GET /api/auth/<id>/ per user: profiles arrive with conversations,
         # so a client looks users up one at a time, rarely.
         "user_lookup": env_rate("THROTTLE_USER_LOOKUP", "120/min"),
+        # GET /api/auth/users/?q= per user: a person typing a name, not a crawler.
+        "user_search": env_rate("THROTTLE_USER_SEARCH", "60/min"),
+        # Message search per user: each is a full-text query over their conversations.
+        "message_search": env_rate("THROTTLE_MESSAGE_SEARCH", "60/min"),
+        # Attachment uploads per user.
+        "attachment_upload": env_rate("THROTTLE_ATTACHMENT_UPLOAD", "60/min"),
     },
     # Proxies in front of the server whose X-Forwarded-For entries to trust
     # for the client address. 0 uses the connection's address, so a client
@@ -410,6 +426,34 @@ CHAT_CONVERSATION_PAGE_MAX = max(CHAT_CONVERSATION_PAGE_SIZE, env_int("CHAT_CONV
 # up to CHAT_MESSAGE_PAGE_MAX.
 CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=1)
 CHAT_MESSAGE_PAGE_MAX = max(CHAT_HISTORY_MESSAGES, env_int("CHAT_MESSAGE_PAGE_MAX", 200))
+# Attachments: the largest file in bytes (a larger one is a 413), the types
+# accepted (read from the file's bytes, never from what the client says; any
+# other is a 415), how many one message may carry, and how many hours an
+# upload no message took is kept before ``manage.py cleanup_attachments``
+# removes it.
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+CHAT_ATTACHMENT_TYPES = frozenset(
+    value.strip()
+    for value in os.environ.get(
+        "CHAT_ATTACHMENT_TYPES",
+        "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,"
+        "audio/mpeg,audio/ogg,video/mp4,video/webm",
+    ).split(",")
+    if value.strip()
+)
+CHAT_MESSAGE_MAX_ATTACHMENTS = env_int("CHAT_MESSAGE_MAX_ATTACHMENTS", 10, minimum=1)
+CHAT_ATTACHMENT_ORPHAN_HOURS = env_int("CHAT_ATTACHMENT_ORPHAN_HOURS", 24, minimum=1)
+# Reactions: how many different emoji one message may carry, and how many
+# reactors' ids each emoji lists in message JSON (``count`` has them all).
+CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20, minimum=1)
+CHAT_REACTION_USERS_SHOWN = env_int("CHAT_REACTION_USERS_SHOWN", 20, minimum=1)
+# The most members a group may have (creating or adding).
+CHAT_GROUP_MAX_MEMBERS = env_int("CHAT_GROUP_MAX_MEMBERS", 500, minimum=2)
+# Message search: results per page (?limit= up to the max), and how deep
+# pages go (a search is for finding, not for reading everything).
+CHAT_SEARCH_PAGE_SIZE = env_int("CHAT_SEARCH_PAGE_SIZE", 20, minimum=1)
+CHAT_SEARCH_PAGE_MAX = max(CHAT_SEARCH_PAGE_SIZE, env_int("CHAT_SEARCH_PAGE_MAX", 50))
+CHAT_SEARCH_MAX_RESULTS = env_int("CHAT_SEARCH_MAX_RESULTS", 500, minimum=1)
 # A user counts as online while one of their sockets has sent a heartbeat in
 # the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
 PRESENCE_TTL = env_int("PRESENCE_TTL", 60)
@@ -433,7 +477,7 @@ SYNC_PAGE_BODY_CHARS = env_int("SYNC_PAGE_BODY_CHARS", 64_000)
 # off. Over a limit the frame is refused with an error frame, code
 # "throttled", carrying retry_after; nothing is saved or relayed.
 SOCKET_RATE_LIMITS = {
-    # message.send, message.edit and message.delete together
+    # message.send, message.edit, message.delete, reaction.add and reaction.remove together
     "message": os.environ.get("SOCKET_RATE_MESSAGES", "20/10s"),
     "typing": os.environ.get("SOCKET_RATE_TYPING", "10/10s"),
     # every other frame (ping, sync, read, auth)
@@ -475,8 +519,39 @@ if PUBLIC_BASE_URL and not re.fullmatch(r"https?://[^/?#\s]+", PUBLIC_BASE_URL):
     raise ImproperlyConfigured(
         f"PUBLIC_BASE_URL must be an origin such as https://chat.example.com, got {PUBLIC_BASE_URL!r}"
     )
+# Message attachments (chat.models.Attachment) never go to the public media
+# storage: only members download them, through the API. On the local
+# filesystem under ATTACHMENTS_ROOT by default; with ATTACHMENTS_S3_BUCKET, in
+# S3 or an S3-compatible store (django-storages) as private objects, each
+# download a signed URL valid for ATTACHMENTS_URL_EXPIRE seconds. Credentials
+# come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the machine's role).
+ATTACHMENTS_ROOT = Path(os.environ.get("ATTACHMENTS_ROOT", BASE_DIR / "attachments"))
+ATTACHMENTS_S3_BUCKET = os.environ.get("ATTACHMENTS_S3_BUCKET", "").strip()
+ATTACHMENTS_URL_EXPIRE = env_int("ATTACHMENTS_URL_EXPIRE", 300, minimum=1)
+if ATTACHMENTS_S3_BUCKET:
+    _ATTACHMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "endpoint_url": os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("ATTACHMENTS_S3_REGION") or None,
+            # "path" for S3-compatible stores that have no per-bucket host names.
+            "addressing_style": os.environ.get("ATTACHMENTS_S3_ADDRESSING_STYLE") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": ATTACHMENTS_URL_EXPIRE,
+            "file_overwrite": False,
+            "location": os.environ.get("ATTACHMENTS_S3_PREFIX", "attachments").strip("/"),
+        },
+    }
+else:
+    _ATTACHMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ATTACHMENTS_ROOT, "base_url": None},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": _ATTACHMENTS_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -496,7 +571,11 @@ USE_TZ = True
 # One line per event on standard error, as text or (DJANGO_LOG_FORMAT=json)
 # JSON lines, each with the request or socket id (core.logs). Django's own
 # loggers only propagate here: its default console handler would print every
-# line a second time.
+# line a second time. DJANGO_LOG_LEVEL applies to them as to every other
+# (Django's defaults would keep them at INFO).
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").strip().upper()
+# dictConfig, then Python's warnings through logging (core.logs.configure).
+LOGGING_CONFIG = "core.logs.configure"
 LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
@@ -518,10 +597,10 @@ LOGGING = {
         },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.server": {"handlers": [], "propagate": True},
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "channels_redis.pubsub": {"filters": ["once_per_outage"]},
     },
 }
@@ -540,14 +619,19 @@ if SENTRY_DSN:
 # in TRUSTED_PROXIES, which says so with X-Forwarded-Proto). On by default
 # with debug off: plain-HTTP requests are redirected to HTTPS, cookies are
 # Secure, and browsers are told to use HTTPS only (HSTS). Health checks and
-# /metrics are not redirected, so probes and scrapers inside the network can
-# use plain HTTP. Set 0 only to try the stack on http://localhost.
+# /metrics are answered before the redirect (core.probes), so probes and
+# scrapers inside the network can use plain HTTP. Set 0 only to try the
+# stack on http://localhost.
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SILENCED_SYSTEM_CHECKS: list[str] = []
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HTTPS:
+    # 0 leaves redirecting plain HTTP to the proxy: a decision, so Django's
+    # reminder to redirect (security.W008) is silenced when it is made.
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    if not SECURE_SSL_REDIRECT:
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     # A year, subdomains included. Preloading (asking browsers to ship the
     # domain as HTTPS-only) is the domain owner's decision, off by default;
@@ -556,4 +640,4 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
     if not SECURE_HSTS_PRELOAD:
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+        SILENCED_SYSTEM_CHECKS.append("security.W021")

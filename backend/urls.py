@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core import health, metrics, views
+from core import views
 
 
 urlpatterns = [
@@ -17,10 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
-    path("health/", health.ready, name="health"),
-    path("health/ready", health.ready, name="health-ready"),
-    path("health/live", health.live, name="health-live"),
-    path("metrics", metrics.metrics_view, name="metrics"),
+    # Served by core.probes.ProbeMiddleware before any host check; listed here for reverse().
+    path("", include("core.probes")),
     path("api/", views.api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

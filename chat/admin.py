@@ -6,8 +6,16 @@ behind the sockets' back would never reach the clients that already have it.
 """
 
 from django.contrib import admin
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import Conversation, ConversationMember, ConversationMessage
+from core.errors import InvalidInput
+
+from .models import Attachment, Conversation, ConversationMember, ConversationMessage
+from .search import clean_query, search_messages
 
 
 class MemberInline(admin.TabularInline):
@@ -60,15 +68,84 @@ class ConversationAdmin(admin.ModelAdmin):
         return queryset, True
 
 
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ("download", "content_type", "size", "width", "height", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+    download = admin.display(description="file")(lambda self, attachment: _download_link(attachment))
+
+
+def _download_link(attachment):
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:chat_attachment_download", args=[attachment.id]), attachment.name
+    )
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Uploads, read-only; staff download them here (the API serves members only, by token)."""
+
+    list_display = ("name", "content_type", "size", "uploaded_by", "conversation", "message", "created_at")
+    list_select_related = ("uploaded_by", "conversation", "message")
+    search_fields = ("name", "uploaded_by__email")
+    list_filter = ("content_type", "created_at")
+    date_hierarchy = "created_at"
+    readonly_fields = ("id", "download", "content_type", "size", "width", "height", "uploaded_by", "conversation",
+                       "message", "created_at")
+    fields = readonly_fields
+
+    download = AttachmentInline.download
+
+    def get_urls(self):
+        return [
+            path("<uuid:attachment_id>/download/", self.admin_site.admin_view(self.download_view),
+                 name="chat_attachment_download"),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, attachment_id):
+        if not self.has_view_permission(request):
+            raise Http404
+        attachment = get_object_or_404(Attachment, id=attachment_id)
+        response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
+                                filename=attachment.name)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ConversationMessage)
 class ConversationMessageAdmin(admin.ModelAdmin):
     list_display = ("created_at", "conversation", "seq", "created_by", "short_body")
     list_select_related = ("created_by", "conversation")
-    search_fields = ("body", "created_by__email", "created_by__name")
+    search_fields = ("body",)  # see get_search_results
     list_filter = ("created_at", ("conversation", admin.RelatedOnlyFieldListFilter))
     date_hierarchy = "created_at"
-    readonly_fields = ("id", "conversation", "seq", "created_by", "sent_to", "client_id", "created_at", "body")
+    readonly_fields = ("id", "conversation", "seq", "created_by", "sent_to", "client_id", "created_at", "body",
+                       "kind", "reply_to", "reaction_summary")
     ordering = ("-created_at",)
+    inlines = [AttachmentInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Bodies through the full-text search the API uses (its index on PostgreSQL); senders by email or name."""
+        term = " ".join(search_term.split())
+        if not term:
+            return queryset, False
+        try:
+            matching = search_messages(queryset, clean_query(term)).values("id")
+        except InvalidInput:
+            return queryset.none(), False
+        by_sender = Q(created_by__email__iexact=term) | Q(created_by__name__iexact=term)
+        return queryset.filter(Q(id__in=matching) | by_sender), False
 
     @admin.display(description="body")
     def short_body(self, message):

@@ -5,8 +5,8 @@ and event handlers hand events to the socket's session (chat.realtime.session),
 which decides what to send. Refusals are accepted, then closed (a close before
 accepting reaches the client as a bare HTTP 403): 4401 no valid access token
 (or it expired on an open socket), 4403 not a member or no such conversation,
-4404 unknown path, 4429 too many sockets for one user, 4503 Redis
-unreachable (try again later). Once open, a
+4404 unknown path, 4429 too many sockets for one user, 4503 Redis or
+the database failed (try again later). Once open, a
 socket outlives a Redis outage: presence is left out, and what its own
 commands could not broadcast is still sent to it. The original tutorial
 client's socket (``ws/<id>/``) lives as long as its session rather than its
@@ -30,7 +30,7 @@ from django.db import DatabaseError
 from backend.asyncdb import db
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
-from core.outages import REDIS, REDIS_ERRORS
+from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, refuse_socket_for_now
 from core.validation import whole_number
 from useraccount.middleware import token_from_scope
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token, session_end
@@ -48,7 +48,7 @@ from .serializers import sync_result_data, timestamp
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_MANY = 4401, 4403, 4404, 4429
-CLOSE_TRY_AGAIN = 4503  # autobahn sends only 1000 and 3000-4999, so not 1013
+# CLOSE_TRY_AGAIN (4503) is core.outages', shared with TokenAuthMiddleware.
 # How a message's frame starts (chat.realtime.events serialises without spaces).
 _MESSAGE_FRAME_STARTS = ('{"type":"chat.message",', '{"type":"notification",')
 # Each kind's counters, looked up once rather than by label on every frame sent.
@@ -162,10 +162,13 @@ class Consumer(AsyncWebsocketConsumer):
             # joining groups or counting the socket while connecting, or
             # receiving): close with "try again later".
             REDIS.failed(error)
-            if not self._accepted:
-                await send({"type": "websocket.accept"})
-            metrics.SOCKET_CLOSES.labels(str(CLOSE_TRY_AGAIN)).inc()
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+            await refuse_socket_for_now(send, accepted=self._accepted)
+        except DatabaseError:
+            # The database failed outside a frame's handler (authorising while
+            # connecting, catching up): the same, counted as a database error.
+            metrics.DATABASE_ERRORS.inc()
+            logger.exception("Closed a socket with %s: the database failed", CLOSE_TRY_AGAIN)
+            await refuse_socket_for_now(send, accepted=self._accepted)
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
 
@@ -271,7 +274,7 @@ class Consumer(AsyncWebsocketConsumer):
         """Any event of the groups followed: the session decides what to send."""
         await self.session.event(event)
 
-    chat_message_updated = chat_message_deleted = chat_read = chat_typing = unread = presence = deliver
+    chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = presence = deliver
 
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""
@@ -280,6 +283,9 @@ class Consumer(AsyncWebsocketConsumer):
 
     async def conversation_created(self, event):
         """For notifications sockets (the user's group also carries it to room sockets)."""
+
+    async def conversation_updated(self, event):
+        """A group changed (the user's group carries it to every socket of theirs); see the subclasses."""
 
 
 class RoomConsumer(Consumer):
@@ -350,7 +356,8 @@ class RoomConsumer(Consumer):
         try:
             message, created = await self.carry_out(
                 services.message_send, conversation_id=self.conversation.id, sender=self.user,
-                body=command.body, client_id=command.client_id,
+                body=command.body, client_id=command.client_id, reply_to=command.reply_to,
+                attachment_ids=command.attachment_ids,
             )
         except ApplicationError:
             raise
@@ -373,6 +380,12 @@ class RoomConsumer(Consumer):
         await self.carry_out(services.message_delete, conversation_id=self.conversation.id, user=self.user,
                          message_id=command.message_id)
 
+    async def on_reaction(self, command):
+        """Add or remove the caller's reaction to a message."""
+        service = services.reaction_add if command.added else services.reaction_remove
+        await self.carry_out(service, conversation_id=self.conversation.id, user=self.user,
+                             message_id=command.message_id, emoji=command.emoji)
+
     async def on_read(self, command):
         """Record the caller's read position."""
         await self.carry_out(services.conversation_mark_read, conversation_id=self.conversation.id,
@@ -393,6 +406,18 @@ class RoomConsumer(Consumer):
     async def chat_message(self, event):
         """A message was saved: the session sends it in seq order."""
         await self.session.message(event)
+
+    async def conversation_updated(self, event):
+        """This room's group changed: close with 4403 if the user was removed, else follow its members."""
+        if event["conversation_id"] != str(self.conversation.id):
+            return
+        if self.user_id in event["removed"]:
+            return await self.lose_membership()
+        self.session.members_changed(event["member_ids"])
+
+    async def lose_membership(self):
+        """Removed from the conversation (or left it): close with 4403."""
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def presence_refresh(self, online: set[str], taken_at: float):
         """Report presence changes nobody announced (a crashed process's users)."""
@@ -469,6 +494,11 @@ class OriginalClientRoomConsumer(RoomConsumer):
         await self.end_session(leave_groups=True)
         self._refuse_after_grace(CLOSE_UNAUTHENTICATED)
 
+    async def lose_membership(self):
+        """Removed from the conversation: leave at once, then refuse like a connect would (4403)."""
+        await self.end_session(leave_groups=True)
+        self._refuse_after_grace(CLOSE_FORBIDDEN)
+
     def _refuse_after_grace(self, code: int):
         self.refused_with = code
         self._grace = asyncio.ensure_future(self._close_after_grace())
@@ -536,11 +566,32 @@ class NotificationsConsumer(Consumer):
 
         await self.send(text_data=events.dumps(await db(result)()))
 
-    chat_message = Consumer.deliver
+    _left: set[str] = frozenset()
+
+    async def deliver(self, event):
+        """Nothing more of a conversation the user has left, however late the layer stops sending it."""
+        if event.get("conversation_id") not in self._left:
+            await self.session.event(event)
+
+    chat_message = chat_message_updated = chat_message_deleted = unread = deliver
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""
         await self.join(conversation_group(event["conversation_id"]))
+        await self.session.event(event)
+
+    async def conversation_updated(self, event):
+        """A group changed: follow it if the user was added, stop if they were removed, and say so."""
+        conversation_id, group = event["conversation_id"], conversation_group(event["conversation_id"])
+        if self.user_id in event["added"]:
+            self._left = self._left - {conversation_id}
+            if group not in self.groups:
+                await self.join(group)
+        elif self.user_id in event["removed"]:
+            self._left = self._left | {conversation_id}
+            if group in self.groups:
+                self.groups.remove(group)
+                await self.channel_layer.group_discard(group, self.channel_name)
         await self.session.event(event)
 
 

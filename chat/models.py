@@ -6,18 +6,24 @@ chat/services.py; reads live in chat/selectors.py.
 """
 
 import uuid
+from pathlib import PurePath
 
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 
 # The longest client_id a client may choose (see ConversationMessage.client_id).
 CLIENT_ID_MAX_LENGTH = 64
+TITLE_MAX_LENGTH = 255
 
 
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    title = models.CharField(max_length=255, blank=True, default="")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="")
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ConversationMember", related_name="conversations"
     )
@@ -39,6 +45,12 @@ class Conversation(models.Model):
         related_name="+", editable=False,
     )
     client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, default="", editable=False)
+    # A group's owner renames it and adds and removes members (chat.services,
+    # "Managing groups"); when the owner leaves, the longest-standing member
+    # takes over. Direct conversations have none.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-modified_at"]
@@ -58,6 +70,7 @@ class Conversation(models.Model):
         return self.direct_key is not None
 
 
+
 class ConversationMember(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
@@ -75,7 +88,16 @@ class ConversationMember(models.Model):
         return f"{self.user} in {self.conversation_id}"
 
 
+class MessageQuerySet(models.QuerySet):
+    def for_display(self):
+        """With everything ``message_data`` reads, in the same query."""
+        return self.select_related("created_by", "reply_to__created_by")
+
+
 class ConversationMessage(models.Model):
+    TEXT, SYSTEM = "text", "system"
+    KINDS = [(TEXT, "text"), (SYSTEM, "system")]
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField(editable=False)
@@ -100,6 +122,23 @@ class ConversationMessage(models.Model):
     # A deleted message stays as a tombstone with an empty body, so it keeps
     # its seq and catch-up stays gapless.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The message this one answers, in the same conversation.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", editable=False
+    )
+    # "system": a change to the conversation (renamed, members added or
+    # removed, someone left), written by the service that made it, with
+    # what changed in ``system`` (docs/protocol.md, "System messages").
+    kind = models.CharField(max_length=16, choices=KINDS, default=TEXT, editable=False)
+    system = models.JSONField(null=True, blank=True, editable=False)
+    # Copies kept on the row so that showing a message takes no other query:
+    # the reactions as message JSON shows them (rewritten, under the row's
+    # lock, whenever a Reaction is added or removed) and the attachments it
+    # carries (fixed when it is sent).
+    reaction_summary = models.JSONField(default=list, blank=True, editable=False)
+    attachment_summary = models.JSONField(default=list, blank=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -118,3 +157,77 @@ class ConversationMessage(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+# The longest reaction a user may add, in characters: an emoji with a skin
+# tone and ZWJ joins (a family, a flag) takes up to about ten.
+REACTION_MAX_LENGTH = 16
+
+
+class Reaction(models.Model):
+    """One user's emoji on one message; at most one per user, emoji and message."""
+
+    message = models.ForeignKey(ConversationMessage, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=REACTION_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="one_reaction_per_user_and_emoji"),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} on {self.message_id}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """A random name under the conversation; the uploaded name is kept in the row only."""
+    return f"{attachment.conversation_id.hex}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()[:16]}"
+
+
+class _AttachmentStorage(LazyObject):
+    """STORAGES["attachments"], looked up when first used and again after the setting changes (tests)."""
+
+    def _setup(self):
+        self._wrapped = storages["attachments"]
+
+
+_attachment_storage = _AttachmentStorage()
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting, **kwargs):
+    if setting == "STORAGES":
+        _attachment_storage._wrapped = empty
+
+
+def attachment_storage():
+    return _attachment_storage
+
+
+class Attachment(models.Model):
+    """
+    A file uploaded to a conversation, then carried by one message. Stored
+    in the "attachments" storage (never the public media one) and served
+    only to members (chat.api.AttachmentDownloadView).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Null until a message carries it; uploads no message took are removed
+    # by ``manage.py cleanup_attachments``.
+    message = models.ForeignKey(
+        ConversationMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, storage=attachment_storage, max_length=255)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return self.name

@@ -18,7 +18,8 @@ from core.errors import NotFound
 from core.validation import uuid_or_none
 from useraccount.models import User
 
-from .models import Conversation, ConversationMember, ConversationMessage
+from .models import Attachment, Conversation, ConversationMember, ConversationMessage
+from .search import clean_query, search_messages
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
 
@@ -118,7 +119,7 @@ def attach_last_messages(conversations: list[Conversation]) -> list[Conversation
         condition = reduce(or_, (Q(conversation_id=c.id, seq=c.last_seq) for c in wanted))
         by_conversation = {
             m.conversation_id: m
-            for m in ConversationMessage.objects.select_related("created_by").filter(condition)
+            for m in ConversationMessage.objects.for_display().filter(condition)
         }
     for conversation in conversations:
         conversation.last_message = by_conversation.get(conversation.id)
@@ -135,9 +136,7 @@ def message_list(
     catching up. Otherwise the newest ones below ``before`` (or the newest of
     all): scrolling back.
     """
-    messages = ConversationMessage.objects.filter(conversation=conversation).select_related(
-        "created_by"
-    )
+    messages = ConversationMessage.objects.for_display().filter(conversation=conversation)
     if after is not None:
         messages = messages.filter(seq__gt=after)
     if before is not None:
@@ -189,8 +188,8 @@ def changes_since(
     if with_news:
         wanted = reduce(or_, (Q(conversation_id=c.id, seq__gt=after[c.id]) for c in with_news))
         rows = (
-            ConversationMessage.objects.filter(wanted)
-            .select_related("created_by")
+            ConversationMessage.objects.for_display()
+            .filter(wanted)
             .annotate(row=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=F("seq").asc()))
             .filter(row__lte=limit + 1)
             .order_by("conversation_id", "seq")
@@ -215,3 +214,36 @@ def changes_since(
             break
         changes.append(ConversationChanges(conversation, kept, len(messages) > len(kept)))
     return changes, unread_total, more
+
+
+def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:
+    """Messages of the user's conversations (or of ``conversation``, which they are in) matching ``query``, best first."""
+    messages = ConversationMessage.objects.for_display()
+    if conversation is not None:
+        messages = messages.filter(conversation=conversation)
+    else:
+        # The ids as a list, not a subquery: PostgreSQL then reads the index
+        # once for all of them instead of once per conversation (docs/search.md).
+        ids = list(ConversationMember.objects.filter(user=user).values_list("conversation_id", flat=True))
+        messages = messages.filter(conversation_id__in=ids)
+    return search_messages(messages, clean_query(query))
+
+
+def attachment_for_user(*, conversation_id, attachment_id, user: User) -> Attachment:
+    """
+    An attachment ``user`` may download: one a message of a conversation
+    they are in carries, or their own upload not sent yet. NotFound otherwise,
+    the same for a conversation they are not in as for no such attachment.
+    """
+    conversation = conversation_get_for_user(conversation_id=conversation_id, user=user)
+    parsed = uuid_or_none(attachment_id)
+    attachment = (
+        Attachment.objects.filter(id=parsed, conversation=conversation)
+        .filter(Q(message__isnull=False) | Q(uploaded_by=user))
+        .first()
+        if parsed
+        else None
+    )
+    if attachment is None:
+        raise NotFound("No such attachment.")
+    return attachment

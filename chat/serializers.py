@@ -10,11 +10,14 @@ cheaper than a serializer instance. Input validation for REST lives in the
 from datetime import datetime
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
+
+from core.public_urls import absolute_url
 
 from useraccount.serializers import UserPublicOut, user_public
 
-from .models import CLIENT_ID_MAX_LENGTH, Conversation, ConversationMessage
+from .models import CLIENT_ID_MAX_LENGTH, Attachment, Conversation, ConversationMessage
 from .realtime.presence import Unknown
 
 
@@ -24,8 +27,15 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+# How much of a replied-to message's body a reply carries.
+REPLY_EXCERPT_CHARS = 140
+
+
 def message_data(message: ConversationMessage) -> dict:
-    """The message JSON; ``message.created_by`` must be loaded."""
+    """
+    The message JSON. Load messages with ``ConversationMessage.objects.for_display()``
+    (sender, replied-to message, reactions and attachments in a fixed number of queries).
+    """
     return {
         "id": str(message.id),
         "seq": message.seq,
@@ -37,7 +47,60 @@ def message_data(message: ConversationMessage) -> dict:
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
+        "kind": message.kind,
+        "system": message.system,
+        "reply_to": reply_data(message.reply_to) if message.reply_to_id else None,
+        "reactions": message.reaction_summary,
+        "attachments": [attachment_data(message.conversation_id, item) for item in message.attachment_summary],
     }
+
+
+def reply_data(message: ConversationMessage | None) -> dict | None:
+    """What a reply shows of the message it answers: who, and the start of what they said (none once deleted)."""
+    if message is None:  # the replied-to message's conversation was deleted with it
+        return None
+    body = message.body
+    return {
+        "id": str(message.id),
+        "seq": message.seq,
+        "body": body if len(body) <= REPLY_EXCERPT_CHARS else body[: REPLY_EXCERPT_CHARS - 1] + "\u2026",
+        "created_by": user_public(message.created_by),
+        "deleted": message.is_deleted,
+    }
+
+
+def reaction_summary(reactions) -> list[dict]:
+    """
+    What message JSON shows of a message's reactions (kept on the message
+    row): ``[{emoji, count, user_ids}]`` in the order each emoji was first
+    used, at most CHAT_REACTION_USERS_SHOWN ids each.
+    """
+    shown = settings.CHAT_REACTION_USERS_SHOWN
+    by_emoji: dict[str, dict] = {}
+    for reaction in reactions:
+        entry = by_emoji.setdefault(reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": []})
+        entry["count"] += 1
+        if len(entry["user_ids"]) < shown:
+            entry["user_ids"].append(str(reaction.user_id))
+    return list(by_emoji.values())
+
+
+def attachment_summary(attachment: Attachment) -> dict:
+    """What a message keeps of an attachment it carries (its URL is made when shown)."""
+    return {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+
+
+def attachment_data(conversation_id, summary: dict) -> dict:
+    """An attachment's JSON, from its summary: with the URL members download it at."""
+    url = reverse("chat-attachment", args=[conversation_id, summary["id"]])
+    return {**summary, "url": absolute_url(url)}
 
 
 def user_with_presence(user, online: set[str] | None) -> dict:
@@ -61,6 +124,7 @@ def conversation_data(conversation: Conversation, online: set[str] | None = None
         "users": [user_with_presence(user, online) for user in conversation.users.all()],
         "modified_at": timestamp(conversation.modified_at),
         "last_seq": conversation.last_seq,
+        "owner_id": str(conversation.owner_id) if conversation.owner_id else None,
     }
 
 
@@ -102,10 +166,54 @@ class ConversationCreateInput(serializers.Serializer):
 class MessageCreateInput(serializers.Serializer):
     # Length and emptiness are checked by the service, the one place that
     # validates a message, so REST and the socket give the same errors.
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    body = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, default="",
+        help_text="May be empty when the message carries attachments.",
+    )
     client_id = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=CLIENT_ID_MAX_LENGTH
     )
+    reply_to = serializers.UUIDField(required=False, allow_null=True, help_text="A message of this conversation.")
+    attachment_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False,
+        help_text="Your uploads to this conversation (POST .../attachments/), at most CHAT_MESSAGE_MAX_ATTACHMENTS (10).",
+    )
+
+
+class ConversationUpdateInput(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True, max_length=255)
+
+
+class MembersAddInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
+
+
+class ReactionInput(serializers.Serializer):
+    emoji = serializers.CharField(max_length=16, trim_whitespace=False, help_text="One emoji, such as \U0001f44d.")
+
+
+class AttachmentUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text="Its type is read from its bytes.")
+
+
+class SearchInput(serializers.Serializer):
+    q = serializers.CharField(max_length=200, help_text="Words to find (docs/search.md).")
+    cursor = serializers.CharField(required=False, help_text="From a `Link` header; opaque.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["limit"] = serializers.IntegerField(
+            required=False, min_value=1, max_value=settings.CHAT_SEARCH_PAGE_MAX,
+            help_text="Results per page (default CHAT_SEARCH_PAGE_SIZE, 20; at most CHAT_SEARCH_PAGE_MAX, 50).",
+        )
+        return fields
+
+    @classmethod
+    def optional(cls):
+        """The same parameters, with ``q`` optional (a message list that searches only when asked to)."""
+        instance = cls()
+        instance.fields["q"].required = False
+        return instance
 
 
 class MessageEditInput(serializers.Serializer):
@@ -132,6 +240,38 @@ class MessageRangeInput(serializers.Serializer):
 # --- Documented shapes (OpenAPI): what the functions above return.
 
 
+class AttachmentOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The file name it was uploaded with.")
+    content_type = serializers.CharField(help_text="Read from the file's bytes.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    width = serializers.IntegerField(allow_null=True, help_text="Pixels, for an image.")
+    height = serializers.IntegerField(allow_null=True, help_text="Pixels, for an image.")
+    url = serializers.URLField(help_text="Download (members only, with the bearer token).")
+
+
+class ReplyOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    body = serializers.CharField(allow_blank=True, help_text="The first 140 characters; empty once deleted.")
+    created_by = UserPublicOut()
+    deleted = serializers.BooleanField()
+
+
+class ReactionOut(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField(help_text="Everyone who reacted with it.")
+    user_ids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The first CHAT_REACTION_USERS_SHOWN (20) of them."
+    )
+
+
+class SystemOut(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["renamed", "members_added", "member_removed", "member_left"])
+    user_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Who was added, removed or left.")
+    title = serializers.CharField(allow_blank=True, required=False, help_text="The new title (renamed).")
+
+
 class MessageOut(serializers.Serializer):
     id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps.")
@@ -143,6 +283,13 @@ class MessageOut(serializers.Serializer):
     client_id = serializers.CharField(allow_null=True)
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
+    kind = serializers.ChoiceField(
+        choices=["text", "system"], help_text="system: a change to the conversation, described in `system`."
+    )
+    system = SystemOut(allow_null=True, help_text="What changed, for a system message; null otherwise.")
+    reply_to = ReplyOut(allow_null=True, help_text="The message this one answers.")
+    reactions = ReactionOut(many=True, help_text="In the order each emoji was first used.")
+    attachments = AttachmentOut(many=True)
 
 
 class ConversationOut(serializers.Serializer):
@@ -152,6 +299,7 @@ class ConversationOut(serializers.Serializer):
     users = UserPublicOut(many=True)
     modified_at = serializers.DateTimeField()
     last_seq = serializers.IntegerField()
+    owner_id = serializers.UUIDField(allow_null=True, help_text="Who manages the group; null for a direct conversation.")
 
 
 class ConversationListItemOut(ConversationOut):

@@ -17,7 +17,9 @@ returns (or when the outer transaction commits):
 These are synchronous ORM functions; sockets run them on database threads.
 """
 
+import logging
 from dataclasses import dataclass
+from pathlib import PurePath
 from uuid import UUID
 
 from django.conf import settings
@@ -26,16 +28,29 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from core import metrics
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedType
 from core.validation import storable_text, uuid_or_none, whole_number
 from useraccount.models import User
 from useraccount.selectors import active_users
 
-from .models import CLIENT_ID_MAX_LENGTH, Conversation, ConversationMember, ConversationMessage
+from .models import (
+    CLIENT_ID_MAX_LENGTH,
+    REACTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Attachment,
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+    Reaction,
+)
+from .files import sniff
 from .realtime import events
 from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.outbox import Outbox, with_outbox
 from .selectors import conversation_with_users, unread_counts
+from .serializers import attachment_summary, reaction_summary
+
+logger = logging.getLogger(__name__)
 
 
 def _direct_key(first: UUID, second: UUID) -> str:
@@ -62,7 +77,8 @@ def _create_conversation(
     created_by: User | None = None, client_id: str = "",
 ):
     conversation = Conversation.objects.create(
-        title=title, direct_key=direct_key, created_by=created_by, client_id=client_id
+        title=title, direct_key=direct_key, created_by=created_by, client_id=client_id,
+        owner=None if direct_key else created_by,
     )
     ConversationMember.objects.bulk_create(
         [ConversationMember(conversation=conversation, user=user) for user in users]
@@ -114,6 +130,9 @@ def conversation_create_group(
     wanted = {user_id for user_id in user_ids if user_id != creator.id}
     if not wanted:
         raise InvalidInput("Name at least one other user.", field="user_ids")
+    limit = settings.CHAT_GROUP_MAX_MEMBERS
+    if len(wanted) + 1 > limit:
+        raise InvalidInput(f"A group has at most {limit} members.", code="too_many_members", field="user_ids")
     others = list(active_users().filter(id__in=wanted))
     missing = wanted - {user.id for user in others}
     if missing:
@@ -124,7 +143,7 @@ def conversation_create_group(
     try:
         with transaction.atomic():
             conversation = _create_conversation(
-                users=[creator, *others], title=title.strip(), outbox=outbox,
+                users=[creator, *others], title=_validate_title(title), outbox=outbox,
                 created_by=creator, client_id=client_id,
             )
     except IntegrityError:
@@ -141,14 +160,16 @@ def _group_by_client_id(*, creator: User, client_id: str) -> Conversation | None
     return conversation_with_users(conversation_id=found) if found else None
 
 
-def _validate_body(body) -> str:
+def _validate_body(body, *, may_be_empty: bool = False) -> str:
+    if body is None and may_be_empty:
+        body = ""
     if not isinstance(body, str):
         raise InvalidInput("The message body must be a string.", code="invalid_body", field="body")
     if not storable_text(body):
         raise InvalidInput(
             "The message body holds a NUL or an invalid character.", code="invalid_body", field="body"
         )
-    if not body.strip():
+    if not body.strip() and not may_be_empty:
         raise InvalidInput("The message body is empty.", code="empty_body", field="body")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(body) > limit:
@@ -202,15 +223,92 @@ def _next_seq(conversation_id: UUID, member: User) -> tuple[int, str | None]:
 
 def _message_by_client_id(*, conversation_id: UUID, sender: User, client_id: str):
     return (
-        ConversationMessage.objects.select_related("created_by")
+        ConversationMessage.objects.for_display()
         .filter(conversation_id=conversation_id, created_by=sender, client_id=client_id)
         .first()
     )
 
 
+def _attachment_ids(value) -> list[UUID]:
+    """The ids a message is to carry, in order, each once; InvalidInput on anything else."""
+    if value is None:
+        return []
+    limit = settings.CHAT_MESSAGE_MAX_ATTACHMENTS
+    if not isinstance(value, list) or len(value) > limit:
+        raise InvalidInput(
+            f"attachment_ids must be a list of at most {limit} attachment ids.",
+            code="invalid_attachment", field="attachment_ids",
+        )
+    ids = [uuid_or_none(item) for item in value]
+    if None in ids or len(set(ids)) != len(ids):
+        raise InvalidInput(
+            "attachment_ids must hold attachment ids, each once.", code="invalid_attachment", field="attachment_ids"
+        )
+    return ids
+
+
+def _reply_to_id(value) -> UUID | None:
+    if value is None:
+        return None
+    parsed = uuid_or_none(value)
+    if parsed is None:
+        raise InvalidInput("reply_to must be a message id.", code="invalid_reply_to", field="reply_to")
+    return parsed
+
+
+def _uploads(*, conversation_id: UUID, sender: User, ids: list[UUID]) -> list[Attachment]:
+    """The sender's uploads ``ids`` to the conversation, in order and locked; inside the message's transaction."""
+    if not ids:
+        return []
+    found = {
+        attachment.id: attachment
+        for attachment in Attachment.objects.select_for_update().filter(
+            id__in=ids, conversation_id=conversation_id, uploaded_by=sender
+        )
+    }
+    missing = [str(attachment_id) for attachment_id in ids if attachment_id not in found]
+    if missing:
+        raise InvalidInput(
+            "Not an upload of yours to this conversation: " + ", ".join(missing),
+            code="invalid_attachment", field="attachment_ids",
+        )
+    return [found[attachment_id] for attachment_id in ids]
+
+
+def _attach(*, message: ConversationMessage, uploads: list[Attachment]) -> None:
+    """Give ``message`` the uploads, which no other message may carry already."""
+    if not uploads:
+        return
+    taken = [str(attachment.id) for attachment in uploads if attachment.message_id is not None]
+    if taken:
+        raise InvalidInput(
+            "Already sent with another message: " + ", ".join(taken),
+            code="invalid_attachment", field="attachment_ids",
+        )
+    Attachment.objects.filter(id__in=[attachment.id for attachment in uploads]).update(message=message)
+
+
+def _replied_message(*, message: ConversationMessage) -> ConversationMessage | None:
+    """The message ``message`` replies to, checked to be a live one of the same conversation."""
+    if message.reply_to_id is None:
+        return None
+    replied = (
+        ConversationMessage.objects.select_related("created_by")
+        .filter(id=message.reply_to_id, conversation_id=message.conversation_id)
+        .first()
+    )
+    if replied is None or replied.is_deleted:
+        raise InvalidInput(
+            "reply_to must be a message of this conversation that is not deleted.",
+            code="invalid_reply_to", field="reply_to",
+        )
+    return replied
+
+
 @with_outbox
 def message_send(
-    *, conversation_id, sender: User, body, client_id: str | None = "", outbox: Outbox
+    *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
+    outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     Validate, save and emit a message. Returns ``(message, created)``.
@@ -218,15 +316,23 @@ def message_send(
     NotFound unless ``sender`` is a member. A ``client_id`` the sender already
     used in this conversation returns the original message with
     ``created=False`` and emits nothing: a retry is not a new message.
+    ``reply_to`` is a message of the same conversation; ``attachment_ids``
+    are the sender's uploads to it that no message carries yet (the body may
+    then be empty).
     """
     conversation_id = _conversation_id(conversation_id)
-    body = _validate_body(body)
+    attachment_ids = _attachment_ids(attachment_ids)
+    body = _validate_body(body, may_be_empty=bool(attachment_ids))
     client_id = _validate_client_id(client_id)
+    reply_to_id = _reply_to_id(reply_to)
     # A resend is found by the unique constraint below, not by a lookup
     # first: retries are rare and the lookup would cost every message a query.
+    # The reply and the attachments are checked after the insert for the
+    # same reason: a resend's attachments are already taken by its original.
     try:
         with transaction.atomic():
             seq, direct_key = _next_seq(conversation_id, sender)
+            uploads = _uploads(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
                 seq=seq,
@@ -234,7 +340,11 @@ def message_send(
                 created_by=sender,
                 sent_to_id=_direct_peer_id(direct_key, sender.id),
                 client_id=client_id,
+                reply_to_id=reply_to_id,
+                attachment_summary=[attachment_summary(upload) for upload in uploads],
             )
+            message.reply_to = _replied_message(message=message)
+            _attach(message=message, uploads=uploads)
             # Whoever writes has read everything up to their own message.
             ConversationMember.objects.filter(conversation_id=conversation_id, user=sender).update(
                 last_read_seq=seq
@@ -253,13 +363,13 @@ def message_send(
     return message, True
 
 
-def _own_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
-    """The message, locked, if ``user`` is a member of its conversation and its author."""
+def _members_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
+    """The message, locked, if ``user`` is a member of its conversation; NotFound otherwise."""
     conversation_id = _conversation_id(conversation_id)
     is_member = ConversationMember.objects.filter(conversation_id=conversation_id, user=user)
     parsed = uuid_or_none(message_id)
     message = (
-        ConversationMessage.objects.select_related("created_by")
+        ConversationMessage.objects.for_display()
         .select_for_update(of=("self",))
         .annotate(by_member=Exists(is_member))
         .filter(id=parsed, conversation_id=conversation_id)
@@ -271,6 +381,12 @@ def _own_message(*, conversation_id, user: User, message_id) -> ConversationMess
         if message is None and is_member.exists():
             raise NotFound("No such message.")
         raise NotFound("No such conversation.")
+    return message
+
+
+def _own_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
+    """The message, locked, if ``user`` is a member of its conversation and its author."""
+    message = _members_message(conversation_id=conversation_id, user=user, message_id=message_id)
     if message.created_by_id != user.id:
         raise Forbidden("Only the author can change a message.")
     return message
@@ -279,11 +395,14 @@ def _own_message(*, conversation_id, user: User, message_id) -> ConversationMess
 @with_outbox
 def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbox) -> ConversationMessage:
     """The author replaces a message's body; members get ``chat.message.updated``."""
-    body = _validate_body(body)
+    body = _validate_body(body, may_be_empty=True)
     with transaction.atomic():
         message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
         if message.is_deleted:
             raise InvalidInput("A deleted message cannot be edited.", code="message_deleted")
+        if message.kind != ConversationMessage.TEXT:
+            raise Forbidden("A system message cannot be changed.")
+        body = _validate_body(body, may_be_empty=bool(message.attachment_summary))
         if message.body == body:
             return message
         message.body = body
@@ -304,11 +423,34 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
         message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
         if message.is_deleted:
             return message
+        if message.kind != ConversationMessage.TEXT:
+            raise Forbidden("A system message cannot be changed.")
+        # Its reactions and files go with it.
+        message.reactions.all().delete()
+        _delete_attachments(list(message.attachments.all()))
         message.body = ""
         message.deleted_at = timezone.now()
-        message.save(update_fields=["body", "deleted_at"])
+        message.reaction_summary, message.attachment_summary = [], []
+        message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
     return message
+
+
+def _delete_attachments(attachments: list[Attachment]) -> None:
+    """Delete the rows now and the files once the transaction commits."""
+    if not attachments:
+        return
+    Attachment.objects.filter(id__in=[attachment.id for attachment in attachments]).delete()
+    files = [(attachment.file.storage, attachment.file.name) for attachment in attachments]
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(files) -> None:
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except Exception:
+            logger.warning("Could not delete the attachment file %s", name, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -357,3 +499,320 @@ def conversation_mark_read(*, conversation_id, user: User, seq, outbox: Outbox) 
             ),
         )
     return ReadState(conversation_id, seq, last_seq - seq)
+
+
+# --- Reactions
+
+
+def _emoji(value) -> str:
+    """``value`` as one fully qualified emoji (a missing U+FE0F is added), or InvalidInput."""
+    normal = _FULLY_QUALIFIED.get(value.replace("\ufe0f", "")) if isinstance(value, str) and len(value) <= 16 else None
+    if normal is None:
+        raise InvalidInput("emoji must be one emoji, such as \U0001f44d.", code="invalid_emoji", field="emoji")
+    return normal
+
+
+def _fully_qualified_emoji() -> dict[str, str]:
+    import emoji
+
+    qualified = emoji.STATUS["fully_qualified"]
+    return {
+        text.replace("\ufe0f", ""): text
+        for text, data in emoji.EMOJI_DATA.items()
+        if data["status"] == qualified and len(text) <= REACTION_MAX_LENGTH
+    }
+
+
+_FULLY_QUALIFIED = _fully_qualified_emoji()
+
+
+def _reactable(*, conversation_id, user: User, message_id) -> ConversationMessage:
+    message = _members_message(conversation_id=conversation_id, user=user, message_id=message_id)
+    if message.is_deleted or message.kind != ConversationMessage.TEXT:
+        raise InvalidInput("Only messages that are not deleted take reactions.", code="message_deleted")
+    return message
+
+
+def _reactions_changed(message: ConversationMessage, *, user: User, emoji: str, added: bool, outbox: Outbox):
+    """Rewrite the message's reaction summary (its row is locked) and tell the room."""
+    message.reaction_summary = reaction_summary(
+        Reaction.objects.filter(message=message).order_by("created_at", "id")
+    )
+    message.save(update_fields=["reaction_summary"])
+    outbox.emit(
+        room_group(message.conversation_id),
+        events.reaction(message, user_id=user.id, emoji=emoji, added=added),
+    )
+
+
+@with_outbox
+def reaction_add(*, conversation_id, user: User, message_id, emoji, outbox: Outbox) -> ConversationMessage:
+    """
+    ``user`` reacts to a message with ``emoji``: once per user, emoji and
+    message (adding it again changes nothing), at most
+    CHAT_REACTIONS_PER_MESSAGE different emoji per message. The room gets
+    ``chat.reaction`` with the new counts.
+    """
+    emoji = _emoji(emoji)
+    with transaction.atomic():
+        message = _reactable(conversation_id=conversation_id, user=user, message_id=message_id)
+        used = {entry["emoji"] for entry in message.reaction_summary}
+        if emoji not in used and len(used) >= settings.CHAT_REACTIONS_PER_MESSAGE:
+            raise InvalidInput(
+                f"A message takes at most {settings.CHAT_REACTIONS_PER_MESSAGE} different reactions.",
+                code="too_many_reactions", field="emoji",
+            )
+        _, created = Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)
+        if created:
+            _reactions_changed(message, user=user, emoji=emoji, added=True, outbox=outbox)
+    return message
+
+
+@with_outbox
+def reaction_remove(*, conversation_id, user: User, message_id, emoji, outbox: Outbox) -> ConversationMessage:
+    """``user`` takes their ``emoji`` reaction back (one they never added changes nothing)."""
+    emoji = _emoji(emoji)
+    with transaction.atomic():
+        message = _reactable(conversation_id=conversation_id, user=user, message_id=message_id)
+        removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+        if removed:
+            _reactions_changed(message, user=user, emoji=emoji, added=False, outbox=outbox)
+    return message
+
+
+# --- Managing groups
+#
+# Who may do what in a group (docs/protocol.md, "Groups"):
+# - its owner (the creator, until they leave) renames it, adds members and removes members;
+# - any member leaves it; when the owner leaves, the member who joined
+#   earliest becomes the owner;
+# - a direct conversation has no owner: it cannot be renamed, and nobody
+#   joins or leaves it.
+# Every change is a system message in the timeline (it takes a seq) and a
+# ``conversation.updated`` event to the members, those added and those removed.
+
+
+def _members_group(*, conversation_id, user: User) -> Conversation:
+    """The group, locked, if ``user`` is a member; NotFound, or InvalidInput for a direct conversation."""
+    conversation_id = _conversation_id(conversation_id)
+    conversation = (
+        Conversation.objects.select_for_update().filter(id=conversation_id, members__user=user).first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    if conversation.is_direct:
+        raise InvalidInput(
+            "A direct conversation has no title or members to change.", code="direct_conversation"
+        )
+    return conversation
+
+
+def _owned_group(*, conversation_id, user: User) -> Conversation:
+    conversation = _members_group(conversation_id=conversation_id, user=user)
+    if conversation.owner_id != user.id:
+        raise Forbidden("Only the group's owner can do that.", code="not_owner")
+    return conversation
+
+
+def _validate_title(title) -> str:
+    if not isinstance(title, str) or not storable_text(title) or len(title.strip()) > TITLE_MAX_LENGTH:
+        raise InvalidInput(
+            f"title must be text of at most {TITLE_MAX_LENGTH} characters.", code="invalid_title", field="title"
+        )
+    return title.strip()
+
+
+def _names(users) -> str:
+    names = [user.display_name for user in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _system_message(
+    conversation: Conversation, *, actor: User, body: str, action: str, outbox: Outbox,
+    user_ids=(), **details,
+) -> ConversationMessage:
+    """A system message by ``actor`` (still a member), in the timeline like any message."""
+    seq, _ = _next_seq(conversation.id, actor)
+    message = ConversationMessage.objects.create(
+        conversation_id=conversation.id, seq=seq, body=body, created_by=actor,
+        kind=ConversationMessage.SYSTEM,
+        system={"action": action, "user_ids": [str(user_id) for user_id in user_ids], **details},
+    )
+    ConversationMember.objects.filter(conversation_id=conversation.id, user=actor).update(last_read_seq=seq)
+    outbox.emit(conversation_group(conversation.id), events.message(message))
+    metrics.MESSAGES_SAVED.inc()
+    return message
+
+
+def _announce_update(
+    conversation_id: UUID, *, actor: User, message: ConversationMessage, outbox: Outbox,
+    added=(), removed=(),
+) -> Conversation:
+    """``conversation.updated`` to everyone it concerns; returns the conversation as it is now."""
+    conversation = conversation_with_users(conversation_id=conversation_id)
+    event = events.conversation_updated(
+        conversation, system=message.system, actor_id=actor.id, added=added, removed=removed
+    )
+    for user_id in {user.id for user in conversation.users.all()} | set(removed):
+        outbox.emit(user_group(user_id), event)
+    return conversation
+
+
+@with_outbox
+def conversation_rename(*, conversation_id, user: User, title, outbox: Outbox) -> Conversation:
+    """The owner gives the group a new title (the same title changes nothing)."""
+    title = _validate_title(title)
+    with transaction.atomic():
+        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        if conversation.title == title:
+            return conversation_with_users(conversation_id=conversation.id)
+        Conversation.objects.filter(id=conversation.id).update(title=title)
+        text = f"{user.display_name} renamed the group to \u201c{title}\u201d" if title else (
+            f"{user.display_name} removed the group's title"
+        )
+        message = _system_message(conversation, actor=user, body=text, action="renamed", title=title, outbox=outbox)
+        return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+
+
+@with_outbox
+def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID], outbox: Outbox) -> Conversation:
+    """
+    The owner adds active users to the group (members already in it are
+    skipped). They see its history and start with nothing unread; their
+    notifications sockets follow it at once.
+    """
+    with transaction.atomic():
+        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        current = set(ConversationMember.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+        wanted = {user_id for user_id in user_ids if user_id not in current}
+        if not wanted:
+            return conversation_with_users(conversation_id=conversation.id)
+        users = list(active_users().filter(id__in=wanted).order_by("name", "email"))
+        missing = wanted - {added.id for added in users}
+        if missing:
+            raise InvalidInput(
+                "No such user: " + ", ".join(sorted(str(user_id) for user_id in missing)), field="user_ids"
+            )
+        limit = settings.CHAT_GROUP_MAX_MEMBERS
+        if len(current) + len(users) > limit:
+            raise InvalidInput(f"A group has at most {limit} members.", code="too_many_members", field="user_ids")
+        message = _system_message(
+            conversation, actor=user, body=f"{user.display_name} added {_names(users)}",
+            action="members_added", user_ids=[added.id for added in users], outbox=outbox,
+        )
+        ConversationMember.objects.bulk_create(
+            [ConversationMember(conversation=conversation, user=added, last_read_seq=message.seq) for added in users]
+        )
+        return _announce_update(
+            conversation.id, actor=user, message=message, outbox=outbox, added=[added.id for added in users]
+        )
+
+
+@with_outbox
+def conversation_remove_member(*, conversation_id, user: User, member_id, outbox: Outbox) -> Conversation:
+    """
+    The owner removes a member, or a member (``member_id`` their own id)
+    leaves. Their open room sockets close with 4403 and their notifications
+    sockets stop following the group, on every server process. When the
+    owner leaves, the member who joined earliest owns the group.
+    """
+    member_id = uuid_or_none(member_id)
+    with transaction.atomic():
+        leaving = member_id == user.id
+        conversation = (
+            _members_group if leaving else _owned_group
+        )(conversation_id=conversation_id, user=user)
+        target = (
+            ConversationMember.objects.select_related("user").filter(conversation=conversation, user_id=member_id).first()
+            if member_id
+            else None
+        )
+        if target is None:
+            raise NotFound("No such member.")
+        if leaving:
+            message = _system_message(
+                conversation, actor=user, body=f"{user.display_name} left", action="member_left",
+                user_ids=[user.id], outbox=outbox,
+            )
+        else:
+            message = _system_message(
+                conversation, actor=user, body=f"{user.display_name} removed {target.user.display_name}",
+                action="member_removed", user_ids=[target.user_id], outbox=outbox,
+            )
+        target.delete()
+        if conversation.owner_id == target.user_id:
+            successor = (
+                ConversationMember.objects.filter(conversation=conversation)
+                .order_by("joined_at", "id").values_list("user_id", flat=True).first()
+            )
+            Conversation.objects.filter(id=conversation.id).update(owner_id=successor)
+        return _announce_update(
+            conversation.id, actor=user, message=message, outbox=outbox, removed=[target.user_id]
+        )
+
+
+# --- Attachments
+
+
+def _file_name(value) -> str:
+    """The uploaded file's own name, kept for display: its last path part, printable, at most 255 characters."""
+    name = PurePath(str(value or "").replace("\\", "/")).name
+    name = "".join(char for char in name if char.isprintable()).strip()
+    if not name or not storable_text(name):
+        return "file"
+    if len(name) > 255:
+        suffix = PurePath(name).suffix[:16]
+        name = name[: 255 - len(suffix)] + suffix
+    return name
+
+
+def attachment_upload(*, conversation_id, user: User, file) -> Attachment:
+    """
+    Store a file a member uploads to a conversation, for a message of theirs
+    to carry (message_send's ``attachment_ids``). At most
+    CHAT_ATTACHMENT_MAX_BYTES (TooLarge) and of a type in
+    CHAT_ATTACHMENT_TYPES, read from its bytes (UnsupportedType); images
+    get their width and height.
+    """
+    conversation_id = _conversation_id(conversation_id)
+    if not ConversationMember.objects.filter(conversation_id=conversation_id, user=user).exists():
+        raise NotFound("No such conversation.")
+    limit = settings.CHAT_ATTACHMENT_MAX_BYTES
+    if file.size > limit:
+        raise TooLarge(f"The file is larger than {limit} bytes.", field="file")
+    if file.size == 0:
+        raise InvalidInput("The file is empty.", code="empty_file", field="file")
+    kind = sniff(file)
+    if kind.content_type == "image/x-too-large":
+        raise TooLarge("The image has more pixels than the server opens.", field="file")
+    if kind.content_type not in settings.CHAT_ATTACHMENT_TYPES:
+        raise UnsupportedType(
+            f"Files of type {kind.content_type} are not accepted; accepted: "
+            + ", ".join(sorted(settings.CHAT_ATTACHMENT_TYPES)) + ".",
+            field="file",
+        )
+    attachment = Attachment(
+        conversation_id=conversation_id, uploaded_by=user, name=_file_name(file.name),
+        content_type=kind.content_type, size=file.size, width=kind.width, height=kind.height,
+    )
+    attachment.file.save(attachment.name, file, save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        _delete_files([(attachment.file.storage, attachment.file.name)])
+        raise
+    return attachment
+
+
+def attachments_cleanup(*, older_than) -> int:
+    """Delete uploads no message took that were made before ``older_than``; returns how many."""
+    deleted = 0
+    stale = Attachment.objects.filter(message__isnull=True, created_at__lt=older_than)
+    while True:
+        with transaction.atomic():
+            # Locked and read again: one a message takes meanwhile is not touched.
+            batch = list(stale.select_for_update().order_by("created_at")[:500])
+            _delete_attachments(batch)
+        if not batch:
+            return deleted
+        deleted += len(batch)

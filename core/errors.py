@@ -48,6 +48,13 @@ class TooLarge(ApplicationError):
     code = "too_large"
 
 
+class UnsupportedType(ApplicationError):
+    """An uploaded file of a type that is not accepted."""
+
+    status = 415
+    code = "unsupported_type"
+
+
 class TooManyRequests(ApplicationError):
     """Over a rate limit; ``retry_after`` is how many seconds to wait before trying again."""
 

@@ -14,6 +14,7 @@ variables, which follow a request into the threads its ORM work runs on.
 
 import contextvars
 import logging
+import logging.config
 import re
 import uuid
 
@@ -24,6 +25,16 @@ _WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A token in a query string or an Authorization header, and anything shaped
 # like a JWT wherever it appears.
 SECRETS = re.compile(r"(?i)(?<=token=)[^&\s'\"]+|(?<=bearer )[^\s'\"]+|eyJ[\w-]+\.[\w-]+\.[\w-]+")
+
+
+def configure(config: dict) -> None:
+    """
+    Django's LOGGING_CONFIG: the LOGGING settings, and Python's warnings as
+    records of the ``py.warnings`` logger, so that they take the log format
+    too (printed as they are, they would be lines of plain text among JSON).
+    """
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 def redact(text: str) -> str:

@@ -16,7 +16,6 @@ docs/operations.md has what each metric means and the panels to draw.
 """
 
 import glob
-import ipaddress
 import os
 import secrets
 
@@ -33,6 +32,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from core.proxies import ip_address
 
 SOCKETS_OPEN = Gauge(
     "chat_sockets_open", "WebSockets open now, by kind (rich: ws/chat/<id>/, original: ws/<id>/, notifications).",
@@ -60,7 +61,9 @@ RATE_LIMITED = Counter(
     "chat_rate_limited", "Socket frames and REST requests refused over a rate limit, by limit.", ["limit"]
 )
 REDIS_ERRORS = Counter("chat_redis_errors", "Calls to Redis (channel layer, presence, rate limits) that failed.")
-DATABASE_ERRORS = Counter("chat_database_errors", "Requests and socket frames that failed on a database error.")
+DATABASE_ERRORS = Counter(
+    "chat_database_errors", "Requests, socket frames and socket connects that failed on a database error."
+)
 
 
 def _forget_dead_processes(folder: str) -> None:
@@ -92,11 +95,9 @@ def _admitted(request) -> bool:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode()):
             return True
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
+    # None for a client whose address a proxy could not tell (core.proxies.UNKNOWN_CLIENT).
+    address = ip_address(request.META.get("REMOTE_ADDR", ""))
+    return address is not None and any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
 
 
 @require_safe

@@ -13,6 +13,9 @@ starts and one line when it ends, instead of a traceback per failed call.
 
 ``REDIS`` is shared by the channel layer, presence, the rate limiters and the
 cache, which all talk to the one Redis of ``REDIS_URL``.
+
+A socket that cannot be opened because Redis or the database failed is
+closed with ``CLOSE_TRY_AGAIN`` (``refuse_socket_for_now``).
 """
 
 import asyncio
@@ -29,6 +32,19 @@ logger = logging.getLogger(__name__)
 
 # What a Redis call raises when Redis is down, refusing, or not answering in time.
 REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+# "Try again later": autobahn (daphne) sends only 1000 and 3000-4999, so not 1013.
+CLOSE_TRY_AGAIN = 4503
+
+
+async def refuse_socket_for_now(send, *, accepted: bool) -> None:
+    """
+    Close a socket with CLOSE_TRY_AGAIN, accepting it first if it was not
+    (a close before accepting reaches the client as a bare HTTP 403).
+    """
+    if not accepted:
+        await send({"type": "websocket.accept"})
+    metrics.SOCKET_CLOSES.labels(str(CLOSE_TRY_AGAIN)).inc()
+    await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
 
 
 class Dependency:

@@ -2,14 +2,26 @@
 Error tracking with Sentry (sentry-sdk), on when ``SENTRY_DSN`` is set and
 not otherwise: unhandled errors and ERROR log lines of the Django views and
 the socket consumers become events, without personal data and without
-tokens (an access token can ride in a socket URL's query string).
+secrets.
 
-    init(os.environ["SENTRY_DSN"])    # backend.settings does this
+    init(os.environ["SENTRY_DSN"], environment="production")    # backend.settings does this
+
+What an event could carry is cut at the source: no frame local variables
+(register's and login's frames hold the password and the email in plain
+text) and no request bodies (the same fields, as posted). What is left is
+scrubbed before sending: every value under a key that names a password,
+secret, token, email, cookie or authorization, at any depth, and every
+token-shaped string anywhere (an access token can ride in a socket URL's
+query string).
 """
+
+import re
 
 from core.logs import redact
 
-_SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken"}
+# Keys whose values never leave: password1, client_secret, refresh_token,
+# X-CSRFToken, email, Cookie, Authorization, ...
+_SECRET_KEYS = re.compile(r"(?i)pass|secret|token|email|cookie|authorization")
 
 
 def _scrubbed(value):
@@ -17,7 +29,7 @@ def _scrubbed(value):
         return redact(value)
     if isinstance(value, dict):
         return {
-            key: "[Filtered]" if isinstance(key, str) and key.lower() in _SECRET_HEADERS else _scrubbed(item)
+            key: "[Filtered]" if isinstance(key, str) and _SECRET_KEYS.search(key) else _scrubbed(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -26,7 +38,7 @@ def _scrubbed(value):
 
 
 def scrub(event: dict, hint) -> dict:
-    """The event with every token-shaped string, secret header and cookie replaced by ``[Filtered]``."""
+    """The event with every token-shaped string and every secret-named key's value replaced by ``[Filtered]``."""
     return _scrubbed(event)
 
 
@@ -34,6 +46,9 @@ def init(dsn: str, *, environment: str) -> None:
     import sentry_sdk
 
     sentry_sdk.init(
-        dsn=dsn, environment=environment, send_default_pii=False, before_send=scrub,
+        dsn=dsn, environment=environment, before_send=scrub,
+        send_default_pii=False,  # no user, no client address, no SQL parameters
+        include_local_variables=False,
+        max_request_body_size="never",
         traces_sample_rate=0.0,  # errors only: tracing is a separate decision with its own cost
     )

@@ -202,3 +202,15 @@ class MessageSendThrottle(UserThrottle):
 
 class UserLookupThrottle(UserThrottle):
     scope = "user_lookup"
+
+
+class UserSearchThrottle(UserThrottle):
+    scope = "user_search"
+
+
+class MessageSearchThrottle(UserThrottle):
+    scope = "message_search"
+
+
+class AttachmentUploadThrottle(UserThrottle):
+    scope = "attachment_upload"

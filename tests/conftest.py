@@ -87,9 +87,36 @@ def redis_assumed_up():
 
 
 @pytest.fixture(autouse=True)
+def attachment_files(settings, tmp_path):
+    """Attachments go to the test's own folder (the returned path), never the project's."""
+    root = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": root, "base_url": None}},
+    }
+    return root
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Django's default hasher takes a quarter of a second per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def rest_settings(settings):
+    """Override REST_FRAMEWORK keys and throttle rates: ``rest_settings(rates={"register": "2/min"})``."""
+
+    def override(*, rates: dict | None = None, **keys) -> None:
+        current = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {
+            **current,
+            **keys,
+            "DEFAULT_THROTTLE_RATES": {**current["DEFAULT_THROTTLE_RATES"], **(rates or {})},
+        }
+
+    return override
 
 
 @pytest.fixture(autouse=True)
@@ -304,16 +331,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def http_request(url: str, *, data: dict | None = None, headers: dict | None = None, redirects: bool = True,
-                 timeout: float = 15) -> Answer:
-    """A request to a real server (a JSON body when ``data`` is given); error statuses are answers, not exceptions."""
+                 timeout: float = 15, method: str | None = None, body: bytes | None = None) -> Answer:
+    """
+    A request to a real server (a JSON body when ``data`` is given, else
+    ``body`` as it is); error statuses are answers, not exceptions.
+    """
     headers = dict(headers or {})
-    body = None
     if data is not None:
         body = json.dumps(data).encode()
         headers.setdefault("Content-Type", "application/json")
     opener = urllib.request.build_opener(*([] if redirects else [_NoRedirect]))
     try:
-        with opener.open(urllib.request.Request(url, data=body, headers=headers), timeout=timeout) as response:
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        with opener.open(request, timeout=timeout) as response:
             return Answer(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.headers, error.read())
@@ -377,7 +407,10 @@ def start_server(transactional_db, tmp_path):
 
     def start(port: int | None = None, **env_overrides) -> Server:
         port = port or free_port()
-        env = dict(os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO")
+        env = dict(
+            os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO",
+            ATTACHMENTS_ROOT=str(tmp_path / "attachments"),
+        )
         env.update(env_overrides)
         log_path = tmp_path / f"server-{port}.log"
         log = open(log_path, "wb")

@@ -109,6 +109,11 @@ def test_message_changelist_search_by_body(staff_client, messages):
     assert listed(staff_client.get(MESSAGES, {"q": "pineapple"})) == [messages["alice"]]
 
 
+def test_message_changelist_search_finds_words_as_the_api_does(staff_client, messages):
+    assert listed(staff_client.get(MESSAGES, {"q": "friday meeting"})) == [messages["bob"]]
+    assert listed(staff_client.get(MESSAGES, {"q": "x" * 300})) == []
+
+
 def test_message_changelist_search_by_sender_email(staff_client, bob, messages):
     assert listed(staff_client.get(MESSAGES, {"q": bob.email})) == [messages["bob"]]
 

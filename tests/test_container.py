@@ -63,4 +63,37 @@ def test_health_checks_ask_for_readiness(compose):
 
 def test_the_image_leaves_out_what_does_not_run():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
-    assert {"tests", "bench", "docs", ".env", ".git", "scripts/asyncapi"} <= ignored
+    assert {"tests", "bench", "docs", ".git", "scripts/asyncapi"} <= ignored
+
+
+def left_out_of_the_image(name: str) -> bool:
+    """Whether .dockerignore leaves out a top-level file: the last pattern matching it decides, as in Docker."""
+    import fnmatch
+
+    left_out = False
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if pattern and not pattern.startswith("#") and fnmatch.fnmatchcase(name, pattern.removeprefix("!")):
+            left_out = not pattern.startswith("!")
+    return left_out
+
+
+def test_no_env_file_with_secrets_goes_into_the_image():
+    for name in (".env", ".env.local", ".env.production", ".env.bak"):
+        assert left_out_of_the_image(name), name
+    assert not left_out_of_the_image(".env.example"), "the documented template has no secrets"
+
+
+def test_the_scheduler_runs_housekeeping_commands_that_exist(compose):
+    from django.core.management import get_commands
+
+    scheduler = compose["services"]["scheduler"]
+    web = compose["services"]["web"]
+    assert {**web["environment"], "RUN_MIGRATIONS": "0"} == scheduler["environment"], "the same settings as the server"
+    assert scheduler["env_file"] == ".env"
+    assert "attachments:/app/attachments" in scheduler["volumes"] and "attachments:/app/attachments" in web["volumes"]
+    script = scheduler["command"][-1]
+    run = [word for line in script.splitlines() for word in line.split() if word in get_commands()]
+    assert {"cleanup_attachments", "flushexpiredtokens", "clearsessions"} <= set(run)
+    result = subprocess.run(["sh", "-n", "-c", script.replace("$$", "$")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

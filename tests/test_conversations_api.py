@@ -15,11 +15,11 @@ from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, 
 
 pytestmark = pytest.mark.django_db
 
-CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq"}
+CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq", "owner_id"}
 LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
-    "edited_at", "deleted",
+    "edited_at", "deleted", "kind", "system", "reply_to", "reactions", "attachments",
 }
 
 
@@ -73,6 +73,11 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "client_id": saved.client_id or None,
         "edited_at": None,
         "deleted": False,
+        "kind": "text",
+        "system": None,
+        "reply_to": None,
+        "reactions": [],
+        "attachments": [],
     }
     assert_timestamp(data["created_at"], saved.created_at)
 

@@ -40,6 +40,12 @@ def test_turning_https_off_is_what_the_check_warns_about():
         assert warning in result.stderr
 
 
+def test_leaving_the_redirect_to_the_proxy_passes_the_check():
+    result = deploy_check(DJANGO_SECURE_SSL_REDIRECT="0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "security.W008" not in result.stdout + result.stderr
+
+
 def fetch(url: str, **headers) -> tuple[int, dict]:
     answer = http_request(url, headers={"Host": "chat.example.com", **headers}, redirects=False)
     return answer.status, dict(answer.headers)
@@ -54,6 +60,13 @@ def test_a_production_server_redirects_to_https_but_not_its_probes(start_server)
     assert fetch(f"{server.http}/health/ready")[0] == 200
     assert fetch(f"{server.http}/health/live")[0] == 200
     assert fetch(f"{server.http}/metrics")[0] == 200
+    # Probes and scrapers that address the container by IP are answered; nobody else is.
+    container = {"Host": "172.18.0.5:8000"}
+    assert fetch(f"{server.http}/health/ready", **container)[0] == 200
+    assert fetch(f"{server.http}/health/live", **container)[0] == 200
+    assert fetch(f"{server.http}/metrics", **container)[0] == 200
+    assert fetch(f"{server.http}/api/", **container)[0] == 400
+    assert fetch(f"{server.http}/api/", **container, **{"X-Forwarded-Proto": "https"})[0] == 400
     # Through the TLS proxy: served, and browsers are told to stay on HTTPS.
     status, headers = fetch(f"{server.http}/api/", **{"X-Forwarded-Proto": "https"})
     assert status == 200

@@ -32,6 +32,20 @@ def test_live_and_ready_answer_when_all_is_well(client, settings):
     assert client.post("/health/ready").status_code == 405
 
 
+def test_probes_and_scrapers_may_address_the_server_by_its_ip(client, settings):
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    container = {"HTTP_HOST": "172.18.0.5:8000", "REMOTE_ADDR": "127.0.0.1"}
+    assert client.get("/health/live", **container).status_code == 200
+    assert client.get("/health/ready", **container).status_code == 200
+    assert client.get("/health/", **container).status_code == 200
+    assert client.get("/metrics", **container).status_code == 200
+    assert client.post("/health/live", **container).status_code == 405
+    # Every other path still checks the host.
+    assert client.get("/api/", **container).status_code == 400
+    assert client.get("/health/nothing", **container).status_code == 400
+    assert client.get("/api/", HTTP_HOST="chat.example.com").status_code == 200
+
+
 @pytest.mark.live
 def test_ready_fails_while_redis_is_unreachable_and_live_does_not(start_server):
     server = start_server(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")

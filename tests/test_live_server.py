@@ -180,3 +180,43 @@ async def test_avatars_are_absolute_and_served_with_debug_off(start_server, tmp_
     with urllib.request.urlopen(me["avatar_url"], timeout=10) as response:
         assert response.headers["Content-Type"] == "image/png"
         assert response.read() == buffer.getvalue()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: processes share the Redis channel layer")
+async def test_group_changes_reach_sockets_on_every_process(start_server, make_user, alice, bob, carol, group):
+    from tests.conftest import http_request
+
+    first, second = start_server(), start_server()
+    dave = await asyncio.to_thread(make_user, "Dave")
+    members = f"{first.http}/api/chat/{group.id}/members/"
+    owner = {"Authorization": f"Bearer {access_token(alice)}", "Content-Type": "application/json"}
+    async with connect(f"{second.ws}/ws/chat/{group.id}/?token={access_token(carol)}") as carols_room, connect(
+        f"{second.ws}/ws/notifications/?token={access_token(carol)}"
+    ) as carols_feed, connect(f"{second.ws}/ws/notifications/?token={access_token(dave)}") as daves_feed:
+        await asyncio.sleep(0.2)
+        added = await asyncio.to_thread(http_request, members, data={"user_ids": [str(dave.id)]}, headers=owner)
+        assert added.status == 200
+        assert (await recv_json(daves_feed))["type"] == "conversation.updated"
+        removed = await asyncio.to_thread(
+            http_request, f"{members}{carol.id}/", headers=owner, method="DELETE"
+        )
+        assert removed.status == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(carols_room.recv(), timeout=10)
+        assert closed.value.rcvd.code == 4403
+        while (update := await recv_json(carols_feed))["type"] != "conversation.updated" or (
+            update["change"]["action"] != "member_removed"
+        ):
+            pass
+        async with connect(f"{first.ws}/ws/chat/{group.id}/?token={access_token(bob)}") as bobs_room:
+            await bobs_room.send(json.dumps({"type": "message.send", "body": "for Dave, not Carol"}))
+            bodies = []
+            while not bodies or bodies[-1] != "for Dave, not Carol":
+                frame = await recv_json(daves_feed)
+                bodies += [frame["message"]["body"]] if frame["type"] == "notification" else []
+            assert bodies == ["Alice removed Carol", "for Dave, not Carol"]
+        with pytest.raises(asyncio.TimeoutError):
+            while True:
+                frame = json.loads(await asyncio.wait_for(carols_feed.recv(), timeout=1))
+                assert frame["type"] == "presence", frame

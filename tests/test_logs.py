@@ -41,7 +41,7 @@ def test_json_lines_once_each_with_the_request_id(start_server):
     generated = headers["X-Request-ID"]
     assert len(generated) == 32
     assert wait_for(lambda: generated in server.log())
-    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in server.log().splitlines()]  # every line, Python's warnings included
     unauthorized = [line for line in lines if line.get("request_id") == generated]
     assert [line["message"] for line in unauthorized].count("Unauthorized: /api/auth/me/") == 1, unauthorized
     assert {"time", "level", "logger", "message", "socket_id"} <= set(unauthorized[0])
@@ -52,6 +52,37 @@ def test_json_lines_once_each_with_the_request_id(start_server):
     assert "ghi-secret" not in server.log()
     # A bad id from outside is replaced, not logged as sent.
     assert get(f"{server.http}/health/live", **{"X-Request-ID": "x" * 65})[1]["X-Request-ID"] != "x" * 65
+
+
+def after_setup(script: str, **env):
+    """What a fresh interpreter prints running ``script`` after django.setup(), with ``env`` set."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=ROOT, capture_output=True,
+        text=True, timeout=60, env={**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings", **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("level, number", [("ERROR", 40), ("DEBUG", 10), ("warning", 30)])
+def test_the_log_level_applies_to_djangos_loggers_too(level, number):
+    names = ("", "django", "django.request", "django.server", "chat.access")
+    script = f"import json, logging; print(json.dumps([logging.getLogger(n).getEffectiveLevel() for n in {names}]))"
+    assert set(json.loads(after_setup(script, DJANGO_LOG_LEVEL=level).stdout)) == {number}
+
+
+def test_python_warnings_are_log_lines_too():
+    result = after_setup("import warnings; warnings.warn('the old way is going away', DeprecationWarning)",
+                         DJANGO_LOG_FORMAT="json", PYTHONWARNINGS="default")
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(line["logger"], line["level"]) for line in lines] == [("py.warnings", "WARNING")]
+    assert "DeprecationWarning: the old way is going away" in lines[0]["message"]
 
 
 async def test_each_socket_and_request_logs_under_its_own_id():
@@ -131,6 +162,22 @@ def test_a_server_error_reaches_sentry_without_the_token(start_server, fake_sent
     assert '"environment":"ci"' in events.replace(" ", "")
     assert secret not in events
     assert "[Filtered]" in events
+
+
+def test_a_failed_register_or_login_reaches_sentry_without_the_password_or_the_email(start_server, fake_sentry):
+    server = start_server(
+        SENTRY_DSN=f"http://publickey@127.0.0.1:{fake_sentry}/1",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing", DATABASE_POOL="0", REDIS_URL="",
+    )
+    password, email = "Tr0ub4dor-and-3-horses", "someone.private@example.org"
+    register = {"email": email, "password1": password, "password2": password, "name": "Someone"}
+    assert http_request(f"{server.http}/api/auth/register/", data=register).status == 500
+    assert http_request(f"{server.http}/api/auth/login/", data={"email": email, "password": password}).status == 500
+    assert wait_for(lambda: sum("OperationalError" in body for body in FakeSentry.received) >= 2), server.log()[-600:]
+    events = "\n".join(FakeSentry.received)
+    assert "/api/auth/register/" in events and "/api/auth/login/" in events
+    assert password not in events
+    assert email not in events and "someone.private" not in events
 
 
 def test_without_a_dsn_nothing_is_sent(start_server, fake_sentry, alice):

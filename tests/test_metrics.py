@@ -46,6 +46,9 @@ def test_metrics_are_served_to_this_host_and_refused_to_others(client):
     refused = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:127.0.0.1").status_code == 200, "IPv4 on a dual-stack listener"
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:203.0.113.9").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="unknown").status_code == 403, "a client a proxy could not tell"
 
 
 def test_a_token_admits_from_anywhere_and_networks_are_a_setting(client, settings):

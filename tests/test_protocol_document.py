@@ -137,6 +137,9 @@ def test_frames_off_the_document_are_refused_by_the_parser(checker, channel, fra
     "frame",
     [
         {"type": "message.send", "body": "   "},
+        {"type": "message.send", "body": "", "attachment_ids": []},
+        {"type": "message.send", "body": "hi", "reply_to": "not-a-uuid"},
+        {"type": "reaction.add", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11"},
         {"type": "message.send", "body": "x", "client_id": 5},
         {"type": "message.send", "event": "chat_message", "data": {"body": "hi"}, "body": ""},
         {"event": "chat_message", "data": {}},
@@ -151,6 +154,9 @@ def test_client_frames_the_server_takes_are_on_the_document(checker):
     for frame in (
         {"type": "message.send", "body": "hi", "client_id": None},
         {"type": "message.send", "body": "hi", "unknown": "ignored"},
+        {"type": "message.send", "attachment_ids": ["9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11"]},
+        {"type": "message.send", "body": "", "attachment_ids": ["9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11"],
+         "reply_to": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a12"},
         {"event": "chat_message", "data": {"body": "hi", "name": "A", "sent_to_id": "x", "conversation_id": "y"}},
     ):
         assert checker.errors("room", "client", frame) == [], frame
@@ -209,6 +215,8 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await bobs_room.send_json_to({"type": "read", "seq": 1})
             await _next_of(ws, "chat.read")
             await _next_of(feed, "unread")
+            await bobs_room.send_json_to({"type": "reaction.add", "message_id": sent["id"], "emoji": "\U0001f44d"})
+            await _next_of(ws, "chat.reaction")
             await ws.send_json_to({"type": "message.edit", "message_id": sent["id"], "body": "hello"})
             await _next_of(ws, "chat.message.updated")
             await _next_of(feed, "chat.message.updated")
@@ -231,6 +239,10 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
                                format="json")
         assert started.status_code == 201
         await _next_of(feed, "conversation.created")
+        group = started.json()["id"]
+        renamed = await _async(client_for(alice).patch, f"/api/chat/{group}/", {"title": "Trip"}, format="json")
+        assert renamed.status_code == 200
+        await _next_of(feed, "conversation.updated")
         async with room(direct, alice, original=True) as legacy:
             await legacy.send_json_to({"event": "chat_message", "data": {"body": "old style"}})
             await _next_of(legacy, "chat.message")

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from core.proxies import forwarded_scope
+from core.proxies import UNKNOWN_CLIENT, forwarded_scope
 from tests.conftest import http_request
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
@@ -34,9 +34,42 @@ def test_only_proxies_in_the_chain_means_the_first_one():
     assert forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", b"10.0.0.5")), PROXIES)["client"] == ("10.0.0.5", 0)
 
 
-@pytest.mark.parametrize("value", [b"", b"unknown", b"203.0.113.9, garbage"])
-def test_an_unreadable_chain_leaves_the_proxy_as_the_client(value):
+@pytest.mark.parametrize(
+    "value", [b"unknown", b"garbage", b"203.0.113.9, garbage", b"_hidden, 10.0.0.7", b"1.2.3.4:http"],
+)
+def test_an_unreadable_client_entry_is_an_unknown_client_never_the_proxy(value):
+    seen = forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", value)), PROXIES)
+    assert seen["client"] == (UNKNOWN_CLIENT, 0)
+    assert forwarded_scope(scope("127.0.0.1", (b"x-forwarded-for", value)), PROXIES)["client"][0] == UNKNOWN_CLIENT
+
+
+def test_unreadable_entries_left_of_the_client_are_not_read():
+    seen = forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", b"garbage, unknown, 203.0.113.9")), PROXIES)
+    assert seen["client"] == ("203.0.113.9", 0)
+
+
+@pytest.mark.parametrize("value", [b"", b" , "])
+def test_no_forwarded_entry_leaves_the_proxy_as_the_client(value):
     assert forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", value)), PROXIES)["client"] == ("10.0.0.2", 51234)
+
+
+@pytest.mark.parametrize("value, client", [
+    (b"203.0.113.9:4711", "203.0.113.9"),
+    (b"[2001:db8::1]:4711", "2001:db8::1"),
+    (b"[2001:db8::1]", "2001:db8::1"),
+    (b"203.0.113.9, 10.0.0.7:443", "203.0.113.9"),
+    (b"203.0.113.9, [::ffff:10.0.0.7]:443", "203.0.113.9"),
+])
+def test_entries_with_ports_are_read(value, client):
+    assert forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", value)), PROXIES)["client"] == (client, 0)
+
+
+def test_ipv4_mapped_addresses_are_their_ipv4_address():
+    seen = forwarded_scope(scope("::ffff:10.0.0.2", (b"x-forwarded-for", b"203.0.113.9, ::ffff:10.0.0.7")), PROXIES)
+    assert seen["client"] == ("203.0.113.9", 0), "a dual-stack listener's IPv4 proxy is still the proxy"
+    assert forwarded_scope(scope("10.0.0.2", (b"x-forwarded-for", b"::ffff:203.0.113.9")), PROXIES)["client"] == (
+        "203.0.113.9", 0,
+    )
 
 
 def test_anyone_else_loses_the_forwarded_headers():
@@ -85,6 +118,8 @@ def test_a_real_server_believes_its_proxy_and_nobody_else(start_server):
     # The metrics see the client's address, not the proxy's loopback one.
     assert metrics_status(behind_proxy, "203.0.113.1") == 403
     assert metrics_status(behind_proxy, "127.0.0.1") == 200
+    assert metrics_status(behind_proxy, "garbage") == 403, "a header nobody can read does not make the proxy the client"
+    assert metrics_status(behind_proxy, "127.0.0.1, unknown") == 403
 
     direct = start_server(**limits)  # no trusted proxies: the header is nobody's word
     assert login_status(direct, "203.0.113.1") == 400

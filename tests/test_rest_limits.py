@@ -45,21 +45,6 @@ def throttle_cache(monkeypatch, throttle_clock) -> FailOpenCache:
 
 
 @pytest.fixture
-def rest_settings(settings):
-    """Override REST_FRAMEWORK keys and throttle rates: ``rest_settings(rates={"register": "2/min"})``."""
-
-    def override(*, rates: dict | None = None, **keys) -> None:
-        current = settings.REST_FRAMEWORK
-        settings.REST_FRAMEWORK = {
-            **current,
-            **keys,
-            "DEFAULT_THROTTLE_RATES": {**current["DEFAULT_THROTTLE_RATES"], **(rates or {})},
-        }
-
-    return override
-
-
-@pytest.fixture
 def cache_at(settings):
     """Point the default cache at a Redis URL, with the production socket timeouts."""
 
@@ -189,6 +174,7 @@ def test_every_scope_has_a_rate_by_default(settings):
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert set(rates) == {
         "user", "login_ip", "login_email", "register", "token_refresh", "message_send", "user_lookup",
+        "user_search", "message_search", "attachment_upload",
     }
     assert all(rate for rate in rates.values())
 

@@ -88,6 +88,52 @@ async def test_unknown_path_is_closed_with_4404(alice):
         await expect_close(ws, 4404)
 
 
+def sample(name: str, **labels) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def refusals_for_now() -> tuple[float, float]:
+    """Database errors counted, and sockets closed with 4503, so far."""
+    return sample("chat_database_errors_total"), sample("chat_socket_server_closes_total", code="4503")
+
+
+def database_down(*args, **kwargs):
+    from django.db import OperationalError
+
+    raise OperationalError("connection to server failed: Connection refused")
+
+
+@pytest.mark.parametrize("path", ["/ws/chat/{id}/", "/ws/{id}/", "/ws/notifications/"])
+async def test_a_database_failing_while_the_token_is_checked_closes_with_4503(alice, direct, path, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    errors, closes = refusals_for_now()
+    with monkeypatch.context() as patch:
+        patch.setattr(CursorWrapper, "execute", database_down)  # every query of every thread fails
+        async with open_socket(path.format(id=direct.id), token=access_token(alice)) as ws:
+            await expect_close(ws, 4503)
+    assert refusals_for_now() == (errors + 1, closes + 1)
+
+
+@pytest.mark.parametrize("path, module, name", [
+    ("/ws/chat/{id}/", "chat.selectors", "room_for_user"),
+    ("/ws/{id}/", "chat.consumers", "session_end"),
+    ("/ws/notifications/", "chat.selectors", "conversation_ids_for_user"),
+])
+async def test_a_database_failing_while_a_socket_is_authorised_closes_with_4503(
+    alice, direct, path, module, name, monkeypatch
+):
+    import importlib
+
+    errors, closes = refusals_for_now()
+    monkeypatch.setattr(importlib.import_module(module), name, database_down)
+    async with open_socket(path.format(id=direct.id), token=access_token(alice)) as ws:
+        await expect_close(ws, 4503)
+    assert refusals_for_now() == (errors + 1, closes + 1)
+
+
 async def test_rejected_socket_joins_no_group(carol, direct, alice):
     async with open_socket(f"/ws/{direct.id}/", token=access_token(carol)) as intruder:
         await expect_close(intruder, 4403)
@@ -193,7 +239,8 @@ async def test_message_send_is_acknowledged_with_client_id(alice, bob, carol, gr
         assert ack == seen
         assert set(ack) == {
             "type", "id", "seq", "conversation_id", "body", "created_by", "sent_to_id",
-            "created_at", "client_id", "name", "edited_at", "deleted",
+            "created_at", "client_id", "name", "edited_at", "deleted", "kind", "system", "reply_to",
+            "reactions", "attachments",
         }
         assert ack["client_id"] == "c-1"
         assert ack["sent_to_id"] is None

@@ -6,6 +6,7 @@ Account endpoints under /api/auth/.
     POST /api/auth/token/refresh/  {refresh}                            -> 200 {access, access_expiration}
     POST /api/auth/logout/         {refresh}                            -> 200, refresh blacklisted
     GET|PATCH /api/auth/me/                                             -> the caller
+    GET  /api/auth/users/?q=&limit=   -> [{id, name, avatar_url}]: by name prefix or exact email
     GET  /api/auth/<uuid>/                                              -> {id, name, avatar_url}
 """
 
@@ -29,6 +30,7 @@ from core.throttling import (
     RegisterThrottle,
     TokenRefreshThrottle,
     UserLookupThrottle,
+    UserSearchThrottle,
     UserThrottle,
 )
 
@@ -44,6 +46,7 @@ from .serializers import (
     TokenRefreshOut,
     UserPrivateOut,
     UserPublicOut,
+    UserSearchInput,
     user_private,
     user_public,
 )
@@ -177,3 +180,21 @@ class UserDetailView(APIView):
             online = online_among([user.id])
             data["online"] = None if isinstance(online, Unknown) else bool(online)
         return Response(data)
+
+
+class UserSearchView(APIView):
+    throttle_classes = [UserThrottle, UserSearchThrottle]
+
+    @extend_schema(
+        tags=["accounts"], parameters=[UserSearchInput], responses={200: UserPublicOut(many=True), **errors(400, 401)},
+        description=(
+            "Find people to talk to: active users whose name (or a word of it) starts with `q`, or whose "
+            "email is exactly `q`; exact email first, then by name; you are left out. Emails are never shown. "
+            "At most `limit` (20, up to 50); no further pages: type more to narrow it."
+        ),
+    )
+    def get(self, request):
+        params = UserSearchInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        users = selectors.user_search(query=params.validated_data["q"], exclude=request.user)
+        return Response([user_public(user) for user in users[: params.validated_data["limit"]]])

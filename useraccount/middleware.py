@@ -8,16 +8,25 @@ sets ``scope["user"]`` (AnonymousUser when the token is missing, invalid,
 expired, a refresh token, or of a logged-out session) and ``scope["token"]``
 (the token's claims, for its expiry), and leaves closing to the consumer,
 which accepts first so the client sees close code 4401 rather than a bare
-HTTP 403.
+HTTP 403. The one exception is a database that fails while the token is
+checked: then whether the token is good is unknown, so the socket is
+accepted and closed with 4503 (try again later) and the error counted, as
+any socket's database failure while connecting.
 """
 
+import logging
 from urllib.parse import parse_qs
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 
 from backend.asyncdb import db
+from core import metrics
+from core.outages import CLOSE_TRY_AGAIN, refuse_socket_for_now
 
 from .tokens import authenticate_access_token
+
+logger = logging.getLogger(__name__)
 
 
 def token_from_scope(scope) -> str | None:
@@ -37,6 +46,13 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        found = await db(authenticate_access_token)(token) if token else None
+        try:
+            found = await db(authenticate_access_token)(token) if token else None
+        except DatabaseError:
+            metrics.DATABASE_ERRORS.inc()
+            logger.exception("Closed a socket with %s: the database failed checking its token", CLOSE_TRY_AGAIN)
+            if (await receive())["type"] == "websocket.connect":
+                await refuse_socket_for_now(send, accepted=False)
+            return
         user, claims = found if found else (AnonymousUser(), None)
         return await self.app(dict(scope, user=user, token=claims), receive, send)

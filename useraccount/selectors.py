@@ -1,6 +1,6 @@
 """Reads of user accounts."""
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.errors import NotFound
 from core.validation import uuid_or_none
@@ -20,3 +20,22 @@ def user_get(*, user_id) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
+
+
+def user_search(*, query: str, exclude=None) -> QuerySet[User]:
+    """
+    Active users whose name, or a word of it, starts with ``query``
+    (case-insensitive), or whose email is exactly ``query``: exact email
+    matches first, then by name. Never a list of emails: a prefix of one
+    finds nobody.
+    """
+    query = " ".join(query.split())
+    matches = Q(name__istartswith=query) | Q(name__icontains=" " + query)
+    if "@" in query:
+        matches |= Q(email=query.lower())
+    users = active_users().filter(matches)
+    if exclude is not None:
+        users = users.exclude(id=exclude.id)
+    return users.annotate(
+        by_email=Case(When(email=query.lower(), then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("by_email", "name", "id")

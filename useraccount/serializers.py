@@ -119,3 +119,8 @@ class TokenRefreshOut(serializers.Serializer):
 
 class DetailOut(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class UserSearchInput(serializers.Serializer):
+    q = serializers.CharField(max_length=100, help_text="A name's start, or a whole email address.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)

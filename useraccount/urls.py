@@ -8,5 +8,6 @@ urlpatterns = [
     path("token/refresh/", api.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("logout/", api.LogoutView.as_view(), name="auth-logout"),
     path("me/", api.MeView.as_view(), name="auth-me"),
+    path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
     path("<str:user_id>/", api.UserDetailView.as_view(), name="auth-user"),
 ]

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from ..models import CLIENT_ID_MAX_LENGTH
+from ..models import CLIENT_ID_MAX_LENGTH, REACTION_MAX_LENGTH
 from . import commands, profiles
 
 _UUID = {"type": "string", "format": "uuid"}
@@ -62,11 +62,39 @@ def _client_frames() -> dict[str, tuple[str, dict, dict]]:
         "type": ["string", "null"], "maxLength": CLIENT_ID_MAX_LENGTH,
         "description": "Chosen by the client; a resend with the same one saves nothing new.",
     }
+    send = _frame("message.send", {
+        "body": {**body, "minLength": 0, "pattern": None,
+                 "description": "Not blank, unless the message carries attachments."},
+        "client_id": client_id,
+        "reply_to": {"type": ["string", "null"], "format": "uuid", "description": "A message of this conversation."},
+        "attachment_ids": {
+            "type": "array", "items": _UUID, "uniqueItems": True, "maxItems": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
+            "description": "Your uploads to this conversation (POST /api/chat/<id>/attachments/).",
+        },
+    })
+    del send["properties"]["body"]["pattern"]
+    send["anyOf"] = [
+        {"required": ["body"], "properties": {"body": {"pattern": "\\S"}}},
+        {"required": ["attachment_ids"], "properties": {"attachment_ids": {"minItems": 1}}},
+    ]
+    reaction = {"message_id": _UUID, "emoji": {
+        "type": "string", "minLength": 1, "maxLength": REACTION_MAX_LENGTH, "description": "One emoji.",
+    }}
     return {
         "message.send": (
-            "Send a message",
-            _frame("message.send", {"body": body, "client_id": client_id}, ("body",)),
+            "Send a message (text, a reply, attachments)",
+            send,
             {"type": "message.send", "body": "Hello!", "client_id": "3f1c0a7e-local-1"},
+        ),
+        "reaction.add": (
+            "React to a message with an emoji (once per user and emoji)",
+            _frame("reaction.add", reaction, ("message_id", "emoji")),
+            {"type": "reaction.add", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "emoji": "\U0001f44d"},
+        ),
+        "reaction.remove": (
+            "Take one's reaction back",
+            _frame("reaction.remove", reaction, ("message_id", "emoji")),
+            {"type": "reaction.remove", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "emoji": "\U0001f44d"},
         ),
         commands.LEGACY_EVENT: (
             "Send a message (the original tutorial client's frame)",
@@ -154,9 +182,15 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "body": "Hello!",
         "created_by": {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "Alice", "avatar_url": ""},
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
-        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False,
+        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "kind": "text", "system": None,
+        "reply_to": None, "reactions": [], "attachments": [],
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
+    example_conversation = {
+        "id": example_message["conversation_id"], "title": "", "is_direct": True,
+        "users": [example_message["created_by"]], "modified_at": "2026-11-21T09:30:00Z", "last_seq": 0,
+        "owner_id": None,
+    }
     return {
         "chat.message": (
             "A saved message, to every socket in the room (the sender's is its acknowledgement)",
@@ -210,10 +244,34 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "conversation.created": (
             "The user was added to a new conversation",
             _frame("conversation.created", {"conversation": _ref("ConversationOut")}, ("conversation",)),
-            {"type": "conversation.created", "conversation": {
-                "id": example_message["conversation_id"], "title": "", "is_direct": True,
-                "users": [example_message["created_by"]], "modified_at": "2026-11-21T09:30:00Z", "last_seq": 0,
-            }},
+            {"type": "conversation.created", "conversation": example_conversation},
+        ),
+        "conversation.updated": (
+            "A group the user is (or was) in was renamed, or members were added or removed, or left",
+            _frame("conversation.updated", {
+                "conversation": _ref("ConversationOut"),
+                "change": {
+                    "title": "ConversationChange",
+                    "type": "object",
+                    "properties": {**copy.deepcopy(components["SystemOut"]["properties"]), "by": _UUID},
+                    "required": [*components["SystemOut"]["required"], "by"],
+                    "description": "What changed (as the system message's `system`) and who changed it.",
+                },
+            }, ("conversation", "change")),
+            {"type": "conversation.updated", "conversation": {**example_conversation, "is_direct": False,
+                                                              "title": "Trip", "owner_id": user_id},
+             "change": {"action": "renamed", "user_ids": [], "title": "Trip", "by": user_id}},
+        ),
+        "chat.reaction": (
+            "A member added or removed a reaction; the message's reactions as they are now",
+            _frame("chat.reaction", {
+                "message_id": _UUID, "seq": _SEQ, "user_id": _UUID, "emoji": {"type": "string"},
+                "added": {"type": "boolean", "description": "false: the reaction was taken back."},
+                "reactions": {"type": "array", "items": _ref("ReactionOut")},
+            }, ("message_id", "seq", "user_id", "emoji", "added", "reactions")),
+            {"type": "chat.reaction", "message_id": example_message["id"], "seq": 42, "user_id": user_id,
+             "emoji": "\U0001f44d", "added": True,
+             "reactions": [{"emoji": "\U0001f44d", "count": 1, "user_ids": [user_id]}]},
         ),
         "sync.done": (
             "Every message after the asked seq was sent",

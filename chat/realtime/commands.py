@@ -32,6 +32,19 @@ class SendMessage:
     rate_limit: ClassVar[str] = "message"
     body: object
     client_id: object = None
+    reply_to: object = None
+    attachment_ids: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    """reaction.add (``added``) or reaction.remove."""
+
+    handler: ClassVar[str] = "on_reaction"
+    rate_limit: ClassVar[str] = "message"
+    message_id: object
+    emoji: object
+    added: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +126,16 @@ _COMMON = {
 }
 _ROOM = {
     **_COMMON,
-    "message.send": lambda frame: SendMessage(frame.get("body"), frame.get("client_id")),
+    "message.send": lambda frame: SendMessage(
+        frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("attachment_ids")
+    ),
     "message.edit": lambda frame: EditMessage(frame.get("message_id"), frame.get("body")),
     "message.delete": lambda frame: DeleteMessage(frame.get("message_id")),
     "sync": lambda frame: Sync(whole_number(frame.get("after"), name="after")),
     "read": lambda frame: MarkRead(whole_number(frame.get("seq"), name="seq")),
     "typing": lambda frame: Typing(),
+    "reaction.add": lambda frame: React(frame.get("message_id"), frame.get("emoji"), True),
+    "reaction.remove": lambda frame: React(frame.get("message_id"), frame.get("emoji"), False),
 }
 _NOTIFICATIONS = {**_COMMON, "sync": _conversations}
 # What each socket accepts, by ``type`` (chat.realtime.asyncapi documents them).

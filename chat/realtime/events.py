@@ -50,6 +50,7 @@ def message(message: ConversationMessage) -> dict:
     notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
     return {
         "type": "chat.message",
+        "conversation_id": data["conversation_id"],
         "seq": message.seq,
         "sender_id": data["created_by"]["id"],
         "text": _room_frame("chat.message", data),
@@ -69,7 +70,8 @@ def _room_frame(kind: str, data: dict) -> str:
 def message_changed(message: ConversationMessage) -> dict:
     """``chat.message.updated`` or ``chat.message.deleted``: the message as it is now."""
     kind = "chat.message.deleted" if message.is_deleted else "chat.message.updated"
-    return {"type": kind, "text": _room_frame(kind, message_data(message))}
+    data = message_data(message)
+    return {"type": kind, "conversation_id": data["conversation_id"], "text": _room_frame(kind, data)}
 
 
 def read(*, user_id, seq: int) -> dict:
@@ -103,4 +105,40 @@ def conversation_created(conversation: Conversation) -> dict:
         "type": "conversation.created",
         "conversation_id": data["id"],
         "text": dumps({"type": "conversation.created", "conversation": data}),
+    }
+
+
+def reaction(message: ConversationMessage, *, user_id, emoji: str, added: bool) -> dict:
+    """``chat.reaction``: someone added or removed a reaction; the message's reactions as they are now."""
+    frame = {
+        "type": "chat.reaction",
+        "message_id": str(message.id),
+        "seq": message.seq,
+        "user_id": str(user_id),
+        "emoji": emoji,
+        "added": added,
+        "reactions": message.reaction_summary,
+    }
+    return {"type": "chat.reaction", "text": dumps(frame)}
+
+
+def conversation_updated(conversation: Conversation, *, system: dict, actor_id, added=(), removed=()) -> dict:
+    """
+    ``conversation.updated`` for the user groups of the members, those added
+    and those removed (``users`` prefetched): the conversation as it is now
+    and what changed. ``added`` and ``removed`` tell each socket whether to
+    start or stop following the conversation.
+    """
+    frame = {
+        "type": "conversation.updated",
+        "conversation": conversation_data(conversation),
+        "change": {**system, "by": str(actor_id)},
+    }
+    return {
+        "type": "conversation.updated",
+        "conversation_id": str(conversation.id),
+        "member_ids": [str(user.id) for user in conversation.users.all()],
+        "added": [str(user_id) for user_id in added],
+        "removed": [str(user_id) for user_id in removed],
+        "text": dumps(frame),
     }

@@ -108,7 +108,8 @@ class RedisPresence(_Presence):
     def __init__(self, url: str, ttl: float | None = None, clock=time.time):
         super().__init__(ttl, clock)
         self._redis = RedisPerLoop(
-            url, max_connections=50, timeout=settings.REDIS_TIMEOUT, **settings.REDIS_CONNECTION_OPTIONS
+            url, max_connections=50, timeout=settings.REDIS_TIMEOUT, **settings.REDIS_CONNECTION_OPTIONS,
+            retry_on_error=settings.REDIS_RETRY_ON_ERROR,
         )
 
     @staticmethod

@@ -3,20 +3,22 @@ Client profiles: one place answers "does this client want this event?".
 
     ORIGINAL.accepts(event, viewer_id=...)   # the tutorial client on ws/<id>/
 
-- ``RICH`` (``ws/chat/<id>/``): every room event, except the viewer's own
-  typing notices.
+- ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
+  deletions, reactions, read positions, typing, presence), except the
+  viewer's own typing notices.
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
-  deletions, unread counts, new conversations and contacts' presence; never
+  deletions, unread counts, new and changed conversations and contacts'
+  presence; never
   typing or read positions, and never the viewer's own messages or presence.
 """
 
 from dataclasses import dataclass
 from typing import Callable
 
-_ROOM_ONLY = frozenset({"chat.read", "chat.typing"})
+_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction"})
 _MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
 
 
@@ -54,12 +56,12 @@ class ClientProfile:
 
 RICH = ClientProfile(
     "rich",
-    _MESSAGES | {"chat.read", "chat.typing", "presence", "presence.state"},
+    _MESSAGES | {"chat.read", "chat.typing", "chat.reaction", "presence", "presence.state"},
     _not_own_typing,
 )
 ORIGINAL = ClientProfile("original", frozenset({"chat.message"}))
 NOTIFICATIONS = ClientProfile(
     "notifications",
-    _MESSAGES | {"unread", "presence", "conversation.created"},
+    _MESSAGES | {"unread", "presence", "conversation.created", "conversation.updated"},
     _not_own_message_or_presence,
 )

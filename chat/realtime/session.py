@@ -67,6 +67,10 @@ class RoomPresence:
         self.online = set(online).intersection(self.member_ids)
         return sorted(self.online)
 
+    def members_changed(self, member_ids: Iterable[str]) -> None:
+        self.member_ids = tuple(member_ids)
+        self.online.intersection_update(self.member_ids)
+
     def announce(self, user_id: str, online: bool) -> None:
         """A presence event arrived for ``user_id``."""
         self._announced_at[user_id] = self._clock()
@@ -148,6 +152,10 @@ class RoomSession:
     def watched_user_ids(self) -> tuple[str, ...]:
         """Whose presence the heartbeat should report to this socket."""
         return self.presence.member_ids if self.profile.sees_presence else ()
+
+    def members_changed(self, member_ids: Iterable[str]) -> None:
+        """Members were added or removed: watch the presence of those there now."""
+        self.presence.members_changed(member_ids)
 
     async def catch_up(self, after: int, before: int | None = None) -> None:
         """
