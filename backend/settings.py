@@ -15,6 +15,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as RedisRetry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -203,18 +205,18 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 # Seconds a Redis call may take (connecting, or waiting for an answer) before
 # it counts as failed: a Redis that hangs costs each caller this long, never
-# an indefinite stall (docs/operations: "When Redis is down"). Pooled
-# connections idle for REDIS_HEALTH_CHECK_INTERVAL seconds are checked with a
-# PING before use, so connections left over from before a Redis restart are
-# replaced instead of failing. Presence's client (chat.realtime.presence) also
-# retries a call once on a new connection after a ConnectionError, such as a
-# check that read an answer a cancelled call left unread. redis-py's retry
-# also covers timeouts, so a hung Redis costs a presence call up to twice
-# REDIS_TIMEOUT; the channel layer does not retry (with it, a hung Redis
-# delayed a message send past what tests/test_redis_outage.py allows).
+# an indefinite stall (docs/operations: "When Redis is down").
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
+# A call that fails with a ConnectionError (a pooled connection left over from
+# before a Redis restart, or one found holding an answer it should not) is
+# tried once more on a new connection; timeouts are not retried, so a hung
+# Redis still costs a caller REDIS_TIMEOUT once. Presence's pooled connections
+# idle for REDIS_HEALTH_CHECK_INTERVAL seconds are also checked with a PING
+# before use. The channel layer's are not: its subscriber connection reads
+# pub/sub messages, and redis-py's PING check on it can read a subscription
+# reply instead of PONG (redis/redis-py#1720, #1740) and refuse a socket.
 REDIS_HEALTH_CHECK_INTERVAL = 10
-REDIS_RETRY_ON_ERROR = [RedisConnectionError]
+REDIS_RETRY = RedisRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 # /metrics (core.metrics): answered to requests with "Authorization: Bearer
 # <METRICS_TOKEN>" (when set) or from METRICS_ALLOWED_NETWORKS (comma-separated
 # addresses or CIDR networks; by default this host only; "" for none). The
@@ -234,7 +236,7 @@ HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
 REDIS_CONNECTION_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,
-    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+    "retry": REDIS_RETRY,
 }
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
@@ -249,8 +251,7 @@ elif REDIS_URL and CHANNEL_LAYER == "lists":
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # No socket_timeout: receiving blocks in Redis for seconds by design.
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT,
-                           "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL}],
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT, "retry": REDIS_RETRY}],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
             },

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -485,3 +486,42 @@ def last_read_seq(conversation, user) -> int:
     from chat.models import ConversationMember
 
     return ConversationMember.objects.get(conversation=conversation, user=user).last_read_seq
+
+
+class OwnRedis:
+    """A redis-server of a test's own on a free port, to kill, stop and restart (never the shared one)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import redis
+
+                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("own Redis did not start")
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def own_redis():
+    redis = OwnRedis()
+    redis.start()
+    yield redis
+    if redis.process.poll() is None:
+        redis.process.send_signal(signal.SIGCONT)
+        redis.kill()

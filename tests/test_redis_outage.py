@@ -12,10 +12,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 import urllib.request
-import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -23,50 +21,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chat.models import ConversationMessage
-from tests.conftest import access_token, free_port
+from tests.conftest import access_token
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.live,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
-
-
-class OwnRedis:
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import redis
-
-                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
-                return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("own Redis did not start")
-
-    def kill(self):
-        self.process.kill()
-        self.process.wait()
-
-
-@pytest.fixture
-def own_redis():
-    redis = OwnRedis()
-    redis.start()
-    yield redis
-    if redis.process.poll() is None:
-        redis.process.send_signal(signal.SIGCONT)
-        redis.kill()
 
 
 def rest(server, path, token, *, data=None, timeout=10):

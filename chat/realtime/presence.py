@@ -109,7 +109,7 @@ class RedisPresence(_Presence):
         super().__init__(ttl, clock)
         self._redis = RedisPerLoop(
             url, max_connections=50, timeout=settings.REDIS_TIMEOUT, **settings.REDIS_CONNECTION_OPTIONS,
-            retry_on_error=settings.REDIS_RETRY_ON_ERROR,
+            health_check_interval=settings.REDIS_HEALTH_CHECK_INTERVAL,
         )
 
     @staticmethod
