@@ -78,6 +78,11 @@ class ConversationMember(models.Model):
     )
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # Muted: no pushes and no ``notification`` frames for this conversation
+    # (unread counts still move) until ``muted_until``, or for good when that
+    # is empty.
+    muted = models.BooleanField(default=False)
+    muted_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -122,6 +127,12 @@ class ConversationMessage(models.Model):
     # A deleted message stays as a tombstone with an empty body, so it keeps
     # its seq and catch-up stays gapless.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Hidden by a moderator: shown to members as a tombstone marked as
+    # moderated; the body is kept for staff.
+    moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # The message this one answers, in the same conversation.
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", editable=False

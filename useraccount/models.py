@@ -66,3 +66,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         the original tutorial client tells its own messages by name.
         """
         return self.name or f"User {self.id.hex[:8]}"
+
+
+class Block(models.Model):
+    """``blocker`` has blocked ``blocked``: no direct chat from them, no notifications or pushes of theirs."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="unique_block"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.blocker} blocks {self.blocked}"
