@@ -5,7 +5,6 @@ object storage (a local moto server speaking the S3 API).
 """
 
 import io
-import os
 import subprocess
 import sys
 import time
