@@ -86,6 +86,18 @@ def conversation_url(conversation_id, seq: int | None = None) -> str:
     return f"{url}?{urlencode({'seq': seq})}#seq-{seq}" if seq is not None else url
 
 
+def titled(list_filter: type, title: str) -> type:
+    """``list_filter`` under another title ("By member" rather than the field's "By users")."""
+
+    class Titled(list_filter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    Titled.__name__ = f"{list_filter.__name__}_{title.replace(' ', '_')}"
+    return Titled
+
+
 class KindFilter(admin.SimpleListFilter):
     title = "kind"
     parameter_name = "kind"
@@ -142,10 +154,11 @@ class ConversationAdmin(DALFModelAdmin):
     conversation the server no longer knows.
     """
 
-    list_display = ("label", "kind", "members", "member_count", "message_count", "modified_at")
+    list_display = ("label", "kind", "members", "member_count", "message_count", "last_activity")
     list_display_links = ("label",)
     search_fields = ("id", "title", "users__email", "users__name")
-    list_filter = (KindFilter, ("users", DALFRelatedFieldAjax), "modified_at")
+    list_filter = (KindFilter, ("users", titled(DALFRelatedFieldAjax, "member")),
+                   ("modified_at", titled(admin.DateFieldListFilter, "last activity")))
     date_hierarchy = "modified_at"
     list_per_page = 50
     readonly_fields = ("id", "kind", "title", "owner", "created_by", "member_count", "message_count",
@@ -190,6 +203,10 @@ class ConversationAdmin(DALFModelAdmin):
     def message_count(self, conversation):
         # seq has no gaps (deleted messages stay as tombstones), so the newest seq is the count.
         return conversation.last_seq
+
+    @admin.display(description="last activity", ordering="modified_at")
+    def last_activity(self, conversation):
+        return _local(conversation.modified_at)
 
     @admin.display(description="see also")
     def links(self, conversation):
@@ -293,8 +310,8 @@ class AttachmentAdmin(DALFModelAdmin):
     list_display = ("name", "content_type", "size", "uploaded_by", "conversation", "message", "created_at")
     list_select_related = ("uploaded_by", "conversation", "message")
     search_fields = ("name", "uploaded_by__email")
-    list_filter = ("content_type", ("conversation", DALFRelatedFieldAjax), ("uploaded_by", DALFRelatedFieldAjax),
-                   "created_at")
+    list_filter = ("content_type", ("conversation", DALFRelatedFieldAjax),
+                   ("uploaded_by", titled(DALFRelatedFieldAjax, "uploader")), "created_at")
     date_hierarchy = "created_at"
     readonly_fields = ("id", "download", "content_type", "size", "width", "height", "uploaded_by", "conversation",
                        "message", "created_at")
@@ -373,8 +390,9 @@ class ConversationMessageAdmin(DALFModelAdmin):
     list_display = ("sent", "conversation_link", "seq", "sender", "short_body", "markers")
     list_select_related = ("created_by", "conversation")
     search_fields = ("body",)  # see get_search_results
-    list_filter = (StateFilter, ("conversation", DALFRelatedFieldAjax), ("created_by", DALFRelatedFieldAjax),
-                   "created_at")
+    list_filter = (StateFilter, ("conversation", DALFRelatedFieldAjax),
+                   ("created_by", titled(DALFRelatedFieldAjax, "sender")),
+                   ("created_at", titled(admin.DateFieldListFilter, "sent")))
     date_hierarchy = "created_at"
     list_per_page = 100
     # The total is a second COUNT over every message; the filtered count is enough.

@@ -47,11 +47,17 @@ def listed(response) -> list:
     return list(response.context["cl"].result_list)
 
 
-def bulk_messages(conversation: Conversation, sender: User, count: int) -> None:
-    """``count`` plain messages after the conversation's last, written in one go (test data, not the send path)."""
+def bulk_messages(conversation: Conversation, sender: User | list[User], count: int, bodies=None) -> None:
+    """
+    ``count`` plain messages after the conversation's last, written in one go
+    (test data, not the send path): "message <seq>", or taken in turn from
+    ``bodies``; from ``sender``, or from each of a list of senders in turn.
+    """
+    senders = sender if isinstance(sender, list) else [sender]
     first = conversation.last_seq + 1
     ConversationMessage.objects.bulk_create(
-        [ConversationMessage(conversation=conversation, seq=seq, body=f"message {seq}", created_by=sender)
+        [ConversationMessage(conversation=conversation, seq=seq, created_by=senders[seq % len(senders)],
+                             body=bodies[seq % len(bodies)] if bodies else f"message {seq}")
          for seq in range(first, first + count)],
         batch_size=500,
     )
@@ -59,14 +65,14 @@ def bulk_messages(conversation: Conversation, sender: User, count: int) -> None:
     conversation.refresh_from_db()
 
 
-def conversation_of_every_kind(group, alice, bob, carol, moderator) -> dict[str, ConversationMessage]:
+def conversation_of_every_kind(group, alice, bob, carol, moderator, emoji="👍") -> dict[str, ConversationMessage]:
     """
-    In ``group``: a question, a reply with a reaction, a file, an edited
-    message, a deleted one, a moderated one, and a system message (the rename).
+    In ``group``: a question, a reply with a reaction (``emoji``), a file, an
+    edited message, a deleted one, a moderated one, and a system message (the rename).
     """
     question = send(group, alice, "Lunch at noon?")
     reply = send(group, bob, "Only if there is pie", reply_to=str(question.id))
-    reaction_add(conversation_id=group.id, user=alice, message_id=reply.id, emoji="👍")
+    reaction_add(conversation_id=group.id, user=alice, message_id=reply.id, emoji=emoji)
     upload = attachment_upload(conversation_id=group.id, user=carol,
                                file=SimpleUploadedFile("menu.pdf", PDF, content_type="application/pdf"))
     with_file = send(group, carol, "Here is the menu", attachment_ids=[str(upload.id)])
@@ -125,7 +131,7 @@ def test_conversation_list_shows_kind_names_member_count_and_activity(staff_clie
     assert '<td class="field-members">Alice, Bob, Carol</td>' in content
     assert '<td class="field-member_count">3</td>' in content
     assert '<td class="field-message_count">1</td>' in content
-    assert 'class="field-modified_at' in content
+    assert 'class="field-last_activity' in content
 
 
 def test_conversation_list_names_a_few_members_of_a_big_group_and_counts_the_rest(staff_client, make_user):
@@ -174,7 +180,8 @@ def test_conversation_search_matching_several_members_lists_each_conversation_on
     found = listed(staff_client.get(CONVERSATIONS, {"q": "example.com"}))
     assert sorted(c.id for c in found) == sorted([direct.id, group.id])
     # And the member count is not multiplied by the search's join on members.
-    assert '<td class="field-member_count">3</td>' in staff_client.get(CONVERSATIONS, {"q": "example.com"}).content.decode()
+    searched = staff_client.get(CONVERSATIONS, {"q": "example.com"}).content.decode()
+    assert '<td class="field-member_count">3</td>' in searched
 
 
 def test_conversation_changelist_search_by_id(staff_client, direct, group):
@@ -530,3 +537,28 @@ def test_user_added_in_admin_with_taken_email_in_other_case_is_refused(staff_cli
     assert response.status_code == 200
     assert "email" in response.context["adminform"].form.errors
     assert User.objects.filter(email__iexact="zed@example.com").count() == 1
+
+
+def test_support_staff_with_view_permissions_only_read_everything_and_change_nothing(
+    client, make_user, alice, bob, carol, group, staff_user
+):
+    from django.contrib.auth.models import Group, Permission
+
+    sent = conversation_of_every_kind(group, alice, bob, carol, staff_user)
+    support = Group.objects.create(name="Support")
+    support.permissions.set(Permission.objects.filter(codename__in=[
+        "view_conversation", "view_conversationmessage", "view_attachment", "view_user",
+    ]))
+    agent = make_user("Agent", is_staff=True)
+    agent.groups.add(support)
+    client.force_login(agent)
+    assert listed(client.get(CONVERSATIONS)) == [group]
+    assert "Here is the menu" in client.get(page_of(group)).content.decode()
+    assert listed(client.get(MESSAGES, {"q": "menu"})) == [sent["with_file"]]
+    assert client.get(f"{ATTACHMENTS}{sent['upload'].id}/download/").status_code == 200
+    found = client.get("/admin/autocomplete/", {
+        "app_label": "chat", "model_name": "conversationmessage", "field_name": "conversation", "term": "lunch",
+    })
+    assert [item["id"] for item in found.json()["results"]] == [str(group.id)]
+    assert client.post(f"{MESSAGES}{sent['question'].id}/change/", {"body": "x"}).status_code == 403
+    assert client.post(f"{USERS}{alice.id}/change/", {"name": "x"}).status_code == 403
