@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served locally (no CDN)
+    "dalf",  # the admin's autocomplete list filters (chat.admin)
     "channels",
     "useraccount",
     "chat",

@@ -1,6 +1,16 @@
+"""
+Users in the admin: support staff find someone by email or name, see when
+they joined and last logged in, and follow links to their conversations and
+messages (chat.admin). Deactivating a user or setting a new password ends
+their sessions (useraccount.services).
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.http import urlencode
 
 from . import services
 from .models import User
@@ -22,20 +32,43 @@ class EmailUserChangeForm(UserChangeForm):
 class UserAdmin(BaseUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
-    list_display = ("email", "name", "is_active", "is_staff", "date_joined")
+    list_display = ("email", "name", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("email", "name")
     ordering = ("email",)
-    readonly_fields = ("id", "date_joined", "last_login")
+    readonly_fields = ("id", "date_joined", "last_login", "activity")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("name", "avatar")}),
+        ("Activity", {"fields": ("activity", "date_joined", "last_login")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
+
+    def support_links(self, user) -> list[tuple[str, str]]:
+        """
+        ``(label, url)`` pairs of where to look next for this user, each an
+        admin list filtered to them. A place for more: the moderation queue's
+        reports about and by the user belong here too.
+        """
+        conversations = reverse("admin:chat_conversation_changelist")
+        messages = reverse("admin:chat_conversationmessage_changelist")
+        conversation_count = user.memberships.count()
+        message_count = user.sent_messages.count()
+        return [
+            (f"{conversation_count} conversation{'s' * (conversation_count != 1)}",
+             f"{conversations}?{urlencode({'users__id__exact': user.id})}"),
+            (f"{message_count} message{'s' * (message_count != 1)} sent",
+             f"{messages}?{urlencode({'created_by__id__exact': user.id})}"),
+        ]
+
+    @admin.display(description="conversations and messages")
+    def activity(self, user):
+        if user.pk is None:
+            return "-"
+        return format_html_join(" · ", '<a href="{1}">{0}</a>', self.support_links(user))
 
     def save_model(self, request, obj, form, change):
         """Deactivating a user ends their sessions: open sockets close, tokens are refused."""
