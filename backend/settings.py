@@ -320,6 +320,16 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
 }
 
+# Password reset (useraccount.services.password_reset_request): the emailed
+# link is this frontend URL with {uid} and {token} filled in; the link works
+# once, for PASSWORD_RESET_TIMEOUT seconds (Django's setting; an hour here).
+PASSWORD_RESET_URL = os.environ.get(
+    "PASSWORD_RESET_URL", "http://localhost:3000/reset-password?uid={uid}&token={token}"
+).strip()
+if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
+    raise ImproperlyConfigured(f"PASSWORD_RESET_URL must contain {{uid}} and {{token}}, got {PASSWORD_RESET_URL!r}")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60, minimum=60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "useraccount.authentication.SessionJWTAuthentication",
@@ -353,6 +363,11 @@ REST_FRAMEWORK = {
         # however many machines gets 5 tries a minute. The price: whoever
         # floods an address keeps its owner out until a minute after they stop.
         "login_email": env_rate("THROTTLE_LOGIN_EMAIL", "5/min"),
+        # Password reset emails asked for per client address, and per email
+        # address from any client (so nobody floods one inbox); counted whether
+        # or not the address has an account, so a 429 tells nothing either.
+        "password_reset_ip": env_rate("THROTTLE_PASSWORD_RESET_IP", "20/hour"),
+        "password_reset_email": env_rate("THROTTLE_PASSWORD_RESET_EMAIL", "5/hour"),
         # Accounts per client address: enough for a class or team signing up
         # together behind one address, not for an account factory.
         "register": env_rate("THROTTLE_REGISTER", "20/hour"),
@@ -405,6 +420,35 @@ SPECTACULAR_SETTINGS = {
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
     ],
 }
+
+# --- Email ------------------------------------------------------------------
+
+# With EMAIL_HOST set, mail goes out over SMTP; without it, with debug on, it
+# is printed on standard output (the embedded default: a developer reads the
+# reset link there), and with debug off it is not sent at all (a reset
+# request is then logged as not sent; links are never written to the logs).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+# STARTTLS on the submission port (587) by default; EMAIL_USE_SSL for implicit TLS (465).
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_SSL:
+    EMAIL_USE_TLS = False
+# Seconds an SMTP connection or answer may take; mail is sent off the request
+# path (useraccount.mail), so a slow server delays the email, not the answer.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Chat <noreply@localhost>")
+# Emails waiting to be sent, per server process; beyond it a new one is
+# dropped and logged (the sender sees the same answer and may ask again).
+EMAIL_QUEUE_MAX = env_int("EMAIL_QUEUE_MAX", 100, minimum=1)
 
 # --- Request size -----------------------------------------------------------
 

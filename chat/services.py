@@ -816,3 +816,11 @@ def attachments_cleanup(*, older_than) -> int:
         if not batch:
             return deleted
         deleted += len(batch)
+
+
+def attachments_delete_unsent(*, user: User) -> int:
+    """Delete ``user``'s uploads that no message carries (their account is going); returns how many."""
+    with transaction.atomic():
+        unsent = list(Attachment.objects.select_for_update().filter(uploaded_by=user, message__isnull=True))
+        _delete_attachments(unsent)
+    return len(unsent)

@@ -169,7 +169,23 @@ class LoginIPThrottle(ClientIPThrottle):
     scope = "login_ip"
 
 
-class LoginEmailThrottle(FailOpenRateThrottle):
+class EmailThrottle(FailOpenRateThrottle):
+    """Counts per email address given in the request's ``email`` field, whatever address the request comes from."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        data = request.data
+        email = data.get("email") if isinstance(data, Mapping) else None
+        if not isinstance(email, str):
+            return None  # the view refuses the request anyway
+        return self.key_for(email_key(email))
+
+
+def email_key(email: str) -> str:
+    """Normalised as login looks the user up; hashed to bound the key's length (and keep addresses out of the cache)."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class LoginEmailThrottle(EmailThrottle):
     """
     Counts login attempts per email address, whatever address they come from,
     so guessing one account's password from many machines is limited too.
@@ -177,14 +193,29 @@ class LoginEmailThrottle(FailOpenRateThrottle):
 
     scope = "login_email"
 
+
+class AccountPasswordThrottle(LoginEmailThrottle):
+    """
+    Counts, on the caller's own account, the requests that prove the password
+    (changing it, deleting the account) as login attempts with that account's
+    email: one budget, so a stolen access token cannot be used to guess the
+    password faster than logging in could.
+    """
+
     def get_cache_key(self, request, view) -> str | None:
-        data = request.data
-        email = data.get("email") if isinstance(data, Mapping) else None
-        if not isinstance(email, str):
-            return None  # the view refuses the request anyway
-        # Normalised as login looks the user up; hashed to bound the key's length.
-        normalised = email.strip().lower().encode("utf-8", "surrogatepass")
-        return self.key_for(hashlib.sha256(normalised).hexdigest())
+        if request.user is None or not request.user.is_authenticated:
+            return None  # refused as unauthenticated anyway
+        return self.key_for(email_key(request.user.email))
+
+
+class PasswordResetIPThrottle(ClientIPThrottle):
+    scope = "password_reset_ip"
+
+
+class PasswordResetEmailThrottle(EmailThrottle):
+    """Reset emails per address asked for, whether or not it has an account: nobody floods one inbox."""
+
+    scope = "password_reset_email"
 
 
 class RegisterThrottle(ClientIPThrottle):

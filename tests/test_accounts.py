@@ -354,6 +354,8 @@ def test_user_detail_of_unknown_user_is_404_json(client_for, alice, make_user, u
 PROTECTED = [
     ("get", "/api/auth/me/"),
     ("patch", "/api/auth/me/"),
+    ("post", "/api/auth/me/delete/"),
+    ("post", "/api/auth/password/"),
     ("get", "/api/auth/{bob}/"),
     ("get", "/api/chat/"),
     ("post", "/api/chat/"),

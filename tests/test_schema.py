@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import send
+from tests.conftest import PASSWORD, send
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,15 @@ def test_real_answers_match_the_schema(schema, client_for, alice, bob, direct):
          client.post(f"/api/chat/{direct.id}/messages/", {"body": " "}, format="json")),
         ("/api/auth/me/", "get", client_for(None).get("/api/auth/me/")),
         ("/api/auth/login/", "post", client_for(None).post("/api/auth/login/", {"email": "x", "password": "y"}, format="json")),
+        ("/api/auth/password/", "post",
+         client.post("/api/auth/password/", {"current_password": "x", "new_password": "y"}, format="json")),
+        ("/api/auth/password/reset/", "post",
+         client_for(None).post("/api/auth/password/reset/", {"email": alice.email}, format="json")),
+        ("/api/auth/password/reset/confirm/", "post", client_for(None).post(
+            "/api/auth/password/reset/confirm/", {"uid": "x", "token": "y", "new_password": "z"}, format="json")),
+        ("/api/auth/me/delete/", "post", client.post("/api/auth/me/delete/", {"password": "x"}, format="json")),
+        ("/api/auth/password/", "post", client.post(
+            "/api/auth/password/", {"current_password": PASSWORD, "new_password": "a-fine-new-passphrase"}, format="json")),
     ]
     for path, method, response in checks:
         _validator(schema, path, method, response.status_code).validate(response.json())
@@ -98,7 +107,8 @@ def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server
     off = {name: "off" for name in (
         "THROTTLE_USER", "THROTTLE_LOGIN_IP", "THROTTLE_LOGIN_EMAIL", "THROTTLE_REGISTER",
         "THROTTLE_TOKEN_REFRESH", "THROTTLE_MESSAGE_SEND", "THROTTLE_USER_LOOKUP", "THROTTLE_USER_SEARCH",
-        "THROTTLE_MESSAGE_SEARCH", "THROTTLE_ATTACHMENT_UPLOAD",
+        "THROTTLE_MESSAGE_SEARCH", "THROTTLE_ATTACHMENT_UPLOAD", "THROTTLE_PASSWORD_RESET_IP",
+        "THROTTLE_PASSWORD_RESET_EMAIL",
     )}
     server = start_server(DJANGO_MEDIA_ROOT=str(tmp_path / "media"), ATTACHMENTS_ROOT=str(tmp_path / "files"), **off)
 
@@ -132,4 +142,4 @@ def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server
     )
     failures = result.stdout[result.stdout.find("FAILURES"):result.stdout.find("WARNINGS")]
     assert result.returncode == 0, failures[:6000] + result.stdout[-1500:] + result.stderr[-2000:]
-    assert "Tested: 28" in result.stdout  # every operation was exercised
+    assert "Tested: 32" in result.stdout  # every operation was exercised

@@ -5,7 +5,11 @@ Account endpoints under /api/auth/.
     POST /api/auth/login/          {email, password}                    -> 200 {access, refresh, user}
     POST /api/auth/token/refresh/  {refresh}                            -> 200 {access, access_expiration}
     POST /api/auth/logout/         {refresh}                            -> 200, refresh blacklisted
+    POST /api/auth/password/       {current_password, new_password}     -> 200 {access, refresh, user}
+    POST /api/auth/password/reset/ {email}                              -> 202, whether or not it has an account
+    POST /api/auth/password/reset/confirm/ {uid, token, new_password}   -> 200 {detail}
     GET|PATCH /api/auth/me/                                             -> the caller
+    POST /api/auth/me/delete/      {password}                           -> 204, the account deleted
     GET  /api/auth/users/?q=&limit=   -> [{id, name, avatar_url}]: by name prefix or exact email
     GET  /api/auth/<uuid>/                                              -> {id, name, avatar_url}
 """
@@ -25,8 +29,11 @@ from drf_spectacular.utils import extend_schema
 from core.parsers import JSONParser
 from core.schema import LegacyErrorOut, errors
 from core.throttling import (
+    AccountPasswordThrottle,
     LoginEmailThrottle,
     LoginIPThrottle,
+    PasswordResetEmailThrottle,
+    PasswordResetIPThrottle,
     RegisterThrottle,
     TokenRefreshThrottle,
     UserLookupThrottle,
@@ -37,8 +44,12 @@ from core.throttling import (
 from . import selectors, services
 from .models import User
 from .serializers import (
+    AccountDeleteInput,
     DetailOut,
     LoginInput,
+    PasswordChangeInput,
+    PasswordResetConfirmInput,
+    PasswordResetInput,
     ProfileInput,
     RefreshInput,
     RegisterInput,
@@ -146,6 +157,66 @@ class LogoutView(APIView):
         return Response({"detail": "Successfully logged out."})
 
 
+class PasswordChangeView(APIView):
+    # Each attempt is a guess at the password: counted with the account's logins.
+    throttle_classes = [UserThrottle, LoginIPThrottle, AccountPasswordThrottle]
+
+    @extend_schema(
+        tags=["accounts"], request=PasswordChangeInput, responses={200: SessionOut, **errors(400, 401, 415)},
+        description=(
+            "Change your password, giving the current one (`wrong_password` if it is not). Every session ends, "
+            "this one included, and open sockets close (4401); the answer is a new session, as login's, for "
+            "this client. Attempts count against the login limits of your address and account."
+        ),
+    )
+    def post(self, request):
+        data = PasswordChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_change_password(user=request.user, **data.validated_data)
+        return Response(_session(user))
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [PasswordResetIPThrottle, PasswordResetEmailThrottle]
+
+    @extend_schema(
+        tags=["accounts"], request=PasswordResetInput, auth=[], responses={202: DetailOut, **errors(400, 415)},
+        description=(
+            "Email a password reset link (PASSWORD_RESET_URL with `{uid}` and `{token}`) to the account with "
+            "this address. The answer is the same whether or not there is one."
+        ),
+    )
+    def post(self, request):
+        data = PasswordResetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response(
+            {"detail": "If an account has this address, an email with a reset link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        tags=["accounts"], request=PasswordResetConfirmInput, auth=[], responses={200: DetailOut, **errors(400, 415)},
+        description=(
+            "Set a new password with the `uid` and `token` of an emailed link (`invalid_reset_link` when it is "
+            "invalid, used or older than PASSWORD_RESET_TIMEOUT). Every session ends; log in with the new password."
+        ),
+    )
+    def post(self, request):
+        data = PasswordResetConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response({"detail": "Your password has been reset; log in with it."})
+
+
 class MeView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -163,6 +234,28 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, **data.validated_data)
         return Response(user_private(user))
+
+
+class AccountDeleteView(APIView):
+    # POST, not DELETE /me/: the password goes in a body, and a DELETE's body
+    # has no defined meaning in HTTP (RFC 9110, 9.3.5): proxies may drop it.
+    # Confirming with the password is a guess at it: counted with the account's logins.
+    throttle_classes = [UserThrottle, LoginIPThrottle, AccountPasswordThrottle]
+
+    @extend_schema(
+        tags=["accounts"], request=AccountDeleteInput, responses={204: None, **errors(400, 401, 415)},
+        description=(
+            "Delete your account, confirming with your password (`wrong_password` if it is not). Your messages "
+            'stay, shown as from "Deleted user" (`deleted: true`); you leave your groups; your email address is '
+            "free to register again; every session ends and open sockets close (4401). It cannot be undone."
+        ),
+    )
+    def post(self, request):
+        data = AccountDeleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_check_password(user=request.user, password=data.validated_data["password"])
+        services.user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UserDetailView(APIView):

@@ -33,6 +33,9 @@ def avatar_path(user: "User", filename: str) -> str:
     return f"avatars/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
 
 
+DELETED_USER_NAME = "Deleted user"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
@@ -42,6 +45,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(auto_now_add=True)
+    # Set when the user deleted their account (useraccount.services.user_delete):
+    # the row stays, anonymised, because their messages stay in other people's
+    # histories; they are shown as "Deleted user".
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CustomUserManager()
 
@@ -59,12 +66,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = (self.email or "").strip().lower()
 
     @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
     def display_name(self) -> str:
         """
         The name others see. Without one, a label made from the public id:
         nothing of the email address, and different for every user, since
         the original tutorial client tells its own messages by name.
+        A deleted account is "Deleted user".
         """
+        if self.deleted_at is not None:
+            return DELETED_USER_NAME
         return self.name or f"User {self.id.hex[:8]}"
 
 

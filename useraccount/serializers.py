@@ -22,7 +22,11 @@ def avatar_url(user: User) -> str:
 
 
 def user_public(user: User) -> dict:
-    return {"id": str(user.id), "name": user.display_name, "avatar_url": avatar_url(user)}
+    data = {"id": str(user.id), "name": user.display_name, "avatar_url": avatar_url(user)}
+    if user.deleted_at is not None:
+        # Only on deleted accounts: every other user's shape is as it always was.
+        data["deleted"] = True
+    return data
 
 
 def user_private(user: User) -> dict:
@@ -69,6 +73,25 @@ class RefreshInput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class PasswordChangeInput(serializers.Serializer):
+    current_password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False, help_text="Checked by the password rules (docs/errors.md).")
+
+
+class PasswordResetInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="The account's email address.")
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="`{uid}` of the emailed link.")
+    token = serializers.CharField(max_length=128, help_text="`{token}` of the emailed link.")
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class AccountDeleteInput(serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False, help_text="Your current password, to confirm.")
+
+
 class AvatarField(serializers.ImageField):
     """An image of at most AVATAR_MAX_SIZE bytes; a larger file is a 413 before Pillow opens it."""
 
@@ -94,6 +117,10 @@ class UserPublicOut(serializers.Serializer):
     online = serializers.BooleanField(
         required=False, allow_null=True,
         help_text="Only where presence is shown (people you share a conversation with); null when unknown.",
+    )
+    deleted = serializers.BooleanField(
+        required=False,
+        help_text='Only on an account its owner deleted, and then true: named "Deleted user", no avatar.',
     )
 
 

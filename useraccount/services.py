@@ -1,13 +1,26 @@
 """
-Writes of user accounts: registration, login and logout, deactivation and
-password changes. Whatever ends sessions (logout, deactivation, a new
-password) also closes their open sockets on every server process: a
-``session.revoked`` event to the user's group, which every socket of theirs
-follows (chat.consumers).
+Writes of user accounts: registration, login and logout, deactivation,
+password changes and resets, and deleting an account. Whatever ends sessions
+(logout, deactivation, a new password, deletion) also closes their open
+sockets on every server process: a ``session.revoked`` event to the user's
+group, which every socket of theirs follows (chat.consumers).
+
+Passwords and reset tokens are never logged: log lines name users by id.
 """
 
-from django.contrib.auth import authenticate
+import logging
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core import exceptions as django_exceptions
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -16,14 +29,23 @@ from chat.realtime import events
 from chat.realtime.groups import user_group
 from chat.realtime.outbox import Outbox, with_outbox
 
-from .models import User
+from core.errors import InvalidInput
+from core.validation import uuid_or_none
+
+from . import mail
+from .models import Block, User
+from .selectors import active_users
 from .tokens import SESSION_CLAIM
+
+logger = logging.getLogger(__name__)
 
 
 def user_register(*, email: str, password: str, name: str = "") -> User:
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name.strip())
+            return User.objects.create_user(
+                email=email, password=password, name=name.strip(), last_login=timezone.now()
+            )
     except IntegrityError:
         # Two registrations of one email at once: the unique column decides.
         raise serializers.ValidationError(
@@ -37,7 +59,18 @@ def user_login(*, email: str, password: str) -> User:
         raise serializers.ValidationError(
             {"non_field_errors": ["Unable to log in with provided credentials."]}
         )
+    _logged_in(user)
     return user
+
+
+def _logged_in(user: User) -> None:
+    """
+    Record a login with a password (not a token refresh: clients refresh on
+    their own every hour, and last_login is part of what a reset link signs,
+    so a refresh would void a link the user just asked for).
+    """
+    user.last_login = timezone.now()
+    User.objects.filter(id=user.id).update(last_login=user.last_login)
 
 
 def user_update_profile(*, user: User, **changes) -> User:
@@ -103,3 +136,134 @@ def user_sessions_end(*, user: User, outbox: Outbox) -> None:
     and those issued before a password change are refused (useraccount.tokens).
     """
     outbox.emit(user_group(user.id), events.session_revoked(user_id=user.id, session=None))
+
+
+# --- Passwords
+
+
+def user_check_password(*, user: User, password, field: str = "password") -> None:
+    """InvalidInput ``wrong_password`` on ``field`` unless ``password`` is the user's password."""
+    if not isinstance(password, str) or not user.check_password(password):
+        raise InvalidInput("The password is wrong.", code="wrong_password", field=field)
+
+
+def _validated_new_password(password: str, *, user: User, field: str = "new_password") -> str:
+    """The password if AUTH_PASSWORD_VALIDATORS accept it for ``user``; else a 400 on ``field``."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except django_exceptions.ValidationError as error:
+        raise serializers.ValidationError({field: list(error.messages)})
+    return password
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> User:
+    """
+    The user, proving the current password, picks a new one. Every session
+    ends, the caller's included (tokens carry the password's hash); the
+    caller answers with a new session for the client that asked.
+    """
+    user_check_password(user=user, password=current_password, field="current_password")
+    _validated_new_password(new_password, user=user)
+    user = user_set_password(user=user, password=new_password)
+    logger.info("User %s changed their password", user.id)
+    return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """
+    Email a single-use reset link to the active account with this address, if
+    there is one. The caller answers the same either way, and sending happens
+    off the request path (useraccount.mail), so neither the answer nor its
+    timing says whether the address has an account.
+    """
+    user = active_users().filter(email=email.strip().lower()).first()
+    if user is None or not user.has_usable_password():
+        return
+    link = settings.PASSWORD_RESET_URL.format(
+        uid=urlsafe_base64_encode(force_bytes(user.pk)), token=default_token_generator.make_token(user)
+    )
+    context = {"user": user, "link": link, "hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)}
+    message = EmailMessage(
+        subject=render_to_string("useraccount/password_reset_subject.txt", context).strip(),
+        body=render_to_string("useraccount/password_reset_email.txt", context),
+        to=[user.email],
+    )
+    if settings.EMAIL_BACKEND.endswith(".dummy.EmailBackend"):
+        logger.warning("Password reset email for user %s not sent: EMAIL_HOST is not set", user.id)
+        return
+    mail.send_later(message, user_id=user.id)
+    logger.info("Password reset email for user %s queued", user.id)
+
+
+INVALID_RESET_LINK = "The reset link is invalid, used or expired; ask for a new one."
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """
+    A new password from a reset link: the link's token must be valid (made for
+    this user's current password and last login, within PASSWORD_RESET_TIMEOUT),
+    so it works once. Every session of the user ends.
+    """
+    try:
+        user_id = uuid_or_none(urlsafe_base64_decode(uid).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        user_id = None
+    user = active_users().filter(id=user_id).first() if user_id else None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidInput(INVALID_RESET_LINK, code="invalid_reset_link")
+    _validated_new_password(new_password, user=user)
+    user = user_set_password(user=user, password=new_password)
+    logger.info("User %s reset their password", user.id)
+    return user
+
+
+# --- Deleting an account
+
+
+def deleted_email(user: User) -> str:
+    """What a deleted account's email becomes: unique, never a mailbox (.invalid), so the address is free again."""
+    return f"deleted-{user.id.hex}@deleted.invalid"
+
+
+@with_outbox
+def user_delete(*, user: User, outbox: Outbox) -> User:
+    """
+    Delete ``user``'s account (the caller has checked their password). The
+    row stays, anonymised, because their messages stay in other people's
+    histories (ConversationMessage.created_by is PROTECT) and show them as
+    "Deleted user": email replaced (the address can register again), name,
+    avatar and password gone, inactive, ``deleted_at`` set. They leave every
+    group (a "left" system message; an owned group passes to the member who
+    joined earliest, as when an owner leaves), their blocks either way and
+    their unsent uploads are deleted, and every session and socket ends.
+    Direct conversations stay, so the other person keeps the history. Their
+    reactions stay on other people's messages, as their id.
+    """
+    from chat.models import ConversationMember
+    from chat.services import attachments_delete_unsent, conversation_remove_member
+
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(id=user.id)
+        if user.deleted_at is not None:
+            return user
+        avatar = user.avatar.name or None
+        user.deleted_at = timezone.now()
+        user.email = deleted_email(user)
+        user.name = ""
+        user.avatar = None
+        user.is_active = False
+        user.last_login = None
+        user.set_unusable_password()
+        user.save(update_fields=["deleted_at", "email", "name", "avatar", "is_active", "last_login", "password"])
+        groups = ConversationMember.objects.filter(user=user, conversation__direct_key__isnull=True)
+        for conversation_id in list(groups.values_list("conversation_id", flat=True)):
+            # Anonymised first, so the "left" message names nobody.
+            conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
+        Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
+        attachments_delete_unsent(user=user)
+        user_sessions_end(user=user, outbox=outbox)
+        if avatar:
+            storage = user.avatar.storage
+            transaction.on_commit(lambda: storage.delete(avatar))
+    logger.info("User %s deleted their account", user.id)
+    return user

@@ -7,7 +7,11 @@ urlpatterns = [
     path("login/", api.LoginView.as_view(), name="auth-login"),
     path("token/refresh/", api.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("logout/", api.LogoutView.as_view(), name="auth-logout"),
+    path("password/", api.PasswordChangeView.as_view(), name="auth-password"),
+    path("password/reset/", api.PasswordResetView.as_view(), name="auth-password-reset"),
+    path("password/reset/confirm/", api.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("me/", api.MeView.as_view(), name="auth-me"),
+    path("me/delete/", api.AccountDeleteView.as_view(), name="auth-me-delete"),
     path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
     path("<str:user_id>/", api.UserDetailView.as_view(), name="auth-user"),
 ]
