@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from core.errors import InvalidInput
 
+from . import moderation_admin  # noqa: F401 (the moderation queue registers its pages)
 from .models import Attachment, Conversation, ConversationMember, ConversationMessage
 from .search import clean_query, search_messages
 

@@ -214,3 +214,8 @@ class MessageSearchThrottle(UserThrottle):
 
 class AttachmentUploadThrottle(UserThrottle):
     scope = "attachment_upload"
+
+
+class ReportThrottle(UserThrottle):
+    scope = "report"
+    methods = frozenset({"POST"})

@@ -1,11 +1,12 @@
 """
 Writes of user accounts: registration, login and logout, deactivation and
-password changes. Whatever ends sessions (logout, deactivation, a new
+password changes, blocking and unblocking. Whatever ends sessions (logout, deactivation, a new
 password) also closes their open sockets on every server process: a
 ``session.revoked`` event to the user's group, which every socket of theirs
 follows (chat.consumers).
 """
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from rest_framework import serializers
@@ -16,7 +17,11 @@ from chat.realtime import events
 from chat.realtime.groups import user_group
 from chat.realtime.outbox import Outbox, with_outbox
 
-from .models import User
+from core.errors import InvalidInput, NotFound
+from core.validation import uuid_or_none
+
+from .models import Block, User
+from .selectors import active_users
 from .tokens import SESSION_CLAIM
 
 
@@ -103,3 +108,43 @@ def user_sessions_end(*, user: User, outbox: Outbox) -> None:
     and those issued before a password change are refused (useraccount.tokens).
     """
     outbox.emit(user_group(user.id), events.session_revoked(user_id=user.id, session=None))
+
+
+@with_outbox
+def user_block(*, blocker: User, user_id, outbox: Outbox) -> tuple[Block, bool]:
+    """
+    ``blocker`` blocks an active user: no direct conversation between them
+    either way, and none of their messages announced to ``blocker``'s
+    notifications sockets (docs/protocol.md, "Blocking"). Returns ``(block,
+    created)``; blocking again changes nothing. At most USER_MAX_BLOCKS.
+    """
+    parsed = uuid_or_none(user_id)
+    if parsed == blocker.id:
+        raise InvalidInput("You cannot block yourself.", field="user_id")
+    blocked = active_users().filter(id=parsed).first() if parsed else None
+    if blocked is None:
+        raise NotFound("No such user.")
+    with transaction.atomic():
+        # The blocker's row, locked: two blocks at once cannot both take the last place.
+        User.objects.select_for_update().filter(id=blocker.id).first()
+        existing = Block.objects.filter(blocker=blocker, blocked=blocked).first()
+        if existing is not None:
+            return existing, False
+        limit = settings.USER_MAX_BLOCKS
+        if Block.objects.filter(blocker=blocker).count() >= limit:
+            raise InvalidInput(f"You can block at most {limit} users.", code="too_many_blocks", field="user_id")
+        block = Block.objects.create(blocker=blocker, blocked=blocked)
+        outbox.emit(user_group(blocker.id), events.block_updated(user_id=blocked.id, blocked=True))
+    return block, True
+
+
+@with_outbox
+def user_unblock(*, blocker: User, user_id, outbox: Outbox) -> None:
+    """``blocker`` unblocks a user (one not blocked changes nothing)."""
+    parsed = uuid_or_none(user_id)
+    if parsed is None:
+        raise NotFound("No such user.")
+    with transaction.atomic():
+        removed, _ = Block.objects.filter(blocker=blocker, blocked_id=parsed).delete()
+        if removed:
+            outbox.emit(user_group(blocker.id), events.block_updated(user_id=parsed, blocked=False))
