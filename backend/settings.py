@@ -386,6 +386,9 @@ REST_FRAMEWORK = {
         "message_search": env_rate("THROTTLE_MESSAGE_SEARCH", "60/min"),
         # Attachment uploads per user.
         "attachment_upload": env_rate("THROTTLE_ATTACHMENT_UPLOAD", "60/min"),
+        # Reports per user: someone reporting a thread message by message
+        # stays under it; a script filing reports against everyone does not.
+        "report": env_rate("THROTTLE_REPORT", "20/hour"),
     },
     # Proxies in front of the server whose X-Forwarded-For entries to trust
     # for the client address. 0 uses the connection's address, so a client
@@ -418,6 +421,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "accounts", "description": "Register, log in, tokens, profiles."},
         {"name": "conversations", "description": "Direct and group conversations, unread counts, presence."},
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
+        {"name": "moderation", "description": "Reports of messages and users, for the moderators."},
     ],
 }
 
@@ -495,6 +499,9 @@ CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20, minimum=1
 CHAT_REACTION_USERS_SHOWN = env_int("CHAT_REACTION_USERS_SHOWN", 20, minimum=1)
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env_int("CHAT_GROUP_MAX_MEMBERS", 500, minimum=2)
+# The most users one user may block: each notifications socket of theirs
+# keeps the blocked ids in memory to filter what it is sent.
+USER_MAX_BLOCKS = env_int("USER_MAX_BLOCKS", 1000, minimum=1)
 # Message search: results per page (?limit= up to the max), and how deep
 # pages go (a search is for finding, not for reading everything).
 CHAT_SEARCH_PAGE_SIZE = env_int("CHAT_SEARCH_PAGE_SIZE", 20, minimum=1)

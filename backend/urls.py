@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from chat import api as chat_api
 from core import views
 
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
+    path("api/reports/", chat_api.ReportView.as_view(), name="reports"),
     # Served by core.probes.ProbeMiddleware before any host check; listed here for reverse().
     path("", include("core.probes")),
     path("api/", views.api_root, name="api-root"),

@@ -30,6 +30,7 @@ from django.utils.http import urlencode
 from core.errors import InvalidInput
 from useraccount.models import User
 
+from . import moderation_admin  # noqa: F401 (the moderation queue registers its pages)
 from .models import Attachment, Conversation, ConversationMember, ConversationMessage
 from .search import clean_query, search_messages
 

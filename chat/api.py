@@ -18,6 +18,9 @@ Conversation endpoints under /api/chat/, and the REST error mapping.
     POST /api/chat/<id>/attachments/  multipart file       -> 201 attachment
     GET  /api/chat/<id>/attachments/<attachment_id>/       -> the file (members only)
     POST /api/chat/<id>/read/     {seq}                    -> {conversation_id, last_read_seq, unread_count}
+    PUT  /api/chat/<id>/mute/     {until?}                 -> {muted, muted_until}
+    DELETE /api/chat/<id>/mute/                            -> 204
+    POST /api/reports/  {message_id | user_id, reason, details?} -> 201 report (200: your open report of it)
     GET  /api/chat/unread/                  -> {total, conversations: {id: count}}
     GET  /api/chat/presence/                -> {online: [ids of contacts online]}
 
@@ -46,7 +49,13 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound, TooLarge
 from core.schema import errors
-from core.throttling import AttachmentUploadThrottle, MessageSearchThrottle, MessageSendThrottle, UserThrottle
+from core.throttling import (
+    AttachmentUploadThrottle,
+    MessageSearchThrottle,
+    MessageSendThrottle,
+    ReportThrottle,
+    UserThrottle,
+)
 from core.validation import uuid_or_none
 
 from . import selectors, services
@@ -67,7 +76,11 @@ from .serializers import (
     MessageEditInput,
     MessageOut,
     MessageRangeInput,
+    MuteInput,
+    MuteOut,
     PresenceOut,
+    ReportInput,
+    ReportOut,
     ReadInput,
     ReadOut,
     UnreadOut,
@@ -76,6 +89,8 @@ from .serializers import (
     conversation_data,
     conversation_list_item,
     message_data,
+    mute_data,
+    report_data,
 )
 
 
@@ -516,3 +531,49 @@ class AttachmentView(APIView):
         # Nothing in a file may run or load anything, even opened directly.
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
         return response
+
+
+class MuteView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=MuteInput, responses={200: MuteOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Mute a conversation of yours until `until`, or until you unmute (null): no `notification` frames "
+            "(nor pushes) for it; unread counts still move. Your sockets get `conversation.muted`."
+        ),
+    )
+    def put(self, request, conversation_id):
+        data = MuteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.conversation_mute(
+            conversation_id=conversation_id, user=request.user, until=data.validated_data["until"]
+        )
+        return Response(mute_data(member.muted, member.muted_until))
+
+    @extend_schema(
+        tags=["conversations"], responses={204: None, **errors(401, 404)},
+        description="Unmute a conversation of yours; your sockets get `conversation.muted`.",
+    )
+    def delete(self, request, conversation_id):
+        services.conversation_unmute(conversation_id=conversation_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReportView(APIView):
+    throttle_classes = [UserThrottle, ReportThrottle]
+
+    @extend_schema(
+        tags=["moderation"], request=ReportInput, responses={201: ReportOut, 200: ReportOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Report a message of a conversation you are in (`message_id`), or a user (`user_id`), to the "
+            "moderators. While your report of the same message or user is open, reporting it again answers 200 "
+            "with that report. At most THROTTLE_REPORT (20/hour)."
+        ),
+    )
+    def post(self, request):
+        data = ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, created = services.report_create(
+            reporter=request.user, reason=data.validated_data["reason"], details=data.validated_data["details"],
+            message_id=data.validated_data.get("message_id"), user_id=data.validated_data.get("user_id"),
+        )
+        return Response(report_data(report), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -41,7 +41,7 @@ from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.heartbeat import process_heartbeat
 from .realtime.presence import presence_store
 from .realtime.ratelimit import configured_rate, rate_limiter
-from .realtime.session import NotificationsSession, RoomSession
+from .realtime.session import NotificationsSession, QuietList, RoomSession
 from .realtime.throttle import typing_throttle
 from .serializers import sync_result_data, timestamp
 
@@ -275,6 +275,8 @@ class Consumer(AsyncWebsocketConsumer):
         await self.session.event(event)
 
     chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = presence = deliver
+    # The user's blocks and mutes (their group carries them to every socket of theirs).
+    block_updated = conversation_muted = deliver
 
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""
@@ -548,8 +550,11 @@ class NotificationsConsumer(Consumer):
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         conversation_ids = await db(selectors.conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
+        # Read after joining: a block or mute from now on arrives as an event.
+        blocked, muted = await db(selectors.quiet_list)(user=user)
         self.session = NotificationsSession(
-            profile=self.profile, viewer_id=str(user.id), send=self.send_text
+            profile=self.profile, viewer_id=str(user.id), send=self.send_text,
+            quiet=QuietList(blocked=blocked, muted=muted),
         )
         if not await self.admit():
             return await self.refuse(CLOSE_TOO_MANY)
@@ -573,7 +578,7 @@ class NotificationsConsumer(Consumer):
         if event.get("conversation_id") not in self._left:
             await self.session.event(event)
 
-    chat_message = chat_message_updated = chat_message_deleted = unread = deliver
+    chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from core.errors import NotFound
 from core.validation import uuid_or_none
@@ -27,14 +28,17 @@ _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
     """
     The user's conversations, latest activity first, members prefetched, each
-    with the user's ``unread_count`` (messages after their last read seq).
+    with the user's ``unread_count`` (messages after their last read seq) and
+    their mute (``muted``, ``muted_until``).
     """
-    last_read = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user).values(
-        "last_read_seq"
-    )[:1]
+    mine = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user)
     return (
         Conversation.objects.filter(members__user=user)
-        .annotate(unread_count=F("last_seq") - Subquery(last_read))
+        .annotate(
+            unread_count=F("last_seq") - Subquery(mine.values("last_read_seq")[:1]),
+            muted=Subquery(mine.values("muted")[:1]),
+            muted_until=Subquery(mine.values("muted_until")[:1]),
+        )
         .prefetch_related(_MEMBERS)
         .order_by("-modified_at")
     )
@@ -73,6 +77,22 @@ def contact_ids(*, user: User) -> list[str]:
         .distinct()
     )
     return [str(user_id) for user_id in ids]
+
+
+def quiet_list(*, user: User) -> tuple[list[str], dict[str, float | None]]:
+    """
+    What a notifications socket stays quiet about (chat.realtime.session.QuietList):
+    the ids of the users ``user`` blocked, and their muted conversations with
+    when each mute ends (a Unix time; None: until unmuted). Two queries.
+    """
+    from useraccount.selectors import blocked_ids
+
+    now = timezone.now()
+    mutes = ConversationMember.objects.filter(user=user, muted=True).filter(
+        Q(muted_until__isnull=True) | Q(muted_until__gt=now)
+    ).values_list("conversation_id", "muted_until")
+    muted = {str(conversation_id): until.timestamp() if until else None for conversation_id, until in mutes}
+    return blocked_ids(user=user), muted
 
 
 def conversation_with_users(*, conversation_id: UUID) -> Conversation:
@@ -217,8 +237,11 @@ def changes_since(
 
 
 def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:
-    """Messages of the user's conversations (or of ``conversation``, which they are in) matching ``query``, best first."""
-    messages = ConversationMessage.objects.for_display()
+    """
+    Messages of the user's conversations (or of ``conversation``, which they
+    are in) matching ``query``, best first; never one a moderator hid.
+    """
+    messages = ConversationMessage.objects.for_display().filter(moderated_at__isnull=True)
     if conversation is not None:
         messages = messages.filter(conversation=conversation)
     else:

@@ -10,6 +10,7 @@ cheaper than a serializer instance. Input validation for REST lives in the
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -17,7 +18,14 @@ from core.public_urls import absolute_url
 
 from useraccount.serializers import UserPublicOut, user_public
 
-from .models import CLIENT_ID_MAX_LENGTH, Attachment, Conversation, ConversationMessage
+from .models import (
+    CLIENT_ID_MAX_LENGTH,
+    REPORT_DETAILS_MAX_LENGTH,
+    Attachment,
+    Conversation,
+    ConversationMessage,
+    Report,
+)
 from .realtime.presence import Unknown
 
 
@@ -35,23 +43,29 @@ def message_data(message: ConversationMessage) -> dict:
     """
     The message JSON. Load messages with ``ConversationMessage.objects.for_display()``
     (sender, replied-to message, reactions and attachments in a fixed number of queries).
+    A message a moderator hid is a tombstone marked ``moderated``: no body,
+    reactions or attachments (staff read it in the admin).
     """
+    moderated = message.moderated_at is not None
     return {
         "id": str(message.id),
         "seq": message.seq,
         "conversation_id": str(message.conversation_id),
-        "body": message.body,
+        "body": "" if moderated else message.body,
         "created_by": user_public(message.created_by),
         "sent_to_id": str(message.sent_to_id) if message.sent_to_id else None,
         "created_at": timestamp(message.created_at),
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
+        "moderated": moderated,
         "kind": message.kind,
         "system": message.system,
         "reply_to": reply_data(message.reply_to) if message.reply_to_id else None,
-        "reactions": message.reaction_summary,
-        "attachments": [attachment_data(message.conversation_id, item) for item in message.attachment_summary],
+        "reactions": [] if moderated else message.reaction_summary,
+        "attachments": [] if moderated else [
+            attachment_data(message.conversation_id, item) for item in message.attachment_summary
+        ],
     }
 
 
@@ -59,13 +73,15 @@ def reply_data(message: ConversationMessage | None) -> dict | None:
     """What a reply shows of the message it answers: who, and the start of what they said (none once deleted)."""
     if message is None:  # the replied-to message's conversation was deleted with it
         return None
-    body = message.body
+    moderated = message.moderated_at is not None
+    body = "" if moderated else message.body
     return {
         "id": str(message.id),
         "seq": message.seq,
         "body": body if len(body) <= REPLY_EXCERPT_CHARS else body[: REPLY_EXCERPT_CHARS - 1] + "\u2026",
         "created_by": user_public(message.created_by),
         "deleted": message.is_deleted,
+        "moderated": moderated,
     }
 
 
@@ -128,15 +144,23 @@ def conversation_data(conversation: Conversation, online: set[str] | None = None
     }
 
 
+def mute_data(muted: bool, muted_until: datetime | None) -> dict:
+    """The caller's mute of a conversation as it stands now: a mute that ran out is none."""
+    if muted and muted_until is not None and muted_until <= timezone.now():
+        muted = False
+    return {"muted": muted, "muted_until": timestamp(muted_until) if muted else None}
+
+
 def conversation_list_item(conversation: Conversation, online: set[str] | None = None) -> dict:
     """
     ``conversation_data`` plus ``last_message`` (see selectors.attach_last_messages)
-    and the caller's ``unread_count`` (see selectors.conversation_list).
+    and the caller's ``unread_count``, ``muted`` and ``muted_until`` (see selectors.conversation_list).
     """
     data = conversation_data(conversation, online)
     last = getattr(conversation, "last_message", None)
     data["last_message"] = message_data(last) if last is not None else None
     data["unread_count"] = getattr(conversation, "unread_count", 0)
+    data.update(mute_data(getattr(conversation, "muted", False), getattr(conversation, "muted_until", None)))
     return data
 
 
@@ -148,6 +172,7 @@ def sync_result_data(changes, unread_total: int, more: bool) -> dict:
             {
                 "conversation": conversation_data(change.conversation),
                 "unread_count": change.conversation.unread_count,
+                **mute_data(change.conversation.muted, change.conversation.muted_until),
                 "messages": [message_data(m) for m in change.messages],
                 "has_more": change.has_more,
             }
@@ -256,6 +281,7 @@ class ReplyOut(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, help_text="The first 140 characters; empty once deleted.")
     created_by = UserPublicOut()
     deleted = serializers.BooleanField()
+    moderated = serializers.BooleanField(help_text="Hidden by a moderator: the body is empty.")
 
 
 class ReactionOut(serializers.Serializer):
@@ -276,13 +302,16 @@ class MessageOut(serializers.Serializer):
     id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps.")
     conversation_id = serializers.UUIDField()
-    body = serializers.CharField(help_text="Empty once deleted.")
+    body = serializers.CharField(help_text="Empty once deleted or hidden by a moderator.")
     created_by = UserPublicOut()
     sent_to_id = serializers.UUIDField(allow_null=True, help_text="The other member of a direct conversation; null in a group.")
     created_at = serializers.DateTimeField()
     client_id = serializers.CharField(allow_null=True)
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
+    moderated = serializers.BooleanField(
+        help_text="Hidden by a moderator: a tombstone like a deleted message (empty body, no reactions or attachments)."
+    )
     kind = serializers.ChoiceField(
         choices=["text", "system"], help_text="system: a change to the conversation, described in `system`."
     )
@@ -302,9 +331,55 @@ class ConversationOut(serializers.Serializer):
     owner_id = serializers.UUIDField(allow_null=True, help_text="Who manages the group; null for a direct conversation.")
 
 
+class MuteOut(serializers.Serializer):
+    muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
+    muted_until = serializers.DateTimeField(allow_null=True, help_text="When the mute ends; null: until you unmute.")
+
+
 class ConversationListItemOut(ConversationOut):
     last_message = MessageOut(allow_null=True)
     unread_count = serializers.IntegerField()
+    muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
+    muted_until = serializers.DateTimeField(allow_null=True, help_text="When your mute ends; null: until you unmute, or not muted.")
+
+
+class MuteInput(serializers.Serializer):
+    until = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="When the mute ends (with a time zone, in the future); null or left out: until you unmute.",
+    )
+
+
+class ReportInput(serializers.Serializer):
+    message_id = serializers.UUIDField(required=False, help_text="A message of a conversation you are in.")
+    user_id = serializers.UUIDField(required=False, help_text="A user (or name message_id instead).")
+    reason = serializers.ChoiceField(choices=[value for value, _ in Report.REASONS])
+    details = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REPORT_DETAILS_MAX_LENGTH,
+        help_text=f"What happened, at most {REPORT_DETAILS_MAX_LENGTH} characters.",
+    )
+
+
+class ReportOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    message_id = serializers.UUIDField(allow_null=True)
+    user_id = serializers.UUIDField(help_text="The reported user (a message's author).")
+    reason = serializers.ChoiceField(choices=[value for value, _ in Report.REASONS])
+    details = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=[Report.OPEN, Report.RESOLVED])
+    created_at = serializers.DateTimeField()
+
+
+def report_data(report: Report) -> dict:
+    return {
+        "id": str(report.id),
+        "message_id": str(report.message_id) if report.message_id else None,
+        "user_id": str(report.user_id),
+        "reason": report.reason,
+        "details": report.details,
+        "status": report.status,
+        "created_at": timestamp(report.created_at),
+    }
 
 
 class ConversationDetailOut(serializers.Serializer):

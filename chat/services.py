@@ -1,6 +1,6 @@
 """
 Writes: starting conversations, sending, editing and deleting messages,
-and read positions.
+read positions, mutes, reports and moderation.
 
 ``message_send`` is the only way a message is created. Every service checks
 for itself that the caller may do what it asks (a member of the conversation;
@@ -19,6 +19,7 @@ These are synchronous ORM functions; sockets run them on database threads.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePath
 from uuid import UUID
 
@@ -31,17 +32,20 @@ from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedType
 from core.validation import storable_text, uuid_or_none, whole_number
 from useraccount.models import User
-from useraccount.selectors import active_users
+from useraccount.selectors import active_users, blocked_between
 
 from .models import (
     CLIENT_ID_MAX_LENGTH,
     REACTION_MAX_LENGTH,
+    REPORT_DETAILS_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Attachment,
     Conversation,
     ConversationMember,
     ConversationMessage,
+    ModerationAction,
     Reaction,
+    Report,
 )
 from .files import sniff
 from .realtime import events
@@ -90,6 +94,12 @@ def _create_conversation(
     return conversation
 
 
+def _blocked() -> Forbidden:
+    return Forbidden(
+        "One of you has blocked the other: no direct messages until they unblock.", code="blocked"
+    )
+
+
 @with_outbox
 def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox) -> tuple[Conversation, bool]:
     """
@@ -104,6 +114,8 @@ def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox
     other = active_users().filter(id=other_user_id).first()
     if other is None:
         raise NotFound("No such user.")
+    if blocked_between(first_id=user.id, second_id=other.id):
+        raise _blocked()
     key = _direct_key(user.id, other.id)
     existing = Conversation.objects.filter(direct_key=key).first()
     if existing is not None:
@@ -297,7 +309,7 @@ def _replied_message(*, message: ConversationMessage) -> ConversationMessage | N
         .filter(id=message.reply_to_id, conversation_id=message.conversation_id)
         .first()
     )
-    if replied is None or replied.is_deleted:
+    if replied is None or replied.is_deleted or replied.is_moderated:
         raise InvalidInput(
             "reply_to must be a message of this conversation that is not deleted.",
             code="invalid_reply_to", field="reply_to",
@@ -332,13 +344,17 @@ def message_send(
     try:
         with transaction.atomic():
             seq, direct_key = _next_seq(conversation_id, sender)
+            peer_id = _direct_peer_id(direct_key, sender.id)
+            # A direct conversation is closed both ways while either blocks the other (the rollback undoes the seq).
+            if peer_id is not None and blocked_between(first_id=sender.id, second_id=peer_id):
+                raise _blocked()
             uploads = _uploads(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
                 seq=seq,
                 body=body,
                 created_by=sender,
-                sent_to_id=_direct_peer_id(direct_key, sender.id),
+                sent_to_id=peer_id,
                 client_id=client_id,
                 reply_to_id=reply_to_id,
                 attachment_summary=[attachment_summary(upload) for upload in uploads],
@@ -400,6 +416,8 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
         message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
         if message.is_deleted:
             raise InvalidInput("A deleted message cannot be edited.", code="message_deleted")
+        if message.is_moderated:
+            raise InvalidInput("A message hidden by a moderator cannot be edited.", code="message_moderated")
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
         body = _validate_body(body, may_be_empty=bool(message.attachment_summary))
@@ -433,6 +451,33 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
         message.reaction_summary, message.attachment_summary = [], []
         message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+    return message
+
+
+@with_outbox
+def message_hide(*, message_id, moderator: User, report: Report | None = None, outbox: Outbox) -> ConversationMessage:
+    """
+    A moderator hides a message: members see it as a tombstone marked
+    ``moderated`` (no body, reactions or attachments), in history, catch-up
+    and search alike, and the room gets ``chat.message.updated``; the body is
+    kept for staff. Logged; hiding it again changes nothing but the log.
+    """
+    parsed = uuid_or_none(message_id)
+    with transaction.atomic():
+        message = (
+            ConversationMessage.objects.for_display().select_for_update(of=("self",)).filter(id=parsed).first()
+            if parsed else None
+        )
+        if message is None:
+            raise NotFound("No such message.")
+        if message.kind != ConversationMessage.TEXT:
+            raise Forbidden("A system message cannot be hidden.")
+        if not message.is_moderated:
+            message.moderated_at, message.moderated_by = timezone.now(), moderator
+            message.save(update_fields=["moderated_at", "moderated_by"])
+            outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        _log(ModerationAction.HIDE_MESSAGE, moderator=moderator, report=report, message=message,
+             user=message.created_by)
     return message
 
 
@@ -528,7 +573,7 @@ _FULLY_QUALIFIED = _fully_qualified_emoji()
 
 def _reactable(*, conversation_id, user: User, message_id) -> ConversationMessage:
     message = _members_message(conversation_id=conversation_id, user=user, message_id=message_id)
-    if message.is_deleted or message.kind != ConversationMessage.TEXT:
+    if message.is_deleted or message.is_moderated or message.kind != ConversationMessage.TEXT:
         raise InvalidInput("Only messages that are not deleted take reactions.", code="message_deleted")
     return message
 
@@ -824,3 +869,142 @@ def attachments_delete_unsent(*, user: User) -> int:
         unsent = list(Attachment.objects.select_for_update().filter(uploaded_by=user, message__isnull=True))
         _delete_attachments(unsent)
     return len(unsent)
+# --- Mutes
+
+
+def _mute_end(until: datetime | None) -> datetime | None:
+    if until is None:
+        return None
+    if timezone.is_naive(until):
+        raise InvalidInput("until needs a time zone (Z or an offset).", code="invalid_until", field="until")
+    if until <= timezone.now():
+        raise InvalidInput("until must be in the future (or null: until you unmute).", code="invalid_until", field="until")
+    return until
+
+
+@with_outbox
+def conversation_mute(*, conversation_id, user: User, until: datetime | None = None, outbox: Outbox) -> ConversationMember:
+    """
+    ``user`` mutes a conversation of theirs until ``until`` (an aware
+    datetime in the future), or until they unmute with None: no
+    ``notification`` frames (nor pushes) for it meanwhile; unread counts still
+    move. Every socket of theirs gets ``conversation.muted``.
+    """
+    conversation_id = _conversation_id(conversation_id)
+    until = _mute_end(until)
+    with transaction.atomic():
+        changed = ConversationMember.objects.filter(conversation_id=conversation_id, user=user).update(
+            muted=True, muted_until=until
+        )
+        if not changed:
+            raise NotFound("No such conversation.")
+        outbox.emit(
+            user_group(user.id),
+            events.conversation_muted(conversation_id=conversation_id, muted=True, muted_until=until),
+        )
+    return ConversationMember.objects.get(conversation_id=conversation_id, user=user)
+
+
+@with_outbox
+def conversation_unmute(*, conversation_id, user: User, outbox: Outbox) -> ConversationMember:
+    """``user`` unmutes a conversation of theirs (one not muted changes nothing but the event)."""
+    conversation_id = _conversation_id(conversation_id)
+    with transaction.atomic():
+        changed = ConversationMember.objects.filter(conversation_id=conversation_id, user=user).update(
+            muted=False, muted_until=None
+        )
+        if not changed:
+            raise NotFound("No such conversation.")
+        outbox.emit(
+            user_group(user.id),
+            events.conversation_muted(conversation_id=conversation_id, muted=False, muted_until=None),
+        )
+    return ConversationMember.objects.get(conversation_id=conversation_id, user=user)
+
+
+# --- Reports and moderation
+
+
+def report_create(*, reporter: User, reason, details="", message_id=None, user_id=None) -> tuple[Report, bool]:
+    """
+    ``reporter`` reports a message of a conversation they are in, or a user,
+    for a reason of Report.REASONS with up to REPORT_DETAILS_MAX_LENGTH
+    characters of details. Returns ``(report, created)``: while a report of
+    theirs about the same message (or user) is open, reporting again returns it.
+    """
+    if (message_id is None) == (user_id is None):
+        raise InvalidInput("Name either message_id or user_id.", code="invalid_report")
+    if reason not in {value for value, _ in Report.REASONS}:
+        raise InvalidInput(
+            "reason must be one of: " + ", ".join(value for value, _ in Report.REASONS) + ".",
+            code="invalid_reason", field="reason",
+        )
+    details = details or ""
+    if not isinstance(details, str) or len(details) > REPORT_DETAILS_MAX_LENGTH or not storable_text(details):
+        raise InvalidInput(
+            f"details must be text of at most {REPORT_DETAILS_MAX_LENGTH} characters.",
+            code="invalid_details", field="details",
+        )
+    if message_id is not None:
+        parsed = uuid_or_none(message_id)
+        message = (
+            ConversationMessage.objects.filter(
+                id=parsed, conversation__members__user=reporter, kind=ConversationMessage.TEXT
+            ).select_related("created_by").first()
+            if parsed else None
+        )
+        if message is None:
+            raise NotFound("No such message.")
+        if message.created_by_id == reporter.id:
+            raise InvalidInput("You cannot report your own message.", code="invalid_report", field="message_id")
+        reported, open_reports = message.created_by, Report.objects.filter(message=message)
+    else:
+        parsed = uuid_or_none(user_id)
+        reported = User.objects.filter(id=parsed).first() if parsed else None
+        if reported is None:
+            raise NotFound("No such user.")
+        if reported.id == reporter.id:
+            raise InvalidInput("You cannot report yourself.", code="invalid_report", field="user_id")
+        message, open_reports = None, Report.objects.filter(user=reported, message__isnull=True)
+    open_reports = open_reports.filter(reporter=reporter, status=Report.OPEN)
+    if existing := open_reports.first():
+        return existing, False
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                reporter=reporter, user=reported, message=message, reason=reason, details=details.strip()
+            )
+    except IntegrityError:
+        # The same report twice at once: the partial unique constraint decides.
+        if existing := open_reports.first():
+            return existing, False
+        raise
+    return report, True
+
+
+def _log(action: str, *, moderator: User, report: Report | None = None, message=None, user=None) -> None:
+    ModerationAction.objects.create(action=action, moderator=moderator, report=report, message=message, user=user)
+
+
+def report_resolve(*, report: Report, moderator: User) -> Report:
+    """A moderator closes a report (resolving a resolved one changes nothing but the log)."""
+    with transaction.atomic():
+        if report.status == Report.OPEN:
+            report.status, report.resolved_at, report.resolved_by = Report.RESOLVED, timezone.now(), moderator
+            report.save(update_fields=["status", "resolved_at", "resolved_by"])
+        _log(ModerationAction.RESOLVE_REPORT, moderator=moderator, report=report, message=report.message,
+             user=report.user)
+    return report
+
+
+def user_deactivate_for_moderation(*, user: User, moderator: User, report: Report | None = None) -> User:
+    """
+    A moderator deactivates a user (useraccount.services.user_deactivate: no
+    more logins, tokens refused, every open socket closed on every process); logged.
+    """
+    from useraccount.services import user_deactivate
+
+    with transaction.atomic():
+        user_deactivate(user=user)
+        _log(ModerationAction.DEACTIVATE_USER, moderator=moderator, report=report, user=user)
+    return user

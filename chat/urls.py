@@ -26,6 +26,7 @@ urlpatterns = [
         name="chat-reaction",
     ),
     path("<str:conversation_id>/read/", api.ReadView.as_view(), name="chat-read"),
+    path("<str:conversation_id>/mute/", api.MuteView.as_view(), name="chat-mute"),
     path("<str:conversation_id>/members/", api.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", api.MemberView.as_view(), name="chat-member"),
     path("<str:conversation_id>/attachments/", api.AttachmentsView.as_view(), name="chat-attachments"),

@@ -245,3 +245,8 @@ class MessageSearchThrottle(UserThrottle):
 
 class AttachmentUploadThrottle(UserThrottle):
     scope = "attachment_upload"
+
+
+class ReportThrottle(UserThrottle):
+    scope = "report"
+    methods = frozenset({"POST"})

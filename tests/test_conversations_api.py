@@ -16,10 +16,10 @@ from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, 
 pytestmark = pytest.mark.django_db
 
 CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq", "owner_id"}
-LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count"}
+LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
-    "edited_at", "deleted", "kind", "system", "reply_to", "reactions", "attachments",
+    "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
 }
 
 
@@ -73,6 +73,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "client_id": saved.client_id or None,
         "edited_at": None,
         "deleted": False,
+        "moderated": False,
         "kind": "text",
         "system": None,
         "reply_to": None,

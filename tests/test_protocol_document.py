@@ -252,6 +252,12 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await _next_of(legacy, "sync.done")
             await legacy.send_to(text_data="not json")
             await _next_of(legacy, "error")
+        muted = await _async(client_for(bob).put, f"/api/chat/{group}/mute/", {"until": None}, format="json")
+        assert muted.status_code == 200
+        await _next_of(feed, "conversation.muted")
+        blocked = await _async(client_for(bob).post, "/api/auth/blocks/", {"user_id": str(alice.id)}, format="json")
+        assert blocked.status_code == 201
+        await _next_of(feed, "block.updated")
     for channel in CHANNELS:
         assert recorder.types(channel) == set(frame_types(channel, "server")), channel
 

@@ -11,6 +11,9 @@ Account endpoints under /api/auth/.
     GET|PATCH /api/auth/me/                                             -> the caller
     POST /api/auth/me/delete/      {password}                           -> 204, the account deleted
     GET  /api/auth/users/?q=&limit=   -> [{id, name, avatar_url}]: by name prefix or exact email
+    GET  /api/auth/blocks/?limit=   -> [{user, created_at}] the users you blocked, newest first (Link)
+    POST /api/auth/blocks/  {user_id}                                   -> 201 {user, created_at} (200 again)
+    DELETE /api/auth/blocks/<user_id>/                                  -> 204
     GET  /api/auth/<uuid>/                                              -> {id, name, avatar_url}
 """
 
@@ -24,8 +27,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 
+from chat.api import LinkHeaderCursorPagination
 from core.parsers import JSONParser
 from core.schema import LegacyErrorOut, errors
 from core.throttling import (
@@ -45,6 +49,9 @@ from . import selectors, services
 from .models import User
 from .serializers import (
     AccountDeleteInput,
+    BlockInput,
+    BlockOut,
+    block_data,
     DetailOut,
     LoginInput,
     PasswordChangeInput,
@@ -291,3 +298,53 @@ class UserSearchView(APIView):
         params.is_valid(raise_exception=True)
         users = selectors.user_search(query=params.validated_data["q"], exclude=request.user)
         return Response([user_public(user) for user in users[: params.validated_data["limit"]]])
+
+
+class BlockPagination(LinkHeaderCursorPagination):
+    """Pages of blocks, newest first, sized as the conversation list's."""
+
+    ordering = "-created_at"
+
+
+class BlocksView(APIView):
+    @extend_schema(
+        tags=["accounts"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            OpenApiParameter(
+                "Link", str, OpenApiParameter.HEADER, response=[200],
+                description='Cursor links to the next and previous pages: `<url>; rel="next", <url>; rel="prev"`.',
+            ),
+        ],
+        responses={200: BlockOut(many=True), **errors(401, 404)},
+        description="The users you blocked, most recent first.",
+    )
+    def get(self, request):
+        paginator = BlockPagination()
+        page = paginator.paginate_queryset(selectors.block_list(user=request.user), request, self)
+        return paginator.get_paginated_response([block_data(block) for block in page])
+
+    @extend_schema(
+        tags=["accounts"], request=BlockInput, responses={201: BlockOut, 200: BlockOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Block a user: no direct conversation between you either way, and no `notification` frames of their "
+            "messages (groups included). Blocking again answers 200. At most USER_MAX_BLOCKS (1000). "
+            "docs/protocol.md, *Blocking*."
+        ),
+    )
+    def post(self, request):
+        data = BlockInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        block, created = services.user_block(blocker=request.user, user_id=data.validated_data["user_id"])
+        return Response(block_data(block), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class BlockView(APIView):
+    @extend_schema(
+        tags=["accounts"], responses={204: None, **errors(401)},
+        description="Unblock a user (one you had not blocked: 204 too).",
+    )
+    def delete(self, request, user_id):
+        services.user_unblock(blocker=request.user, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,7 +5,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from core.errors import NotFound
 from core.validation import uuid_or_none
 
-from .models import User
+from .models import Block, User
 
 
 def active_users() -> QuerySet[User]:
@@ -39,3 +39,20 @@ def user_search(*, query: str, exclude=None) -> QuerySet[User]:
     return users.annotate(
         by_email=Case(When(email=query.lower(), then=Value(0)), default=Value(1), output_field=IntegerField())
     ).order_by("by_email", "name", "id")
+
+
+def blocked_ids(*, user) -> list[str]:
+    """The ids of the users ``user`` blocked."""
+    return [str(user_id) for user_id in Block.objects.filter(blocker=user).values_list("blocked_id", flat=True)]
+
+
+def blocked_between(*, first_id, second_id) -> bool:
+    """Whether either user blocked the other (a direct conversation between them is closed both ways)."""
+    return Block.objects.filter(
+        Q(blocker_id=first_id, blocked_id=second_id) | Q(blocker_id=second_id, blocked_id=first_id)
+    ).exists()
+
+
+def block_list(*, user) -> QuerySet[Block]:
+    """The blocks ``user`` made, with the blocked users, for paging by ``created_at``."""
+    return Block.objects.filter(blocker=user).select_related("blocked")

@@ -151,3 +151,17 @@ class DetailOut(serializers.Serializer):
 class UserSearchInput(serializers.Serializer):
     q = serializers.CharField(max_length=100, help_text="A name's start, or a whole email address.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
+
+
+def block_data(block) -> dict:
+    """A block of the caller's: whom (``blocked`` loaded) and since when."""
+    return {"user": user_public(block.blocked), "created_at": block.created_at.isoformat().replace("+00:00", "Z")}
+
+
+class BlockInput(serializers.Serializer):
+    user_id = serializers.UUIDField(help_text="The user to block.")
+
+
+class BlockOut(serializers.Serializer):
+    user = UserPublicOut(help_text="The blocked user.")
+    created_at = serializers.DateTimeField()

@@ -1,6 +1,6 @@
 """
 Writes of user accounts: registration, login and logout, deactivation,
-password changes and resets, and deleting an account. Whatever ends sessions
+password changes and resets, deleting an account, blocking and unblocking. Whatever ends sessions
 (logout, deactivation, a new password, deletion) also closes their open
 sockets on every server process: a ``session.revoked`` event to the user's
 group, which every socket of theirs follows (chat.consumers).
@@ -29,7 +29,7 @@ from chat.realtime import events
 from chat.realtime.groups import user_group
 from chat.realtime.outbox import Outbox, with_outbox
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.validation import uuid_or_none
 
 from . import mail
@@ -267,3 +267,43 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
             transaction.on_commit(lambda: storage.delete(avatar))
     logger.info("User %s deleted their account", user.id)
     return user
+
+
+@with_outbox
+def user_block(*, blocker: User, user_id, outbox: Outbox) -> tuple[Block, bool]:
+    """
+    ``blocker`` blocks an active user: no direct conversation between them
+    either way, and none of their messages announced to ``blocker``'s
+    notifications sockets (docs/protocol.md, "Blocking"). Returns ``(block,
+    created)``; blocking again changes nothing. At most USER_MAX_BLOCKS.
+    """
+    parsed = uuid_or_none(user_id)
+    if parsed == blocker.id:
+        raise InvalidInput("You cannot block yourself.", field="user_id")
+    blocked = active_users().filter(id=parsed).first() if parsed else None
+    if blocked is None:
+        raise NotFound("No such user.")
+    with transaction.atomic():
+        # The blocker's row, locked: two blocks at once cannot both take the last place.
+        User.objects.select_for_update().filter(id=blocker.id).first()
+        existing = Block.objects.filter(blocker=blocker, blocked=blocked).first()
+        if existing is not None:
+            return existing, False
+        limit = settings.USER_MAX_BLOCKS
+        if Block.objects.filter(blocker=blocker).count() >= limit:
+            raise InvalidInput(f"You can block at most {limit} users.", code="too_many_blocks", field="user_id")
+        block = Block.objects.create(blocker=blocker, blocked=blocked)
+        outbox.emit(user_group(blocker.id), events.block_updated(user_id=blocked.id, blocked=True))
+    return block, True
+
+
+@with_outbox
+def user_unblock(*, blocker: User, user_id, outbox: Outbox) -> None:
+    """``blocker`` unblocks a user (one not blocked changes nothing)."""
+    parsed = uuid_or_none(user_id)
+    if parsed is None:
+        raise NotFound("No such user.")
+    with transaction.atomic():
+        removed, _ = Block.objects.filter(blocker=blocker, blocked_id=parsed).delete()
+        if removed:
+            outbox.emit(user_group(blocker.id), events.block_updated(user_id=parsed, blocked=False))

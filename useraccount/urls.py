@@ -13,5 +13,7 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="auth-me"),
     path("me/delete/", api.AccountDeleteView.as_view(), name="auth-me-delete"),
     path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
+    path("blocks/", api.BlocksView.as_view(), name="auth-blocks"),
+    path("blocks/<str:user_id>/", api.BlockView.as_view(), name="auth-block"),
     path("<str:user_id>/", api.UserDetailView.as_view(), name="auth-user"),
 ]

@@ -182,7 +182,8 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "body": "Hello!",
         "created_by": {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "Alice", "avatar_url": ""},
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
-        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "kind": "text", "system": None,
+        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "moderated": False, "kind": "text",
+        "system": None,
         "reply_to": None, "reactions": [], "attachments": [],
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
@@ -198,7 +199,7 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "chat.message", **example_message, "name": "Alice"},
         ),
         "chat.message.updated": (
-            "A message was edited",
+            "A message was edited, or hidden by a moderator (`moderated`: the body removed)",
             _message_frame("chat.message.updated", message, deleted={"const": False}),
             {"type": "chat.message.updated", **example_message, "body": "Hello, world!",
              "edited_at": "2026-11-21T09:31:02Z", "name": "Alice"},
@@ -273,6 +274,25 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "emoji": "\U0001f44d", "added": True,
              "reactions": [{"emoji": "\U0001f44d", "count": 1, "user_ids": [user_id]}]},
         ),
+        "block.updated": (
+            "The user blocked or unblocked someone (on any device): hide or show their messages",
+            _frame("block.updated", {
+                "user_id": _UUID,
+                "blocked": {"type": "boolean", "description": "false: unblocked."},
+            }, ("user_id", "blocked")),
+            {"type": "block.updated", "user_id": user_id, "blocked": True},
+        ),
+        "conversation.muted": (
+            "The user muted or unmuted a conversation (on any device)",
+            _frame("conversation.muted", {
+                "conversation_id": _UUID,
+                "muted": {"type": "boolean", "description": "false: unmuted."},
+                "muted_until": {"type": ["string", "null"], "format": "date-time",
+                                "description": "When the mute ends; null: until unmuted (or unmuted)."},
+            }, ("conversation_id", "muted", "muted_until")),
+            {"type": "conversation.muted", "conversation_id": example_message["conversation_id"], "muted": True,
+             "muted_until": "2026-11-22T08:00:00Z"},
+        ),
         "sync.done": (
             "Every message after the asked seq was sent",
             _frame("sync.done", {"last_seq": _SEQ}, ("last_seq",)),
@@ -289,10 +309,13 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
                     "properties": {
                         "conversation": _ref("ConversationOut"),
                         "unread_count": _SEQ,
+                        "muted": {"type": "boolean", "description": "The user muted it (no notification frames)."},
+                        "muted_until": {"type": ["string", "null"], "format": "date-time",
+                                        "description": "When the mute ends; null: until unmuted, or not muted."},
                         "messages": {"type": "array", "items": _ref("MessageOut")},
                         "has_more": {"type": "boolean", "description": "More messages at GET /api/chat/<id>/messages/?after=."},
                     },
-                    "required": ["conversation", "unread_count", "messages", "has_more"],
+                    "required": ["conversation", "unread_count", "muted", "muted_until", "messages", "has_more"],
                 }},
             }, ("unread_total", "more", "conversations")),
             {"type": "sync.result", "unread_total": 0, "more": False, "conversations": []},

@@ -12,9 +12,10 @@ needs to decide (``seq``, ``sender_id``, ``user_id``, ``online``).
 """
 
 import json
+from datetime import datetime
 
 from ..models import Conversation, ConversationMessage
-from ..serializers import conversation_data, message_data
+from ..serializers import conversation_data, message_data, timestamp
 
 
 def session_revoked(*, user_id, session: str | None) -> dict:
@@ -140,5 +141,31 @@ def conversation_updated(conversation: Conversation, *, system: dict, actor_id, 
         "member_ids": [str(user.id) for user in conversation.users.all()],
         "added": [str(user_id) for user_id in added],
         "removed": [str(user_id) for user_id in removed],
+        "text": dumps(frame),
+    }
+
+
+def block_updated(*, user_id, blocked: bool) -> dict:
+    """For the blocker's user group: they blocked (or unblocked) ``user_id``; their notifications sockets filter by it."""
+    frame = {"type": "block.updated", "user_id": str(user_id), "blocked": blocked}
+    return {"type": "block.updated", "user_id": str(user_id), "blocked": blocked, "text": dumps(frame)}
+
+
+def conversation_muted(*, conversation_id, muted: bool, muted_until: datetime | None) -> dict:
+    """
+    For the user's group: they muted (until ``muted_until``, or for good) or
+    unmuted a conversation. ``until`` is the end as a Unix time, for sessions.
+    """
+    frame = {
+        "type": "conversation.muted",
+        "conversation_id": str(conversation_id),
+        "muted": muted,
+        "muted_until": timestamp(muted_until),
+    }
+    return {
+        "type": "conversation.muted",
+        "conversation_id": str(conversation_id),
+        "muted": muted,
+        "until": muted_until.timestamp() if muted_until is not None else None,
         "text": dumps(frame),
     }

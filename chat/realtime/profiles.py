@@ -10,8 +10,9 @@ Client profiles: one place answers "does this client want this event?".
   message, so it gets messages only (and answers to its own requests:
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
-  deletions, unread counts, new and changed conversations and contacts'
-  presence; never
+  deletions, unread counts, new and changed conversations, contacts'
+  presence, and the user's own blocks and mutes (which its session also
+  filters messages by: chat.realtime.session.QuietList); never
   typing or read positions, and never the viewer's own messages or presence.
 """
 
@@ -62,6 +63,8 @@ RICH = ClientProfile(
 ORIGINAL = ClientProfile("original", frozenset({"chat.message"}))
 NOTIFICATIONS = ClientProfile(
     "notifications",
-    _MESSAGES | {"unread", "presence", "conversation.created", "conversation.updated"},
+    _MESSAGES | {
+        "unread", "presence", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
+    },
     _not_own_message_or_presence,
 )

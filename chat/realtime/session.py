@@ -202,21 +202,83 @@ class RoomSession:
                 await self._send(events.presence(user_id=user_id, online=now_online)["text"])
 
 
-class NotificationsSession:
-    """One notifications socket's side: messages as ``notification`` frames, presence once per change."""
+class QuietList:
+    """
+    Whom and what a notifications socket stays quiet about: messages of the
+    users its user blocked, and conversations they muted (until the mute
+    ends). Loaded when the socket opens and kept current by the
+    ``block.updated`` and ``conversation.muted`` events on the user's group,
+    so deciding costs no database query per frame.
 
-    __slots__ = ("profile", "viewer_id", "contacts", "_send")
+        quiet = QuietList(blocked={"b1"}, muted={"c1": None, "c2": 1_700_000_000.0})
+        quiet.silences(event)   # True for a chat.message from b1, or in c1
+    """
+
+    __slots__ = ("blocked", "muted", "_clock")
+
+    def __init__(
+        self, *, blocked: Iterable[str] = (), muted: dict[str, float | None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.blocked = set(blocked)
+        # conversation id -> when the mute ends (a Unix time), None: until unmuted.
+        self.muted = dict(muted or {})
+        self._clock = clock
+
+    def silences(self, event: dict) -> bool:
+        """Whether a ``chat.message`` event goes unannounced (no ``notification``)."""
+        if event["sender_id"] in self.blocked:
+            return True
+        conversation_id = event["conversation_id"]
+        if conversation_id not in self.muted:
+            return False
+        until = self.muted[conversation_id]
+        if until is None or self._clock() < until:
+            return True
+        del self.muted[conversation_id]  # the mute ran out
+        return False
+
+    def block_changed(self, user_id: str, blocked: bool) -> None:
+        if blocked:
+            self.blocked.add(user_id)
+        else:
+            self.blocked.discard(user_id)
+
+    def mute_changed(self, conversation_id: str, muted: bool, until: float | None) -> None:
+        if muted:
+            self.muted[conversation_id] = until
+        else:
+            self.muted.pop(conversation_id, None)
+
+
+class NotificationsSession:
+    """
+    One notifications socket's side: messages as ``notification`` frames
+    (none from blocked users or in muted conversations), presence once per change.
+    """
+
+    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
     watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
-    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send):
+    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None):
         self.profile = profile
         self.viewer_id = viewer_id
         self.contacts = ContactPresence()
+        self.quiet = quiet if quiet is not None else QuietList()
         self._send = send
 
     async def event(self, event: dict) -> None:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
             return
-        if event["type"] == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
+        kind = event["type"]
+        if kind == "chat.message":
+            if self.quiet.silences(event):
+                return
+            return await self._send(event["notification"])
+        if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
-        await self._send(event["notification"] if event["type"] == "chat.message" else event["text"])
+        if kind == "block.updated":
+            self.quiet.block_changed(event["user_id"], event["blocked"])
+        elif kind == "conversation.muted":
+            self.quiet.mute_changed(event["conversation_id"], event["muted"], event["until"])
+        await self._send(event["text"])

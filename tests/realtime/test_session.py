@@ -18,7 +18,8 @@ ME, ANN, BEN = "me", "ann", "ben"
 
 
 def message_event(seq: int, sender: str = ANN) -> dict:
-    return {"type": "chat.message", "seq": seq, "sender_id": sender, "text": f"m{seq}", "notification": f"n{seq}"}
+    return {"type": "chat.message", "conversation_id": "c1", "seq": seq, "sender_id": sender, "text": f"m{seq}",
+            "notification": f"n{seq}"}
 
 
 class History:

@@ -1,0 +1,386 @@
+"""Blocking users, muting conversations, reporting, and the moderators' actions: REST, sockets and the admin."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from chat.models import ConversationMember, ConversationMessage, ModerationAction, Report
+from chat.services import (
+    conversation_mute,
+    message_hide,
+    report_create,
+    report_resolve,
+    user_deactivate_for_moderation,
+)
+from tests.conftest import (
+    UNKNOWN_ID,
+    access_token,
+    assert_silent,
+    close_code,
+    drain,
+    notifications,
+    post_message,
+    receive,
+    room,
+    send,
+)
+from useraccount.models import Block
+from useraccount.services import user_block
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def block(client, user):
+    return client.post("/api/auth/blocks/", {"user_id": str(user.id)}, format="json")
+
+
+def unblock(client, user):
+    return client.delete(f"/api/auth/blocks/{user.id}/")
+
+
+def report(client, **fields):
+    return client.post("/api/reports/", {"reason": "spam", **fields}, format="json")
+
+
+# --- Blocking
+
+
+def test_blocking_is_idempotent_listed_in_pages_and_undone(client_for, make_user, alice, bob):
+    client = client_for(alice)
+    first = block(client, bob)
+    assert first.status_code == 201
+    assert first.json()["user"] == {"id": str(bob.id), "name": "Bob", "avatar_url": ""}
+    assert block(client, bob).status_code == 200, "blocking again changes nothing"
+    assert Block.objects.filter(blocker=alice).count() == 1
+    others = [make_user(f"Other {n}") for n in range(3)]
+    for other in others:
+        assert block(client, other).status_code == 201
+    page = client.get("/api/auth/blocks/?limit=2")
+    assert page.status_code == 200
+    assert [item["user"]["id"] for item in page.json()] == [str(others[2].id), str(others[1].id)]
+    assert 'rel="next"' in page["Link"]
+    rest = client.get(page["Link"].split(";")[0].strip("<>"))
+    assert [item["user"]["id"] for item in rest.json()] == [str(others[0].id), str(bob.id)]
+    assert client_for(bob).get("/api/auth/blocks/").json() == [], "each user sees their own blocks"
+    assert unblock(client, bob).status_code == 204
+    assert unblock(client, bob).status_code == 204, "unblocking again changes nothing"
+    assert not Block.objects.filter(blocker=alice, blocked=bob).exists()
+
+
+def test_blocking_oneself_nobody_or_past_the_limit_is_refused(settings, client_for, make_user, alice, bob):
+    client = client_for(alice)
+    assert block(client, alice).status_code == 400
+    missing = client.post("/api/auth/blocks/", {"user_id": UNKNOWN_ID}, format="json")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    assert client.post("/api/auth/blocks/", {"user_id": "nope"}, format="json").status_code == 400
+    settings.USER_MAX_BLOCKS = 1
+    assert block(client, bob).status_code == 201
+    over = block(client, make_user("Carl"))
+    assert (over.status_code, over.json()["code"]) == (400, "too_many_blocks")
+    assert block(client, bob).status_code == 200, "an existing block is not a new one"
+    assert Block.objects.filter(blocker=alice).count() == 1
+
+
+@pytest.mark.parametrize("who_blocks", ["alice", "bob"])
+def test_no_direct_conversation_either_way_while_one_blocks_the_other(client_for, alice, bob, direct, who_blocks):
+    blocker, other = (alice, bob) if who_blocks == "alice" else (bob, alice)
+    assert block(client_for(blocker), other).status_code == 201
+    for sender, receiver in ((alice, bob), (bob, alice)):
+        started = client_for(sender).post(f"/api/chat/start/{receiver.id}/")
+        assert (started.status_code, started.json()["code"]) == (403, "blocked")
+        sent = post_message(client_for(sender), direct, "hello?")
+        assert (sent.status_code, sent.json()["code"]) == (403, "blocked")
+    assert not ConversationMessage.objects.filter(conversation=direct).exists()
+    direct.refresh_from_db()
+    assert direct.last_seq == 0, "the refused message took no seq"
+    assert unblock(client_for(blocker), other).status_code == 204
+    assert post_message(client_for(other), direct, "hello again").status_code == 201
+
+
+def test_blocking_leaves_groups_alone(client_for, alice, bob, group):
+    assert block(client_for(alice), bob).status_code == 201
+    assert post_message(client_for(bob), group, "still here").status_code == 201
+    assert post_message(client_for(alice), group, "me too").status_code == 201
+    assert ConversationMember.objects.filter(conversation=group).count() == 3
+
+
+async def test_a_blocked_user_cannot_send_on_the_socket(alice, bob, direct):
+    await database_sync_to_async(user_block)(blocker=alice, user_id=bob.id)
+    async with room(direct, bob) as ws:
+        await ws.send_json_to({"type": "message.send", "body": "hi", "client_id": "x1"})
+        error = await receive(ws)
+        assert (error["type"], error["code"], error["client_id"]) == ("error", "blocked", "x1")
+
+
+async def test_the_blocker_hears_nothing_from_the_blocked_anywhere_and_learns_live(client_for, alice, bob, carol, group,
+                                                                                     direct):
+    async with notifications(alice) as feed, notifications(alice) as other_device:
+        await drain(feed)
+        await drain(other_device)
+        response = await database_sync_to_async(block)(client_for(alice), bob)
+        assert response.status_code == 201
+        for socket in (feed, other_device):
+            assert await receive(socket) == {"type": "block.updated", "user_id": str(bob.id), "blocked": True}
+        await database_sync_to_async(send)(group, bob, "from the blocked")
+        await database_sync_to_async(send)(group, carol, "from carol")
+        notification = await receive(feed)
+        assert notification["message"]["body"] == "from carol", "nothing from Bob, even in a group"
+        await database_sync_to_async(unblock)(client_for(alice), bob)
+        assert (await receive(feed))["blocked"] is False
+        await database_sync_to_async(send)(group, bob, "unblocked")
+        assert (await receive(feed))["message"]["body"] == "unblocked"
+    # A socket opened later knows the blocks from the start.
+    await database_sync_to_async(user_block)(blocker=alice, user_id=bob.id)
+    async with notifications(alice) as feed, room(group, alice) as alices_room:
+        await drain(feed)
+        await database_sync_to_async(send)(group, bob, "still blocked")
+        await assert_silent(feed)
+        frame = await receive(alices_room)
+        assert frame["body"] == "still blocked", "the room shows everything; clients may hide it (docs)"
+
+
+# --- Muting
+
+
+def mute(client, conversation, until=None):
+    return client.put(f"/api/chat/{conversation.id}/mute/", {"until": until}, format="json")
+
+
+def list_item(client, conversation) -> dict:
+    return next(item for item in client.get("/api/chat/").json() if item["id"] == str(conversation.id))
+
+
+def test_muting_shows_in_the_conversation_list_and_unmuting_ends_it(client_for, alice, group):
+    client = client_for(alice)
+    assert list_item(client, group)[("muted")] is False
+    until = (timezone.now() + timedelta(hours=8)).replace(microsecond=0)
+    answer = mute(client, group, until.isoformat())
+    assert answer.status_code == 200
+    assert answer.json() == {"muted": True, "muted_until": until.isoformat().replace("+00:00", "Z")}
+    item = list_item(client, group)
+    assert (item["muted"], item["muted_until"]) == (True, answer.json()["muted_until"])
+    assert list_item(client_for(group.users.exclude(id=alice.id).first()), group)["muted"] is False, "per member"
+    assert mute(client, group).json() == {"muted": True, "muted_until": None}
+    assert client.delete(f"/api/chat/{group.id}/mute/").status_code == 204
+    assert list_item(client, group)["muted"] is False
+
+
+def test_a_mute_that_ran_out_is_shown_as_none(client_for, alice, group):
+    ConversationMember.objects.filter(conversation=group, user=alice).update(
+        muted=True, muted_until=timezone.now() - timedelta(minutes=1)
+    )
+    item = list_item(client_for(alice), group)
+    assert (item["muted"], item["muted_until"]) == (False, None)
+
+
+def test_a_mute_must_end_in_the_future_and_be_of_ones_own_conversation(client_for, make_user, alice, group):
+    client = client_for(alice)
+    past = mute(client, group, (timezone.now() - timedelta(minutes=1)).isoformat())
+    assert (past.status_code, past.json()["code"]) == (400, "invalid_until")
+    assert mute(client, group, "tomorrow").status_code == 400
+    outsider = client_for(make_user("Out"))
+    assert mute(outsider, group).status_code == 404
+    assert outsider.delete(f"/api/chat/{group.id}/mute/").status_code == 404
+
+
+async def test_a_muted_conversation_sends_no_notifications_but_unread_counts_move(client_for, alice, bob, group, direct):
+    async with notifications(alice) as feed, notifications(alice) as other_device:
+        await drain(feed)
+        await drain(other_device)
+        answer = await database_sync_to_async(mute)(client_for(alice), group)
+        assert answer.status_code == 200
+        for socket in (feed, other_device):
+            frame = await receive(socket)
+            assert frame == {"type": "conversation.muted", "conversation_id": str(group.id), "muted": True,
+                             "muted_until": None}
+        await database_sync_to_async(send)(group, bob, "in the muted group")
+        await database_sync_to_async(send)(direct, bob, "direct")
+        assert (await receive(feed))["message"]["body"] == "direct"
+        unread = await database_sync_to_async(client_for(alice).get)("/api/chat/unread/")
+        assert unread.json()["conversations"][str(group.id)] == 1
+        await database_sync_to_async(client_for(alice).delete)(f"/api/chat/{group.id}/mute/")
+        assert (await receive(feed))["muted"] is False
+        await database_sync_to_async(send)(group, bob, "unmuted")
+        assert (await receive(feed))["message"]["body"] == "unmuted"
+
+
+async def test_a_mute_runs_out_on_an_open_socket(alice, bob, group):
+    soon = timezone.now() + timedelta(seconds=1.5)
+    await database_sync_to_async(conversation_mute)(conversation_id=group.id, user=alice, until=soon)
+    async with notifications(alice) as feed:
+        await drain(feed)
+        await database_sync_to_async(send)(group, bob, "while muted")
+        await assert_silent(feed)
+        await asyncio.sleep(max(0.0, (soon - timezone.now()).total_seconds()) + 0.1)
+        await database_sync_to_async(send)(group, bob, "after the mute")
+        assert (await receive(feed))["message"]["body"] == "after the mute"
+
+
+def test_sync_result_carries_the_mute(alice, group):
+    from chat.selectors import changes_since
+    from chat.serializers import sync_result_data
+
+    conversation_mute(conversation_id=group.id, user=alice)
+    data = sync_result_data(*changes_since(user=alice, known={}, limit=5))
+    entry = next(item for item in data["conversations"] if item["conversation"]["id"] == str(group.id))
+    assert (entry["muted"], entry["muted_until"]) == (True, None)
+
+
+# --- Reports
+
+
+def test_a_member_reports_a_message_once_while_open(client_for, alice, bob, group):
+    message = send(group, bob, "buy now")
+    first = report(client_for(alice), message_id=str(message.id), reason="spam", details="an ad")
+    assert first.status_code == 201
+    body = first.json()
+    assert (body["message_id"], body["user_id"], body["reason"], body["status"]) == (
+        str(message.id), str(bob.id), "spam", "open"
+    )
+    again = report(client_for(alice), message_id=str(message.id), reason="harassment")
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+    Report.objects.filter(id=body["id"]).update(status=Report.RESOLVED)
+    assert report(client_for(alice), message_id=str(message.id)).status_code == 201, "a new one once resolved"
+
+
+def test_only_members_report_messages_and_users_are_reported_by_id(client_for, make_user, alice, bob, group):
+    message = send(group, bob, "hello")
+    outsider = client_for(make_user("Eve"))
+    refused = report(outsider, message_id=str(message.id))
+    assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    assert report(outsider, user_id=str(bob.id)).status_code == 201
+    assert report(outsider, user_id=str(bob.id)).status_code == 200
+    assert report(outsider, user_id=UNKNOWN_ID).status_code == 404
+    assert report(client_for(bob), message_id=str(message.id)).status_code == 400, "not one's own message"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"message_id": UNKNOWN_ID, "user_id": UNKNOWN_ID},
+        {"user_id": "placeholder", "reason": "boring"},
+        {"user_id": "placeholder", "details": "x" * 1001},
+    ],
+    ids=["neither", "both", "reason", "details"],
+)
+def test_a_report_needs_one_target_a_known_reason_and_bounded_details(client_for, alice, bob, fields):
+    fields = {key: str(bob.id) if value == "placeholder" else value for key, value in fields.items()}
+    answer = report(client_for(alice), **fields)
+    assert answer.status_code == 400
+    assert not Report.objects.exists()
+
+
+def test_reports_are_throttled(rest_settings, client_for, make_user, alice):
+    rest_settings(rates={"report": "2/min"})
+    client = client_for(alice)
+    for _ in range(2):
+        assert report(client, user_id=str(make_user().id)).status_code == 201
+    over = report(client, user_id=str(make_user().id))
+    assert (over.status_code, over.json()["code"]) == (429, "throttled")
+
+
+# --- Moderation
+
+
+@pytest.fixture
+def moderator(make_user):
+    return make_user("Mod", is_staff=True, is_superuser=True)
+
+
+def test_a_hidden_message_is_a_tombstone_for_members_everywhere(client_for, moderator, alice, bob, group):
+    before = send(group, alice, "before")
+    bad = send(group, bob, "findable nasty words")
+    reply = send(group, alice, "replying", reply_to=str(bad.id))
+    report_, _ = report_create(reporter=alice, message_id=bad.id, reason="harassment")
+    message_hide(message_id=bad.id, moderator=moderator, report=report_)
+    client = client_for(alice)
+    history = {item["id"]: item for item in client.get(f"/api/chat/{group.id}/messages/").json()}
+    assert history[str(bad.id)]["moderated"] is True
+    assert history[str(bad.id)]["body"] == "" and history[str(bad.id)]["reactions"] == []
+    assert history[str(before.id)]["moderated"] is False and history[str(before.id)]["body"] == "before"
+    assert history[str(reply.id)]["reply_to"]["body"] == "" and history[str(reply.id)]["reply_to"]["moderated"]
+    assert client.get("/api/chat/search/?q=nasty").json() == [], "search does not find it"
+    assert client.get(f"/api/chat/{group.id}/messages/?q=nasty").json() == []
+    detail = client.get(f"/api/chat/{group.id}/").json()["messages"]
+    assert [m["body"] for m in detail if m["id"] == str(bad.id)] == [""]
+    bad.refresh_from_db()
+    assert bad.body == "findable nasty words" and bad.moderated_by_id == moderator.id, "kept for staff"
+    edit = client_for(bob).patch(f"/api/chat/{group.id}/messages/{bad.id}/", {"body": "sorry"}, format="json")
+    assert (edit.status_code, edit.json()["code"]) == (400, "message_moderated")
+    react = client_for(alice).post(f"/api/chat/{group.id}/messages/{bad.id}/reactions/", {"emoji": "\U0001f44d"},
+                                   format="json")
+    assert react.status_code == 400
+    log = ModerationAction.objects.get()
+    assert (log.action, log.moderator_id, log.message_id, log.user_id, log.report_id) == (
+        "hide_message", moderator.id, bad.id, bob.id, report_.id
+    )
+
+
+async def test_open_rooms_and_catch_up_see_the_message_hidden(moderator, alice, bob, group):
+    bad = await database_sync_to_async(send)(group, bob, "nasty")
+    async with room(group, alice) as ws:
+        await database_sync_to_async(message_hide)(message_id=bad.id, moderator=moderator)
+        frame = await receive(ws)
+        assert (frame["type"], frame["id"], frame["moderated"], frame["body"]) == (
+            "chat.message.updated", str(bad.id), True, ""
+        )
+    async with room(group, alice, after=0) as ws:
+        frame = await receive(ws)
+        assert (frame["id"], frame["moderated"], frame["body"]) == (str(bad.id), True, "")
+
+
+async def test_deactivating_a_reported_user_closes_their_sockets_and_tokens(client_for, moderator, alice, bob, group):
+    report_, _ = await database_sync_to_async(report_create)(reporter=alice, user_id=bob.id, reason="harassment")
+    async with room(group, bob) as ws:
+        await database_sync_to_async(user_deactivate_for_moderation)(user=bob, moderator=moderator, report=report_)
+        assert await close_code(ws) == 4401
+    answer = await database_sync_to_async(client_for(bob).get)("/api/chat/")
+    assert answer.status_code == 401
+    log = await database_sync_to_async(ModerationAction.objects.get)()
+    assert (log.action, log.user_id, log.report_id) == ("deactivate_user", bob.id, report_.id)
+
+
+def test_resolving_a_report_is_logged(moderator, alice, bob):
+    report_, _ = report_create(reporter=alice, user_id=bob.id, reason="spam")
+    report_resolve(report=report_, moderator=moderator)
+    report_.refresh_from_db()
+    assert (report_.status, report_.resolved_by_id) == ("resolved", moderator.id)
+    assert report_.resolved_at is not None
+    assert ModerationAction.objects.get().action == "resolve_report"
+
+
+def test_the_moderation_queue_renders_and_its_actions_work(client, moderator, make_user, alice, bob, group):
+    for n in range(8):
+        send(group, alice if n % 2 else bob, f"line {n}")
+    bad = ConversationMessage.objects.get(conversation=group, seq=5)
+    old, _ = report_create(reporter=alice, user_id=bob.id, reason="spam")
+    report_resolve(report=old, moderator=moderator)
+    fresh, _ = report_create(reporter=alice, message_id=bad.id, reason="harassment", details="see this")
+    client.force_login(moderator)
+    listing = client.get("/admin/chat/report/")
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert page.index(str(fresh.id)) < page.index(str(old.id)), "open reports first"
+    detail = client.get(f"/admin/chat/report/{fresh.id}/change/")
+    assert detail.status_code == 200
+    text = detail.content.decode()
+    assert all(f"line {n}" in text for n in range(8)), "the messages around the reported one"
+    answer = client.post("/admin/chat/report/", {"action": "hide_messages", "_selected_action": [str(fresh.id)]})
+    assert answer.status_code == 302
+    bad.refresh_from_db()
+    assert bad.moderated_at is not None and bad.moderated_by_id == moderator.id
+    client.post("/admin/chat/report/", {"action": "resolve_reports", "_selected_action": [str(fresh.id)]})
+    client.post("/admin/chat/report/", {"action": "deactivate_users", "_selected_action": [str(fresh.id)]})
+    fresh.refresh_from_db()
+    bob.refresh_from_db()
+    assert fresh.status == "resolved" and bob.is_active is False
+    log = client.get("/admin/chat/moderationaction/")
+    assert log.status_code == 200 and "deactivated a user" in log.content.decode()
+    entry = ModerationAction.objects.first()
+    assert client.get(f"/admin/chat/moderationaction/{entry.id}/change/").status_code == 200
+    assert client.post(f"/admin/chat/moderationaction/{entry.id}/delete/").status_code == 403, "the log is kept"
+    assert "hidden" in client.get(f"/admin/chat/report/{fresh.id}/change/").content.decode()
