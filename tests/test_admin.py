@@ -472,6 +472,20 @@ def test_user_page_links_to_their_conversations_and_messages(staff_client, alice
     assert listed(staff_client.get(sent)) == [messages["bob"]]
 
 
+def test_user_page_links_to_reports_about_them_and_by_them(staff_client, alice, bob, direct, messages):
+    from chat.services import report_create
+
+    report, _ = report_create(reporter=alice, reason="spam", message_id=messages["bob"].id)
+    content = staff_client.get(f"{USERS}{bob.id}/change/").content.decode()
+    about = f"/admin/chat/report/?user__id__exact={bob.id}"
+    by = f"/admin/chat/report/?reporter__id__exact={bob.id}"
+    assert f'<a href="{about}">1 report about them</a>' in content
+    assert f'<a href="{by}">0 reports by them</a>' in content
+    about_page = staff_client.get(about)
+    assert about_page.status_code == 200 and str(report.id) in about_page.content.decode()
+    assert str(report.id) not in staff_client.get(by).content.decode()
+
+
 def test_user_page_and_list_show_last_login_and_date_joined(staff_client, alice):
     User.objects.filter(id=alice.id).update(last_login=datetime(2025, 6, 1, 8, 30, tzinfo=timezone.utc))
     page = staff_client.get(f"{USERS}{alice.id}/change/").content.decode()

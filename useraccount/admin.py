@@ -50,18 +50,25 @@ class UserAdmin(BaseUserAdmin):
     def support_links(self, user) -> list[tuple[str, str]]:
         """
         ``(label, url)`` pairs of where to look next for this user, each an
-        admin list filtered to them. A place for more: the moderation queue's
-        reports about and by the user belong here too.
+        admin list filtered to them: their conversations, the messages they
+        sent, the moderation queue's reports about them and by them.
         """
         conversations = reverse("admin:chat_conversation_changelist")
         messages = reverse("admin:chat_conversationmessage_changelist")
+        reports = reverse("admin:chat_report_changelist")
         conversation_count = user.memberships.count()
         message_count = user.sent_messages.count()
+        about_count = user.reports_about.count()
+        by_count = user.reports_made.count()
         return [
             (f"{conversation_count} conversation{'s' * (conversation_count != 1)}",
              f"{conversations}?{urlencode({'users__id__exact': user.id})}"),
             (f"{message_count} message{'s' * (message_count != 1)} sent",
              f"{messages}?{urlencode({'created_by__id__exact': user.id})}"),
+            (f"{about_count} report{'s' * (about_count != 1)} about them",
+             f"{reports}?{urlencode({'user__id__exact': user.id})}"),
+            (f"{by_count} report{'s' * (by_count != 1)} by them",
+             f"{reports}?{urlencode({'reporter__id__exact': user.id})}"),
         ]
 
     @admin.display(description="conversations and messages")
