@@ -45,7 +45,7 @@ from .models import (
     Reaction,
 )
 from .files import sniff
-from .push.queue import push_enqueue
+from .push.queue import push_enabled, push_enqueue
 from .realtime import events
 from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.outbox import Outbox, with_outbox
@@ -353,7 +353,8 @@ def message_send(
             )
             outbox.emit(conversation_group(conversation_id), events.message(message))
             # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
-            outbox.after_commit(partial(push_enqueue, message_id=message.id))
+            if push_enabled():
+                outbox.after_commit(partial(push_enqueue, message_id=message.id))
     except IntegrityError:
         # Only the client_id constraint can fail here (seq is serialised by
         # the row lock): a resend. The rollback also undid the seq bump.

@@ -295,6 +295,16 @@ def test_one_job_per_message_queued_after_commit(web_push, transactional_db, dir
     assert len(sent) == 2
 
 
+async def test_a_message_sent_on_a_socket_queues_its_push_off_the_event_loop(web_push, transactional_db, direct, alice, monkeypatch):
+    from chat.realtime import outbox
+    from chat.services import message_send
+
+    threads = []
+    monkeypatch.setattr(queue, "_send", lambda actor, *args: threads.append(threading.current_thread()))
+    await outbox.run(message_send, conversation_id=direct.id, sender=alice, body="from a socket")
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+
+
 def test_nothing_is_queued_without_push_configured(transactional_db, direct, alice, monkeypatch):
     sent = []
     monkeypatch.setattr(queue, "_send", lambda actor, *args: sent.append(actor))

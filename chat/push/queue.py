@@ -46,6 +46,7 @@ class PushFailed(Exception):
 
 
 def push_enabled() -> bool:
+    """Whether a sender is configured; without one nothing is queued (and the send path does no extra work)."""
     return bool(settings.PUSH_VAPID_PRIVATE_KEY or settings.PUSH_FCM_CREDENTIALS)
 
 
@@ -110,8 +111,6 @@ def push_enqueue(*, message_id: UUID) -> None:
     in-memory put. A queue that cannot be reached loses this message's push:
     logged and counted, never raised (the message is saved).
     """
-    if not push_enabled():
-        return
     queue_broker = broker()
     if isinstance(queue_broker, StubBroker):
         local_worker_start()
