@@ -422,7 +422,9 @@ SPECTACULAR_SETTINGS = {
         {"name": "conversations", "description": "Direct and group conversations, unread counts, presence."},
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
         {"name": "moderation", "description": "Reports of messages and users, for the moderators."},
+        {"name": "push", "description": "Devices that get push notifications while no socket is open."},
     ],
+    "ENUM_NAME_OVERRIDES": {"PushDeviceKindEnum": "chat.models.PushDevice.KINDS"},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -538,6 +540,50 @@ SOCKET_RATE_LIMITS = {
 }
 # Open sockets per user, all processes together; one more is refused with 4429.
 SOCKET_MAX_CONNECTIONS_PER_USER = env_int("SOCKET_MAX_CONNECTIONS_PER_USER", 20)
+
+# --- Push notifications (chat.push; docs/push.md) ----------------------------
+
+# Web Push: the VAPID private key (the base64url of its 32 raw bytes; make a
+# pair with ``manage.py push_vapid_keys``) and the subject push services may
+# contact about it (mailto: or https:). Clients get the public key from
+# GET /api/devices/vapid/.
+PUSH_VAPID_PRIVATE_KEY = os.environ.get("PUSH_VAPID_PRIVATE_KEY", "").strip()
+PUSH_VAPID_SUBJECT = os.environ.get("PUSH_VAPID_SUBJECT", "").strip()
+if PUSH_VAPID_PRIVATE_KEY and not re.match(r"(mailto:|https://)\S+$", PUSH_VAPID_SUBJECT):
+    raise ImproperlyConfigured("PUSH_VAPID_SUBJECT must be a mailto: or https:// address when PUSH_VAPID_PRIVATE_KEY is set")
+# FCM (Android, and iOS through Firebase): the path of a Firebase service
+# account's JSON key file; the project is the one named in it.
+PUSH_FCM_CREDENTIALS = os.environ.get("PUSH_FCM_CREDENTIALS", "").strip()
+# Web Push endpoints are accepted only on these hosts and their subdomains
+# (the browsers' push services), so that the server never posts to an address
+# of a client's choosing; "*" accepts any https host.
+PUSH_WEBPUSH_HOSTS = env_list(
+    "PUSH_WEBPUSH_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+)
+# Devices one user may register; one more is refused (code too_many_devices).
+PUSH_MAX_DEVICES_PER_USER = env_int("PUSH_MAX_DEVICES_PER_USER", 10, minimum=1)
+# Characters of a message's body a push carries (cut with "…"); 0 leaves the
+# body out, so that push services and lock screens never see what was written.
+PUSH_BODY_EXCERPT = env_int("PUSH_BODY_EXCERPT", 120, minimum=0)
+if PUSH_BODY_EXCERPT > 1000:
+    raise ImproperlyConfigured("PUSH_BODY_EXCERPT must be at most 1000 (a push carries at most 4 KB)")
+# Seconds a push service keeps a push for a device that is offline.
+PUSH_TTL = env_int("PUSH_TTL", 86_400, minimum=0)
+# Seconds one request to a push service may take.
+PUSH_TIMEOUT = env_int("PUSH_TIMEOUT", 10, minimum=1)
+# A push that fails for a reason that may pass (a 429 or 5xx, no answer) is
+# tried again after PUSH_RETRY_BACKOFF seconds, doubling up to
+# PUSH_RETRY_BACKOFF_MAX, PUSH_MAX_ATTEMPTS times in all; then it is dropped
+# and counted (chat_push_dropped_total).
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5, minimum=1)
+PUSH_RETRY_BACKOFF = env_int("PUSH_RETRY_BACKOFF", 15, minimum=1)
+PUSH_RETRY_BACKOFF_MAX = max(PUSH_RETRY_BACKOFF, env_int("PUSH_RETRY_BACKOFF_MAX", 600))
+# Threads of the push worker (``manage.py push_worker``, or in the server
+# process on the embedded default), and the port its /metrics is served on
+# (0: none; the web server's /metrics does not see the worker's counters).
+PUSH_WORKER_THREADS = env_int("PUSH_WORKER_THREADS", 4, minimum=1)
+PUSH_WORKER_METRICS_PORT = env_int("PUSH_WORKER_METRICS_PORT", 0, minimum=0)
 
 # --- Per-connection limits (backend.server; docs/protocol.md, "Limits") -----
 

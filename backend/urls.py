@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/auth/", include("useraccount.urls")),
     path("api/chat/", include("chat.urls")),
     path("api/reports/", chat_api.ReportView.as_view(), name="reports"),
+    path("api/devices/", include("chat.push.urls")),
     # Served by core.probes.ProbeMiddleware before any host check; listed here for reverse().
     path("", include("core.probes")),
     path("api/", views.api_root, name="api-root"),

@@ -20,6 +20,7 @@ These are synchronous ORM functions; sockets run them on database threads.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import PurePath
 from uuid import UUID
 
@@ -48,6 +49,7 @@ from .models import (
     Report,
 )
 from .files import sniff
+from .push.queue import push_enabled, push_enqueue
 from .realtime import events
 from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.outbox import Outbox, with_outbox
@@ -366,6 +368,9 @@ def message_send(
                 last_read_seq=seq
             )
             outbox.emit(conversation_group(conversation_id), events.message(message))
+            # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
+            if push_enabled():
+                outbox.after_commit(partial(push_enqueue, message_id=message.id))
     except IntegrityError:
         # Only the client_id constraint can fail here (seq is serialised by
         # the row lock): a resend. The rollback also undid the seq bump.

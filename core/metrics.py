@@ -64,6 +64,16 @@ REDIS_ERRORS = Counter("chat_redis_errors", "Calls to Redis (channel layer, pres
 DATABASE_ERRORS = Counter(
     "chat_database_errors", "Requests, socket frames and socket connects that failed on a database error."
 )
+PUSH_SENT = Counter("chat_push_sent", "Pushes a push service accepted, by device kind (webpush, fcm).", ["kind"])
+PUSH_DROPPED = Counter(
+    "chat_push_dropped",
+    "Pushes given up, by reason: gave_up (PUSH_MAX_ATTEMPTS failures that may have passed), rejected (refused "
+    "for good, e.g. a wrong key), not_queued (the queue could not be reached when the message was sent).",
+    ["reason"],
+)
+PUSH_DEVICES_REMOVED = Counter(
+    "chat_push_devices_removed", "Devices removed because their push service said they are gone, by kind.", ["kind"]
+)
 
 
 def _forget_dead_processes(folder: str) -> None:

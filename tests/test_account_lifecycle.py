@@ -432,9 +432,13 @@ def test_the_user_leaves_their_groups_and_an_owned_one_passes_on(client_for, ali
     assert Conversation.objects.filter(id=group.id).exists()
 
 
-def test_blocks_both_ways_and_unsent_uploads_go(
+def test_blocks_both_ways_push_devices_and_unsent_uploads_go(
     client_for, django_capture_on_commit_callbacks, alice, bob, carol, direct, attachment_files
 ):
+    from chat.models import PushDevice
+
+    PushDevice.objects.create(user=alice, kind=PushDevice.FCM, address="alices-phone")
+    PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-phone")
     Block.objects.create(blocker=alice, blocked=bob)
     Block.objects.create(blocker=carol, blocked=alice)
     Block.objects.create(blocker=bob, blocked=carol)
@@ -448,6 +452,7 @@ def test_blocks_both_ways_and_unsent_uploads_go(
     with django_capture_on_commit_callbacks(execute=True):
         assert delete_account(client_for(alice)).status_code == 204
     assert list(Block.objects.values_list("blocker", "blocked")) == [(bob.id, carol.id)]
+    assert list(PushDevice.objects.values_list("address", flat=True)) == ["bobs-phone"]
     assert not Attachment.objects.filter(uploaded_by=alice).exists()
     assert not (attachment_files / stored).exists()
 

@@ -97,3 +97,14 @@ def test_the_scheduler_runs_housekeeping_commands_that_exist(compose):
     assert {"cleanup_attachments", "flushexpiredtokens", "clearsessions"} <= set(run)
     result = subprocess.run(["sh", "-n", "-c", script.replace("$$", "$")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_push_worker_runs_the_push_worker_command_with_the_servers_settings(compose):
+    from django.core.management import get_commands
+
+    worker = compose["services"]["push-worker"]
+    web = compose["services"]["web"]
+    assert {**web["environment"], "RUN_MIGRATIONS": "0"} == worker["environment"], "the same settings as the server"
+    assert worker["env_file"] == ".env" and worker["build"] == web["build"]
+    assert worker["command"] == ["python", "manage.py", "push_worker"] and "push_worker" in get_commands()
+    assert web["environment"]["REDIS_URL"], "the queue is in the stack's Redis"

@@ -234,7 +234,7 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
     "Deleted user": email replaced (the address can register again), name,
     avatar and password gone, inactive, ``deleted_at`` set. They leave every
     group (a "left" system message; an owned group passes to the member who
-    joined earliest, as when an owner leaves), their blocks either way and
+    joined earliest, as when an owner leaves), their blocks either way, their push devices and
     their unsent uploads are deleted, and every session and socket ends.
     Direct conversations stay, so the other person keeps the history. Their
     reactions stay on other people's messages, as their id.
@@ -260,6 +260,7 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
             # Anonymised first, so the "left" message names nobody.
             conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
         Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
+        user.push_devices.all().delete()
         attachments_delete_unsent(user=user)
         user_sessions_end(user=user, outbox=outbox)
         if avatar:

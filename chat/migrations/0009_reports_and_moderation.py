@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0007_mute_and_moderation'),
+        ('chat', '0008_push_devices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -15,12 +15,16 @@ event loop, which keeps Redis round trips off the worker (and its database
 connection); ``run_sync`` does both in the calling thread. Either way every
 event leaves through ``publish``, the one place that talks to the channel
 layer, so a test that patches ``publish`` sees every event from every path.
+
+Work that is not an event but must also wait for the commit, such as
+queueing a message's pushes, goes in with ``after_commit(job)``: the job runs
+when the outbox is flushed, off the event loop and off the database thread.
 """
 
 import logging
 from functools import partial, wraps
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -40,10 +44,19 @@ class Outbox:
     def __init__(self):
         self._committed: list[tuple[str, dict]] = []
         self.failed: list[tuple[str, dict]] = []  # events whose publish failed, for the caller to make up for
+        self._jobs: list = []
 
     def emit(self, group: str, event: dict) -> None:
         """Publish ``event`` to ``group`` once the current transaction commits (at flush)."""
         transaction.on_commit(partial(self._committed.append, (group, event)))
+
+    def after_commit(self, job) -> None:
+        """Call ``job()`` (blocking work, such as a queue's send) at flush, once the current transaction commits."""
+        transaction.on_commit(partial(self._jobs.append, job))
+
+    def _take_jobs(self) -> list:
+        jobs, self._jobs = self._jobs, []
+        return jobs
 
     def take(self) -> list[tuple[str, dict]]:
         """The committed events not yet flushed, emptying the outbox."""
@@ -67,11 +80,22 @@ class Outbox:
                 self.failed.append((group, event))
             else:
                 REDIS.succeeded()
+        if jobs := self._take_jobs():
+            await sync_to_async(_run_jobs, thread_sensitive=False)(jobs)
 
     def flush_sync(self) -> None:
         """``flush`` from synchronous code (REST views, tests, the shell)."""
         if self._committed:
             async_to_sync(self.flush)()
+        _run_jobs(self._take_jobs())
+
+
+def _run_jobs(jobs: list) -> None:
+    for job in jobs:
+        try:
+            job()
+        except Exception:
+            logger.exception("An after-commit job failed")
 
 
 def run_sync(service, *args, **kwargs):

@@ -1,0 +1,42 @@
+"""
+Who gets a push for a message: plain Python, no database, network or clock of
+its own, so the rules are tested in milliseconds (tests/test_push.py). The
+worker (chat.push.queue) reads the facts and asks here.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: UUID
+    muted: bool = False
+    muted_until: datetime | None = None
+
+    def muted_at(self, now: datetime) -> bool:
+        """Muted for good (no end), or until a time still to come."""
+        return self.muted and (self.muted_until is None or self.muted_until > now)
+
+
+def push_recipients(
+    members: Iterable[Member], *, sender_id: UUID, online: set[str] | None, blocked_sender: set[UUID],
+    now: datetime,
+) -> list[UUID]:
+    """
+    The members to push a message of ``sender_id`` to: everyone but the
+    sender, those who muted the conversation, those who blocked the sender
+    and those online (``online``: ids as strings). ``online=None`` means
+    presence is unknown (Redis unreachable): then nobody is taken for online,
+    since a notification twice is better than none.
+    """
+    return [
+        member.user_id
+        for member in members
+        if member.user_id != sender_id
+        and not member.muted_at(now)
+        and member.user_id not in blocked_sender
+        and (online is None or str(member.user_id) not in online)
+    ]
