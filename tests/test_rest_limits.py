@@ -174,7 +174,7 @@ def test_every_scope_has_a_rate_by_default(settings):
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert set(rates) == {
         "user", "login_ip", "login_email", "register", "token_refresh", "message_send", "user_lookup",
-        "user_search", "message_search", "attachment_upload", "report",
+        "user_search", "message_search", "attachment_upload", "report", "password_reset_ip", "password_reset_email",
     }
     assert all(rate for rate in rates.values())
 
