@@ -32,7 +32,7 @@ from django.utils import timezone
 from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedType
 from core.validation import storable_text, uuid_or_none, whole_number
-from useraccount.models import User
+from useraccount.models import Block, User
 from useraccount.selectors import active_users, blocked_between
 
 from .models import (
@@ -102,6 +102,24 @@ def _blocked() -> Forbidden:
     )
 
 
+def _refuse_if_blocked_in_direct(*, conversation_id, user: User) -> None:
+    """
+    Forbidden ``blocked`` when the conversation is a direct one whose other
+    member and ``user`` block each other either way: edits and reactions are
+    refused there like new messages, so a block closes the conversation.
+    """
+    direct_key = Conversation.objects.filter(id=conversation_id).values_list("direct_key", flat=True).first()
+    peer_id = _direct_peer_id(direct_key, user.id)
+    if peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id):
+        raise _blocked()
+
+
+def _refuse_users_who_blocked(*, user: User, others) -> None:
+    """Forbidden ``blocked`` if any of ``others`` has blocked ``user``: nobody is put in a group by someone they blocked."""
+    if Block.objects.filter(blocker__in=others, blocked=user).exists():
+        raise Forbidden("Someone you named has blocked you: they cannot be added to a group by you.", code="blocked")
+
+
 @with_outbox
 def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox) -> tuple[Conversation, bool]:
     """
@@ -154,6 +172,7 @@ def conversation_create_group(
             "No such user: " + ", ".join(sorted(str(user_id) for user_id in missing)),
             field="user_ids",
         )
+    _refuse_users_who_blocked(user=creator, others=others)
     try:
         with transaction.atomic():
             conversation = _create_conversation(
@@ -425,6 +444,7 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
             raise InvalidInput("A message hidden by a moderator cannot be edited.", code="message_moderated")
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
+        _refuse_if_blocked_in_direct(conversation_id=message.conversation_id, user=user)
         body = _validate_body(body, may_be_empty=bool(message.attachment_summary))
         if message.body == body:
             return message
@@ -606,6 +626,7 @@ def reaction_add(*, conversation_id, user: User, message_id, emoji, outbox: Outb
     emoji = _emoji(emoji)
     with transaction.atomic():
         message = _reactable(conversation_id=conversation_id, user=user, message_id=message_id)
+        _refuse_if_blocked_in_direct(conversation_id=message.conversation_id, user=user)
         used = {entry["emoji"] for entry in message.reaction_summary}
         if emoji not in used and len(used) >= settings.CHAT_REACTIONS_PER_MESSAGE:
             raise InvalidInput(
@@ -746,6 +767,7 @@ def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID
         limit = settings.CHAT_GROUP_MAX_MEMBERS
         if len(current) + len(users) > limit:
             raise InvalidInput(f"A group has at most {limit} members.", code="too_many_members", field="user_ids")
+        _refuse_users_who_blocked(user=user, others=users)
         message = _system_message(
             conversation, actor=user, body=f"{user.display_name} added {_names(users)}",
             action="members_added", user_ids=[added.id for added in users], outbox=outbox,

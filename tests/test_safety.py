@@ -100,6 +100,46 @@ def test_no_direct_conversation_either_way_while_one_blocks_the_other(client_for
     assert post_message(client_for(other), direct, "hello again").status_code == 201
 
 
+@pytest.mark.parametrize("who_blocks", ["alice", "bob"])
+def test_no_edits_or_reactions_in_a_direct_conversation_while_one_blocks_the_other(
+    client_for, alice, bob, direct, who_blocks
+):
+    mine = post_message(client_for(bob), direct, "before the block").json()
+    theirs = post_message(client_for(alice), direct, "also before").json()
+    blocker, other = (alice, bob) if who_blocks == "alice" else (bob, alice)
+    assert block(client_for(blocker), other).status_code == 201
+    edited = client_for(bob).patch(
+        f"/api/chat/{direct.id}/messages/{mine['id']}/", {"body": "new words after the block"}, format="json"
+    )
+    assert (edited.status_code, edited.json()["code"]) == (403, "blocked")
+    reacted = client_for(bob).post(
+        f"/api/chat/{direct.id}/messages/{theirs['id']}/reactions/", {"emoji": "\N{THUMBS UP SIGN}"}, format="json"
+    )
+    assert (reacted.status_code, reacted.json()["code"]) == (403, "blocked")
+    assert ConversationMessage.objects.get(id=mine["id"]).body == "before the block"
+    assert ConversationMessage.objects.get(id=theirs["id"]).reaction_summary == []
+    assert unblock(client_for(blocker), other).status_code == 204
+    assert client_for(bob).patch(
+        f"/api/chat/{direct.id}/messages/{mine['id']}/", {"body": "after unblocking"}, format="json"
+    ).status_code == 200
+
+
+def test_nobody_is_put_in_a_group_by_someone_they_blocked(client_for, make_user, alice, bob, group):
+    carol = make_user()
+    assert block(client_for(alice), bob).status_code == 201
+    created = client_for(bob).post("/api/chat/", {"user_ids": [str(alice.id), str(carol.id)]}, format="json")
+    assert (created.status_code, created.json()["code"]) == (403, "blocked")
+    # The blocker may still put the blocked user in a group (their choice), and others are unaffected.
+    assert client_for(alice).post("/api/chat/", {"user_ids": [str(bob.id)]}, format="json").status_code == 201
+    own = client_for(bob).post("/api/chat/", {"user_ids": [str(carol.id)]}, format="json")
+    assert own.status_code == 201
+    added = client_for(bob).post(
+        f"/api/chat/{own.json()['id']}/members/", {"user_ids": [str(alice.id)]}, format="json"
+    )
+    assert (added.status_code, added.json()["code"]) == (403, "blocked")
+    assert not ConversationMember.objects.filter(conversation_id=own.json()["id"], user=alice).exists()
+
+
 def test_blocking_leaves_groups_alone(client_for, alice, bob, group):
     assert block(client_for(alice), bob).status_code == 201
     assert post_message(client_for(bob), group, "still here").status_code == 201
