@@ -102,16 +102,19 @@ def _blocked() -> Forbidden:
     )
 
 
-def _refuse_if_blocked_in_direct(*, conversation_id, user: User) -> None:
+def _refuse_if_blocked_in_direct(*, direct_key: str | None, user: User) -> None:
     """
-    Forbidden ``blocked`` when the conversation is a direct one whose other
-    member and ``user`` block each other either way: edits and reactions are
-    refused there like new messages, so a block closes the conversation.
+    Forbidden ``blocked`` when ``direct_key`` is a direct conversation's whose
+    other member and ``user`` block each other either way: sends, edits and
+    reactions are refused there alike, so a block closes the conversation.
     """
-    direct_key = Conversation.objects.filter(id=conversation_id).values_list("direct_key", flat=True).first()
     peer_id = _direct_peer_id(direct_key, user.id)
     if peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id):
         raise _blocked()
+
+
+def _direct_key_of(conversation_id) -> str | None:
+    return Conversation.objects.filter(id=conversation_id).values_list("direct_key", flat=True).first()
 
 
 def _refuse_users_who_blocked(*, user: User, others) -> None:
@@ -365,10 +368,9 @@ def message_send(
     try:
         with transaction.atomic():
             seq, direct_key = _next_seq(conversation_id, sender)
-            peer_id = _direct_peer_id(direct_key, sender.id)
             # A direct conversation is closed both ways while either blocks the other (the rollback undoes the seq).
-            if peer_id is not None and blocked_between(first_id=sender.id, second_id=peer_id):
-                raise _blocked()
+            _refuse_if_blocked_in_direct(direct_key=direct_key, user=sender)
+            peer_id = _direct_peer_id(direct_key, sender.id)
             uploads = _uploads(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
@@ -444,7 +446,7 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
             raise InvalidInput("A message hidden by a moderator cannot be edited.", code="message_moderated")
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
-        _refuse_if_blocked_in_direct(conversation_id=message.conversation_id, user=user)
+        _refuse_if_blocked_in_direct(direct_key=_direct_key_of(message.conversation_id), user=user)
         body = _validate_body(body, may_be_empty=bool(message.attachment_summary))
         if message.body == body:
             return message
@@ -626,7 +628,7 @@ def reaction_add(*, conversation_id, user: User, message_id, emoji, outbox: Outb
     emoji = _emoji(emoji)
     with transaction.atomic():
         message = _reactable(conversation_id=conversation_id, user=user, message_id=message_id)
-        _refuse_if_blocked_in_direct(conversation_id=message.conversation_id, user=user)
+        _refuse_if_blocked_in_direct(direct_key=_direct_key_of(message.conversation_id), user=user)
         used = {entry["emoji"] for entry in message.reaction_summary}
         if emoji not in used and len(used) >= settings.CHAT_REACTIONS_PER_MESSAGE:
             raise InvalidInput(
@@ -918,33 +920,28 @@ def conversation_mute(*, conversation_id, user: User, until: datetime | None = N
     move. Every socket of theirs gets ``conversation.muted``.
     """
     conversation_id = _conversation_id(conversation_id)
-    until = _mute_end(until)
-    with transaction.atomic():
-        changed = ConversationMember.objects.filter(conversation_id=conversation_id, user=user).update(
-            muted=True, muted_until=until
-        )
-        if not changed:
-            raise NotFound("No such conversation.")
-        outbox.emit(
-            user_group(user.id),
-            events.conversation_muted(conversation_id=conversation_id, muted=True, muted_until=until),
-        )
-    return ConversationMember.objects.get(conversation_id=conversation_id, user=user)
+    return _set_mute(conversation_id=conversation_id, user=user, muted=True, until=_mute_end(until), outbox=outbox)
 
 
 @with_outbox
 def conversation_unmute(*, conversation_id, user: User, outbox: Outbox) -> ConversationMember:
     """``user`` unmutes a conversation of theirs (one not muted changes nothing but the event)."""
-    conversation_id = _conversation_id(conversation_id)
+    return _set_mute(
+        conversation_id=_conversation_id(conversation_id), user=user, muted=False, until=None, outbox=outbox
+    )
+
+
+def _set_mute(*, conversation_id: UUID, user: User, muted: bool, until: datetime | None, outbox: Outbox) -> ConversationMember:
+    """Store ``user``'s mute of a conversation of theirs and tell every socket of theirs."""
     with transaction.atomic():
         changed = ConversationMember.objects.filter(conversation_id=conversation_id, user=user).update(
-            muted=False, muted_until=None
+            muted=muted, muted_until=until
         )
         if not changed:
             raise NotFound("No such conversation.")
         outbox.emit(
             user_group(user.id),
-            events.conversation_muted(conversation_id=conversation_id, muted=False, muted_until=None),
+            events.conversation_muted(conversation_id=conversation_id, muted=muted, muted_until=until),
         )
     return ConversationMember.objects.get(conversation_id=conversation_id, user=user)
 
