@@ -54,8 +54,10 @@ async def test_original_client_chats_through_a_real_server(start_server):
         f"{server.http}/api/auth/register/",
         {"email": "bob@example.com", "password1": "a-long-passphrase", "password2": "a-long-passphrase", "name": "Bob"},
     )
+    # Bob's token is the fresher one: registering hashes a password, which on a
+    # loaded machine can take longer than Alice's two-second token lives.
     started = await asyncio.to_thread(
-        post_json, f"{server.http}/api/chat/start/{bob['user']['id']}/", {}, alice["access"]
+        post_json, f"{server.http}/api/chat/start/{alice['user']['id']}/", {}, bob["access"]
     )
     room = f"{server.ws}/ws/{started['conversation_id']}/"
     async with connect(f"{room}?token={alice['access']}") as a, connect(
@@ -120,8 +122,10 @@ async def test_original_client_chats_past_its_access_tokens_lifetime(start_serve
     password = {"password1": "a-long-passphrase", "password2": "a-long-passphrase"}
     alice = await asyncio.to_thread(post_json, register, {"email": "alice@example.com", **password})
     bob = await asyncio.to_thread(post_json, register, {"email": "bob@example.com", **password})
+    # Bob's token is the fresher one: registering hashes a password, which on a
+    # loaded machine can take longer than Alice's two-second token lives.
     started = await asyncio.to_thread(
-        post_json, f"{server.http}/api/chat/start/{bob['user']['id']}/", {}, alice["access"]
+        post_json, f"{server.http}/api/chat/start/{alice['user']['id']}/", {}, bob["access"]
     )
     room = f"{server.ws}/ws/{started['conversation_id']}/"
     async with connect(f"{room}?token={alice['access']}") as a, connect(f"{room}?token={bob['access']}") as b:
