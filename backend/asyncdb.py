@@ -10,13 +10,20 @@ one thread: seq numbering is serialised by a row lock in the database
 (chat.services).
 
     await db(selectors.message_list)(conversation=c, after=0)
+
+On PostgreSQL the socket's send path is one statement, run from the event
+loop on a connection of ``loop_connections()`` (chat.fast_send).
 """
 
+import asyncio
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from functools import cache
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 
 @cache
@@ -28,3 +35,133 @@ def executor() -> ThreadPoolExecutor:
 def db(func):
     """``func`` as an awaitable that runs on a worker thread, old connections closed."""
     return database_sync_to_async(func, thread_sensitive=False, executor=executor())
+
+
+class LoopConnections:
+    """
+    PostgreSQL connections used straight from the event loop, for the few
+    hot paths that are one statement (chat.fast_send): no thread hop, no ORM.
+    At most ``size`` per event loop; a broken connection is dropped, never
+    given out again. The ORM keeps its own pool for everything else.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._idle: list = []
+        self._slots = None
+
+    @asynccontextmanager
+    async def connection(self):
+        import psycopg
+
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else None
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(**_connect_kwargs(), autocommit=True)
+                _opened.add(conn)
+            try:
+                yield conn
+            except BaseException:
+                if conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    await _close_quietly(conn)
+                else:
+                    self._idle.append(conn)
+                raise
+            else:
+                self._idle.append(conn)
+
+
+async def _close_quietly(conn) -> None:
+    try:
+        await conn.close()
+    except Exception:
+        pass
+
+
+def _connect_kwargs() -> dict:
+    """Django's connection settings for the default database, as psycopg's connect() takes them."""
+    from django.db import connections
+
+    database = connections["default"]
+    params = database.get_connection_params()
+    for name in ("cursor_factory", "pool"):  # Django's own; "context" (its adapters) is kept
+        params.pop(name, None)
+    if database.timezone_name:  # as Django sets its own connections
+        params["options"] = f"{params.get('options', '')} -c TimeZone={database.timezone_name}".strip()
+    return params
+
+
+async def _fetch_all(sql: str, params) -> list:
+    """The rows of one query on this loop's connection; a failure is Django's DatabaseError, as the ORM's."""
+    import psycopg
+
+    try:
+        async with loop_connections().connection() as conn:
+            return await (await conn.execute(sql, params)).fetchall()
+    except psycopg.Error as error:
+        raise DatabaseError(str(error)) from error
+
+
+def loop_queries() -> bool:
+    """Whether the hot paths query from the event loop: PostgreSQL, unless DATABASE_LOOP_QUERIES is off."""
+    return settings.DATABASE_LOOP_QUERIES and connection.vendor == "postgresql"
+
+
+async def loop_rows(queryset) -> list[tuple]:
+    """
+    Run a ``values_list`` queryset on this loop's connection: the ORM writes
+    the SQL and converts the values, the event loop runs it (no thread hop).
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    rows = await _fetch_all(*compiler.as_sql())
+    return [tuple(row) for row in compiler.results_iter([rows])]
+
+
+async def loop_models(queryset) -> list:
+    """
+    Run a model queryset (its own fields and annotations, no select_related)
+    on this loop's connection, as Django's ModelIterable would build the objects.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    rows = await _fetch_all(*compiler.as_sql())
+    klass_info, select = compiler.klass_info, compiler.select
+    if klass_info.get("related_klass_infos"):
+        raise ValueError("loop_models does not follow relations (select_related)")
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    found = []
+    for row in compiler.results_iter([rows]):
+        obj = klass_info["model"].from_db(queryset.db, names, row[start:end])
+        for name, position in compiler.annotation_col_map.items():
+            setattr(obj, name, row[position])
+        found.append(obj)
+    return found
+
+
+_opened: "weakref.WeakSet" = weakref.WeakSet()
+_loop_connections: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopConnections]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_connections() -> LoopConnections:
+    """The running event loop's connections (made on first use)."""
+    loop = asyncio.get_running_loop()
+    found = _loop_connections.get(loop)
+    if found is None:
+        found = _loop_connections[loop] = LoopConnections(settings.DATABASE_LOOP_CONNECTIONS)
+    return found
+
+
+def close_loop_connections() -> None:
+    """
+    Close every connection the event loops opened, without a loop (theirs may
+    be gone): tests, before the test database is dropped.
+    """
+    _loop_connections.clear()
+    for conn in list(_opened):
+        if not conn.closed:
+            conn.pgconn.finish()

@@ -16,6 +16,9 @@ limits are settings, documented in docs/protocol.md ("Limits"):
   ``HTTP_HEADER_TIMEOUT`` seconds of their first byte (slow-drip clients).
 - The access log never shows a ``token`` query parameter.
 
+A frame goes to the socket at once when nothing is waiting before it
+(``write_now``), rather than through Twisted's buffer and a loop turn.
+
 Everything here is Twisted's and daphne's own machinery (a streaming producer
 on the transport, ``pauseProducing``), so it costs nothing per frame but a
 length check.
@@ -30,7 +33,7 @@ from daphne.server import Server  # first: it installs the asyncio reactor
 from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.web import http
 
 from core import metrics
@@ -52,6 +55,27 @@ def unsent_bytes(transport) -> int:
 def redact_token(path: str) -> str:
     """``/x/?token=abc&a=1`` -> ``/x/?token=[redacted]&a=1``, for logs."""
     return TOKEN_IN_QUERY.sub(r"\1[redacted]", path)
+
+
+def write_now(transport, buffered_write, data: bytes) -> None:
+    """
+    Write ``data`` to a plain TCP transport straight away when nothing is
+    waiting before it, as asyncio's transports do; only what the socket does
+    not take goes to Twisted's buffer (``buffered_write``, the transport's own
+    ``write``). Twisted's write always buffers, registers the socket for
+    writing and unregisters it a loop turn later: two ``epoll_ctl`` calls and
+    a loop turn for every frame, most of a fan-out's cost (docs/benchmarks.md).
+    """
+    if not data or not transport.connected or transport.disconnecting or unsent_bytes(transport):
+        return buffered_write(data)
+    try:
+        sent = transport.socket.send(data)
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    except OSError:  # reset or closed: Twisted's own write path notices and reports it
+        return buffered_write(data)
+    if sent < len(data):
+        buffered_write(data[sent:])
 
 
 class SendWatch:
@@ -132,6 +156,8 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         # transport's producer; the socket's own watch takes its place.
         self.transport.unregisterProducer()
         self.transport.registerProducer(self._send_watch, True)
+        if isinstance(self.transport, tcp.Connection) and not self.transport.TLS:
+            self.transport.write = partial(write_now, self.transport, self.transport.write)
 
     def serverSend(self, content, binary=False):
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
@@ -168,7 +194,11 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         if self.state == self.STATE_CLOSED or self.transport is None:
             return
         unsent = unsent_bytes(self.transport)
-        if unsent == 0 or unsent >= unsent_before:
+        # Everything handed to the kernel (unsent 0) is progress too: the
+        # client may still be reading the last frames and the close, which an
+        # abort now would cut off with a reset. It gets one more period to
+        # answer the close; no progress in a period, and it is dropped.
+        if unsent >= unsent_before:
             self.dropConnection(abort=True)
         else:
             reactor.callLater(settings.WEBSOCKET_SEND_TIMEOUT, self._drop_unless_reading, unsent)

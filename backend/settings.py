@@ -162,6 +162,12 @@ TEMPLATES = [
 
 # Worker threads that run the sockets' database work (backend.asyncdb).
 DATABASE_THREADS = env_int("DATABASE_THREADS", 8)
+# PostgreSQL: the sockets' hot paths (checking a token and a membership when
+# connecting, saving a plain text message in one statement: chat.fast_send)
+# query from the event loop on DATABASE_LOOP_CONNECTIONS connections per
+# server process instead of a worker thread. Off: everything on the threads.
+DATABASE_LOOP_QUERIES = env_bool("DATABASE_LOOP_QUERIES", True)
+DATABASE_LOOP_CONNECTIONS = env_int("DATABASE_LOOP_CONNECTIONS", 4)
 
 DATABASES = {
     "default": dj_database_url.parse(

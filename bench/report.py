@@ -117,35 +117,95 @@ def _max_phase(run: dict) -> dict | None:
     return next((p for p in run["phases"] if p["phase"] == "max"), None)
 
 
+def _figures(run: dict) -> dict:
+    """The headline figures of one run (its max phase for load runs)."""
+    phase = _max_phase(run) or (run["phases"][0] if run["phases"] else {})
+    return {
+        "deliveries_per_s": phase.get("deliveries_per_s") if run.get("mode") != "idle" else None,
+        "p99_latency": phase.get("latency_ms", {}).get("p99") if run.get("mode") != "idle" else None,
+        "connects_per_s": run["connect"]["connects_per_s"],
+        "kb_per_socket": run["memory"]["kb_per_socket"],
+        "lost": phase.get("lost"),
+    }
+
+
+def _median(values: list) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def _spread(values: list) -> dict | None:
+    """Median, lowest and highest of the values that exist."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return {"median": round(_median(present), 2), "min": min(present), "max": max(present), "n": len(present)}
+
+
 def ratios(runs: list[dict]) -> dict:
-    """project / baseline at each process count, and each target's scaling."""
-    by_key = {(run["target"], run["processes"]): run for run in runs}
+    """
+    project / baseline at each process count, and each target's scaling. With
+    several repeats, each ratio is taken within a repeat (the two targets ran
+    back to back) and the median and spread of those ratios are given.
+    """
+    by_key: dict = {}
+    for run in runs:
+        by_key.setdefault((run["target"], run["processes"]), {})[run.get("repeat", 0)] = run
     out: dict = {"project_over_baseline": {}, "scaling": {}}
-    for (target, processes), run in sorted(by_key.items()):
+    for (target, processes), mine in sorted(by_key.items()):
         if target != "project" or ("baseline", processes) not in by_key:
             continue
-        base = by_key[("baseline", processes)]
-        mine, theirs = _max_phase(run), _max_phase(base)
+        theirs = by_key[("baseline", processes)]
+        pairs = [(_figures(mine[r]), _figures(theirs[r])) for r in sorted(mine) if r in theirs]
         entry = {
-            "connects_per_s": _ratio(run["connect"]["connects_per_s"], base["connect"]["connects_per_s"]),
-            "kb_per_socket": _ratio(run["memory"]["kb_per_socket"], base["memory"]["kb_per_socket"]),
+            name: _pick([_ratio(a[name], b[name]) for a, b in pairs])
+            for name in ("deliveries_per_s", "connects_per_s", "kb_per_socket", "p99_latency")
         }
-        if mine and theirs and "deliveries_per_s" in mine:
-            entry["deliveries_per_s"] = _ratio(mine["deliveries_per_s"], theirs["deliveries_per_s"])
-            entry["p99_latency"] = _ratio(mine["latency_ms"]["p99"], theirs["latency_ms"]["p99"])
-        out["project_over_baseline"][f"x{processes}"] = entry
+        out["project_over_baseline"][f"x{processes}"] = {k: v for k, v in entry.items() if v is not None}
     for target in sorted({t for t, _ in by_key}):
         counts = sorted(p for t, p in by_key if t == target)
-        if len(counts) < 2:
-            continue
-        first = _max_phase(by_key[(target, counts[0])])
+        first = by_key[(target, counts[0])]
         for processes in counts[1:]:
-            other = _max_phase(by_key[(target, processes)])
-            if first and other and "deliveries_per_s" in first:
-                out["scaling"][f"{target} x{processes} / x{counts[0]}"] = _ratio(
-                    other["deliveries_per_s"], first["deliveries_per_s"]
-                )
+            other = by_key[(target, processes)]
+            value = _pick([
+                _ratio(_figures(other[r])["deliveries_per_s"], _figures(first[r])["deliveries_per_s"])
+                for r in sorted(other) if r in first
+            ])  # fmt: skip
+            if value is not None:
+                out["scaling"][f"{target} x{processes} / x{counts[0]}"] = value
     return out
+
+
+def _pick(values: list):
+    """One value as is; several as their spread (median, min, max); None if none."""
+    present = [v for v in values if v is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return _spread(present)
+
+
+def summary_rows(runs: list[dict]) -> list[list[str]]:
+    """Per target and process count: each figure's median and range over the repeats."""
+    grouped: dict = {}
+    for run in runs:
+        grouped.setdefault((run["target"], run["processes"]), []).append(_figures(run))
+    rows = []
+    for (target, processes), figures in grouped.items():
+        row = [target, str(processes), str(len(figures))]
+        for name in ("deliveries_per_s", "connects_per_s", "kb_per_socket", "p99_latency"):
+            spread = _spread([f[name] for f in figures])
+            row.append("-" if spread is None else f"{_fmt(spread['median'])} ({_fmt(spread['min'])}-{_fmt(spread['max'])})")
+        row.append(_fmt(sum(f["lost"] or 0 for f in figures)))
+        rows.append(row)
+    return rows
+
+
+SUMMARY_HEADER = [
+    "target", "procs", "runs", "deliveries/s median (range)", "connects/s", "KB/socket", "p99 ms (max phase)", "lost",
+]  # fmt: skip
 
 
 def _ratio(a, b) -> float | None:
@@ -157,11 +217,17 @@ def _ratio(a, b) -> float | None:
 def ratio_lines(result: dict) -> list[str]:
     lines = []
     for processes, entry in result["project_over_baseline"].items():
-        parts = [f"{name} {value}x" for name, value in entry.items() if value is not None]
+        parts = [f"{name} {_ratio_text(value)}" for name, value in entry.items() if value is not None]
         lines.append(f"project / baseline ({processes}): " + ", ".join(parts))
     for name, value in result["scaling"].items():
-        lines.append(f"scaling {name}: deliveries/s {value}x")
+        lines.append(f"scaling {name}: deliveries/s {_ratio_text(value)}")
     return lines
+
+
+def _ratio_text(value) -> str:
+    if isinstance(value, dict):
+        return f"{value['median']}x (median of {value['n']}, {value['min']}-{value['max']}x)"
+    return f"{value}x"
 
 
 def plot_title(result: dict) -> str:

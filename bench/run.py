@@ -82,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     load.add_argument("--smoke", action="store_true", help="2 rooms x 3 members for 2 s; fails on loss")
 
     servers = parser.add_argument_group("servers")
+    servers.add_argument(
+        "--repeat", type=int, default=1,
+        help="run every target and process count this many times, alternating the targets' order (1)",
+    )  # fmt: skip
     servers.add_argument("--targets", default="project,baseline", help="comma list (project,baseline)")
     servers.add_argument("--processes", default="1", help="comma list of server process counts (1)")
     servers.add_argument(
@@ -110,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     output.add_argument("--plot", type=Path, help="write a PNG comparing the runs")
     output.add_argument(
         "--profile", action="store_true",
-        help="py-spy the first project server during its max phase (costs CPU: numbers are not comparable)",
+        help="py-spy the first project server while connecting and during its max phase (costs CPU: numbers are not comparable)",
     )  # fmt: skip
     output.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     output.add_argument("--label", default="", help="free text stored with the results")
@@ -309,9 +313,14 @@ async def measure(args, target, plan, warm_plan, servers: ServerGroup, profile_p
     phases: list[PhaseStats] = []
     meter = CpuMeter(servers)
     try:
+        connect_profiler = (
+            start_profiler(servers.pids[0], None, profile_path.with_suffix(".connect.txt")) if profile_path else None
+        )
         meter.start()
         connect = await generator.connect_all()
         connect["cpu"] = meter.stop()
+        if connect_profiler:
+            await finish_profiler(connect_profiler, interrupt=True)
         await asyncio.sleep(SETTLE_SECONDS if not args.idle else 5.0)
         rss_after = servers.rss()
         open_now = generator.open_sockets()
@@ -361,16 +370,20 @@ async def measure(args, target, plan, warm_plan, servers: ServerGroup, profile_p
     }
 
 
-def start_profiler(pid: int, seconds: float, path: Path) -> subprocess.Popen:
+def start_profiler(pid: int, seconds: float | None, path: Path) -> subprocess.Popen:
+    """py-spy on ``pid`` for ``seconds`` (None: until finish_profiler interrupts it)."""
     py_spy = Path(sys.executable).parent / "py-spy"
+    duration = ["--duration", str(max(1, int(seconds)))] if seconds else []
     command = [
-        str(py_spy), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
+        str(py_spy), "record", "--pid", str(pid), *duration,
         "--rate", "200", "--nonblocking", "--threads", "--format", "raw", "--output", str(path),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-async def finish_profiler(profiler: subprocess.Popen) -> None:
+async def finish_profiler(profiler: subprocess.Popen, interrupt: bool = False) -> None:
+    if interrupt:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
     deadline = time.monotonic() + 30
     while profiler.poll() is None and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
@@ -415,9 +428,12 @@ def run_target(args, target_name: str, processes: int, env: dict, tmp: Path, sta
             "server_log_tail": errors[-4000:],
         }
     )
+    if profile_path and profile_path.with_suffix(".connect.txt").exists():
+        result["connect_profile"] = report.profile_summary(profile_path.with_suffix(".connect.txt"), top=15)
+        print("   connect phase:\n" + report.profile_text(result["connect_profile"]))
     if profile_path and profile_path.exists():
         result["profile"] = report.profile_summary(profile_path, top=15)
-        print(report.profile_text(result["profile"]))
+        print("   max phase:\n" + report.profile_text(result["profile"]))
     summary = result["phases"][0] if result["phases"] else {}
     print(
         f"   connected {result['connect']['connected']}/{result['connect']['sockets']} "
@@ -523,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
                 "processes": args.processes,
                 "targets": args.targets,
                 "idle": args.idle,
+                "repeat": args.repeat,
                 "connect_concurrency": args.connect_concurrency,
                 "ack_timeout": args.ack_timeout,
                 "server": args.server,
@@ -538,9 +555,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['services']['database']}, {result['services']['channel_layer']}",
             flush=True,
         )
-        for processes in args.processes:
-            for target_name in args.targets:
-                result["runs"].append(run_target(args, target_name, processes, env, tmp, stamp))
+        for repeat in range(args.repeat):
+            # Alternate the order, so neither target always runs on a machine the other just warmed.
+            targets = args.targets if repeat % 2 == 0 else args.targets[::-1]
+            for processes in args.processes:
+                for target_name in targets:
+                    run = run_target(args, target_name, processes, env, tmp, f"{stamp}-r{repeat}")
+                    run["repeat"] = repeat
+                    result["runs"].append(run)
     result["ratios"] = report.ratios(result["runs"])
     out_path = args.results_dir / f"{stamp}.json"
     out_path.write_text(json.dumps(result, indent=2) + "\n")
@@ -550,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report.text_table(report.IDLE_HEADER, report.idle_rows(result["runs"])))
     else:
         print(report.text_table(report.LOAD_HEADER, report.load_rows(result["runs"])))
+    if args.repeat > 1:
+        print("\nover the repeats:")
+        print(report.text_table(report.SUMMARY_HEADER, report.summary_rows(result["runs"])))
     print("\n".join(report.ratio_lines(result["ratios"])))
     print(f"\nresults: {out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path}")
     if args.plot and not args.idle:

@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from core.errors import InvalidInput
+from core.readonly_admin import ReadOnlyAdminMixin
 from useraccount.models import User
 
 from . import moderation_admin  # noqa: F401 (the moderation queue registers its pages)
@@ -114,7 +115,7 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
     """
     Members and their read positions, read-only: a member added or removed
     here would get no system message, no event and no owner handover, and a
@@ -136,18 +137,9 @@ class MemberInline(admin.TabularInline):
     def email(self, member):
         return member.user.email
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Conversation)
-class ConversationAdmin(DALFModelAdmin):
+class ConversationAdmin(ReadOnlyAdminMixin, DALFModelAdmin):
     """
     Conversations, read-only: renaming a group or changing its members goes
     through chat.services, which writes the system message members see and
@@ -277,15 +269,6 @@ class ConversationAdmin(DALFModelAdmin):
             "transcript_seq": int(seq) if seq and seq.isdigit() else None,
         }
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
@@ -300,7 +283,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(DALFModelAdmin):
+class AttachmentAdmin(ReadOnlyAdminMixin, DALFModelAdmin):
     """
     Uploads, read-only; staff download them here (the API serves members only,
     by token). Not deletable here: the message that carries a file keeps a
@@ -335,15 +318,6 @@ class AttachmentAdmin(DALFModelAdmin):
                                 filename=attachment.name)
         response["X-Content-Type-Options"] = "nosniff"
         return response
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -380,7 +354,7 @@ def message_markers(message: ConversationMessage) -> list[str]:
 
 
 @admin.register(ConversationMessage)
-class ConversationMessageAdmin(DALFModelAdmin):
+class ConversationMessageAdmin(ReadOnlyAdminMixin, DALFModelAdmin):
     """
     Messages, read-only: an edit here would reach no client that already has
     the message, and a deletion would leave a gap in the conversation's seq
@@ -462,12 +436,3 @@ class ConversationMessageAdmin(DALFModelAdmin):
     @admin.display(description="reactions")
     def reactions(self, message):
         return format_html_join(" ", "{} {}", ((r["emoji"], r["count"]) for r in message.reaction_summary)) or "-"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

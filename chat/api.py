@@ -59,6 +59,7 @@ from core.throttling import (
 from core.validation import uuid_or_none
 
 from . import selectors, services
+from .models import direct_peer_id
 from .realtime.presence import Unknown, online_among
 from .serializers import (
     AttachmentOut,
@@ -96,6 +97,16 @@ from .serializers import (
 
 def _with_presence(conversation) -> dict:
     return conversation_data(conversation, online_among(user.id for user in conversation.users.all()))
+
+
+def _online_in(conversation, online, *, user, closed_by_block: bool):
+    """
+    ``online`` as shown to ``user`` in ``conversation``: in a direct
+    conversation a block closes, the other member shows offline.
+    """
+    if not closed_by_block or isinstance(online, Unknown):
+        return online
+    return online - {str(direct_peer_id(conversation.direct_key, user.id))}
 
 
 def _members_conversation(request, conversation_id):
@@ -232,11 +243,14 @@ class ConversationListView(APIView):
         page = paginator.paginate_queryset(selectors.conversation_list(user=request.user), request, self)
         selectors.attach_last_messages(page)
         online = online_among({user.id for c in page for user in c.users.all()})
-        return paginator.get_paginated_response([conversation_list_item(c, online) for c in page])
+        return paginator.get_paginated_response([
+            conversation_list_item(c, _online_in(c, online, user=request.user, closed_by_block=c.closed_by_block))
+            for c in page
+        ])
 
     @extend_schema(
         tags=["conversations"], request=ConversationCreateInput,
-        responses={201: ConversationListItemOut, 200: ConversationListItemOut, **errors(400, 401, 415)},
+        responses={201: ConversationListItemOut, 200: ConversationListItemOut, **errors(400, 401, 403, 415)},
         description="Create a group of you and `user_ids`; a repeated `client_id` answers 200 with the group it made.",
     )
     def post(self, request):
@@ -257,13 +271,16 @@ class ConversationListView(APIView):
 
 
 class ConversationStartView(APIView):
-    @extend_schema(tags=["conversations"], responses={200: ConversationStartOut, **errors(400, 401, 404)})
+    @extend_schema(tags=["conversations"], responses={200: ConversationStartOut, **errors(400, 401, 403, 404)})
     def get(self, request, user_id):
         return self.post(request, user_id)
 
     @extend_schema(
-        tags=["conversations"], request=None, responses={200: ConversationStartOut, **errors(400, 401, 404)},
-        description="The one direct conversation between you and the user (made on first use).",
+        tags=["conversations"], request=None, responses={200: ConversationStartOut, **errors(400, 401, 403, 404)},
+        description=(
+            "The one direct conversation between you and the user (made on first use). 403 `blocked` while either "
+            "of you blocks the other; 404 for a user who cannot be found (deactivated or deleted ones included)."
+        ),
     )
     def post(self, request, user_id):
         other_id = uuid_or_none(user_id)
@@ -299,6 +316,8 @@ class ConversationDetailView(APIView):
         conversation = selectors.conversation_with_users(conversation_id=conversation.id)
         messages = selectors.message_list(conversation=conversation, limit=settings.CHAT_HISTORY_MESSAGES)
         online = online_among(user.id for user in conversation.users.all())
+        closed = selectors.direct_closed_by_block(conversation=conversation, user=request.user)
+        online = _online_in(conversation, online, user=request.user, closed_by_block=closed)
         return Response(
             {
                 "conversation": conversation_data(conversation, online),
@@ -336,8 +355,12 @@ class MessageListView(APIView):
 
     @extend_schema(
         tags=["messages"], request=MessageCreateInput,
-        responses={201: MessageOut, 200: MessageOut, **errors(400, 401, 404, 415)},
-        description="Send a message (broadcast as if sent on a socket); a repeated `client_id` answers 200 with the original.",
+        responses={201: MessageOut, 200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Send a message (broadcast as if sent on a socket); a repeated `client_id` answers 200 with the original. "
+            "In a direct conversation: 403 `blocked` while either member blocks the other, `recipient_deleted` once "
+            "the other deleted their account."
+        ),
     )
     def post(self, request, conversation_id):
         data = MessageCreateInput(data=request.data)
@@ -356,7 +379,13 @@ class MessageListView(APIView):
 
 
 class MessageDetailView(APIView):
-    @extend_schema(tags=["messages"], request=MessageEditInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)})
+    @extend_schema(
+        tags=["messages"], request=MessageEditInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Edit your message. 403 `forbidden` for someone else's; in a direct conversation, `blocked` or "
+            "`recipient_deleted` as for sending."
+        ),
+    )
     def patch(self, request, conversation_id, message_id):
         data = MessageEditInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -441,8 +470,11 @@ class MemberView(APIView):
 
 class ReactionsView(APIView):
     @extend_schema(
-        tags=["messages"], request=ReactionInput, responses={200: MessageOut, **errors(400, 401, 404, 415)},
-        description="React to a message with one emoji (again: no change); the room gets `chat.reaction`.",
+        tags=["messages"], request=ReactionInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "React to a message with one emoji (again: no change); the room gets `chat.reaction`. In a direct "
+            "conversation: 403 `blocked` or `recipient_deleted` as for sending."
+        ),
     )
     def post(self, request, conversation_id, message_id):
         data = ReactionInput(data=request.data)
@@ -566,7 +598,8 @@ class ReportView(APIView):
         description=(
             "Report a message of a conversation you are in (`message_id`), or a user (`user_id`), to the "
             "moderators. While your report of the same message or user is open, reporting it again answers 200 "
-            "with that report. At most THROTTLE_REPORT (20/hour)."
+            "with that report. At most THROTTLE_REPORT (20/hour) reports made: refused attempts and repeats of "
+            "an open report do not count."
         ),
     )
     def post(self, request):
@@ -576,4 +609,6 @@ class ReportView(APIView):
             reporter=request.user, reason=data.validated_data["reason"], details=data.validated_data["details"],
             message_id=data.validated_data.get("message_id"), user_id=data.validated_data.get("user_id"),
         )
+        if created:
+            ReportThrottle().record(request, self)
         return Response(report_data(report), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

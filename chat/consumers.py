@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
-from backend.asyncdb import db
+from backend.asyncdb import db, loop_queries
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
 from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, refuse_socket_for_now
@@ -35,7 +35,7 @@ from core.validation import whole_number
 from useraccount.middleware import token_from_scope
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token, session_end
 
-from . import selectors, services
+from . import fast_send, selectors, services
 from .realtime import commands, events, outbox, profiles
 from .realtime.groups import conversation_group, room_group, user_group
 from .realtime.heartbeat import process_heartbeat
@@ -153,6 +153,14 @@ class Consumer(AsyncWebsocketConsumer):
             await self.dispatch(event)
         return result
 
+    async def carry_out_now(self, service, **kwargs):
+        """``carry_out`` for a coroutine that does its own database work and flushes ``box`` (chat.fast_send)."""
+        box = outbox.Outbox()
+        result = await service(box=box, **kwargs)
+        for _, event in box.failed:
+            await self.dispatch(event)
+        return result
+
     async def __call__(self, scope, receive, send):
         """Run the consumer; clean up however it ends (closed, crashed, or killed by the server)."""
         try:
@@ -203,7 +211,8 @@ class Consumer(AsyncWebsocketConsumer):
     async def announce_presence(self, *, online: bool):
         """Tell the user's conversations that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
-        for conversation_id in await db(selectors.conversation_ids_for_user)(user_id=self.user.id):
+        # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
+        for conversation_id in await db(selectors.presence_conversation_ids)(user_id=self.user.id):
             if not await self.publish(conversation_group(conversation_id), event):
                 return
 
@@ -300,10 +309,16 @@ class RoomConsumer(Consumer):
         if not self.scope["user"].is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        on_loop = loop_queries()
         try:
-            room, member_ids = await db(selectors.room_for_user)(
-                conversation_id=conversation_id, user=self.scope["user"]
-            )
+            if on_loop:
+                room, member_ids, hidden = await selectors.room_for_user_on_loop(
+                    conversation_id=conversation_id, user=self.scope["user"]
+                )
+            else:
+                room, member_ids, hidden = await db(selectors.room_for_user)(
+                    conversation_id=conversation_id, user=self.scope["user"]
+                )
         except ApplicationError:
             return await self.refuse(CLOSE_FORBIDDEN)
         self.conversation = room
@@ -312,10 +327,12 @@ class RoomConsumer(Consumer):
             await self.join(room_group(room.id))
         # Read after joining and before accepting: every message committed
         # from now on has a greater seq, and its event is already on its way.
-        last_seq = await db(selectors.conversation_last_seq)(conversation_id=room.id)
+        last_seq_of = selectors.conversation_last_seq_on_loop if on_loop else db(selectors.conversation_last_seq)
+        last_seq = await last_seq_of(conversation_id=room.id)
         self.session = RoomSession(
             profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,
             delivered=last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
+            hidden=hidden,
         )
         if not await self.admit():
             return await self.refuse(CLOSE_TOO_MANY)
@@ -356,11 +373,17 @@ class RoomConsumer(Consumer):
         """Save and publish a message; a resent client_id is acknowledged to the sender only."""
         started = time.perf_counter()
         try:
-            message, created = await self.carry_out(
-                services.message_send, conversation_id=self.conversation.id, sender=self.user,
-                body=command.body, client_id=command.client_id, reply_to=command.reply_to,
-                attachment_ids=command.attachment_ids,
-            )
+            if fast_send.available(reply_to=command.reply_to, attachment_ids=command.attachment_ids):
+                message, created = await self.carry_out_now(
+                    fast_send.message_send, conversation_id=self.conversation.id, sender=self.user,
+                    body=command.body, client_id=command.client_id,
+                )
+            else:
+                message, created = await self.carry_out(
+                    services.message_send, conversation_id=self.conversation.id, sender=self.user,
+                    body=command.body, client_id=command.client_id, reply_to=command.reply_to,
+                    attachment_ids=command.attachment_ids,
+                )
         except ApplicationError:
             raise
         except Exception as error:
@@ -416,6 +439,10 @@ class RoomConsumer(Consumer):
         if self.user_id in event["removed"]:
             return await self.lose_membership()
         self.session.members_changed(event["member_ids"])
+
+    async def conversation_blocked(self, event):
+        """A block between this direct conversation's members was made or lifted: the session hides or shows."""
+        await self.session.block_changed(event["user_ids"], event["closed"])
 
     async def lose_membership(self):
         """Removed from the conversation (or left it): close with 4403."""

@@ -72,6 +72,18 @@ class Conversation(models.Model):
         return self.direct_key is not None
 
 
+def direct_conversation_key(first: uuid.UUID, second: uuid.UUID) -> str:
+    """The ``direct_key`` of the direct conversation between two users."""
+    return "-".join(sorted((first.hex, second.hex)))
+
+
+def direct_peer_id(key: str | None, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The other member of the direct conversation with ``key``, read off the key; None for a group."""
+    if not key:
+        return None
+    first, second = key.split("-")
+    return uuid.UUID(second if first == user_id.hex else first)
+
 
 class ConversationMember(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="members")
@@ -279,6 +291,11 @@ class Report(models.Model):
     message = models.ForeignKey(
         ConversationMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
     )
+    # The reported message's body as it was when reported: its author may
+    # edit or delete it afterwards, and the moderator judges what was
+    # reported. Null for a report about a user, and for reports made before
+    # the body was kept.
+    message_body = models.TextField(null=True, blank=True, editable=False)
     reason = models.CharField(max_length=32, choices=REASONS)
     details = models.TextField(blank=True, default="", max_length=REPORT_DETAILS_MAX_LENGTH)
     status = models.CharField(max_length=16, choices=STATUSES, default=OPEN)

@@ -11,15 +11,19 @@ from functools import reduce
 from operator import or_
 from uuid import UUID
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    BooleanField, Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window,
+)
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from backend.asyncdb import loop_models, loop_rows
 from core.errors import NotFound
 from core.validation import uuid_or_none
-from useraccount.models import User
+from useraccount.models import Block, User
+from useraccount.selectors import blocked_between, blocked_either_way_ids, blocks_between
 
-from .models import Attachment, Conversation, ConversationMember, ConversationMessage
+from .models import Attachment, Conversation, ConversationMember, ConversationMessage, direct_peer_id
 from .search import clean_query, search_messages
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
@@ -28,16 +32,26 @@ _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
     """
     The user's conversations, latest activity first, members prefetched, each
-    with the user's ``unread_count`` (messages after their last read seq) and
-    their mute (``muted``, ``muted_until``).
+    with the user's ``unread_count`` (messages after their last read seq),
+    their mute (``muted``, ``muted_until``) and ``closed_by_block``: a direct
+    conversation whose other member blocks them or is blocked by them.
     """
     mine = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user)
+    # A user never blocks themselves, so a block of the user's naming a member is one with the other member.
+    block_with_a_member = Block.objects.filter(
+        Q(blocker=user, blocked__memberships__conversation=OuterRef("pk"))
+        | Q(blocked=user, blocker__memberships__conversation=OuterRef("pk"))
+    )
     return (
         Conversation.objects.filter(members__user=user)
         .annotate(
             unread_count=F("last_seq") - Subquery(mine.values("last_read_seq")[:1]),
             muted=Subquery(mine.values("muted")[:1]),
             muted_until=Subquery(mine.values("muted_until")[:1]),
+            closed_by_block=Case(
+                When(direct_key__isnull=False, then=Exists(block_with_a_member)),
+                default=Value(False), output_field=BooleanField(),
+            ),
         )
         .prefetch_related(_MEMBERS)
         .order_by("-modified_at")
@@ -56,27 +70,52 @@ def unread_counts(*, user: User) -> dict[str, int]:
 
 
 def member_ids(*, conversation_id) -> list[str]:
-    return [
-        str(user_id)
-        for user_id in ConversationMember.objects.filter(conversation_id=conversation_id).values_list(
-            "user_id", flat=True
-        )
-    ]
+    return [str(user_id) for (user_id,) in _member_ids(conversation_id=conversation_id)]
 
 
-def shares_conversation(*, user: User, other: User) -> bool:
-    return ConversationMember.objects.filter(user=other, conversation__members__user=user).exists()
+def _member_ids(*, conversation_id):
+    return ConversationMember.objects.filter(conversation_id=conversation_id).values_list("user_id")
+
+
+# Presence is for the people one shares a conversation with, except a direct
+# conversation closed by a block (either way): there neither is shown the
+# other's presence or typing, while a group they share carries both as usual
+# (docs/protocol.md, "Blocking").
+
+
+def sees_presence_of(*, user: User, other: User) -> bool:
+    """Whether ``user`` is shown ``other``'s presence: they share a conversation that no block closes."""
+    shared = ConversationMember.objects.filter(user=other, conversation__members__user=user)
+    if blocked_between(first_id=user.id, second_id=other.id):
+        shared = shared.filter(conversation__direct_key__isnull=True)
+    return shared.exists()
 
 
 def contact_ids(*, user: User) -> list[str]:
-    """Everyone who shares a conversation with ``user``."""
-    ids = (
-        ConversationMember.objects.filter(conversation__members__user=user)
-        .exclude(user=user)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-    return [str(user_id) for user_id in ids]
+    """Everyone whose presence ``user`` is shown: who shares a conversation with them that no block closes."""
+    members = ConversationMember.objects.filter(conversation__members__user=user).exclude(user=user)
+    if closed := blocked_either_way_ids(user_id=user.id):
+        members = members.exclude(conversation__direct_key__isnull=False, user_id__in=closed)
+    return [str(user_id) for user_id in members.values_list("user_id", flat=True).distinct()]
+
+
+def direct_closed_by_block(*, conversation: Conversation, user: User) -> bool:
+    """Whether ``conversation`` is a direct one of ``user``'s that a block (either way) closes."""
+    peer_id = direct_peer_id(conversation.direct_key, user.id)
+    return peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id)
+
+
+def presence_conversation_ids(*, user_id: UUID) -> list[UUID]:
+    """
+    The conversations in which ``user_id`` coming online or going offline is
+    announced: all of theirs but the direct ones a block closes. Two queries.
+    """
+    closed = blocked_either_way_ids(user_id=user_id)
+    rows = Conversation.objects.filter(members__user_id=user_id).values_list("id", "direct_key")
+    return [
+        conversation_id for conversation_id, key in rows
+        if key is None or direct_peer_id(key, user_id) not in closed
+    ]
 
 
 def quiet_list(*, user: User) -> tuple[list[str], dict[str, float | None]]:
@@ -106,23 +145,56 @@ def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
     A conversation the user is not in looks exactly like one that does not
     exist, so its id leaks nothing.
     """
-    parsed = uuid_or_none(conversation_id)
-    conversation = (
-        Conversation.objects.filter(id=parsed, members__user=user).first() if parsed else None
-    )
+    query = _members_conversation(conversation_id=conversation_id, user=user)
+    conversation = query.first() if query is not None else None
     if conversation is None:
         raise NotFound("No such conversation.")
     return conversation
 
 
-def room_for_user(*, conversation_id, user: User) -> tuple[Conversation, list[str]]:
-    """What a room socket needs to open: the conversation (NotFound unless a member) and its member ids."""
+def _members_conversation(*, conversation_id, user: User) -> QuerySet[Conversation] | None:
+    parsed = uuid_or_none(conversation_id)
+    return Conversation.objects.filter(id=parsed, members__user=user) if parsed else None
+
+
+def room_for_user(*, conversation_id, user: User) -> tuple[Conversation, list[str], list[str]]:
+    """
+    What a room socket needs to open: the conversation (NotFound unless a
+    member), its member ids, and the ids of members whose typing and
+    presence its client is not shown (the other member of a direct
+    conversation a block closes; else none).
+    """
     conversation = conversation_get_for_user(conversation_id=conversation_id, user=user)
-    return conversation, member_ids(conversation_id=conversation.id)
+    peer_id = direct_peer_id(conversation.direct_key, user.id)
+    closed = peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id)
+    return conversation, member_ids(conversation_id=conversation.id), [str(peer_id)] if closed else []
+
+
+async def room_for_user_on_loop(*, conversation_id, user: User) -> tuple[Conversation, list[str], list[str]]:
+    """``room_for_user``, its queries run from the event loop (backend.asyncdb)."""
+    query = _members_conversation(conversation_id=conversation_id, user=user)
+    found = await loop_models(query[:1]) if query is not None else []
+    if not found:
+        raise NotFound("No such conversation.")
+    rows = await loop_rows(_member_ids(conversation_id=found[0].id))
+    peer_id = direct_peer_id(found[0].direct_key, user.id)
+    closed = peer_id is not None and bool(
+        await loop_rows(blocks_between(first_id=user.id, second_id=peer_id).values_list("id")[:1])
+    )
+    return found[0], [str(user_id) for (user_id,) in rows], [str(peer_id)] if closed else []
 
 
 def conversation_last_seq(*, conversation_id) -> int:
-    return Conversation.objects.filter(id=conversation_id).values_list("last_seq", flat=True).get()
+    return _last_seq(conversation_id=conversation_id).get()[0]
+
+
+async def conversation_last_seq_on_loop(*, conversation_id) -> int:
+    """``conversation_last_seq``, run from the event loop."""
+    return (await loop_rows(_last_seq(conversation_id=conversation_id)))[0][0]
+
+
+def _last_seq(*, conversation_id):
+    return Conversation.objects.filter(id=conversation_id).values_list("last_seq")
 
 
 def conversation_ids_for_user(*, user_id: UUID) -> list[UUID]:

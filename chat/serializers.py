@@ -343,10 +343,24 @@ class ConversationListItemOut(ConversationOut):
     muted_until = serializers.DateTimeField(allow_null=True, help_text="When your mute ends; null: until you unmute, or not muted.")
 
 
+class DateTimeAsGiven(serializers.DateTimeField):
+    """
+    A date and time kept as written: DRF would read one without a time zone
+    as UTC, and the service refuses such a time (``invalid_until``) rather
+    than guess the zone the client meant.
+    """
+
+    def enforce_timezone(self, value):
+        return value
+
+
 class MuteInput(serializers.Serializer):
-    until = serializers.DateTimeField(
+    until = DateTimeAsGiven(
         required=False, allow_null=True, default=None,
-        help_text="When the mute ends (with a time zone, in the future); null or left out: until you unmute.",
+        help_text=(
+            "When the mute ends: in the future, with a time zone (`Z` or an offset; without one: `invalid_until`). "
+            "Null or left out: until you unmute."
+        ),
     )
 
 

@@ -33,7 +33,7 @@ from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedType
 from core.validation import storable_text, uuid_or_none, whole_number
 from useraccount.models import Block, User
-from useraccount.selectors import active_users, blocked_between
+from useraccount.selectors import active_users, blocked_between, direct_peer_state
 
 from .models import (
     CLIENT_ID_MAX_LENGTH,
@@ -47,6 +47,8 @@ from .models import (
     ModerationAction,
     Reaction,
     Report,
+    direct_conversation_key,
+    direct_peer_id,
 )
 from .files import sniff
 from .push.queue import push_enabled, push_enqueue
@@ -57,18 +59,6 @@ from .selectors import conversation_with_users, unread_counts
 from .serializers import attachment_summary, reaction_summary
 
 logger = logging.getLogger(__name__)
-
-
-def _direct_key(first: UUID, second: UUID) -> str:
-    return "-".join(sorted((first.hex, second.hex)))
-
-
-def _direct_peer_id(direct_key: str | None, sender_id: UUID) -> UUID | None:
-    """The other member of a direct conversation, read off its key; else None."""
-    if not direct_key:
-        return None
-    first, second = direct_key.split("-")
-    return UUID(second if first == sender_id.hex else first)
 
 
 def _conversation_id(value) -> UUID:
@@ -102,14 +92,24 @@ def _blocked() -> Forbidden:
     )
 
 
-def _refuse_if_blocked_in_direct(*, direct_key: str | None, user: User) -> None:
+def _refuse_if_direct_is_closed(*, direct_key: str | None, user: User) -> None:
     """
-    Forbidden ``blocked`` when ``direct_key`` is a direct conversation's whose
-    other member and ``user`` block each other either way: sends, edits and
-    reactions are refused there alike, so a block closes the conversation.
+    Forbidden when ``direct_key`` is a direct conversation's whose other
+    member deleted their account (``recipient_deleted``: nobody would read
+    it) or blocks ``user`` or is blocked by them (``blocked``). Sends, edits
+    and reactions are refused there alike, so either closes the conversation;
+    its history stays readable. One query, and none in a group.
     """
-    peer_id = _direct_peer_id(direct_key, user.id)
-    if peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id):
+    peer_id = direct_peer_id(direct_key, user.id)
+    if peer_id is None:
+        return
+    deleted, blocked = direct_peer_state(user_id=user.id, peer_id=peer_id)
+    if deleted:
+        raise Forbidden(
+            "The other person deleted their account: the conversation stays readable, but closed.",
+            code="recipient_deleted",
+        )
+    if blocked:
         raise _blocked()
 
 
@@ -139,7 +139,7 @@ def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox
         raise NotFound("No such user.")
     if blocked_between(first_id=user.id, second_id=other.id):
         raise _blocked()
-    key = _direct_key(user.id, other.id)
+    key = direct_conversation_key(user.id, other.id)
     existing = Conversation.objects.filter(direct_key=key).first()
     if existing is not None:
         return existing, False
@@ -368,9 +368,10 @@ def message_send(
     try:
         with transaction.atomic():
             seq, direct_key = _next_seq(conversation_id, sender)
-            # A direct conversation is closed both ways while either blocks the other (the rollback undoes the seq).
-            _refuse_if_blocked_in_direct(direct_key=direct_key, user=sender)
-            peer_id = _direct_peer_id(direct_key, sender.id)
+            # A direct conversation is closed both ways while either blocks the other, and for good once the
+            # other deleted their account (the rollback undoes the seq).
+            _refuse_if_direct_is_closed(direct_key=direct_key, user=sender)
+            peer_id = direct_peer_id(direct_key, sender.id)
             uploads = _uploads(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
@@ -446,7 +447,7 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
             raise InvalidInput("A message hidden by a moderator cannot be edited.", code="message_moderated")
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
-        _refuse_if_blocked_in_direct(direct_key=_direct_key_of(message.conversation_id), user=user)
+        _refuse_if_direct_is_closed(direct_key=_direct_key_of(message.conversation_id), user=user)
         body = _validate_body(body, may_be_empty=bool(message.attachment_summary))
         if message.body == body:
             return message
@@ -482,12 +483,15 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
 
 
 @with_outbox
-def message_hide(*, message_id, moderator: User, report: Report | None = None, outbox: Outbox) -> ConversationMessage:
+def message_hide(
+    *, message_id, moderator: User, report: Report | None = None, outbox: Outbox
+) -> tuple[ConversationMessage, bool]:
     """
     A moderator hides a message: members see it as a tombstone marked
     ``moderated`` (no body, reactions or attachments), in history, catch-up
     and search alike, and the room gets ``chat.message.updated``; the body is
-    kept for staff. Logged; hiding it again changes nothing but the log.
+    kept for staff. Logged. Returns ``(message, hidden)``: a message hidden
+    already is left as it is, unlogged, with ``hidden`` False.
     """
     parsed = uuid_or_none(message_id)
     with transaction.atomic():
@@ -499,13 +503,14 @@ def message_hide(*, message_id, moderator: User, report: Report | None = None, o
             raise NotFound("No such message.")
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be hidden.")
-        if not message.is_moderated:
-            message.moderated_at, message.moderated_by = timezone.now(), moderator
-            message.save(update_fields=["moderated_at", "moderated_by"])
-            outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        if message.is_moderated:
+            return message, False
+        message.moderated_at, message.moderated_by = timezone.now(), moderator
+        message.save(update_fields=["moderated_at", "moderated_by"])
+        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
         _log(ModerationAction.HIDE_MESSAGE, moderator=moderator, report=report, message=message,
              user=message.created_by)
-    return message
+    return message, True
 
 
 def _delete_attachments(attachments: list[Attachment]) -> None:
@@ -628,7 +633,7 @@ def reaction_add(*, conversation_id, user: User, message_id, emoji, outbox: Outb
     emoji = _emoji(emoji)
     with transaction.atomic():
         message = _reactable(conversation_id=conversation_id, user=user, message_id=message_id)
-        _refuse_if_blocked_in_direct(direct_key=_direct_key_of(message.conversation_id), user=user)
+        _refuse_if_direct_is_closed(direct_key=_direct_key_of(message.conversation_id), user=user)
         used = {entry["emoji"] for entry in message.reaction_summary}
         if emoji not in used and len(used) >= settings.CHAT_REACTIONS_PER_MESSAGE:
             raise InvalidInput(
@@ -955,6 +960,8 @@ def report_create(*, reporter: User, reason, details="", message_id=None, user_i
     for a reason of Report.REASONS with up to REPORT_DETAILS_MAX_LENGTH
     characters of details. Returns ``(report, created)``: while a report of
     theirs about the same message (or user) is open, reporting again returns it.
+    A message's body is kept on the report as it is now, since its author may
+    edit or delete it before a moderator looks.
     """
     if (message_id is None) == (user_id is None):
         raise InvalidInput("Name either message_id or user_id.", code="invalid_report")
@@ -996,7 +1003,8 @@ def report_create(*, reporter: User, reason, details="", message_id=None, user_i
     try:
         with transaction.atomic():
             report = Report.objects.create(
-                reporter=reporter, user=reported, message=message, reason=reason, details=details.strip()
+                reporter=reporter, user=reported, message=message, reason=reason, details=details.strip(),
+                message_body=message.body if message is not None else None,
             )
     except IntegrityError:
         # The same report twice at once: the partial unique constraint decides.
@@ -1010,25 +1018,39 @@ def _log(action: str, *, moderator: User, report: Report | None = None, message=
     ModerationAction.objects.create(action=action, moderator=moderator, report=report, message=message, user=user)
 
 
-def report_resolve(*, report: Report, moderator: User) -> Report:
-    """A moderator closes a report (resolving a resolved one changes nothing but the log)."""
+def report_resolve(*, report: Report, moderator: User) -> tuple[Report, bool]:
+    """
+    A moderator closes a report; logged. Returns ``(report, resolved)``: a
+    report resolved already (by anyone, even a moment ago) is left as it
+    is, unlogged, with ``resolved`` False.
+    """
     with transaction.atomic():
-        if report.status == Report.OPEN:
-            report.status, report.resolved_at, report.resolved_by = Report.RESOLVED, timezone.now(), moderator
-            report.save(update_fields=["status", "resolved_at", "resolved_by"])
-        _log(ModerationAction.RESOLVE_REPORT, moderator=moderator, report=report, message=report.message,
-             user=report.user)
-    return report
+        current = Report.objects.select_for_update(of=("self",)).select_related("message", "user").get(id=report.id)
+        if current.status != Report.OPEN:
+            return current, False
+        current.status, current.resolved_at, current.resolved_by = Report.RESOLVED, timezone.now(), moderator
+        current.save(update_fields=["status", "resolved_at", "resolved_by"])
+        _log(ModerationAction.RESOLVE_REPORT, moderator=moderator, report=current, message=current.message,
+             user=current.user)
+    return current, True
 
 
-def user_deactivate_for_moderation(*, user: User, moderator: User, report: Report | None = None) -> User:
+def user_deactivate_for_moderation(
+    *, user: User, moderator: User, report: Report | None = None
+) -> tuple[User, bool]:
     """
     A moderator deactivates a user (useraccount.services.user_deactivate: no
-    more logins, tokens refused, every open socket closed on every process); logged.
+    more logins, tokens refused, every open socket closed on every process);
+    logged. Returns ``(user, deactivated)``: a user inactive already
+    (deactivated, or their account deleted) is left as they are, unlogged,
+    with ``deactivated`` False.
     """
     from useraccount.services import user_deactivate
 
     with transaction.atomic():
+        active = User.objects.select_for_update().filter(id=user.id).values_list("is_active", flat=True).first()
+        if not active:
+            return user, False
         user_deactivate(user=user)
         _log(ModerationAction.DEACTIVATE_USER, moderator=moderator, report=report, user=user)
-    return user
+    return user, True

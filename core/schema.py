@@ -16,7 +16,11 @@ from rest_framework import serializers
 _MEANINGS = {
     400: "Invalid input: `fields` says which.",
     401: "No access token, or it is malformed, expired or of a logged-out session.",
-    403: "Not allowed (someone else's message).",
+    403: (
+        "Not allowed; `code` says why: `forbidden` (someone else's message), `not_owner` (a group you do not own), "
+        "`blocked` (one of two users blocks the other) or `recipient_deleted` (the other member of a direct "
+        "conversation deleted their account)."
+    ),
     404: "No such resource, or one the caller cannot see.",
     405: "Method not allowed.",
     413: "The body (or an uploaded file) is too large.",

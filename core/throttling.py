@@ -248,5 +248,28 @@ class AttachmentUploadThrottle(UserThrottle):
 
 
 class ReportThrottle(UserThrottle):
+    """
+    Reports made, per user. Only those count: ``allow_request`` refuses a
+    caller at the limit but records nothing, and the view calls ``record``
+    once it has made a report, so an attempt refused as invalid (or about
+    something not found), or a repeat of one's open report, costs nothing.
+
+        if created:
+            ReportThrottle().record(request, self)
+    """
+
     scope = "report"
     methods = frozenset({"POST"})
+
+    def throttle_success(self) -> bool:
+        return True  # counted by record(), once a report is made
+
+    def record(self, request, view) -> None:
+        """Count a report just made against its reporter's limit."""
+        if self.rate is None:
+            return
+        key = self.get_cache_key(request, view)
+        now = self.timer()
+        # Read again rather than reuse allow_request's: other reports may have been counted meanwhile.
+        history = [stamp for stamp in self.cache.get(key, []) if stamp > now - self.duration]
+        self.cache.set(key, [now, *history], self.duration)

@@ -26,6 +26,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.asgi import application
+from backend.asyncdb import close_loop_connections
 from useraccount.models import User
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -68,6 +69,13 @@ def frame_checker():
     Consumer.send, Consumer.receive = send, receive
     yield checker
     Consumer.send, Consumer.receive = original_send, original_receive
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loop_connections_closed(django_db_setup):
+    """The event loops' PostgreSQL connections (chat.fast_send) end before the test database is dropped."""
+    yield
+    close_loop_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -469,6 +469,44 @@ def test_a_deleted_user_cannot_be_found_looked_up_or_talked_to_anew(client_for, 
     assert ask_reset(client_for(), email).status_code == 202 and django_mail.outbox == []
 
 
+def test_a_deleted_users_direct_conversation_is_closed_to_sends_edits_and_reactions(client_for, alice, bob, direct):
+    thumbs = "\N{THUMBS UP SIGN}"
+    theirs = send(direct, alice, "hello from Alice")
+    mine = send(direct, bob, "hi Alice")
+    client = client_for(bob)
+    url = f"/api/chat/{direct.id}/messages/"
+    assert client.post(f"{url}{theirs.id}/reactions/", {"emoji": thumbs}, format="json").status_code == 200
+    assert delete_account(client_for(alice)).status_code == 204
+    refused = [
+        client.post(url, {"body": "are you there?"}, format="json"),
+        client.patch(f"{url}{mine.id}/", {"body": "edited after she left"}, format="json"),
+        client.post(f"{url}{theirs.id}/reactions/", {"emoji": "\N{RED APPLE}"}, format="json"),
+    ]
+    assert [(answer.status_code, answer.json()["code"]) for answer in refused] == [(403, "recipient_deleted")] * 3
+    direct.refresh_from_db()
+    assert direct.last_seq == 2, "the refused message took no seq"
+    mine.refresh_from_db()
+    assert mine.body == "hi Alice"
+    # Reading, taking one's reaction back and deleting one's own message still work.
+    assert [m["body"] for m in client.get(url).json()] == ["hello from Alice", "hi Alice"]
+    assert client.delete(f"{url}{theirs.id}/reactions/{thumbs}/").status_code == 200
+    assert client.delete(f"{url}{mine.id}/").status_code == 200
+    # Starting it again is refused as for anyone who cannot be found.
+    started = client.post(f"/api/chat/start/{alice.id}/")
+    assert (started.status_code, started.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_deleted_users_direct_conversation_refuses_sends_on_the_socket(alice, bob, direct):
+    from useraccount.services import user_delete
+
+    await database_sync_to_async(user_delete)(user=alice)
+    async with room(direct, bob) as ws:
+        await ws.send_json_to({"type": "message.send", "body": "hi", "client_id": "x1"})
+        error = await receive(ws)
+        assert (error["type"], error["code"], error["client_id"]) == ("error", "recipient_deleted", "x1")
+
+
 def test_deleting_is_limited_like_logging_in(client_for, rest_settings, alice):
     rest_settings(rates={"login_email": "2/min"})
     assert delete_account(client_for(alice), password="guess 1").status_code == 400

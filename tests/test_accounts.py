@@ -415,3 +415,18 @@ def test_access_token_of_deactivated_user_is_401(client_for, alice):
     alice.is_active = False
     alice.save()
     assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_a_refresh_token_of_a_deactivated_user_is_401_no_active_account_as_documented(client_for, alice, bob):
+    from tests.conftest import ROOT
+    from useraccount.services import user_delete
+    from useraccount.tokens import token_pair_for_user
+
+    refresh, deleted_refresh = token_pair_for_user(alice)["refresh"], token_pair_for_user(bob)["refresh"]
+    User.objects.filter(id=alice.id).update(is_active=False)
+    user_delete(user=bob)
+    answer = client_for().post("/api/auth/token/refresh/", {"refresh": refresh}, format="json")
+    assert (answer.status_code, answer.json()["code"]) == (401, "no_active_account")
+    answer = client_for().post("/api/auth/token/refresh/", {"refresh": deleted_refresh}, format="json")
+    assert (answer.status_code, answer.json()["code"]) == (401, "password_changed")
+    assert "`no_active_account`" in (ROOT / "docs" / "errors.md").read_text()

@@ -473,6 +473,8 @@ def test_a_browser_registers_lists_and_removes_its_subscription(web_push, client
     assert client.delete(f"/api/devices/{device['id']}/").status_code == 204
     assert client.get("/api/devices/").json() == []
     assert client.delete(f"/api/devices/{device['id']}/").status_code == 404
+    on_443 = register(client, kind="webpush", endpoint="https://fcm.googleapis.com:443/fcm/send/x", keys=keys)
+    assert on_443.status_code == 201, "the https port, written out, is the same endpoint's port"
 
 
 def test_an_address_registered_by_another_user_moves_to_them(web_push, client_for, alice, bob):
@@ -497,6 +499,9 @@ def test_an_app_registers_its_fcm_token(settings, client_for, alice):
     ({"endpoint": "https://internal.example.com/admin"}, "invalid_endpoint", "endpoint"),
     ({"endpoint": "https://fcm.googleapis.com.evil.example/x"}, "invalid_endpoint", "endpoint"),
     ({"endpoint": "https://user:pw@fcm.googleapis.com/x"}, "invalid_endpoint", "endpoint"),
+    ({"endpoint": "https://fcm.googleapis.com:8443/fcm/send/x"}, "invalid_endpoint", "endpoint"),
+    ({"endpoint": "https://fcm.googleapis.com:80/fcm/send/x"}, "invalid_endpoint", "endpoint"),
+    ({"endpoint": "https://fcm.googleapis.com:99999/fcm/send/x"}, "invalid_endpoint", "endpoint"),
     ({"endpoint": "https://fcm.googleapis.com/" + "x" * 1024}, "invalid", "endpoint"),
     ({"keys": {"p256dh": b64url_encode(b"\x04" + b"\x00" * 64), "auth": b64url_encode(b"a" * 16)}}, "invalid_keys", "keys.p256dh"),
     ({"keys": {"p256dh": "not base64!", "auth": b64url_encode(b"a" * 16)}}, "invalid_keys", "keys.p256dh"),
@@ -544,6 +549,23 @@ def test_a_kind_the_server_does_not_send_is_refused(client_for, alice):
     assert answer.status_code == 400 and answer.json()["code"] == "push_unavailable"
     answer = register(client_for(alice), kind="fcm", token="abc")
     assert answer.status_code == 400 and answer.json()["code"] == "push_unavailable"
+
+
+def test_the_vapid_key_command_prints_an_env_line_and_the_public_key_as_the_docs_say():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("push_vapid_keys", stdout=out)
+    first, second = out.getvalue().splitlines()
+    name, private = first.split("=")
+    assert name == "PUSH_VAPID_PRIVATE_KEY" and len(private) == 43 and len(base64.urlsafe_b64decode(private + "=")) == 32
+    assert second == f"# public key (GET /api/devices/vapid/): {vapid_public_key(private)}"
+    assert len(vapid_public_key(private)) == 87
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "`PUSH_VAPID_PRIVATE_KEY=<43 characters>`" in operations
+    assert "`# public key (GET /api/devices/vapid/): <87 characters>`" in operations
 
 
 def test_clients_get_the_vapid_public_key(settings, client_for, alice, client):

@@ -90,3 +90,12 @@ async def test_logout_through_one_process_closes_the_socket_on_another(start_ser
             while True:
                 await asyncio.wait_for(ws.recv(), timeout=10)
     assert closed.value.rcvd.code == 4401
+
+
+def test_checking_an_access_token_of_a_session_is_one_query(alice, django_assert_num_queries):
+    pair = token_pair_for_user(alice)
+    with django_assert_num_queries(1):
+        assert authenticate_access_token(pair["access"])[0] == alice
+    services.session_logout(refresh=pair["refresh"])
+    with django_assert_num_queries(1):
+        assert authenticate_access_token(pair["access"]) is None

@@ -23,6 +23,7 @@ from tests.conftest import (
     drain,
     notifications,
     post_message,
+    presence_frame,
     receive,
     room,
     send,
@@ -67,6 +68,9 @@ def test_blocking_is_idempotent_listed_in_pages_and_undone(client_for, make_user
     assert client_for(bob).get("/api/auth/blocks/").json() == [], "each user sees their own blocks"
     assert unblock(client, bob).status_code == 204
     assert unblock(client, bob).status_code == 204, "unblocking again changes nothing"
+    for anything in (UNKNOWN_ID, "not-a-uuid"):
+        answer = client.delete(f"/api/auth/blocks/{anything}/")
+        assert answer.status_code == 204, f"unblocking {anything} is idempotent too, as documented"
     assert not Block.objects.filter(blocker=alice, blocked=bob).exists()
 
 
@@ -182,6 +186,86 @@ async def test_the_blocker_hears_nothing_from_the_blocked_anywhere_and_learns_li
         assert frame["body"] == "still blocked", "the room shows everything; clients may hide it (docs)"
 
 
+def state_of(frames) -> list[str]:
+    """The ``online`` of the ``presence.state`` among frames just received."""
+    return next(frame["online"] for frame in frames if frame["type"] == "presence.state")
+
+
+@pytest.mark.parametrize("who_blocks", ["alice", "bob"])
+async def test_a_block_stops_typing_and_presence_both_ways_in_the_direct_conversation_not_in_groups(
+    settings, alice, bob, direct, group, who_blocks
+):
+    settings.PRESENCE_HEARTBEAT = 0.1  # a leak through the heartbeat would show within the test
+    blocker, other = (alice, bob) if who_blocks == "alice" else (bob, alice)
+    await database_sync_to_async(user_block)(blocker=blocker, user_id=other.id)
+    async with room(direct, alice) as alice_direct, room(group, alice) as alice_group:
+        assert state_of(await drain(alice_direct)) == [str(alice.id)]
+        await drain(alice_group)
+        async with room(direct, bob) as bob_direct, room(group, bob) as bob_group:
+            assert state_of(await drain(bob_direct)) == [str(bob.id)], "Alice is online, but not shown there"
+            assert state_of(await drain(bob_group)) == sorted([str(alice.id), str(bob.id)])
+            assert await receive(alice_group, skip=()) == presence_frame(bob, True), "the group is told"
+            for typist, watcher in ((bob_direct, alice_direct), (alice_direct, bob_direct)):
+                await typist.send_json_to({"type": "typing"})
+                await assert_silent(watcher, skip=(), timeout=0.5)
+            await bob_group.send_json_to({"type": "typing"})
+            assert (await receive(alice_group, skip=()))["type"] == "chat.typing", "groups are unaffected"
+        assert await receive(alice_group, skip=()) == presence_frame(bob, False)
+        await assert_silent(alice_direct, skip=(), timeout=0.3)
+
+
+async def test_a_block_made_or_lifted_on_open_sockets_applies_at_once(settings, client_for, alice, bob, direct):
+    settings.PRESENCE_HEARTBEAT = 0.1
+    settings.TYPING_INTERVAL = 0.2
+    async with room(direct, alice) as alice_direct, room(direct, bob) as bob_direct:
+        await drain(alice_direct)
+        await drain(bob_direct)
+        assert (await database_sync_to_async(block)(client_for(alice), bob)).status_code == 201
+        assert await receive(alice_direct, skip=()) == presence_frame(bob, False), "shown offline from now on"
+        assert await receive(bob_direct, skip=()) == presence_frame(alice, False), "both ways"
+        await bob_direct.send_json_to({"type": "typing"})
+        await assert_silent(alice_direct, skip=(), timeout=0.5)
+        assert (await database_sync_to_async(unblock)(client_for(alice), bob)).status_code == 204
+        assert await receive(alice_direct, skip=()) == presence_frame(bob, True), "the next heartbeat shows them"
+        assert await receive(bob_direct, skip=()) == presence_frame(alice, True)
+        await asyncio.sleep(0.3)  # the typing interval of Bob's earlier, unrelayed notice
+        await bob_direct.send_json_to({"type": "typing"})
+        assert (await receive(alice_direct, skip=()))["type"] == "chat.typing"
+
+
+def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, alice, bob, carol, direct):
+    from asgiref.sync import async_to_sync
+
+    from chat.realtime.presence import presence_store
+    from chat.services import conversation_create_group
+
+    async_to_sync(presence_store().touch)(str(bob.id), "bobs-socket")
+    client = client_for(alice)
+
+    def bob_online_in(conversation) -> bool | None:
+        item = next(item for item in client.get("/api/chat/").json() if item["id"] == str(conversation.id))
+        return next(user["online"] for user in item["users"] if user["id"] == str(bob.id))
+
+    def shown_online() -> tuple:
+        detail = client.get(f"/api/chat/{direct.id}/").json()["conversation"]["users"]
+        return (
+            bob_online_in(direct),
+            next(user["online"] for user in detail if user["id"] == str(bob.id)),
+            str(bob.id) in client.get("/api/chat/presence/").json()["online"],
+            client.get(f"/api/auth/{bob.id}/").json().get("online"),
+        )
+
+    try:
+        assert shown_online() == (True, True, True, True)
+        assert block(client_for(bob), alice).status_code == 201
+        assert shown_online() == (False, False, False, None), "nothing of Bob's presence in their direct conversation"
+        shared = conversation_create_group(creator=carol, user_ids=[alice.id, bob.id])[0]
+        assert bob_online_in(shared) is True, "a group they share shows it"
+        assert shown_online() == (False, False, True, True), "and so do the contact list and the lookup"
+    finally:
+        async_to_sync(presence_store().leave)(str(bob.id), "bobs-socket")
+
+
 # --- Muting
 
 
@@ -216,10 +300,14 @@ def test_a_mute_that_ran_out_is_shown_as_none(client_for, alice, group):
     assert (item["muted"], item["muted_until"]) == (False, None)
 
 
-def test_a_mute_must_end_in_the_future_and_be_of_ones_own_conversation(client_for, make_user, alice, group):
+def test_a_mute_must_end_in_the_future_with_a_time_zone_and_be_of_ones_own_conversation(client_for, make_user, alice, group):
     client = client_for(alice)
     past = mute(client, group, (timezone.now() - timedelta(minutes=1)).isoformat())
     assert (past.status_code, past.json()["code"]) == (400, "invalid_until")
+    naive = mute(client, group, "2030-01-01T00:00:00")
+    assert (naive.status_code, naive.json()["code"], list(naive.json()["fields"])) == (400, "invalid_until", ["until"])
+    assert mute(client, group, "2030-01-01T00:00:00+02:00").json()["muted_until"] == "2029-12-31T22:00:00Z"
+    assert mute(client, group, "2030-01-01T00:00:00Z").status_code == 200
     assert mute(client, group, "tomorrow").status_code == 400
     outsider = client_for(make_user("Out"))
     assert mute(outsider, group).status_code == 404
@@ -323,6 +411,21 @@ def test_reports_are_throttled(rest_settings, client_for, make_user, alice):
     assert (over.status_code, over.json()["code"]) == (429, "throttled")
 
 
+def test_only_reports_made_count_toward_the_report_limit(rest_settings, client_for, make_user, alice, bob):
+    rest_settings(rates={"report": "2/min"})
+    client = client_for(alice)
+    for _ in range(3):
+        assert report(client, user_id=str(alice.id)).status_code == 400, "about oneself"
+        assert report(client, user_id=str(bob.id), reason="boring").status_code == 400
+        assert report(client, user_id=UNKNOWN_ID).status_code == 404
+    assert report(client, user_id=str(bob.id)).status_code == 201
+    assert report(client, user_id=str(bob.id)).status_code == 200, "a repeat of one's open report costs nothing"
+    assert report(client, user_id=str(make_user().id)).status_code == 201
+    over = report(client, user_id=str(make_user().id))
+    assert (over.status_code, over.json()["code"]) == (429, "throttled")
+    assert Report.objects.count() == 2
+
+
 # --- Moderation
 
 
@@ -393,6 +496,37 @@ def test_resolving_a_report_is_logged(moderator, alice, bob):
     assert ModerationAction.objects.get().action == "resolve_report"
 
 
+def test_a_report_keeps_the_text_reported_and_the_queue_shows_it_beside_a_later_edit(
+    client, client_for, moderator, alice, bob, carol, group
+):
+    insult = send(group, bob, "you are all idiots")
+    answer = report(client_for(alice), message_id=str(insult.id), reason="harassment")
+    kept = Report.objects.get(id=answer.json()["id"])
+    assert kept.message_body == "you are all idiots"
+    edited = client_for(bob).patch(
+        f"/api/chat/{group.id}/messages/{insult.id}/", {"body": "have a nice day"}, format="json"
+    )
+    assert edited.status_code == 200
+    kept.refresh_from_db()
+    assert kept.message_body == "you are all idiots", "an edit leaves the report's copy alone"
+    gone = send(group, bob, "something I will delete")
+    deleted_report, _ = report_create(reporter=carol, message_id=gone.id, reason="spam")
+    client_for(bob).delete(f"/api/chat/{group.id}/messages/{gone.id}/")
+    plain = send(group, bob, "left as it was")
+    plain_report, _ = report_create(reporter=alice, message_id=plain.id, reason="spam")
+    client.force_login(moderator)
+    page = client.get(f"/admin/chat/report/{kept.id}/change/").content.decode()
+    assert "you are all idiots" in page, "what was reported"
+    assert "have a nice day" in page and "edited since the report" in page, "and what it says now, marked"
+    page = client.get(f"/admin/chat/report/{deleted_report.id}/change/").content.decode()
+    assert "something I will delete" in page and "deleted by its author since the report" in page
+    page = client.get(f"/admin/chat/report/{plain_report.id}/change/").content.decode()
+    assert "left as it was" in page and "(unchanged)" in page and "since the report" not in page
+    listing = client.get("/admin/chat/report/").content.decode()
+    assert "you are all idiots" in listing and "edited since the report" in listing
+    assert "have a nice day" not in listing, "the list shows what was reported"
+
+
 def test_the_moderation_queue_renders_and_its_actions_work(client, moderator, make_user, alice, bob, group):
     for n in range(8):
         send(group, alice if n % 2 else bob, f"line {n}")
@@ -424,3 +558,92 @@ def test_the_moderation_queue_renders_and_its_actions_work(client, moderator, ma
     assert client.get(f"/admin/chat/moderationaction/{entry.id}/change/").status_code == 200
     assert client.post(f"/admin/chat/moderationaction/{entry.id}/delete/").status_code == 403, "the log is kept"
     assert "hidden" in client.get(f"/admin/chat/report/{fresh.id}/change/").content.decode()
+
+
+def test_repeating_a_moderation_action_does_nothing_and_logs_nothing(client, moderator, alice, bob, group):
+    bad = send(group, bob, "nasty")
+    report_, _ = report_create(reporter=alice, message_id=bad.id, reason="harassment")
+    about_bob, _ = report_create(reporter=alice, user_id=bob.id, reason="harassment")
+    client.force_login(moderator)
+    for action in ("hide_messages", "deactivate_users", "resolve_reports"):
+        client.post("/admin/chat/report/", {"action": action, "_selected_action": [str(report_.id)]}, follow=True)
+    assert ModerationAction.objects.count() == 3
+    bad.refresh_from_db()
+    report_.refresh_from_db()
+    hidden_at, resolved_at = bad.moderated_at, report_.resolved_at
+    for action, said in (
+        ("hide_messages", "Already hidden: 1."),
+        ("deactivate_users", "Already inactive (deactivated or deleted): 1."),
+        ("resolve_reports", "Already resolved: 1."),
+    ):
+        answer = client.post(
+            "/admin/chat/report/", {"action": action, "_selected_action": [str(report_.id)]}, follow=True
+        )
+        shown = [str(message) for message in answer.context["messages"]]
+        assert any(said in message for message in shown), shown
+        assert not any(message.endswith(": 1.") and not message.startswith("Already") for message in shown), shown
+    assert ModerationAction.objects.count() == 3, "nothing logged again"
+    bad.refresh_from_db()
+    report_.refresh_from_db()
+    assert (bad.moderated_at, report_.resolved_at) == (hidden_at, resolved_at)
+    # Two selected at once: one done, one already so, each counted apart.
+    answer = client.post(
+        "/admin/chat/report/", {"action": "resolve_reports", "_selected_action": [str(report_.id), str(about_bob.id)]},
+        follow=True,
+    )
+    shown = [str(message) for message in answer.context["messages"]]
+    assert "Reports resolved: 1." in shown and any("Already resolved: 1." in message for message in shown)
+    assert ModerationAction.objects.count() == 4
+    # The services say so too.
+    assert message_hide(message_id=bad.id, moderator=moderator)[1] is False
+    assert report_resolve(report=report_, moderator=moderator)[1] is False
+    assert user_deactivate_for_moderation(user=bob, moderator=moderator)[1] is False
+    assert ModerationAction.objects.count() == 4
+
+
+def test_each_moderation_action_needs_the_permission_on_what_it_changes(client, make_user, alice, bob, group):
+    from django.contrib.auth.models import Permission
+
+    bad = send(group, bob, "nasty")
+    report_, _ = report_create(reporter=alice, message_id=bad.id, reason="harassment")
+    support = make_user("Support", is_staff=True)
+    client.force_login(support)
+    actions = ("hide_messages", "deactivate_users", "resolve_reports")
+
+    def grant(codename):
+        support.user_permissions.add(Permission.objects.get(codename=codename))
+
+    def offered() -> set[str]:
+        page = client.get("/admin/chat/report/").content.decode()
+        return {action for action in actions if f'value="{action}"' in page}
+
+    def attempt_all():
+        for action in actions:
+            client.post("/admin/chat/report/", {"action": action, "_selected_action": [str(report_.id)]})
+        bad.refresh_from_db()
+        bob.refresh_from_db()
+        report_.refresh_from_db()
+        return bad.is_moderated, not bob.is_active, report_.status == Report.RESOLVED
+
+    assert client.get("/admin/chat/report/").status_code == 403, "no permission, no queue"
+    grant("view_report")
+    assert client.get("/admin/chat/report/").status_code == 200
+    assert offered() == set()
+    assert attempt_all() == (False, False, False), "posting an action one may not use does nothing"
+    assert client.get("/admin/chat/moderationaction/").status_code == 403
+    grant("change_report")
+    assert offered() == {"resolve_reports"}
+    assert attempt_all() == (False, False, True), "resolving only: no hiding, no deactivating"
+    grant("change_conversationmessage")
+    assert offered() == {"resolve_reports", "hide_messages"}
+    assert attempt_all() == (True, False, True)
+    grant("change_user")
+    assert offered() == set(actions)
+    assert attempt_all() == (True, True, True)
+    grant("view_moderationaction")
+    log = client.get("/admin/chat/moderationaction/")
+    assert log.status_code == 200 and "deactivated a user" in log.content.decode()
+    message_page = client.get(f"/admin/chat/conversationmessage/{bad.id}/change/")
+    assert message_page.status_code == 200 and 'name="_save"' not in message_page.content.decode(), (
+        "changing messages means hiding them from the queue: their pages stay read-only"
+    )

@@ -1,10 +1,12 @@
 """The room socket: authentication, authorisation, frames and broadcasting."""
 
 import ipaddress
+import socket
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import ConversationMessage
@@ -112,9 +114,28 @@ async def test_a_database_failing_while_the_token_is_checked_closes_with_4503(al
     errors, closes = refusals_for_now()
     with monkeypatch.context() as patch:
         patch.setattr(CursorWrapper, "execute", database_down)  # every query of every thread fails
+        loop_database_refuses(patch)  # and every connection of the event loop's (PostgreSQL)
         async with open_socket(path.format(id=direct.id), token=access_token(alice)) as ws:
             await expect_close(ws, 4503)
     assert refusals_for_now() == (errors + 1, closes + 1)
+
+
+def loop_database_refuses(patch):
+    """New event-loop connections (backend.asyncdb) go to a port nobody listens on; none is kept."""
+    import weakref
+
+    from backend import asyncdb
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    real = asyncdb._connect_kwargs
+    patch.setattr(asyncdb, "_connect_kwargs", lambda: {**real(), "host": "127.0.0.1", "port": closed_port})
+    patch.setattr(asyncdb, "_loop_connections", weakref.WeakKeyDictionary())
+
+
+async def database_down_on_loop(*args, **kwargs):
+    database_down()
 
 
 @pytest.mark.parametrize("path, module, name", [
@@ -129,6 +150,8 @@ async def test_a_database_failing_while_a_socket_is_authorised_closes_with_4503(
 
     errors, closes = refusals_for_now()
     monkeypatch.setattr(importlib.import_module(module), name, database_down)
+    if hasattr(importlib.import_module(module), name + "_on_loop"):
+        monkeypatch.setattr(importlib.import_module(module), name + "_on_loop", database_down_on_loop)
     async with open_socket(path.format(id=direct.id), token=access_token(alice)) as ws:
         await expect_close(ws, 4503)
     assert refusals_for_now() == (errors + 1, closes + 1)
@@ -318,11 +341,19 @@ async def test_default_limit_is_4000_characters(alice, direct):
         assert len((await receive(ws))["body"]) == 4000
 
 
-async def test_failed_save_sends_error_and_broadcasts_nothing(alice, bob, direct, monkeypatch):
-    def broken_create(*args, **kwargs):
-        raise RuntimeError("disk full")
+@pytest.mark.parametrize("path", ["orm", "one_statement"])
+async def test_failed_save_sends_error_and_broadcasts_nothing(alice, bob, direct, monkeypatch, settings, path):
+    if path == "orm":
+        def broken_create(*args, **kwargs):
+            raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ConversationMessage.objects, "create", broken_create)
+        settings.DATABASE_LOOP_QUERIES = False
+        monkeypatch.setattr(ConversationMessage.objects, "create", broken_create)
+    else:
+        if connection.vendor != "postgresql":
+            pytest.skip("the one-statement send is PostgreSQL's")
+        # The INSERT fails in the database after the seq UPDATE ran: the whole statement is undone.
+        monkeypatch.setattr(ConversationMessage, "TEXT", "x" * 17)
     async with open_socket(f"/ws/{direct.id}/", token=access_token(alice)) as a, open_socket(
         f"/ws/{direct.id}/", token=access_token(bob)
     ) as b:

@@ -271,12 +271,12 @@ class UserDetailView(APIView):
     @extend_schema(tags=["accounts"], responses={200: UserPublicOut, **errors(401, 404)})
     def get(self, request, user_id):
         from chat.realtime.presence import Unknown, online_among
-        from chat.selectors import shares_conversation
+        from chat.selectors import sees_presence_of
 
         user = selectors.user_get(user_id=user_id)
         data = user_public(user)
-        # Presence is for the people one shares a conversation with.
-        if user.id == request.user.id or shares_conversation(user=request.user, other=user):
+        # Presence is for the people one shares a conversation with (one no block closes).
+        if user.id == request.user.id or sees_presence_of(user=request.user, other=user):
             online = online_among([user.id])
             data["online"] = None if isinstance(online, Unknown) else bool(online)
         return Response(data)
@@ -343,7 +343,10 @@ class BlocksView(APIView):
 class BlockView(APIView):
     @extend_schema(
         tags=["accounts"], responses={204: None, **errors(401)},
-        description="Unblock a user (one you had not blocked: 204 too).",
+        description=(
+            "Unblock a user. Idempotent: 204 also for a user you had not blocked, and for any id that is no "
+            "user's (not even a UUID)."
+        ),
     )
     def delete(self, request, user_id):
         services.user_unblock(blocker=request.user, user_id=user_id)

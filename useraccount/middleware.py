@@ -20,11 +20,11 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
-from backend.asyncdb import db
+from backend.asyncdb import db, loop_queries
 from core import metrics
 from core.outages import CLOSE_TRY_AGAIN, refuse_socket_for_now
 
-from .tokens import authenticate_access_token
+from .tokens import authenticate_access_token, authenticate_access_token_on_loop
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,12 @@ class TokenAuthMiddleware:
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
         try:
-            found = await db(authenticate_access_token)(token) if token else None
+            if not token:
+                found = None
+            elif loop_queries():
+                found = await authenticate_access_token_on_loop(token)
+            else:
+                found = await db(authenticate_access_token)(token)
         except DatabaseError:
             metrics.DATABASE_ERRORS.inc()
             logger.exception("Closed a socket with %s: the database failed checking its token", CLOSE_TRY_AGAIN)

@@ -1,6 +1,6 @@
 """Reads of user accounts."""
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, Q, QuerySet, Value, When
 
 from core.errors import NotFound
 from core.validation import uuid_or_none
@@ -46,11 +46,39 @@ def blocked_ids(*, user) -> list[str]:
     return [str(user_id) for user_id in Block.objects.filter(blocker=user).values_list("blocked_id", flat=True)]
 
 
-def blocked_between(*, first_id, second_id) -> bool:
-    """Whether either user blocked the other (a direct conversation between them is closed both ways)."""
+def blocked_either_way_ids(*, user_id) -> set:
+    """The ids of the users ``user_id`` blocked or was blocked by: their direct conversations are closed."""
+    rows = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list("blocker_id", "blocked_id")
+    return {other for pair in rows for other in pair} - {user_id}
+
+
+def blocks_between(*, first_id, second_id) -> QuerySet[Block]:
+    """The block either user made of the other, if any."""
     return Block.objects.filter(
         Q(blocker_id=first_id, blocked_id=second_id) | Q(blocker_id=second_id, blocked_id=first_id)
-    ).exists()
+    )
+
+
+def blocked_between(*, first_id, second_id) -> bool:
+    """Whether either user blocked the other (a direct conversation between them is closed both ways)."""
+    return blocks_between(first_id=first_id, second_id=second_id).exists()
+
+
+def direct_peer_state(*, user_id, peer_id) -> tuple[bool, bool]:
+    """
+    ``(deleted, blocked)`` of the other member of a direct conversation, in
+    one query: whether ``peer_id`` deleted their account, and whether either
+    user blocked the other.
+    """
+    found = (
+        User.objects.filter(id=peer_id)
+        .annotate(blocked=Exists(blocks_between(first_id=user_id, second_id=peer_id)))
+        .values_list("deleted_at", "blocked")
+        .first()
+    )
+    if found is None:  # the row is never removed (messages keep their sender); treat it as deleted
+        return True, False
+    return found[0] is not None, found[1]
 
 
 def block_list(*, user) -> QuerySet[Block]:

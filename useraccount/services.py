@@ -26,7 +26,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.realtime import events
-from chat.realtime.groups import user_group
+from chat.realtime.groups import room_group, user_group
 from chat.realtime.outbox import Outbox, with_outbox
 
 from core.errors import InvalidInput, NotFound
@@ -34,7 +34,7 @@ from core.validation import uuid_or_none
 
 from . import mail
 from .models import Block, User
-from .selectors import active_users
+from .selectors import active_users, blocked_between
 from .tokens import SESSION_CLAIM
 
 logger = logging.getLogger(__name__)
@@ -274,8 +274,9 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
 def user_block(*, blocker: User, user_id, outbox: Outbox) -> tuple[Block, bool]:
     """
     ``blocker`` blocks an active user: no direct conversation between them
-    either way, and none of their messages announced to ``blocker``'s
-    notifications sockets (docs/protocol.md, "Blocking"). Returns ``(block,
+    either way (nor typing or presence in it, both ways), and none of their
+    messages announced to ``blocker``'s notifications sockets
+    (docs/protocol.md, "Blocking"). Returns ``(block,
     created)``; blocking again changes nothing. At most USER_MAX_BLOCKS.
     """
     parsed = uuid_or_none(user_id)
@@ -295,16 +296,40 @@ def user_block(*, blocker: User, user_id, outbox: Outbox) -> tuple[Block, bool]:
             raise InvalidInput(f"You can block at most {limit} users.", code="too_many_blocks", field="user_id")
         block = Block.objects.create(blocker=blocker, blocked=blocked)
         outbox.emit(user_group(blocker.id), events.block_updated(user_id=blocked.id, blocked=True))
+        _direct_conversation_blocked(first_id=blocker.id, second_id=blocked.id, outbox=outbox)
     return block, True
 
 
 @with_outbox
 def user_unblock(*, blocker: User, user_id, outbox: Outbox) -> None:
-    """``blocker`` unblocks a user (one not blocked changes nothing)."""
+    """
+    ``blocker`` unblocks a user. Idempotent: unblocking someone not blocked,
+    or an id that is no user's (not even a UUID), changes nothing, so the
+    caller answers the same whatever the id.
+    """
     parsed = uuid_or_none(user_id)
     if parsed is None:
-        raise NotFound("No such user.")
+        return  # no block can name it
     with transaction.atomic():
         removed, _ = Block.objects.filter(blocker=blocker, blocked_id=parsed).delete()
         if removed:
             outbox.emit(user_group(blocker.id), events.block_updated(user_id=parsed, blocked=False))
+            _direct_conversation_blocked(first_id=blocker.id, second_id=parsed, outbox=outbox)
+
+
+def _direct_conversation_blocked(*, first_id, second_id, outbox: Outbox) -> None:
+    """
+    Tell the room sockets of the direct conversation between two users, if
+    they have one, whether a block (either way) closes it now: there neither
+    is shown the other's typing or presence while it does.
+    """
+    from chat.models import Conversation, direct_conversation_key
+
+    key = direct_conversation_key(first_id, second_id)
+    conversation_id = Conversation.objects.filter(direct_key=key).values_list("id", flat=True).first()
+    if conversation_id is not None:
+        closed = blocked_between(first_id=first_id, second_id=second_id)
+        event = events.conversation_blocked(
+            conversation_id=conversation_id, user_ids=[first_id, second_id], closed=closed
+        )
+        outbox.emit(room_group(conversation_id), event)

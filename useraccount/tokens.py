@@ -24,6 +24,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import jwt
+from django.db.models import Exists
 from django.utils import timezone
 
 from rest_framework.exceptions import AuthenticationFailed
@@ -34,6 +35,8 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from backend.asyncdb import loop_models
 
 from .models import User
 from .selectors import active_users
@@ -61,13 +64,34 @@ def session_is_revoked(payload: dict) -> bool:
 
 
 def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
-    """``(user, claims)`` for a valid access token of a live session, else None."""
-    payload = access_token_payload(raw)
-    if payload is None or session_is_revoked(payload):
+    """``(user, claims)`` for a valid access token of a live session, else None. One query."""
+    found = _token_user_query(raw)
+    return _token_user(found[0], found[1].first()) if found else None
+
+
+async def authenticate_access_token_on_loop(raw: str) -> tuple[User, dict] | None:
+    """``authenticate_access_token``, its query run from the event loop (backend.asyncdb.loop_models)."""
+    found = _token_user_query(raw)
+    if not found:
         return None
-    user_id = payload.get(api_settings.USER_ID_CLAIM)
-    user = active_users().filter(id=user_id).first() if user_id else None
-    if user is None:
+    users = await loop_models(found[1][:1])
+    return _token_user(found[0], users[0] if users else None)
+
+
+def _token_user_query(raw: str):
+    """The claims of a valid access token and the query of its user (with its session's revocation), or None."""
+    payload = access_token_payload(raw)
+    user_id = payload.get(api_settings.USER_ID_CLAIM) if payload is not None else None
+    if not user_id:
+        return None
+    users = active_users().filter(id=user_id)
+    if session := payload.get(SESSION_CLAIM):
+        users = users.annotate(session_revoked=Exists(BlacklistedToken.objects.filter(token__jti=session)))
+    return payload, users
+
+
+def _token_user(payload: dict, user: User | None) -> tuple[User, dict] | None:
+    if user is None or getattr(user, "session_revoked", False):
         return None
     return (user, payload) if password_unchanged(payload, user) else None
 

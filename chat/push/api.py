@@ -29,7 +29,7 @@ class DeviceRegisterInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PushDevice.KINDS)
     endpoint = serializers.CharField(
         required=False, max_length=PUSH_ADDRESS_MAX_LENGTH, trim_whitespace=False,
-        help_text="webpush: the subscription's endpoint, an https URL on a known push service.",
+        help_text="webpush: the subscription's endpoint, an https URL on a known push service (port 443: none other).",
     )
     keys = WebPushKeysInput(required=False, help_text="webpush: the subscription's keys.")
     token = serializers.CharField(

@@ -88,10 +88,14 @@ def _endpoint(value) -> str:
     try:
         parts = urlsplit(value)
         host = (parts.hostname or "").lower()
+        port = parts.port
     except ValueError:
         raise invalid("is not a URL")
     if parts.scheme != "https" or not host or parts.username or parts.password or any(c.isspace() for c in value):
         raise invalid("must be an https URL")
+    # Push services listen on 443; another port on an allowed host is a service of some other kind.
+    if port not in (None, 443):
+        raise invalid("must be on the https port, 443")
     if not _host_allowed(host):
         raise invalid("is not on a known push service (PUSH_WEBPUSH_HOSTS)")
     return value

@@ -216,17 +216,20 @@ def _server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "chat.read", "user_id": user_id, "seq": 44},
         ),
         "chat.typing": (
-            "A member is typing",
+            "A member is typing (never the other member of a direct conversation a block closes)",
             _frame("chat.typing", {"user_id": _UUID, "name": {"type": "string"}}, ("user_id", "name")),
             {"type": "chat.typing", "user_id": user_id, "name": "Bob"},
         ),
         "presence.state": (
-            "The members online now, right after a room socket connects",
+            "The members online now, right after a room socket connects (in a direct conversation a block "
+            "closes, the other member is left out)",
             _frame("presence.state", {"online": {"type": "array", "items": _UUID}}, ("online",)),
             {"type": "presence.state", "online": [user_id]},
         ),
         "presence": (
-            "A member (or, on the notifications socket, a contact) came online or went offline",
+            "A member (or, on the notifications socket, a contact) came online or went offline; in a direct "
+            "conversation a block closes, nothing of the other member, who is shown offline once when the block "
+            "is made",
             _frame("presence", {"user_id": _UUID, "online": {"type": "boolean"}}, ("user_id", "online")),
             {"type": "presence", "user_id": user_id, "online": False},
         ),

@@ -151,6 +151,21 @@ def block_updated(*, user_id, blocked: bool) -> dict:
     return {"type": "block.updated", "user_id": str(user_id), "blocked": blocked, "text": dumps(frame)}
 
 
+def conversation_blocked(*, conversation_id, user_ids, closed: bool) -> dict:
+    """
+    For a direct conversation's room group: a block between its two members
+    was made or lifted, and ``closed`` says whether one still blocks the
+    other. Room sessions stop (or resume) showing each the other's typing
+    and presence; no client is sent it.
+    """
+    return {
+        "type": "conversation.blocked",
+        "conversation_id": str(conversation_id),
+        "user_ids": [str(user_id) for user_id in user_ids],
+        "closed": closed,
+    }
+
+
 def conversation_muted(*, conversation_id, muted: bool, muted_until: datetime | None) -> dict:
     """
     For the user's group: they muted (until ``muted_until``, or for good) or

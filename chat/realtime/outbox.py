@@ -54,6 +54,14 @@ class Outbox:
         """Call ``job()`` (blocking work, such as a queue's send) at flush, once the current transaction commits."""
         transaction.on_commit(partial(self._jobs.append, job))
 
+    def emitted(self, group: str, event: dict) -> None:
+        """Publish ``event`` at flush: for work already committed outside a Django transaction (chat.fast_send)."""
+        self._committed.append((group, event))
+
+    def committed_job(self, job) -> None:
+        """``after_commit`` for work already committed outside a Django transaction."""
+        self._jobs.append(job)
+
     def _take_jobs(self) -> list:
         jobs, self._jobs = self._jobs, []
         return jobs

@@ -49,27 +49,53 @@ class RoomPresence:
     Who a room socket has told its client is online, reconciled with the
     presence store's snapshot at every heartbeat so that changes nobody
     announced (the users of a crashed process) still reach the client.
-    An announcement newer than a snapshot wins over it.
+    An announcement newer than a snapshot wins over it. Members in
+    ``hidden`` (the other member of a direct conversation a block closes)
+    are not watched: the client is told nothing of them.
     """
 
-    __slots__ = ("member_ids", "online", "_announced_at", "_clock")
+    __slots__ = ("member_ids", "hidden", "online", "_announced_at", "_clock")
 
-    def __init__(self, member_ids: Iterable[str], *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, member_ids: Iterable[str], *, hidden: Iterable[str] = (), clock: Callable[[], float] = time.monotonic
+    ):
         # A tuple: every socket keeps one for its whole life, and for 20 ids
         # a frozenset takes 2,264 bytes against a tuple's 200.
         self.member_ids = tuple(member_ids)
+        self.hidden = tuple(hidden)
         self.online: set[str] = set()
         self._announced_at: dict[str, float] = {}
         self._clock = clock
 
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """The members whose presence the client is shown."""
+        if not self.hidden:
+            return self.member_ids
+        return tuple(user_id for user_id in self.member_ids if user_id not in self.hidden)
+
     def start(self, online: Iterable[str]) -> list[str]:
         """The members online when the socket opened, sorted, for ``presence.state``."""
-        self.online = set(online).intersection(self.member_ids)
+        self.online = set(online).intersection(self.watched)
         return sorted(self.online)
 
     def members_changed(self, member_ids: Iterable[str]) -> None:
         self.member_ids = tuple(member_ids)
         self.online.intersection_update(self.member_ids)
+
+    def hide(self, user_id: str) -> bool:
+        """Stop showing ``user_id``; True when the client was last told they are online (so now: offline)."""
+        if user_id not in self.hidden:
+            self.hidden = (*self.hidden, user_id)
+        self._announced_at.pop(user_id, None)
+        if user_id in self.online:
+            self.online.discard(user_id)
+            return True
+        return False
+
+    def show(self, user_id: str) -> None:
+        """Show ``user_id`` again: the next heartbeat reports them if they are online."""
+        self.hidden = tuple(hidden for hidden in self.hidden if hidden != user_id)
 
     def announce(self, user_id: str, online: bool) -> None:
         """A presence event arrived for ``user_id``."""
@@ -85,7 +111,7 @@ class RoomPresence:
         reading), as ``(user_id, online)``; the view is updated to match.
         """
         changes = []
-        for user_id in sorted(snapshot.intersection(self.member_ids) ^ self.online):
+        for user_id in sorted(snapshot.intersection(self.watched) ^ self.online):
             if self._announced_at.get(user_id, float("-inf")) > taken_at:
                 continue
             now_online = user_id in snapshot
@@ -113,6 +139,9 @@ class ContactPresence:
         return True
 
 
+# Events about what a member is doing, withheld while they are hidden.
+_OF_A_MEMBER = frozenset({"chat.typing", "presence"})
+
 Send = Callable[[str], Awaitable[None]]
 # fetch(after, before) -> the room frames of the next page of messages after
 # ``after`` (and below ``before``), as (seq, frame text), in seq order.
@@ -124,6 +153,8 @@ class RoomSession:
     One room socket's side of the conversation: it is handed every event of
     the room's groups and decides, with the client profile, what to send.
     ``send`` and ``fetch`` are the socket's; nothing here knows Channels.
+    In a direct conversation a block closes, the other member is ``hidden``:
+    their typing and presence are not sent (``block_changed`` keeps it current).
     """
 
     __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch", "_drained")
@@ -138,12 +169,13 @@ class RoomSession:
         send: Send,
         fetch: Fetch,
         drained: Callable[[], Awaitable[None]] | None = None,
+        hidden: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
     ):
         self.profile = profile
         self.viewer_id = viewer_id
         self.cursor = DeliveryCursor(delivered)
-        self.presence = RoomPresence(member_ids, clock=clock)
+        self.presence = RoomPresence(member_ids, hidden=hidden, clock=clock)
         self._send = send
         self._fetch = fetch
         self._drained = drained
@@ -151,11 +183,28 @@ class RoomSession:
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
         """Whose presence the heartbeat should report to this socket."""
-        return self.presence.member_ids if self.profile.sees_presence else ()
+        return self.presence.watched if self.profile.sees_presence else ()
 
     def members_changed(self, member_ids: Iterable[str]) -> None:
         """Members were added or removed: watch the presence of those there now."""
         self.presence.members_changed(member_ids)
+
+    async def block_changed(self, user_ids: Iterable[str], closed: bool) -> None:
+        """
+        A block between ``user_ids`` (this direct conversation's members) was
+        made or lifted; ``closed``: one of them still blocks the other. While
+        closed the other member's typing and presence are not sent, and a
+        client told they were online is told they went offline; once open
+        again, the next heartbeat reports their presence.
+        """
+        user_ids = list(user_ids)
+        if self.viewer_id not in user_ids or len(user_ids) != 2:
+            return
+        other = next(user_id for user_id in user_ids if user_id != self.viewer_id)
+        if not closed:
+            self.presence.show(other)
+        elif self.presence.hide(other) and self.profile.sees_presence:
+            await self._send(events.presence(user_id=other, online=False)["text"])
 
     async def catch_up(self, after: int, before: int | None = None) -> None:
         """
@@ -183,8 +232,10 @@ class RoomSession:
         self.cursor.advance(event["seq"])
 
     async def event(self, event: dict) -> None:
-        """Any other event: sent if the client wants it."""
+        """Any other event: sent if the client wants it (no typing or presence of a hidden member)."""
         if self.profile.accepts(event, viewer_id=self.viewer_id):
+            if event["type"] in _OF_A_MEMBER and event["user_id"] in self.presence.hidden:
+                return
             if event["type"] == "presence":
                 self.presence.announce(event["user_id"], event["online"])
             await self._send(event["text"])

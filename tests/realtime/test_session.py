@@ -34,15 +34,15 @@ class History:
         return [(seq, f"m{seq}") for seq in range(after + 1, top + 1)][: self.page]
 
 
-def room_session(*, delivered=0, history=None, profile=profiles.RICH, clock=None):
+def room_session(*, delivered=0, history=None, profile=profiles.RICH, clock=None, members=(ME, ANN, BEN), hidden=()):
     sent: list[str] = []
 
     async def send(text):
         sent.append(text)
 
     session = RoomSession(
-        profile=profile, viewer_id=ME, member_ids=[ME, ANN, BEN], delivered=delivered,
-        send=send, fetch=(history or History(delivered)).fetch, clock=clock or FakeClock(),
+        profile=profile, viewer_id=ME, member_ids=list(members), delivered=delivered,
+        send=send, fetch=(history or History(delivered)).fetch, clock=clock or FakeClock(), hidden=hidden,
     )
     return session, sent
 
@@ -167,6 +167,38 @@ def test_announcement_newer_than_the_snapshot_wins():
     assert view.online == {ANN}
     clock.advance(1)
     assert view.reconcile(set(), clock()) == [(ANN, False)], "a later snapshot applies"
+
+
+async def test_a_hidden_member_is_shown_neither_typing_nor_presence():
+    clock = FakeClock()
+    session, sent = room_session(clock=clock, members=(ME, ANN), hidden=[ANN])
+    assert session.watched_user_ids == (ME,)
+    await session.presence_state({ME, ANN})
+    assert json.loads(sent[0]) == {"type": "presence.state", "online": [ME]}
+    await session.event({"type": "chat.typing", "user_id": ANN, "text": "ann-typing"})
+    await session.event({"type": "presence", "user_id": ANN, "online": False, "text": "ann-off"})
+    await session.presence_snapshot({ME}, taken_at=clock())
+    await session.event({"type": "chat.message.updated", "conversation_id": "c1", "text": "edit"})
+    assert sent[1:] == ["edit"], "messages still come; typing and presence do not"
+
+
+async def test_a_block_made_hides_the_other_as_offline_and_one_lifted_shows_them_again():
+    clock = FakeClock()
+    session, sent = room_session(clock=clock, members=(ME, ANN))
+    await session.presence_state({ME, ANN})
+    await session.block_changed([ANN, ME], closed=True)
+    assert json.loads(sent[-1]) == {"type": "presence", "user_id": ANN, "online": False}
+    await session.block_changed([ANN, ME], closed=True)
+    await session.event({"type": "chat.typing", "user_id": ANN, "text": "ann-typing"})
+    await session.presence_snapshot({ME, ANN}, taken_at=clock())
+    assert len(sent) == 2, "told once, then nothing of them"
+    await session.block_changed([ANN, ME], closed=False)
+    await session.presence_snapshot({ME, ANN}, taken_at=clock())
+    assert json.loads(sent[-1]) == {"type": "presence", "user_id": ANN, "online": True}, "the next heartbeat"
+    await session.event({"type": "chat.typing", "user_id": ANN, "text": "ann-typing"})
+    assert sent[-1] == "ann-typing"
+    await session.block_changed(["stranger", ANN], closed=True)
+    assert session.watched_user_ids == (ME, ANN), "a block between others changes nothing here"
 
 
 def test_snapshot_ignores_users_who_are_not_members():
