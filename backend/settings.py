@@ -248,7 +248,8 @@ REDIS_CONNECTION_OPTIONS = {
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, sockets' own channels in-process (backend.channel_layer)
+            "BACKEND": "backend.channel_layer.ProcessLocalChannelsLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
         }
     }

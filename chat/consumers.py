@@ -212,7 +212,11 @@ class Consumer(AsyncWebsocketConsumer):
         """Tell the user's conversations that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
         # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
-        for conversation_id in await db(selectors.presence_conversation_ids)(user_id=self.user.id):
+        if loop_queries():
+            conversation_ids = await selectors.presence_conversation_ids_on_loop(user_id=self.user.id)
+        else:
+            conversation_ids = await db(selectors.presence_conversation_ids)(user_id=self.user.id)
+        for conversation_id in conversation_ids:
             if not await self.publish(conversation_group(conversation_id), event):
                 return
 

@@ -21,7 +21,7 @@ from backend.asyncdb import loop_models, loop_rows
 from core.errors import NotFound
 from core.validation import uuid_or_none
 from useraccount.models import Block, User
-from useraccount.selectors import blocked_between, blocked_either_way_ids, blocks_between
+from useraccount.selectors import blocked_between, blocked_either_way_ids, blocks_between, blocks_involving
 
 from .models import Attachment, Conversation, ConversationMember, ConversationMessage, direct_peer_id
 from .search import clean_query, search_messages
@@ -110,10 +110,23 @@ def presence_conversation_ids(*, user_id: UUID) -> list[UUID]:
     The conversations in which ``user_id`` coming online or going offline is
     announced: all of theirs but the direct ones a block closes. Two queries.
     """
-    closed = blocked_either_way_ids(user_id=user_id)
-    rows = Conversation.objects.filter(members__user_id=user_id).values_list("id", "direct_key")
+    return _announced_in(user_id, blocks_involving(user_id=user_id), _conversation_keys(user_id))
+
+
+async def presence_conversation_ids_on_loop(*, user_id: UUID) -> list[UUID]:
+    """``presence_conversation_ids``, its queries run from the event loop (backend.asyncdb)."""
+    blocks = await loop_rows(blocks_involving(user_id=user_id))
+    return _announced_in(user_id, blocks, await loop_rows(_conversation_keys(user_id)))
+
+
+def _conversation_keys(user_id):
+    return Conversation.objects.filter(members__user_id=user_id).values_list("id", "direct_key")
+
+
+def _announced_in(user_id, block_rows, conversation_rows) -> list[UUID]:
+    closed = blocked_either_way_ids(user_id=user_id, rows=block_rows)
     return [
-        conversation_id for conversation_id, key in rows
+        conversation_id for conversation_id, key in conversation_rows
         if key is None or direct_peer_id(key, user_id) not in closed
     ]
 

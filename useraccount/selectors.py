@@ -46,10 +46,18 @@ def blocked_ids(*, user) -> list[str]:
     return [str(user_id) for user_id in Block.objects.filter(blocker=user).values_list("blocked_id", flat=True)]
 
 
-def blocked_either_way_ids(*, user_id) -> set:
-    """The ids of the users ``user_id`` blocked or was blocked by: their direct conversations are closed."""
-    rows = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list("blocker_id", "blocked_id")
+def blocked_either_way_ids(*, user_id, rows=None) -> set:
+    """
+    The ids of the users ``user_id`` blocked or was blocked by: their direct
+    conversations are closed. ``rows``: ``blocks_involving``'s, if already read.
+    """
+    rows = blocks_involving(user_id=user_id) if rows is None else rows
     return {other for pair in rows for other in pair} - {user_id}
+
+
+def blocks_involving(*, user_id) -> QuerySet:
+    """``(blocker_id, blocked_id)`` of every block ``user_id`` made or is the subject of."""
+    return Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list("blocker_id", "blocked_id")
 
 
 def blocks_between(*, first_id, second_id) -> QuerySet[Block]:

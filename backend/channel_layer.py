@@ -1,0 +1,47 @@
+"""
+channels-redis' pub/sub layer with the sockets' own channels kept in-process.
+
+Channels gives every consumer a channel of its own (``new_channel``) that
+anything could send to; the pub/sub layer subscribes each one on Redis: a
+SUBSCRIBE when a socket opens, an UNSUBSCRIBE when it closes, and a name in
+Redis's and redis-py's subscription tables meanwhile. Nothing in this project
+sends to a consumer's own channel: every event goes to a group
+(docs/architecture.md), and groups are subscribed once per process, however
+many of its sockets follow them. So a socket's channel here is only its queue
+in this process: a send to it from this process arrives as before, without
+Redis; a send to a channel of another process would reach nobody.
+
+    CHANNEL_LAYERS = {"default": {"BACKEND": "backend.channel_layer.ProcessLocalChannelsLayer", ...}}
+"""
+
+import asyncio
+import uuid
+
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _wrap_close
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    async def new_channel(self, prefix="specific."):
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        return channel
+
+    async def send(self, channel, message):
+        queue = self.channels.get(channel)
+        if queue is None:
+            return await super().send(channel, message)
+        queue.put_nowait(self.channel_layer.serialize(message))
+
+
+class ProcessLocalChannelsLayer(RedisPubSubChannelLayer):
+    """``RedisPubSubChannelLayer`` whose ``new_channel`` subscribes nothing on Redis."""
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+            return layer

@@ -1,0 +1,65 @@
+"""
+The configured Redis channel layer (backend.channel_layer): a socket's own
+channel lives in its process only, groups go through Redis.
+"""
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL") or os.environ.get("CHANNEL_LAYER", "pubsub") != "pubsub",
+    reason="the Redis pub/sub channel layer",
+)
+
+
+def configured_layer(prefix: str):
+    """A layer as settings configure it, with a prefix of its own (Redis's pub/sub names are server-wide)."""
+    backend = settings.CHANNEL_LAYERS["default"]
+    return import_string(backend["BACKEND"])(**{**backend["CONFIG"], "prefix": prefix})
+
+
+async def subscribed_names(redis, prefix: str, *, expect: int) -> list[bytes]:
+    """Redis's subscribed channel names under ``prefix``, once ``expect`` of them are there (or after 5 s)."""
+    for _ in range(50):
+        names = sorted(await redis.pubsub_channels(f"{prefix}*"))
+        if len(names) >= expect:
+            break
+        await asyncio.sleep(0.1)
+    return names
+
+
+async def test_a_sockets_own_channel_is_not_subscribed_on_redis_and_still_receives():
+    from redis.asyncio import Redis
+
+    prefix = f"layer-test-{uuid.uuid4().hex[:8]}"
+    layer, other_process = configured_layer(prefix), configured_layer(prefix)
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("room", first)
+        await layer.group_add("room", second)
+        # One subscription for the group, none for the two sockets' channels.
+        assert await subscribed_names(redis, prefix, expect=1) == [f"{prefix}__group__room".encode()]
+
+        await layer.send(first, {"type": "direct.hello"})  # from this process: its queue
+        assert (await asyncio.wait_for(layer.receive(first), 5))["type"] == "direct.hello"
+        await other_process.group_send("room", {"type": "chat.message", "seq": 1})  # from another process
+        for channel in (first, second):
+            assert (await asyncio.wait_for(layer.receive(channel), 5)) == {"type": "chat.message", "seq": 1}
+
+        # A socket that ends (its receive cancelled) leaves nothing behind.
+        waiting = asyncio.ensure_future(layer.receive(first))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert first not in layer._get_layer().channels
+    finally:
+        await layer.flush()
+        await other_process.flush()
+        await redis.aclose()
