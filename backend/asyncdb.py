@@ -23,7 +23,7 @@ from functools import cache
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 
 @cache
@@ -82,9 +82,8 @@ async def _close_quietly(conn) -> None:
 
 def _connect_kwargs() -> dict:
     """Django's connection settings for the default database, as psycopg's connect() takes them."""
-    from django.db import connections
 
-    database = connections["default"]
+    database = compiling_connection()
     params = database.get_connection_params()
     for name in ("cursor_factory", "pool"):  # Django's own; "context" (its adapters) is kept
         params.pop(name, None)
@@ -106,7 +105,22 @@ async def _fetch_all(sql: str, params) -> list:
 
 def loop_queries() -> bool:
     """Whether the hot paths query from the event loop: PostgreSQL, unless DATABASE_LOOP_QUERIES is off."""
-    return settings.DATABASE_LOOP_QUERIES and connection.vendor == "postgresql"
+    # From settings: ``connection.vendor`` would make a database wrapper for
+    # the calling task's context, that is one per socket (docs/benchmarks.md).
+    return bool(settings.DATABASE_LOOP_QUERIES) and settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"].endswith(
+        ".postgresql"
+    )
+
+
+@cache
+def compiling_connection():
+    """
+    The database wrapper loop queries are compiled with (and their
+    connections' parameters read from), one per process; it never connects. Django's ``connections[alias]`` keeps one per asyncio
+    task context: compiling with it made a wrapper for every socket (2.4 KB
+    each, and kept for the socket's life).
+    """
+    return connections.create_connection(DEFAULT_DB_ALIAS)
 
 
 async def loop_rows(queryset) -> list[tuple]:
@@ -114,7 +128,7 @@ async def loop_rows(queryset) -> list[tuple]:
     Run a ``values_list`` queryset on this loop's connection: the ORM writes
     the SQL and converts the values, the event loop runs it (no thread hop).
     """
-    compiler = queryset.query.get_compiler(using=queryset.db)
+    compiler = queryset.query.get_compiler(connection=compiling_connection())
     rows = await _fetch_all(*compiler.as_sql())
     return [tuple(row) for row in compiler.results_iter([rows])]
 
@@ -124,7 +138,7 @@ async def loop_models(queryset) -> list:
     Run a model queryset (its own fields and annotations, no select_related)
     on this loop's connection, as Django's ModelIterable would build the objects.
     """
-    compiler = queryset.query.get_compiler(using=queryset.db)
+    compiler = queryset.query.get_compiler(connection=compiling_connection())
     rows = await _fetch_all(*compiler.as_sql())
     klass_info, select = compiler.klass_info, compiler.select
     if klass_info.get("related_klass_infos"):

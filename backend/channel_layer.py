@@ -8,8 +8,9 @@ Redis's and redis-py's subscription tables meanwhile. Nothing in this project
 sends to a consumer's own channel: every event goes to a group
 (docs/architecture.md), and groups are subscribed once per process, however
 many of its sockets follow them. So a socket's channel here is only its queue
-in this process: a send to it from this process arrives as before, without
-Redis; a send to a channel of another process would reach nobody.
+in this process (a ``LeanQueue``): a send to it from this process arrives as
+before, without Redis; a send to a channel of another process would reach
+nobody.
 
     CHANNEL_LAYERS = {"default": {"BACKEND": "backend.channel_layer.ProcessLocalChannelsLayer", ...}}
 """
@@ -20,11 +21,13 @@ import uuid
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
+from backend.lean_queue import LeanQueue
+
 
 class _LoopLayer(RedisPubSubLoopLayer):
     async def new_channel(self, prefix="specific."):
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
-        self.channels[channel] = asyncio.Queue()
+        self.channels[channel] = LeanQueue()
         return channel
 
     async def send(self, channel, message):

@@ -36,6 +36,7 @@ from django.conf import settings
 from twisted.internet import reactor, tcp
 from twisted.web import http
 
+from backend.lean_queue import LeanQueue
 from core import metrics
 
 logger = logging.getLogger(__name__)
@@ -128,8 +129,10 @@ class SendWatch:
                 waiter.set_result(None)
 
 
-class Inbox(asyncio.Queue):
+class Inbox(LeanQueue):
     """A connection's input queue that can say when it has drained below a mark."""
+
+    __slots__ = ("_below",)
 
     def __init__(self):
         super().__init__()
