@@ -82,7 +82,6 @@ async def _close_quietly(conn) -> None:
 
 def _connect_kwargs() -> dict:
     """Django's connection settings for the default database, as psycopg's connect() takes them."""
-
     database = compiling_connection()
     params = database.get_connection_params()
     for name in ("cursor_factory", "pool"):  # Django's own; "context" (its adapters) is kept
@@ -105,20 +104,26 @@ async def _fetch_all(sql: str, params) -> list:
 
 def loop_queries() -> bool:
     """Whether the hot paths query from the event loop: PostgreSQL, unless DATABASE_LOOP_QUERIES is off."""
-    # From settings: ``connection.vendor`` would make a database wrapper for
-    # the calling task's context, that is one per socket (docs/benchmarks.md).
-    return bool(settings.DATABASE_LOOP_QUERIES) and settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"].endswith(
-        ".postgresql"
-    )
+    return bool(settings.DATABASE_LOOP_QUERIES) and compiling_connection().vendor == "postgresql"
+
+
+def loop_or_db(on_loop, func):
+    """
+    ``on_loop`` (a coroutine function querying from the event loop) where
+    ``loop_queries()``, else ``func`` on a worker thread (``db``).
+    """
+    return on_loop if loop_queries() else db(func)
 
 
 @cache
 def compiling_connection():
     """
     The database wrapper loop queries are compiled with (and their
-    connections' parameters read from), one per process; it never connects. Django's ``connections[alias]`` keeps one per asyncio
-    task context: compiling with it made a wrapper for every socket (2.4 KB
-    each, and kept for the socket's life).
+    connections' parameters and ``loop_queries``' vendor read from), one per
+    process; it never connects. Django's ``connections[alias]`` keeps one per
+    asyncio task context: compiling with it (or reading its vendor) made a
+    wrapper for every socket, about 2.7 KB kept for the socket's life
+    (docs/benchmarks.md, "Memory").
     """
     return connections.create_connection(DEFAULT_DB_ALIAS)
 

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
-from backend.asyncdb import db, loop_queries
+from backend.asyncdb import db, loop_or_db
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
 from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, refuse_socket_for_now
@@ -212,11 +212,8 @@ class Consumer(AsyncWebsocketConsumer):
         """Tell the user's conversations that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
         # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
-        if loop_queries():
-            conversation_ids = await selectors.presence_conversation_ids_on_loop(user_id=self.user.id)
-        else:
-            conversation_ids = await db(selectors.presence_conversation_ids)(user_id=self.user.id)
-        for conversation_id in conversation_ids:
+        announced_in = loop_or_db(selectors.presence_conversation_ids_on_loop, selectors.presence_conversation_ids)
+        for conversation_id in await announced_in(user_id=self.user.id):
             if not await self.publish(conversation_group(conversation_id), event):
                 return
 
@@ -313,16 +310,10 @@ class RoomConsumer(Consumer):
         if not self.scope["user"].is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        on_loop = loop_queries()
         try:
-            if on_loop:
-                room, member_ids, hidden = await selectors.room_for_user_on_loop(
-                    conversation_id=conversation_id, user=self.scope["user"]
-                )
-            else:
-                room, member_ids, hidden = await db(selectors.room_for_user)(
-                    conversation_id=conversation_id, user=self.scope["user"]
-                )
+            room, member_ids, hidden = await loop_or_db(selectors.room_for_user_on_loop, selectors.room_for_user)(
+                conversation_id=conversation_id, user=self.scope["user"]
+            )
         except ApplicationError:
             return await self.refuse(CLOSE_FORBIDDEN)
         self.conversation = room
@@ -331,7 +322,7 @@ class RoomConsumer(Consumer):
             await self.join(room_group(room.id))
         # Read after joining and before accepting: every message committed
         # from now on has a greater seq, and its event is already on its way.
-        last_seq_of = selectors.conversation_last_seq_on_loop if on_loop else db(selectors.conversation_last_seq)
+        last_seq_of = loop_or_db(selectors.conversation_last_seq_on_loop, selectors.conversation_last_seq)
         last_seq = await last_seq_of(conversation_id=room.id)
         self.session = RoomSession(
             profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,

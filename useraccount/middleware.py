@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
-from backend.asyncdb import db, loop_queries
+from backend.asyncdb import loop_or_db
 from core import metrics
 from core.outages import CLOSE_TRY_AGAIN, refuse_socket_for_now
 
@@ -47,12 +47,8 @@ class TokenAuthMiddleware:
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
         try:
-            if not token:
-                found = None
-            elif loop_queries():
-                found = await authenticate_access_token_on_loop(token)
-            else:
-                found = await db(authenticate_access_token)(token)
+            check = loop_or_db(authenticate_access_token_on_loop, authenticate_access_token)
+            found = await check(token) if token else None
         except DatabaseError:
             metrics.DATABASE_ERRORS.inc()
             logger.exception("Closed a socket with %s: the database failed checking its token", CLOSE_TRY_AGAIN)
