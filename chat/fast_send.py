@@ -24,7 +24,7 @@ The event, the push job and the metrics are the service's.
 """
 
 import uuid
-from functools import cache, partial
+from functools import cache
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -35,9 +35,7 @@ from useraccount.models import Block, User
 
 from . import services
 from .models import Conversation, ConversationMember, ConversationMessage
-from .push.queue import push_enabled, push_enqueue
-from .realtime import events, outbox
-from .realtime.groups import conversation_group
+from .realtime import outbox
 
 CLIENT_ID_CONSTRAINT = "unique_message_client_id"
 
@@ -124,9 +122,7 @@ async def message_send(*, conversation_id, sender: User, body, client_id="", box
         reaction_summary=[], attachment_summary=[],
     )  # fmt: skip
     message.reply_to = None
-    box.emitted(conversation_group(conversation_id), events.message(message))
-    if push_enabled():
-        box.committed_job(partial(push_enqueue, message_id=message.id))
+    services._message_saved(message, emit=box.emitted, after_commit=box.committed_job)
     metrics.MESSAGES_SAVED.inc()
     await box.flush()
     return message, True

@@ -389,10 +389,7 @@ def message_send(
             ConversationMember.objects.filter(conversation_id=conversation_id, user=sender).update(
                 last_read_seq=seq
             )
-            outbox.emit(conversation_group(conversation_id), events.message(message))
-            # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
-            if push_enabled():
-                outbox.after_commit(partial(push_enqueue, message_id=message.id))
+            _message_saved(message, emit=outbox.emit, after_commit=outbox.after_commit)
     except IntegrityError:
         # Only the client_id constraint can fail here (seq is serialised by
         # the row lock): a resend. The rollback also undid the seq bump.
@@ -404,6 +401,18 @@ def message_send(
         return original, False
     metrics.MESSAGES_SAVED.inc()
     return message, True
+
+
+def _message_saved(message: ConversationMessage, *, emit, after_commit) -> None:
+    """
+    What a new message sets off, through an outbox's ``emit`` and
+    ``after_commit`` (or their already-committed twins, chat.fast_send): its
+    event to the conversation, and a push job when pushes are on.
+    """
+    emit(conversation_group(message.conversation_id), events.message(message))
+    # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
+    if push_enabled():
+        after_commit(partial(push_enqueue, message_id=message.id))
 
 
 def _members_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
