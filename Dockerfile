@@ -46,4 +46,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 ENTRYPOINT ["/app/docker-entrypoint.sh"]
 # An endpoint string rather than -b/-p: it sets a listen backlog of 1024
 # (Twisted's default is 50, too few for a burst of reconnecting clients).
-CMD ["sh", "-c", "exec python -m backend.serve -e \"tcp:port=${PORT:-8000}:interface=0.0.0.0:backlog=1024\" backend.asgi:application"]
+CMD ["sh", "-c", "exec python -m core.runtime.serve -e \"tcp:port=${PORT:-8000}:interface=0.0.0.0:backlog=1024\" backend.asgi:application"]

@@ -160,7 +160,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 
-# Worker threads that run the sockets' database work (backend.asyncdb).
+# Worker threads that run the sockets' database work (core.runtime.asyncdb).
 DATABASE_THREADS = env_int("DATABASE_THREADS", 8)
 # PostgreSQL: the sockets' hot paths (checking a token and a membership when
 # connecting, saving a plain text message in one statement: chat.fast_send)
@@ -248,8 +248,8 @@ REDIS_CONNECTION_OPTIONS = {
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            # channels-redis' pub/sub layer, sockets' own channels in-process (backend.channel_layer)
-            "BACKEND": "backend.channel_layer.ProcessLocalChannelsLayer",
+            # channels-redis' pub/sub layer, sockets' own channels in-process (core.runtime.channel_layer)
+            "BACKEND": "core.runtime.channel_layer.ProcessLocalChannelsLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
         }
     }
@@ -592,7 +592,7 @@ PUSH_RETRY_BACKOFF_MAX = max(PUSH_RETRY_BACKOFF, env_int("PUSH_RETRY_BACKOFF_MAX
 PUSH_WORKER_THREADS = env_int("PUSH_WORKER_THREADS", 4, minimum=1)
 PUSH_WORKER_METRICS_PORT = env_int("PUSH_WORKER_METRICS_PORT", 0, minimum=0)
 
-# --- Per-connection limits (backend.server; docs/protocol.md, "Limits") -----
+# --- Per-connection limits (core.runtime.server; docs/protocol.md, "Limits") -----
 
 # A socket is closed with 4008 when more than this many bytes wait unsent for
 # it, or when unsent bytes stay above 64 KiB for WEBSOCKET_SEND_TIMEOUT seconds.

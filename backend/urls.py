@@ -8,17 +8,21 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from chat import api as chat_api
+from chat import pages
+from chat.moderation.api import ReportView
+from chat.people import UserDetailView
 from core import views
 
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("demo/", views.demo, name="demo"),
+    path("demo/", pages.demo, name="demo"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
+    # A profile with presence (the chat's): after the account routes, so theirs match first.
+    path("api/auth/<str:user_id>/", UserDetailView.as_view(), name="auth-user"),
     path("api/chat/", include("chat.urls")),
-    path("api/reports/", chat_api.ReportView.as_view(), name="reports"),
+    path("api/reports/", ReportView.as_view(), name="reports"),
     path("api/devices/", include("chat.push.urls")),
     # Served by core.probes.ProbeMiddleware before any host check; listed here for reverse().
     path("", include("core.probes")),
@@ -26,7 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("api/asyncapi/", views.asyncapi, name="asyncapi"),
+    path("api/asyncapi/", pages.asyncapi, name="asyncapi"),
 ]
 
 

@@ -112,7 +112,7 @@ def _fill(connection, args) -> None:
 
 def _measure(connection, args) -> None:
     from chat.models import Conversation
-    from chat.selectors import message_search
+    from chat.search.selectors import message_search
     from useraccount.models import User
 
     user = User.objects.filter(email="user1@search.invalid").get()

@@ -68,10 +68,14 @@ def server_command(server: str, application: str, fd: int, private_port: int) ->
             "--lifespan", "off", "--no-access-log", "--log-level", "warning",
             application,
         ]  # fmt: skip
-    # The project's server command (backend/serve.py: daphne with the interpreter
-    # tuned for serving) where the tree being measured has one.
-    tuned = application.startswith("backend.") and (ROOT / "backend" / "serve.py").exists()
-    launcher = "backend.serve" if tuned else "daphne"
+    # The project's server command (daphne with the interpreter tuned for serving) where
+    # the tree being measured has one: core/runtime/serve.py, or backend/serve.py before it moved.
+    launcher = "daphne"
+    if application.startswith("backend."):
+        for module in ("core.runtime.serve", "backend.serve"):
+            if (ROOT / (module.replace(".", "/") + ".py")).exists():
+                launcher = module
+                break
     return [
         sys.executable, "-m", launcher,
         "--fd", str(fd),

@@ -7,14 +7,19 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        """CORS follows the sockets' origin rule; a malformed socket rate fails at startup, not at a user's first frame."""
+        """CORS follows the sockets' origin rule; account changes do the chat's part (chat.accounts); a malformed socket rate fails at startup, not at a user's first frame."""
         from corsheaders.signals import check_request_enabled
         from django.conf import settings
 
-        from .origins import cors_request_allowed
-        from .realtime.ratelimit import Rate
+        from core import hooks
 
-        check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.origins")
+        from . import accounts
+        from .realtime.ratelimit import Rate
+        from .sockets.origins import cors_request_allowed
+
+        check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.sockets.origins")
+        hooks.account_deleting.connect(accounts.account_deleting)
+        hooks.block_changed.connect(accounts.block_changed)
 
         for action, text in settings.SOCKET_RATE_LIMITS.items():
             try:

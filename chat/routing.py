@@ -1,10 +1,11 @@
 from django.urls import path, re_path
 
-from . import consumers
+from .sockets.notifications import NotFoundConsumer, NotificationsConsumer
+from .sockets.rooms import OriginalClientRoomConsumer, RoomConsumer
 
 websocket_urlpatterns = [
-    path("ws/notifications/", consumers.NotificationsConsumer.as_asgi()),
-    path("ws/chat/<str:conversation_id>/", consumers.RoomConsumer.as_asgi()),
-    path("ws/<str:conversation_id>/", consumers.OriginalClientRoomConsumer.as_asgi()),
-    re_path(r"", consumers.NotFoundConsumer.as_asgi()),
+    path("ws/notifications/", NotificationsConsumer.as_asgi()),
+    path("ws/chat/<str:conversation_id>/", RoomConsumer.as_asgi()),
+    path("ws/<str:conversation_id>/", OriginalClientRoomConsumer.as_asgi()),
+    re_path(r"", NotFoundConsumer.as_asgi()),
 ]

@@ -15,12 +15,16 @@ class ApplicationError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, detail: str, *, code: str | None = None, field: str | None = None):
+    def __init__(
+        self, detail: str, *, code: str | None = None, field: str | None = None, messages: list[str] | None = None
+    ):
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.field = field
+        # Every message about ``field`` (a password can fail several checks); ``detail`` is the first.
+        self.messages = list(messages) if messages else [detail]
 
     def as_dict(self) -> dict:
         return {"code": self.code, "detail": self.detail}

@@ -60,7 +60,7 @@ def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, ApplicationError):
         status = exc.status
-        fields = {exc.field: [exc.detail]} if exc.field and status == 400 else None
+        fields = {exc.field: exc.messages} if exc.field and status == 400 else None
         body = error_body(fields=fields, **exc.as_dict())
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)

@@ -26,7 +26,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.asgi import application
-from backend.asyncdb import close_loop_connections
+from core.runtime.asyncdb import close_loop_connections
 from useraccount.models import User
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -52,7 +52,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session", autouse=True)
 def frame_checker():
     """Every frame a consumer sends or carries out, checked against the AsyncAPI document (tests/protocol.py)."""
-    from chat.consumers import Consumer
+    from chat.sockets.base import Consumer
     from tests.protocol import FrameChecker
 
     checker = FrameChecker()
@@ -411,7 +411,7 @@ class Server:
 
 @pytest.fixture
 def start_server(transactional_db, tmp_path):
-    """Start server processes (backend.serve, the production command) against the test database."""
+    """Start server processes (core.runtime.serve, the production command) against the test database."""
     servers: list[Server] = []
 
     def start(port: int | None = None, **env_overrides) -> Server:
@@ -424,7 +424,7 @@ def start_server(transactional_db, tmp_path):
         log_path = tmp_path / f"server-{port}.log"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "backend.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
+            [sys.executable, "-m", "core.runtime.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
              "backend.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -457,7 +457,7 @@ def start_server(transactional_db, tmp_path):
 @pytest.fixture
 def direct(alice, bob):
     """The direct conversation between Alice and Bob."""
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     conversation, _ = conversation_start_direct(user=alice, other_user_id=bob.id)
     return conversation
@@ -466,7 +466,7 @@ def direct(alice, bob):
 @pytest.fixture
 def group(alice, bob, carol):
     """A group conversation of Alice, Bob and Carol."""
-    from chat.services import conversation_create_group
+    from chat.conversations.services import conversation_create_group
 
     return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")[0]
 
@@ -475,7 +475,7 @@ def group(alice, bob, carol):
 
 
 def send(conversation, sender, body="hello", **fields) :
-    from chat.services import message_send
+    from chat.messages.send import message_send
 
     return message_send(conversation_id=conversation.id, sender=sender, body=body, **fields)[0]
 

@@ -16,7 +16,9 @@ from collections import defaultdict
 
 import jsonschema
 
-from chat.consumers import Consumer, NotificationsConsumer, OriginalClientRoomConsumer, RoomConsumer
+from chat.sockets.base import Consumer
+from chat.sockets.notifications import NotificationsConsumer
+from chat.sockets.rooms import OriginalClientRoomConsumer, RoomConsumer
 from chat.realtime.asyncapi import CHANNELS, document, frame_types
 
 

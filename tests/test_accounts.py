@@ -332,7 +332,7 @@ def test_user_detail_shows_public_fields_only(client_for, alice, bob):
 
 
 def test_user_detail_shows_presence_to_contacts_only(client_for, alice, bob, carol):
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     conversation_start_direct(user=alice, other_user_id=bob.id)
     assert client_for(alice).get(f"/api/auth/{bob.id}/").json()["online"] is False

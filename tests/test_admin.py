@@ -13,12 +13,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as django_timezone
 
-from chat.admin import ConversationAdmin
+from chat.conversations.admin import ConversationAdmin
 from chat.models import Attachment, Conversation, ConversationMessage
-from chat.services import (
-    attachment_upload, conversation_create_group, conversation_rename, conversation_start_direct, message_delete,
-    message_edit, message_send, reaction_add,
-)
+from chat.attachments.services import attachment_upload
+from chat.conversations.services import conversation_create_group, conversation_start_direct
+from chat.conversations.groups import conversation_rename
+from chat.messages.services import message_delete, message_edit
+from chat.messages.send import message_send
+from chat.messages.reactions import reaction_add
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -473,7 +475,7 @@ def test_user_page_links_to_their_conversations_and_messages(staff_client, alice
 
 
 def test_user_page_links_to_reports_about_them_and_by_them(staff_client, alice, bob, direct, messages):
-    from chat.services import report_create
+    from chat.moderation.services import report_create
 
     report, _ = report_create(reporter=alice, reason="spam", message_id=messages["bob"].id)
     content = staff_client.get(f"{USERS}{bob.id}/change/").content.decode()

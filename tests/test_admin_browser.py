@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.services import conversation_create_group
+from chat.conversations.services import conversation_create_group
 from tests.test_admin import bulk_messages, conversation_of_every_kind
 from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, require
 from useraccount.models import User
@@ -44,7 +44,7 @@ def support_data(settings, make_user):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     staff = User.objects.create_superuser(email="support@example.com", password=STAFF_PASSWORD, name="Sam Support")
     alice, bob, carol = make_user("Alice"), make_user("Bob"), make_user("Carol")
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     conversation_start_direct(user=alice, other_user_id=bob.id)
     conversation_start_direct(user=carol, other_user_id=make_user("Dave").id)

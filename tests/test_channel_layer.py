@@ -1,5 +1,5 @@
 """
-The configured Redis channel layer (backend.channel_layer): a socket's own
+The configured Redis channel layer (core.runtime.channel_layer): a socket's own
 channel lives in its process only, groups go through Redis.
 """
 

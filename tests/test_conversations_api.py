@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
-from chat.services import conversation_create_group, conversation_start_direct
+from chat.conversations.services import conversation_create_group, conversation_start_direct
 from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, send, send_many, error_fields
 
 pytestmark = pytest.mark.django_db

@@ -155,7 +155,7 @@ async def sign_up(browser, server, name: str) -> Person:
 @sync_to_async
 def send_through_service(conversation_id: str, sender_id: str, bodies: list[str]):
     """Messages from the sender's other device, written while the pages may not be listening."""
-    from chat.services import message_send
+    from chat.messages.send import message_send
     from useraccount.models import User
 
     try:
@@ -169,7 +169,7 @@ def send_through_service(conversation_id: str, sender_id: str, bodies: list[str]
 @sync_to_async
 def make_groups(member_id: str, count: int):
     """``count`` groups of a stranger and the member, newer than every conversation so far."""
-    from chat.services import conversation_create_group
+    from chat.conversations.services import conversation_create_group
     from useraccount.models import User
 
     try:

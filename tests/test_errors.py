@@ -114,12 +114,12 @@ def test_throttled(client_for, alice, settings):
 
 
 def test_a_server_error_says_nothing_internal(client_for, alice, monkeypatch, caplog):
-    from chat import selectors
+    from chat.conversations import api
 
     def broken(**kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(selectors, "unread_counts", broken)
+    monkeypatch.setattr(api, "unread_counts", broken)
     client = client_for(alice)
     client.raise_request_exception = False  # it is announced to error trackers, which the test client re-raises
     response = client.get("/api/chat/unread/")

@@ -1,5 +1,5 @@
 """
-The per-connection limits (backend.server) against a real server process,
+The per-connection limits (core.runtime.server) against a real server process,
 over real sockets: clients that do not read, floods, oversized frames,
 slow-drip requests, and history far larger than a send buffer.
 """

@@ -19,7 +19,7 @@ from PIL import Image
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from chat.consumers import OriginalClientRoomConsumer
+from chat.sockets.rooms import OriginalClientRoomConsumer
 from chat.models import ConversationMessage
 from core.public_urls import absolute_url, serving_origin, socket_origin
 from tests.conftest import close_code, open_socket, receive, room, send

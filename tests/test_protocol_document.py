@@ -15,7 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
-from chat.consumers import Consumer
+from chat.sockets.base import Consumer
 from chat.realtime import commands
 from chat.realtime.asyncapi import CHANNELS, _channel_key, document, frame_types
 from core.errors import InvalidInput

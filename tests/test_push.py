@@ -29,7 +29,7 @@ from chat.push.devices import b64url_encode, vapid_public_key
 from chat.push.payload import PAYLOAD_MAX_BYTES, encoded, excerpt, push_payload
 from chat.push.recipients import Member, push_recipients
 from chat.realtime.presence import presence_store
-from chat.services import conversation_rename
+from chat.conversations.groups import conversation_rename
 from core import metrics
 from useraccount.models import Block
 
@@ -227,7 +227,7 @@ def test_a_rejected_push_is_dropped_without_retrying(web_push, worker, push_serv
 
 
 def test_muted_blocking_and_online_members_get_no_push(web_push, worker, push_service, subscribe, make_user, alice):
-    from chat.services import conversation_create_group
+    from chat.conversations.services import conversation_create_group
 
     muted, muted_for_now, blocking, on, expired, plain = (make_user() for _ in range(6))
     group = conversation_create_group(
@@ -264,7 +264,7 @@ def test_members_get_pushes_when_presence_is_unknown(web_push, worker, push_serv
 
 
 def test_system_messages_and_deleted_messages_are_not_pushed(web_push, transactional_db, subscribe, group, alice, bob, monkeypatch):
-    from chat.services import message_delete
+    from chat.messages.services import message_delete
 
     subscribe(bob)
     jobs = []
@@ -296,12 +296,12 @@ def test_one_job_per_message_queued_after_commit(web_push, transactional_db, dir
 
 
 async def test_a_message_sent_on_a_socket_queues_its_push_off_the_event_loop(web_push, transactional_db, direct, alice, monkeypatch):
-    from chat.realtime import outbox
-    from chat.services import message_send
+    from chat.messages.send import message_send_from_loop
+    from core.outbox import carry_out
 
     threads = []
     monkeypatch.setattr(queue, "_send", lambda actor, *args: threads.append(threading.current_thread()))
-    await outbox.run(message_send, conversation_id=direct.id, sender=alice, body="from a socket")
+    await carry_out(message_send_from_loop, conversation_id=direct.id, sender=alice, body="from a socket")
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
 
 

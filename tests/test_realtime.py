@@ -15,10 +15,10 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from chat.realtime import outbox
+from core import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
-from chat.services import message_delete
+from chat.messages.services import message_delete
 from tests.conftest import (
     UNKNOWN_ID,
     access_token,
@@ -226,7 +226,7 @@ async def test_event_delivered_twice_reaches_the_socket_once(alice, bob, direct,
 @pytest.fixture
 def quiet(alice, carol):
     """A third conversation of Alice's: the direct one with Carol."""
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     return conversation_start_direct(user=carol, other_user_id=alice.id)[0]
 
@@ -468,7 +468,8 @@ async def test_sending_a_message_over_the_socket_marks_it_read_for_the_sender(al
 async def test_typing_and_read_events_never_reach_sockets_that_do_not_show_them(
     alice, bob, direct, monkeypatch
 ):
-    from chat.consumers import NotificationsConsumer, OriginalClientRoomConsumer
+    from chat.sockets.notifications import NotificationsConsumer
+    from chat.sockets.rooms import OriginalClientRoomConsumer
 
     handled = []
 
@@ -871,12 +872,12 @@ async def test_non_ascii_digits_in_after_get_an_error_not_a_crash(alice, direct)
 async def test_unexpected_failure_in_a_handler_gets_an_error_and_the_socket_lives(
     alice, direct, monkeypatch
 ):
-    from chat import services
+    from chat.sockets import rooms
 
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "conversation_mark_read", broken)
+    monkeypatch.setattr(rooms, "conversation_mark_read", broken)
     async with room(direct, alice) as ws:
         await ws.send_json_to({"type": "read", "seq": 1})
         assert (await receive(ws))["code"] == "server_error"

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
-from chat.services import conversation_create_group, message_delete
+from chat.conversations.services import conversation_create_group
+from chat.messages.services import message_delete
 from tests.conftest import UNKNOWN_ID, access_token, last_read_seq, open_socket, post_message, receive, send, send_many, error_fields
 from useraccount.tokens import token_pair_for_user
 

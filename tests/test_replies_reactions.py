@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import ConversationMessage, Reaction
-from chat.services import message_delete
+from chat.messages.services import message_delete
 from tests.conftest import UNKNOWN_ID, assert_silent, post_message, receive, room, send
 
 pytestmark = pytest.mark.django_db(transaction=True)

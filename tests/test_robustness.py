@@ -9,7 +9,7 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from chat.consumers import RoomConsumer
+from chat.sockets.rooms import RoomConsumer
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
 from tests.conftest import (

@@ -8,13 +8,8 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from chat.models import ConversationMember, ConversationMessage, ModerationAction, Report
-from chat.services import (
-    conversation_mute,
-    message_hide,
-    report_create,
-    report_resolve,
-    user_deactivate_for_moderation,
-)
+from chat.conversations.membership import conversation_mute
+from chat.moderation.services import message_hide, report_create, report_resolve, user_deactivate_for_moderation
 from tests.conftest import (
     UNKNOWN_ID,
     access_token,
@@ -237,7 +232,7 @@ def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, 
     from asgiref.sync import async_to_sync
 
     from chat.realtime.presence import presence_store
-    from chat.services import conversation_create_group
+    from chat.conversations.services import conversation_create_group
 
     async_to_sync(presence_store().touch)(str(bob.id), "bobs-socket")
     client = client_for(alice)
@@ -348,8 +343,8 @@ async def test_a_mute_runs_out_on_an_open_socket(alice, bob, group):
 
 
 def test_sync_result_carries_the_mute(alice, group):
-    from chat.selectors import changes_since
-    from chat.serializers import sync_result_data
+    from chat.messages.selectors import changes_since
+    from chat.conversations.serializers import sync_result_data
 
     conversation_mute(conversation_id=group.id, user=alice)
     data = sync_result_data(*changes_since(user=alice, known={}, limit=5))

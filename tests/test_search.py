@@ -5,7 +5,8 @@ import re
 import pytest
 from django.db import connection
 
-from chat.services import conversation_rename, message_delete
+from chat.conversations.groups import conversation_rename
+from chat.messages.services import message_delete
 from tests.conftest import send
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def next_link(response) -> str | None:
 
 
 def test_search_finds_messages_of_the_callers_conversations_only(client_for, make_user, alice, bob, carol, direct, group):
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     send(direct, bob, "Dinner at the harbour on Friday?")
     send(group, carol, "The harbour trip is cancelled")
@@ -107,7 +108,7 @@ def test_message_search_is_throttled(rest_settings, client_for, alice):
 @pytest.mark.skipif(not POSTGRES, reason="the index is PostgreSQL's")
 def test_the_full_text_index_serves_the_search(alice, bob, direct, group):
     from chat.models import ConversationMessage
-    from chat.selectors import message_search
+    from chat.search.selectors import message_search
 
     # 40,000 messages in two conversations, a few of them with the word: the
     # planner must find them through the index, not by reading every body.

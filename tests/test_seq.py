@@ -9,7 +9,8 @@ from django.db import connection
 from websockets.asyncio.client import connect
 
 from chat.models import Conversation, ConversationMessage
-from chat.services import conversation_start_direct, message_send
+from chat.conversations.services import conversation_start_direct
+from chat.messages.send import message_send
 from tests.conftest import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)

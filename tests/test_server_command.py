@@ -3,7 +3,7 @@
 import sys
 
 import backend.asgi  # noqa: F401  (imported for its side effects, or their absence)
-from backend import serve
+from core.runtime import serve
 
 
 def test_importing_the_application_leaves_the_switch_interval_alone():

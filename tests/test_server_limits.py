@@ -1,4 +1,4 @@
-"""The server's per-connection mechanisms (backend.server), without a network."""
+"""The server's per-connection mechanisms (core.runtime.server), without a network."""
 
 import asyncio
 
@@ -6,7 +6,7 @@ import pytest
 
 import socket
 
-from backend.server import BoundedWebSocketProtocol, Inbox, SendWatch, redact_token, unsent_bytes, write_now
+from core.runtime.server import BoundedWebSocketProtocol, Inbox, SendWatch, redact_token, unsent_bytes, write_now
 
 
 class Timers:
@@ -187,7 +187,7 @@ class SlowCloser:
 
 @pytest.fixture
 def later(monkeypatch):
-    from backend import server
+    from core.runtime import server
 
     calls = []
     monkeypatch.setattr(server.reactor, "callLater", lambda delay, function, *args: calls.append(args))

@@ -8,10 +8,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat import selectors, services
+from chat.messages.selectors import changes_since
+from chat.conversations.services import conversation_create_group
+from chat.conversations.membership import conversation_mark_read
+from chat.conversations.services import conversation_start_direct
+from chat.messages.services import message_delete
+from chat.messages.services import message_edit
+from chat.messages.send import message_send
 from chat.models import ConversationMessage
 from chat.realtime.groups import conversation_group, room_group, user_group
-from chat.realtime.outbox import Outbox
+from core.outbox import Outbox
 from core.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import UNKNOWN_ID, send, send_many
 
@@ -32,16 +38,16 @@ def emitted(service, **kwargs) -> list[tuple[str, str]]:
 def test_send_by_a_non_member_is_not_found_and_changes_nothing(alice, bob, carol, direct, conversation_id):
     target = direct.id if conversation_id == "member-not" else conversation_id
     with pytest.raises(NotFound) as raised:
-        services.message_send(conversation_id=target, sender=carol, body="let me in")
+        message_send(conversation_id=target, sender=carol, body="let me in")
     assert raised.value.detail == "No such conversation."
     direct.refresh_from_db()
     assert (direct.last_seq, ConversationMessage.objects.count()) == (0, 0)
 
 
-@pytest.mark.parametrize("service", [services.message_edit, services.message_delete])
+@pytest.mark.parametrize("service", [message_edit, message_delete])
 def test_changing_a_message_needs_membership(alice, bob, carol, direct, service):
     message = send(direct, alice, "mine")
-    kwargs = {"body": "changed"} if service is services.message_edit else {}
+    kwargs = {"body": "changed"} if service is message_edit else {}
     with pytest.raises(NotFound):
         service(conversation_id=direct.id, user=carol, message_id=message.id, **kwargs)
     with pytest.raises(Forbidden):
@@ -54,40 +60,40 @@ def test_changing_needs_current_membership_even_for_the_author(alice, bob, direc
     message = send(direct, alice, "mine")
     direct.members.filter(user=alice).delete()
     with pytest.raises(NotFound):
-        services.message_delete(conversation_id=direct.id, user=alice, message_id=message.id)
+        message_delete(conversation_id=direct.id, user=alice, message_id=message.id)
 
 
 def test_mark_read_by_a_non_member_is_not_found(bob, carol, direct):
     send(direct, bob, "hello")
     with pytest.raises(NotFound):
-        services.conversation_mark_read(conversation_id=direct.id, user=carol, seq=1)
+        conversation_mark_read(conversation_id=direct.id, user=carol, seq=1)
 
 
 # --- Events ------------------------------------------------------------------------------
 
 
 def test_a_message_costs_one_event_to_the_conversation_group(alice, bob, direct):
-    events = emitted(services.message_send, conversation_id=direct.id, sender=alice, body="hi")
+    events = emitted(message_send, conversation_id=direct.id, sender=alice, body="hi")
     assert events == [(conversation_group(direct.id), "chat.message")]
 
 
 def test_a_resend_emits_nothing(alice, direct):
     send(direct, alice, "once", client_id="c1")
-    assert emitted(services.message_send, conversation_id=direct.id, sender=alice, body="once", client_id="c1") == []
+    assert emitted(message_send, conversation_id=direct.id, sender=alice, body="once", client_id="c1") == []
 
 
 def test_a_refused_send_emits_nothing(alice, direct):
     assert_no_events = Outbox()
     with pytest.raises(InvalidInput):
-        services.message_send(conversation_id=direct.id, sender=alice, body="  ", outbox=assert_no_events)
+        message_send(conversation_id=direct.id, sender=alice, body="  ", outbox=assert_no_events)
     assert assert_no_events.take() == []
 
 
 def test_read_goes_to_the_room_and_the_readers_own_sockets(alice, bob, direct):
     send_many(direct, bob, 3)
-    events = emitted(services.conversation_mark_read, conversation_id=direct.id, user=alice, seq=2)
+    events = emitted(conversation_mark_read, conversation_id=direct.id, user=alice, seq=2)
     assert events == [(room_group(direct.id), "chat.read"), (user_group(alice.id), "unread")]
-    assert emitted(services.conversation_mark_read, conversation_id=direct.id, user=alice, seq=1) == [], (
+    assert emitted(conversation_mark_read, conversation_id=direct.id, user=alice, seq=1) == [], (
         "a read position never moves back, and unmoved it tells nobody"
     )
 
@@ -95,17 +101,17 @@ def test_read_goes_to_the_room_and_the_readers_own_sockets(alice, bob, direct):
 def test_edit_and_delete_go_to_the_conversation_group(alice, direct):
     message = send(direct, alice, "helo")
     group = conversation_group(direct.id)
-    assert emitted(services.message_edit, conversation_id=direct.id, user=alice, message_id=message.id,
+    assert emitted(message_edit, conversation_id=direct.id, user=alice, message_id=message.id,
                    body="hello") == [(group, "chat.message.updated")]
-    assert emitted(services.message_edit, conversation_id=direct.id, user=alice, message_id=message.id,
+    assert emitted(message_edit, conversation_id=direct.id, user=alice, message_id=message.id,
                    body="hello") == [], "an unchanged body is not an edit"
-    assert emitted(services.message_delete, conversation_id=direct.id, user=alice,
+    assert emitted(message_delete, conversation_id=direct.id, user=alice,
                    message_id=message.id) == [(group, "chat.message.deleted")]
-    assert emitted(services.message_delete, conversation_id=direct.id, user=alice, message_id=message.id) == []
+    assert emitted(message_delete, conversation_id=direct.id, user=alice, message_id=message.id) == []
 
 
 def test_a_new_conversation_is_announced_to_each_members_user_group(alice, bob, carol):
-    events = emitted(services.conversation_create_group, creator=alice, user_ids=[bob.id, carol.id])
+    events = emitted(conversation_create_group, creator=alice, user_ids=[bob.id, carol.id])
     assert sorted(events) == sorted((user_group(user.id), "conversation.created") for user in (alice, bob, carol))
 
 
@@ -115,10 +121,10 @@ def test_a_new_conversation_is_announced_to_each_members_user_group(alice, bob, 
 @pytest.mark.parametrize("count", [2, 20])
 def test_changes_since_takes_three_queries_however_many_conversations_changed(make_user, alice, count):
     for _ in range(count):
-        conversation, _ = services.conversation_start_direct(user=alice, other_user_id=make_user().id)
+        conversation, _ = conversation_start_direct(user=alice, other_user_id=make_user().id)
         send_many(conversation, alice, 3)
     with CaptureQueriesContext(connection) as queries:
-        changes, unread_total, _ = selectors.changes_since(user=alice, known={}, limit=2)
+        changes, unread_total, _ = changes_since(user=alice, known={}, limit=2)
     assert len(queries) == 3
     assert len(changes) == count
     assert all([m.seq for m in change.messages] == [1, 2] and change.has_more for change in changes)
@@ -126,17 +132,17 @@ def test_changes_since_takes_three_queries_however_many_conversations_changed(ma
 
 
 def test_changes_since_keeps_a_page_within_its_body_budget(make_user, alice, bob):
-    from chat.services import conversation_start_direct
+    from chat.conversations.services import conversation_start_direct
 
     others = [make_user() for _ in range(3)]
     rooms = [conversation_start_direct(user=other, other_user_id=alice.id)[0] for other in others]
     for room, other in zip(rooms, others):
         for _ in range(3):
-            services.message_send(conversation_id=room.id, sender=other, body="x" * 100)
-    changes, _, more = selectors.changes_since(user=alice, known={}, limit=50, max_body_chars=450)
+            message_send(conversation_id=room.id, sender=other, body="x" * 100)
+    changes, _, more = changes_since(user=alice, known={}, limit=50, max_body_chars=450)
     assert [len(change.messages) for change in changes] == [3, 1]
     assert [change.has_more for change in changes] == [False, True]
     assert more is True
     # A body larger than the whole budget still goes, alone, so paging moves on.
-    changes, _, more = selectors.changes_since(user=alice, known={}, limit=50, max_body_chars=10)
+    changes, _, more = changes_since(user=alice, known={}, limit=50, max_body_chars=10)
     assert [len(change.messages) for change in changes] == [1] and more is True

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from backend.lean_queue import LeanQueue
+from core.runtime.lean_queue import LeanQueue
 from chat.realtime import profiles
 from chat.realtime.session import ContactPresence, RoomSession
 
@@ -82,7 +82,7 @@ def test_sessions_keep_one_copy_of_each_user_id():
 async def test_loop_queries_make_no_database_wrapper_for_the_socket_task():
     from django.db import connections
 
-    from backend.asyncdb import loop_queries, loop_rows
+    from core.runtime.asyncdb import loop_queries, loop_rows
     from useraccount.models import User
 
     if not loop_queries():

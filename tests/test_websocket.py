@@ -121,10 +121,10 @@ async def test_a_database_failing_while_the_token_is_checked_closes_with_4503(al
 
 
 def loop_database_refuses(patch):
-    """New event-loop connections (backend.asyncdb) go to a port nobody listens on; none is kept."""
+    """New event-loop connections (core.runtime.asyncdb) go to a port nobody listens on; none is kept."""
     import weakref
 
-    from backend import asyncdb
+    from core.runtime import asyncdb
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,9 +139,9 @@ async def database_down_on_loop(*args, **kwargs):
 
 
 @pytest.mark.parametrize("path, module, name", [
-    ("/ws/chat/{id}/", "chat.selectors", "room_for_user"),
-    ("/ws/{id}/", "chat.consumers", "session_end"),
-    ("/ws/notifications/", "chat.selectors", "conversation_ids_for_user"),
+    ("/ws/chat/{id}/", "chat.sockets.rooms", "room_for_user"),
+    ("/ws/{id}/", "chat.sockets.rooms", "session_end"),
+    ("/ws/notifications/", "chat.sockets.notifications", "conversation_ids_for_user"),
 ])
 async def test_a_database_failing_while_a_socket_is_authorised_closes_with_4503(
     alice, direct, path, module, name, monkeypatch

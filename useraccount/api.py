@@ -29,7 +29,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
-from chat.api import LinkHeaderCursorPagination
+from core.pagination import LinkHeaderCursorPagination
 from core.parsers import JSONParser
 from core.schema import LegacyErrorOut, errors
 from core.throttling import (
@@ -40,7 +40,6 @@ from core.throttling import (
     PasswordResetIPThrottle,
     RegisterThrottle,
     TokenRefreshThrottle,
-    UserLookupThrottle,
     UserSearchThrottle,
     UserThrottle,
 )
@@ -263,23 +262,6 @@ class AccountDeleteView(APIView):
         services.user_check_password(user=request.user, password=data.validated_data["password"])
         services.user_delete(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class UserDetailView(APIView):
-    throttle_classes = [UserThrottle, UserLookupThrottle]
-
-    @extend_schema(tags=["accounts"], responses={200: UserPublicOut, **errors(401, 404)})
-    def get(self, request, user_id):
-        from chat.realtime.presence import Unknown, online_among
-        from chat.selectors import sees_presence_of
-
-        user = selectors.user_get(user_id=user_id)
-        data = user_public(user)
-        # Presence is for the people one shares a conversation with (one no block closes).
-        if user.id == request.user.id or sees_presence_of(user=request.user, other=user):
-            online = online_among([user.id])
-            data["online"] = None if isinstance(online, Unknown) else bool(online)
-        return Response(data)
 
 
 class UserSearchView(APIView):

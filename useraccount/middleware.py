@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
-from backend.asyncdb import loop_or_db
+from core.runtime.asyncdb import loop_or_db
 from core import metrics
 from core.outages import CLOSE_TRY_AGAIN, refuse_socket_for_now
 

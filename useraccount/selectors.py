@@ -1,6 +1,6 @@
 """Reads of user accounts."""
 
-from django.db.models import Case, Exists, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.errors import NotFound
 from core.validation import uuid_or_none
@@ -70,23 +70,6 @@ def blocks_between(*, first_id, second_id) -> QuerySet[Block]:
 def blocked_between(*, first_id, second_id) -> bool:
     """Whether either user blocked the other (a direct conversation between them is closed both ways)."""
     return blocks_between(first_id=first_id, second_id=second_id).exists()
-
-
-def direct_peer_state(*, user_id, peer_id) -> tuple[bool, bool]:
-    """
-    ``(deleted, blocked)`` of the other member of a direct conversation, in
-    one query: whether ``peer_id`` deleted their account, and whether either
-    user blocked the other.
-    """
-    found = (
-        User.objects.filter(id=peer_id)
-        .annotate(blocked=Exists(blocks_between(first_id=user_id, second_id=peer_id)))
-        .values_list("deleted_at", "blocked")
-        .first()
-    )
-    if found is None:  # the row is never removed (messages keep their sender); treat it as deleted
-        return True, False
-    return found[0] is not None, found[1]
 
 
 def block_list(*, user) -> QuerySet[Block]:

@@ -3,7 +3,7 @@ Writes of user accounts: registration, login and logout, deactivation,
 password changes and resets, deleting an account, blocking and unblocking. Whatever ends sessions
 (logout, deactivation, a new password, deletion) also closes their open
 sockets on every server process: a ``session.revoked`` event to the user's
-group, which every socket of theirs follows (chat.consumers).
+group, which every socket of theirs follows (chat.sockets).
 
 Passwords and reset tokens are never logged: log lines name users by id.
 """
@@ -21,20 +21,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from chat.realtime import events
-from chat.realtime.groups import room_group, user_group
-from chat.realtime.outbox import Outbox, with_outbox
+from core import hooks
+from core.groups import user_group
+from core.outbox import Outbox, with_outbox
 
 from core.errors import InvalidInput, NotFound
 from core.validation import uuid_or_none
 
-from . import mail
+from . import events, mail
 from .models import Block, User
-from .selectors import active_users, blocked_between
+from .selectors import active_users
 from .tokens import SESSION_CLAIM
 
 logger = logging.getLogger(__name__)
@@ -48,17 +47,13 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
             )
     except IntegrityError:
         # Two registrations of one email at once: the unique column decides.
-        raise serializers.ValidationError(
-            {"email": ["A user with this email address already exists."]}
-        )
+        raise InvalidInput("A user with this email address already exists.", field="email")
 
 
 def user_login(*, email: str, password: str) -> User:
     user = authenticate(username=email.strip().lower(), password=password)
     if user is None:
-        raise serializers.ValidationError(
-            {"non_field_errors": ["Unable to log in with provided credentials."]}
-        )
+        raise InvalidInput("Unable to log in with provided credentials.", field="non_field_errors")
     _logged_in(user)
     return user
 
@@ -101,7 +96,7 @@ def session_logout(*, refresh: str, outbox: Outbox) -> None:
         token = RefreshToken(refresh)
         token.blacklist()
     except TokenError as error:
-        raise serializers.ValidationError({"refresh": [str(error)]})
+        raise InvalidInput(str(error), field="refresh")
     user_id = token.payload.get("user_id")
     if user_id:
         event = events.session_revoked(user_id=user_id, session=token.payload.get(SESSION_CLAIM))
@@ -152,7 +147,7 @@ def _validated_new_password(password: str, *, user: User, field: str = "new_pass
     try:
         password_validation.validate_password(password, user=user)
     except django_exceptions.ValidationError as error:
-        raise serializers.ValidationError({field: list(error.messages)})
+        raise InvalidInput(error.messages[0], field=field, messages=error.messages)
     return password
 
 
@@ -239,9 +234,6 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
     Direct conversations stay, so the other person keeps the history. Their
     reactions stay on other people's messages, as their id.
     """
-    from chat.models import ConversationMember
-    from chat.services import attachments_delete_unsent, conversation_remove_member
-
     with transaction.atomic():
         user = User.objects.select_for_update().get(id=user.id)
         if user.deleted_at is not None:
@@ -255,13 +247,9 @@ def user_delete(*, user: User, outbox: Outbox) -> User:
         user.last_login = None
         user.set_unusable_password()
         user.save(update_fields=["deleted_at", "email", "name", "avatar", "is_active", "last_login", "password"])
-        groups = ConversationMember.objects.filter(user=user, conversation__direct_key__isnull=True)
-        for conversation_id in list(groups.values_list("conversation_id", flat=True)):
-            # Anonymised first, so the "left" message names nobody.
-            conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
+        # The chat app's part (chat.accounts): leave groups, drop push devices and unsent uploads.
+        hooks.account_deleting(user=user, outbox=outbox)
         Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
-        user.push_devices.all().delete()
-        attachments_delete_unsent(user=user)
         user_sessions_end(user=user, outbox=outbox)
         if avatar:
             storage = user.avatar.storage
@@ -296,7 +284,7 @@ def user_block(*, blocker: User, user_id, outbox: Outbox) -> tuple[Block, bool]:
             raise InvalidInput(f"You can block at most {limit} users.", code="too_many_blocks", field="user_id")
         block = Block.objects.create(blocker=blocker, blocked=blocked)
         outbox.emit(user_group(blocker.id), events.block_updated(user_id=blocked.id, blocked=True))
-        _direct_conversation_blocked(first_id=blocker.id, second_id=blocked.id, outbox=outbox)
+        hooks.block_changed(blocker_id=blocker.id, blocked_id=blocked.id, outbox=outbox)
     return block, True
 
 
@@ -314,22 +302,4 @@ def user_unblock(*, blocker: User, user_id, outbox: Outbox) -> None:
         removed, _ = Block.objects.filter(blocker=blocker, blocked_id=parsed).delete()
         if removed:
             outbox.emit(user_group(blocker.id), events.block_updated(user_id=parsed, blocked=False))
-            _direct_conversation_blocked(first_id=blocker.id, second_id=parsed, outbox=outbox)
-
-
-def _direct_conversation_blocked(*, first_id, second_id, outbox: Outbox) -> None:
-    """
-    Tell the room sockets of the direct conversation between two users, if
-    they have one, whether a block (either way) closes it now: there neither
-    is shown the other's typing or presence while it does.
-    """
-    from chat.models import Conversation, direct_conversation_key
-
-    key = direct_conversation_key(first_id, second_id)
-    conversation_id = Conversation.objects.filter(direct_key=key).values_list("id", flat=True).first()
-    if conversation_id is not None:
-        closed = blocked_between(first_id=first_id, second_id=second_id)
-        event = events.conversation_blocked(
-            conversation_id=conversation_id, user_ids=[first_id, second_id], closed=closed
-        )
-        outbox.emit(room_group(conversation_id), event)
+            hooks.block_changed(blocker_id=blocker.id, blocked_id=parsed, outbox=outbox)

@@ -36,7 +36,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from backend.asyncdb import loop_models
+from core.runtime.asyncdb import loop_models
 
 from .models import User
 from .selectors import active_users
@@ -70,7 +70,7 @@ def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
 
 
 async def authenticate_access_token_on_loop(raw: str) -> tuple[User, dict] | None:
-    """``authenticate_access_token``, its query run from the event loop (backend.asyncdb.loop_models)."""
+    """``authenticate_access_token``, its query run from the event loop (core.runtime.asyncdb.loop_models)."""
     found = _token_user_query(raw)
     if not found:
         return None

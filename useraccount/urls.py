@@ -15,5 +15,4 @@ urlpatterns = [
     path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
     path("blocks/", api.BlocksView.as_view(), name="auth-blocks"),
     path("blocks/<str:user_id>/", api.BlockView.as_view(), name="auth-block"),
-    path("<str:user_id>/", api.UserDetailView.as_view(), name="auth-user"),
 ]

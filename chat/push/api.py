@@ -15,9 +15,14 @@ from rest_framework.views import APIView
 
 from core.schema import errors
 
+from ..messages.serializers import timestamp
 from ..models import PUSH_ADDRESS_MAX_LENGTH, PushDevice
-from ..serializers import timestamp
-from .devices import push_device_delete, push_device_register, push_devices, push_vapid_public_key
+from .devices import (
+    push_device_delete,
+    push_device_register,
+    push_devices,
+    push_vapid_public_key,
+)
 
 
 class WebPushKeysInput(serializers.Serializer):

@@ -11,20 +11,13 @@ needs to decide (``seq``, ``sender_id``, ``user_id``, ``online``).
     events.message(message)        # {"type": "chat.message", "seq": 7, "text": "...", ...}
 """
 
-import json
 from datetime import datetime
 
+from chat.conversations.serializers import conversation_data
+from core.events import dumps
+from chat.messages.serializers import message_data, timestamp
+
 from ..models import Conversation, ConversationMessage
-from ..serializers import conversation_data, message_data, timestamp
-
-
-def session_revoked(*, user_id, session: str | None) -> dict:
-    """A user's session (or, with ``session`` None, every one of theirs) no longer holds: its sockets close."""
-    return {"type": "session.revoked", "user_id": str(user_id), "session": session}
-
-
-def dumps(data: dict) -> str:
-    return json.dumps(data, separators=(",", ":"))
 
 
 def original_client_error(error: dict, *, client_id: str | None, body: object) -> str:
@@ -143,12 +136,6 @@ def conversation_updated(conversation: Conversation, *, system: dict, actor_id, 
         "removed": [str(user_id) for user_id in removed],
         "text": dumps(frame),
     }
-
-
-def block_updated(*, user_id, blocked: bool) -> dict:
-    """For the blocker's user group: they blocked (or unblocked) ``user_id``; their notifications sockets filter by it."""
-    frame = {"type": "block.updated", "user_id": str(user_id), "blocked": blocked}
-    return {"type": "block.updated", "user_id": str(user_id), "blocked": blocked, "text": dumps(frame)}
 
 
 def conversation_blocked(*, conversation_id, user_ids, closed: bool) -> dict:

@@ -7,10 +7,13 @@ Channel-layer group names, built from primary keys only (never user text).
 - ``room.<hex>``: typing notices and read positions; room sockets only, so
   notifications sockets are not sent events they would drop.
 - ``user.<hex>``: every socket of one user: new conversations and unread
-  counts (for notifications sockets), and revoked sessions (for all).
+  counts (for notifications sockets), and revoked sessions (for all);
+  named in core.groups, since account changes below this app use it too.
 """
 
 from uuid import UUID
+
+from core.groups import user_group
 
 
 def _hex(value: UUID | str) -> str:
@@ -25,5 +28,4 @@ def room_group(conversation_id: UUID | str) -> str:
     return f"room.{_hex(conversation_id)}"
 
 
-def user_group(user_id: UUID | str) -> str:
-    return f"user.{_hex(user_id)}"
+__all__ = ["conversation_group", "room_group", "user_group"]

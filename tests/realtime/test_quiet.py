@@ -3,6 +3,7 @@
 import json
 
 from chat.realtime import events, profiles
+from useraccount import events as account_events
 from chat.realtime.session import NotificationsSession, QuietList
 from tests.conftest import FakeClock
 
@@ -51,12 +52,12 @@ async def test_block_and_mute_events_change_what_the_session_sends_and_reach_the
     await feed.event(message_event())
     assert sent[-1]["from"] == ANN
 
-    await feed.event(events.block_updated(user_id=ANN, blocked=True))
+    await feed.event(account_events.block_updated(user_id=ANN, blocked=True))
     assert sent[-1] == {"type": "block.updated", "user_id": ANN, "blocked": True}
     await feed.event(message_event())
     assert len(sent) == 2, "no notification from a blocked user"
 
-    await feed.event(events.block_updated(user_id=ANN, blocked=False))
+    await feed.event(account_events.block_updated(user_id=ANN, blocked=False))
     await feed.event(message_event())
     assert sent[-1]["from"] == ANN
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from chat.services import attachments_cleanup
+from chat.attachments.services import attachments_cleanup
 
 
 class Command(BaseCommand):

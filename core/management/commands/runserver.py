@@ -1,8 +1,8 @@
-"""``runserver``: daphne's development server, with the per-connection limits of production (backend.server)."""
+"""``runserver``: daphne's development server, with the per-connection limits of production (core.runtime.server)."""
 
 from daphne.management.commands.runserver import Command as DaphneRunserver
 
-from backend.server import BoundedServer
+from core.runtime.server import BoundedServer
 
 
 class Command(DaphneRunserver):

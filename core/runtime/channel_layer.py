@@ -12,7 +12,7 @@ in this process (a ``LeanQueue``): a send to it from this process arrives as
 before, without Redis; a send to a channel of another process would reach
 nobody.
 
-    CHANNEL_LAYERS = {"default": {"BACKEND": "backend.channel_layer.ProcessLocalChannelsLayer", ...}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "core.runtime.channel_layer.ProcessLocalChannelsLayer", ...}}
 """
 
 import asyncio
@@ -21,7 +21,7 @@ import uuid
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
-from backend.lean_queue import LeanQueue
+from core.runtime.lean_queue import LeanQueue
 
 
 class _LoopLayer(RedisPubSubLoopLayer):

@@ -1,6 +1,6 @@
 """
 daphne with every per-connection resource bounded. ``BoundedServer`` is what
-the production server command (backend.serve) and ``runserver`` run; the
+the production server command (core.runtime.serve) and ``runserver`` run; the
 limits are settings, documented in docs/protocol.md ("Limits"):
 
 - Sending: what a socket has not yet taken from the server is held by the
@@ -36,7 +36,7 @@ from django.conf import settings
 from twisted.internet import reactor, tcp
 from twisted.web import http
 
-from backend.lean_queue import LeanQueue
+from core.runtime.lean_queue import LeanQueue
 from core import metrics
 
 logger = logging.getLogger(__name__)

@@ -3,9 +3,9 @@ The production server command: daphne, with the interpreter tuned for a
 server process (the tuning is here, not in backend.asgi, so that importing the
 application, as tests and management commands do, changes nothing).
 
-    python -m backend.serve -e tcp:port=8000:interface=0.0.0.0:backlog=1024 backend.asgi:application
+    python -m core.runtime.serve -e tcp:port=8000:interface=0.0.0.0:backlog=1024 backend.asgi:application
 
-Every argument goes to daphne, which runs as backend.server.BoundedServer:
+Every argument goes to daphne, which runs as core.runtime.server.BoundedServer:
 every per-connection resource bounded (docs/protocol.md, "Limits"). ``GIL_SWITCH_INTERVAL`` (seconds, default
 0.0005): database work runs on worker threads while the event loop thread
 delivers frames; with Python's default 5 ms a worker waiting for the GIL
@@ -27,7 +27,7 @@ def main() -> None:
         from prometheus_client import multiprocess
 
         atexit.register(multiprocess.mark_process_dead, os.getpid())
-    from backend.server import BoundedServer
+    from core.runtime.server import BoundedServer
 
     CommandLineInterface.server_class = BoundedServer
     CommandLineInterface.entrypoint()

@@ -7,7 +7,7 @@ what moderators did. chat/admin.py imports this module so its pages register.
 Actions on selected reports (each logged as a ModerationAction with who and
 when; one whose work is done already, say a message hidden already, does
 nothing, logs nothing and says so):
-- hide the reported messages (chat.services.message_hide: members see a
+- hide the reported messages (chat.moderation.services.message_hide: members see a
   tombstone marked ``moderated``, open clients update; the body stays here),
   for staff with "Can change report" and "Can change conversation message";
 - deactivate the reported users (useraccount.services.user_deactivate: their
@@ -24,12 +24,11 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.utils.html import format_html, format_html_join
 
+from chat.models import ConversationMessage, ModerationAction, Report
+from chat.moderation.services import message_hide, report_resolve, user_deactivate_for_moderation
 from core.errors import ApplicationError
 from core.readonly_admin import ReadOnlyAdminMixin
 from useraccount.models import User
-
-from . import services
-from .models import ConversationMessage, ModerationAction, Report
 
 # How many messages before and after a reported one its report page shows.
 CONTEXT_MESSAGES = 5
@@ -169,7 +168,7 @@ class ReportAdmin(admin.ModelAdmin):
         def hide(report):
             if report.message_id is None:
                 return None
-            return services.message_hide(message_id=report.message_id, moderator=request.user, report=report)[1]
+            return message_hide(message_id=report.message_id, moderator=request.user, report=report)[1]
 
         self._each(request, queryset, hide, done="Messages hidden", already="Already hidden",
                    not_applicable="Reports about a user, with no message to hide")
@@ -177,7 +176,7 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Deactivate the reported users", permissions=["deactivate"])
     def deactivate_users(self, request, queryset):
         def deactivate(report):
-            return services.user_deactivate_for_moderation(user=report.user, moderator=request.user, report=report)[1]
+            return user_deactivate_for_moderation(user=report.user, moderator=request.user, report=report)[1]
 
         self._each(request, queryset, deactivate, done="Users deactivated",
                    already="Already inactive (deactivated or deleted)")
@@ -185,7 +184,7 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve the reports", permissions=["change"])
     def resolve_reports(self, request, queryset):
         def resolve(report):
-            return services.report_resolve(report=report, moderator=request.user)[1]
+            return report_resolve(report=report, moderator=request.user)[1]
 
         self._each(request, queryset, resolve, done="Reports resolved", already="Already resolved")
 

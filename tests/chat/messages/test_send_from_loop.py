@@ -1,4 +1,4 @@
-"""The one-statement send on PostgreSQL (chat.fast_send): the same send as chat.services.message_send."""
+"""The socket's send on PostgreSQL: a plain text message in one statement from the event loop (chat.messages.send)."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
-from chat import fast_send, services
+from chat.messages import send
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime import events
 from tests.conftest import access_token, open_socket, receive
@@ -22,13 +22,13 @@ pytestmark = [
 def no_service_send(monkeypatch):
     """Every call of the ORM send, which a plain text message on the socket must not need."""
     calls = []
-    service = services.message_send
+    service = send.message_send
 
     def counted(*args, **kwargs):
         calls.append(kwargs)
         return service(*args, **kwargs)
 
-    monkeypatch.setattr(services, "message_send", counted)
+    monkeypatch.setattr(send, "message_send", counted)
     return calls
 
 
@@ -76,14 +76,14 @@ async def test_a_resent_client_id_returns_the_original_and_takes_no_seq(alice, b
 
 
 @pytest.mark.parametrize("who_blocks", ["alice", "bob"])
-async def test_a_refusal_is_the_services_and_takes_no_seq(alice, bob, direct, no_service_send, who_blocks):
+async def test_a_refusal_is_read_by_the_same_rule_and_takes_no_seq(alice, bob, direct, no_service_send, who_blocks):
     blocker, blocked = (alice, bob) if who_blocks == "alice" else (bob, alice)
     async with open_socket(f"/ws/chat/{direct.id}/", token=access_token(alice)) as a:
         await database_sync_to_async(Block.objects.create)(blocker=blocker, blocked=blocked)
         await a.send_json_to({"type": "message.send", "body": "hi", "client_id": "b-1"})
         error = await receive(a)
     assert (error["type"], error["code"], error["client_id"]) == ("error", "blocked", "b-1")
-    assert len(no_service_send) == 1, "nothing written: the service said why"
+    assert no_service_send == [], "nothing written, and the rule's own parts said why"
     assert (await saved_last_seq(direct)) == 0
 
 
@@ -107,12 +107,17 @@ async def test_concurrent_sends_on_many_sockets_get_every_seq_once_in_order(alic
     assert await saved_last_seq(group) == 30
 
 
-def test_only_plain_text_takes_the_one_statement_path(settings):
-    assert fast_send.available(reply_to=None, attachment_ids=None)
-    assert not fast_send.available(reply_to="x", attachment_ids=None)
-    assert not fast_send.available(reply_to=None, attachment_ids=["x"])
+async def test_replies_attachments_and_a_setting_off_take_the_transactional_send(alice, bob, direct, no_service_send, settings):
+    from chat.messages.send import message_send_from_loop
+    from core.outbox import carry_out
+
+    (first, _), _ = await carry_out(message_send_from_loop, conversation_id=direct.id, sender=alice, body="one")
+    assert no_service_send == []
+    await carry_out(message_send_from_loop, conversation_id=direct.id, sender=bob, body="re", reply_to=str(first.id))
+    assert len(no_service_send) == 1
     settings.DATABASE_LOOP_QUERIES = False
-    assert not fast_send.available(reply_to=None, attachment_ids=None)
+    await carry_out(message_send_from_loop, conversation_id=direct.id, sender=bob, body="plain")
+    assert len(no_service_send) == 2
 
 
 async def test_a_deleted_peer_closes_the_direct_conversation_with_the_services_error(alice, bob, direct, no_service_send):
@@ -123,4 +128,4 @@ async def test_a_deleted_peer_closes_the_direct_conversation_with_the_services_e
         await a.send_json_to({"type": "message.send", "body": "still there?", "client_id": "d-1"})
         error = await receive(a)
     assert (error["type"], error["code"]) == ("error", "recipient_deleted")
-    assert len(no_service_send) == 1 and await saved_last_seq(direct) == 0
+    assert no_service_send == [] and await saved_last_seq(direct) == 0

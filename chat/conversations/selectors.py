@@ -1,30 +1,46 @@
 """
-Reads: conversations a user may see and their messages.
-
-Every read a view or consumer makes goes through here, with the joins and
-prefetches that keep it to a fixed number of queries however many
-conversations or members there are.
+Reads: conversations.
 """
 
-from dataclasses import dataclass
+import logging
 from functools import reduce
 from operator import or_
 from uuid import UUID
 
 from django.db.models import (
-    BooleanField, Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window,
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from backend.asyncdb import loop_models, loop_rows
+from chat.models import (
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+    direct_peer_id,
+)
 from core.errors import NotFound
+from core.runtime.asyncdb import loop_models, loop_rows
 from core.validation import uuid_or_none
 from useraccount.models import Block, User
-from useraccount.selectors import blocked_between, blocked_either_way_ids, blocks_between, blocks_involving
+from useraccount.selectors import (
+    blocked_between,
+    blocked_either_way_ids,
+    blocks_between,
+    blocks_involving,
+)
 
-from .models import Attachment, Conversation, ConversationMember, ConversationMessage, direct_peer_id
-from .search import clean_query, search_messages
+logger = logging.getLogger(__name__)
+
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))
 
@@ -77,12 +93,6 @@ def _member_ids(*, conversation_id):
     return ConversationMember.objects.filter(conversation_id=conversation_id).values_list("user_id")
 
 
-# Presence is for the people one shares a conversation with, except a direct
-# conversation closed by a block (either way): there neither is shown the
-# other's presence or typing, while a group they share carries both as usual
-# (docs/protocol.md, "Blocking").
-
-
 def sees_presence_of(*, user: User, other: User) -> bool:
     """Whether ``user`` is shown ``other``'s presence: they share a conversation that no block closes."""
     shared = ConversationMember.objects.filter(user=other, conversation__members__user=user)
@@ -114,7 +124,7 @@ def presence_conversation_ids(*, user_id: UUID) -> list[UUID]:
 
 
 async def presence_conversation_ids_on_loop(*, user_id: UUID) -> list[UUID]:
-    """``presence_conversation_ids``, its queries run from the event loop (backend.asyncdb)."""
+    """``presence_conversation_ids``, its queries run from the event loop (core.runtime.asyncdb)."""
     blocks = await loop_rows(blocks_involving(user_id=user_id))
     return _announced_in(user_id, blocks, await loop_rows(_conversation_keys(user_id)))
 
@@ -184,7 +194,7 @@ def room_for_user(*, conversation_id, user: User) -> tuple[Conversation, list[st
 
 
 async def room_for_user_on_loop(*, conversation_id, user: User) -> tuple[Conversation, list[str], list[str]]:
-    """``room_for_user``, its queries run from the event loop (backend.asyncdb)."""
+    """``room_for_user``, its queries run from the event loop (core.runtime.asyncdb)."""
     query = _members_conversation(conversation_id=conversation_id, user=user)
     found = await loop_models(query[:1]) if query is not None else []
     if not found:
@@ -229,129 +239,3 @@ def attach_last_messages(conversations: list[Conversation]) -> list[Conversation
     for conversation in conversations:
         conversation.last_message = by_conversation.get(conversation.id)
     return conversations
-
-
-def message_list(
-    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50
-) -> list[ConversationMessage]:
-    """
-    Up to ``limit`` messages in seq order.
-
-    With ``after``: the oldest ones after it (and below ``before``, if given):
-    catching up. Otherwise the newest ones below ``before`` (or the newest of
-    all): scrolling back.
-    """
-    messages = ConversationMessage.objects.for_display().filter(conversation=conversation)
-    if after is not None:
-        messages = messages.filter(seq__gt=after)
-    if before is not None:
-        messages = messages.filter(seq__lt=before)
-    if after is not None:
-        return list(messages.order_by("seq")[:limit])
-    newest = list(messages.order_by("-seq")[:limit])
-    newest.reverse()
-    return newest
-
-
-@dataclass
-class ConversationChanges:
-    conversation: Conversation
-    messages: list[ConversationMessage]
-    has_more: bool
-
-
-def changes_since(
-    *, user: User, known: dict[str, int], limit: int, max_conversations: int | None = None,
-    max_body_chars: int | None = None,
-) -> tuple[list[ConversationChanges], int, bool]:
-    """
-    What a notifications socket missed: the conversations of ``user`` that
-    have messages after the seq the client knows (``known``: conversation id ->
-    seq) or that the client does not know at all, most recently active first
-    and at most ``max_conversations`` of them, each with its oldest ``limit``
-    messages after that seq (0 when unknown), and at most ``max_body_chars``
-    characters of message bodies in all (the first message always goes, so a
-    page always moves on). Returns ``(changes, unread_total, more)``,
-    ``more`` when conversations were left for the next page.
-
-    Three queries however many conversations changed: the list (with unread
-    counts), its members, and one windowed query for every conversation's
-    messages at once.
-    """
-    conversations = list(conversation_list(user=user))
-    unread_total = sum(conversation.unread_count for conversation in conversations)
-    after = {}
-    for conversation in conversations:
-        seq = known.get(str(conversation.id))
-        if seq is None or conversation.last_seq > seq:
-            after[conversation.id] = seq or 0
-    more = max_conversations is not None and len(after) > max_conversations
-    if more:
-        after = dict(list(after.items())[:max_conversations])
-    with_news = [c for c in conversations if c.id in after and c.last_seq > after[c.id]]
-    by_conversation: dict = {}
-    if with_news:
-        wanted = reduce(or_, (Q(conversation_id=c.id, seq__gt=after[c.id]) for c in with_news))
-        rows = (
-            ConversationMessage.objects.for_display()
-            .filter(wanted)
-            .annotate(row=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=F("seq").asc()))
-            .filter(row__lte=limit + 1)
-            .order_by("conversation_id", "seq")
-        )
-        for message in rows:
-            by_conversation.setdefault(message.conversation_id, []).append(message)
-    changes = []
-    budget = float("inf") if max_body_chars is None else max_body_chars
-    for conversation in conversations:
-        if conversation.id not in after:
-            continue
-        messages = by_conversation.get(conversation.id, [])
-        kept = []
-        for message in messages[:limit]:
-            # The page's first message always goes, so every page moves on.
-            if (kept or changes) and len(message.body) > budget:
-                break
-            budget -= len(message.body)
-            kept.append(message)
-        if messages and not kept:
-            more = True  # over the budget: this and the rest wait for the next page
-            break
-        changes.append(ConversationChanges(conversation, kept, len(messages) > len(kept)))
-    return changes, unread_total, more
-
-
-def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:
-    """
-    Messages of the user's conversations (or of ``conversation``, which they
-    are in) matching ``query``, best first; never one a moderator hid.
-    """
-    messages = ConversationMessage.objects.for_display().filter(moderated_at__isnull=True)
-    if conversation is not None:
-        messages = messages.filter(conversation=conversation)
-    else:
-        # The ids as a list, not a subquery: PostgreSQL then reads the index
-        # once for all of them instead of once per conversation (docs/search.md).
-        ids = list(ConversationMember.objects.filter(user=user).values_list("conversation_id", flat=True))
-        messages = messages.filter(conversation_id__in=ids)
-    return search_messages(messages, clean_query(query))
-
-
-def attachment_for_user(*, conversation_id, attachment_id, user: User) -> Attachment:
-    """
-    An attachment ``user`` may download: one a message of a conversation
-    they are in carries, or their own upload not sent yet. NotFound otherwise,
-    the same for a conversation they are not in as for no such attachment.
-    """
-    conversation = conversation_get_for_user(conversation_id=conversation_id, user=user)
-    parsed = uuid_or_none(attachment_id)
-    attachment = (
-        Attachment.objects.filter(id=parsed, conversation=conversation)
-        .filter(Q(message__isnull=False) | Q(uploaded_by=user))
-        .first()
-        if parsed
-        else None
-    )
-    if attachment is None:
-        raise NotFound("No such attachment.")
-    return attachment

@@ -1,26 +1,34 @@
 """
-The outbox: events a service emits, published once their transaction commits.
+The outbox: the events a service emits, published once its transaction commits.
 
 Every service that changes something others should see takes an ``outbox``
-and calls ``outbox.emit(group, event)`` inside its transaction. The event is
-kept only if that transaction commits (``transaction.on_commit``), so no
-client ever hears of a change that was rolled back. The caller then
-publishes what was kept, after the service returned:
+and calls ``outbox.emit(group, event)`` where the change is made. Inside a
+transaction the event is kept only if that transaction commits
+(``transaction.on_commit``), so no client ever hears of a change that was
+rolled back; outside one (the change is committed already, as the
+one-statement send's is) it is kept at once. Work that is not an event but
+must also wait for the commit, such as queueing a message's pushes, goes in
+with ``after_commit(job)``: the job runs when the outbox is flushed, off the
+event loop and off the database thread. Every event leaves through
+``publish``, the one place that talks to the channel layer, so a test that
+patches ``publish`` sees every event from every path.
 
-    events = await run(services.message_send, conversation_id=..., sender=..., body=...)  # sockets
-    result = run_sync(services.message_send, conversation_id=..., ...)                   # REST
+There is one way to carry out a service from each side:
 
-``run`` runs the service on a database worker thread and publishes from the
-event loop, which keeps Redis round trips off the worker (and its database
-connection); ``run_sync`` does both in the calling thread. Either way every
-event leaves through ``publish``, the one place that talks to the channel
-layer, so a test that patches ``publish`` sees every event from every path.
+    message, created = message_send(conversation_id=cid, sender=user, body="Hi")   # REST, admin, shell
+    (message, created), box = await carry_out(message_send_from_loop, ...)          # a socket
 
-Work that is not an event but must also wait for the commit, such as
-queueing a message's pushes, goes in with ``after_commit(job)``: the job runs
-when the outbox is flushed, off the event loop and off the database thread.
+A service decorated with ``with_outbox`` called without an ``outbox`` gets
+one of its own, flushed in the calling thread once the outermost transaction
+commits (at once outside a transaction). ``carry_out`` runs a service on a
+database worker thread (or awaits it, if it is a coroutine that does its own
+database work), then publishes from the event loop, which keeps Redis round
+trips off the worker and its database connection; the returned outbox's
+``failed`` holds what the channel layer did not take.
 """
 
+import asyncio
+import inspect
 import logging
 from functools import partial, wraps
 
@@ -38,8 +46,18 @@ async def publish(group: str, event: dict) -> None:
     await get_channel_layer().group_send(group, event)
 
 
+def _on_commit(action) -> None:
+    """``action()`` once the current transaction commits, at once outside one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a thread, where Django's transactions live
+        transaction.on_commit(action)
+    else:  # the event loop, where no Django transaction can be open (nor a connection asked for)
+        action()
+
+
 class Outbox:
-    """The events of one unit of work, in the order they were emitted."""
+    """The events and jobs of one unit of work, in the order they were emitted."""
 
     def __init__(self):
         self._committed: list[tuple[str, dict]] = []
@@ -47,20 +65,12 @@ class Outbox:
         self._jobs: list = []
 
     def emit(self, group: str, event: dict) -> None:
-        """Publish ``event`` to ``group`` once the current transaction commits (at flush)."""
-        transaction.on_commit(partial(self._committed.append, (group, event)))
+        """Publish ``event`` to ``group`` at flush, once the current transaction (if any) commits."""
+        _on_commit(partial(self._committed.append, (group, event)))
 
     def after_commit(self, job) -> None:
-        """Call ``job()`` (blocking work, such as a queue's send) at flush, once the current transaction commits."""
-        transaction.on_commit(partial(self._jobs.append, job))
-
-    def emitted(self, group: str, event: dict) -> None:
-        """Publish ``event`` at flush: for work already committed outside a Django transaction (chat.fast_send)."""
-        self._committed.append((group, event))
-
-    def committed_job(self, job) -> None:
-        """``after_commit`` for work already committed outside a Django transaction."""
-        self._jobs.append(job)
+        """Call ``job()`` (blocking work, such as a queue's send) at flush, once the current transaction (if any) commits."""
+        _on_commit(partial(self._jobs.append, job))
 
     def _take_jobs(self) -> list:
         jobs, self._jobs = self._jobs, []
@@ -106,7 +116,7 @@ def _run_jobs(jobs: list) -> None:
             logger.exception("An after-commit job failed")
 
 
-def run_sync(service, *args, **kwargs):
+def _carry_out_sync(service, *args, **kwargs):
     """
     Call ``service(outbox=..., **kwargs)``, then publish what it committed,
     even if it raised. Inside an outer transaction the publishing waits for
@@ -116,37 +126,39 @@ def run_sync(service, *args, **kwargs):
     try:
         return service(*args, outbox=outbox, **kwargs)
     finally:
-        if transaction.get_connection().in_atomic_block:
-            transaction.on_commit(outbox.flush_sync)
-        else:
-            outbox.flush_sync()
+        _on_commit(outbox.flush_sync)
 
 
-async def run(service, *, outbox: Outbox | None = None, **kwargs):
+async def carry_out(service, **kwargs):
     """
-    ``run_sync`` for the event loop: the service on a database thread, the
-    publishing here. Pass an ``outbox`` to see afterwards what failed to publish.
+    Carry out ``service`` from the event loop and publish what it committed,
+    even if it raised. Returns ``(result, outbox)``; ``outbox.failed`` holds
+    the events the channel layer did not take.
     """
-    from backend.asyncdb import db
+    from core.runtime.asyncdb import db
 
-    outbox = outbox if outbox is not None else Outbox()
+    outbox = Outbox()
     try:
-        return await db(service)(outbox=outbox, **kwargs)
+        if inspect.iscoroutinefunction(service):
+            result = await service(outbox=outbox, **kwargs)
+        else:
+            result = await db(service)(outbox=outbox, **kwargs)
     finally:
         await outbox.flush()
+    return result, outbox
 
 
 def with_outbox(service):
     """
     Let callers leave out ``outbox``: the service then gets one of its own,
     flushed synchronously once the outermost transaction commits (at once
-    outside a transaction). Sockets pass theirs to publish from the event loop.
+    outside a transaction). ``carry_out`` passes its own.
     """
 
     @wraps(service)
     def call(*args, outbox: Outbox | None = None, **kwargs):
         if outbox is not None:
             return service(*args, outbox=outbox, **kwargs)
-        return run_sync(service, *args, **kwargs)
+        return _carry_out_sync(service, *args, **kwargs)
 
     return call

@@ -1,0 +1,270 @@
+"""
+Views: conversations.
+"""
+
+import logging
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat.conversations.groups import (
+    conversation_add_members,
+    conversation_remove_member,
+    conversation_rename,
+)
+from chat.conversations.membership import (
+    conversation_mark_read,
+    conversation_mute,
+    conversation_unmute,
+)
+from chat.conversations.selectors import (
+    attach_last_messages,
+    contact_ids,
+    conversation_get_for_user,
+    conversation_list,
+    conversation_with_users,
+    direct_closed_by_block,
+    unread_counts,
+)
+from chat.conversations.serializers import (
+    ConversationCreateInput,
+    ConversationDetailOut,
+    ConversationListItemOut,
+    ConversationOut,
+    ConversationStartOut,
+    ConversationUpdateInput,
+    MembersAddInput,
+    MuteInput,
+    MuteOut,
+    PresenceOut,
+    ReadInput,
+    ReadOut,
+    UnreadOut,
+    conversation_data,
+    conversation_list_item,
+    mute_data,
+)
+from chat.conversations.services import (
+    conversation_create_group,
+    conversation_start_direct,
+)
+from chat.messages.selectors import message_list
+from chat.messages.serializers import message_data
+from chat.models import (
+    direct_peer_id,
+)
+from chat.realtime.presence import Unknown, online_among
+from core.errors import NotFound
+from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.schema import errors
+from core.validation import uuid_or_none
+
+logger = logging.getLogger(__name__)
+
+
+def _with_presence(conversation) -> dict:
+    return conversation_data(conversation, online_among(user.id for user in conversation.users.all()))
+
+
+def _online_in(conversation, online, *, user, closed_by_block: bool):
+    """
+    ``online`` as shown to ``user`` in ``conversation``: in a direct
+    conversation a block closes, the other member shows offline.
+    """
+    if not closed_by_block or isinstance(online, Unknown):
+        return online
+    return online - {str(direct_peer_id(conversation.direct_key, user.id))}
+
+
+def members_conversation(request, conversation_id):
+    """The conversation if the caller is a member; NotFound (404) otherwise."""
+    return conversation_get_for_user(conversation_id=conversation_id, user=request.user)
+
+
+class ConversationListView(APIView):
+    @extend_schema(
+        tags=["conversations"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            LINK_HEADER,
+        ],
+        responses={200: ConversationListItemOut(many=True), **errors(401, 404)},
+        description="Your conversations, most recently active first, with unread counts.",
+    )
+    def get(self, request):
+        paginator = LinkHeaderCursorPagination()
+        page = paginator.paginate_queryset(conversation_list(user=request.user), request, self)
+        attach_last_messages(page)
+        online = online_among({user.id for c in page for user in c.users.all()})
+        return paginator.get_paginated_response([
+            conversation_list_item(c, _online_in(c, online, user=request.user, closed_by_block=c.closed_by_block))
+            for c in page
+        ])
+
+    @extend_schema(
+        tags=["conversations"], request=ConversationCreateInput,
+        responses={201: ConversationListItemOut, 200: ConversationListItemOut, **errors(400, 401, 403, 415)},
+        description="Create a group of you and `user_ids`; a repeated `client_id` answers 200 with the group it made.",
+    )
+    def post(self, request):
+        data = ConversationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation, created = conversation_create_group(
+            creator=request.user,
+            user_ids=data.validated_data["user_ids"],
+            title=data.validated_data["title"],
+            client_id=request.data.get("client_id"),
+        )
+        attach_last_messages([conversation])
+        online = online_among(user.id for user in conversation.users.all())
+        return Response(
+            conversation_list_item(conversation, online),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ConversationStartView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: ConversationStartOut, **errors(400, 401, 403, 404)})
+    def get(self, request, user_id):
+        return self.post(request, user_id)
+
+    @extend_schema(
+        tags=["conversations"], request=None, responses={200: ConversationStartOut, **errors(400, 401, 403, 404)},
+        description=(
+            "The one direct conversation between you and the user (made on first use). 403 `blocked` while either "
+            "of you blocks the other; 404 for a user who cannot be found (deactivated or deleted ones included)."
+        ),
+    )
+    def post(self, request, user_id):
+        other_id = uuid_or_none(user_id)
+        if other_id is None:
+            raise NotFound("No such user.")
+        conversation, created = conversation_start_direct(
+            user=request.user, other_user_id=other_id
+        )
+        return Response(
+            {"success": True, "conversation_id": str(conversation.id), "created": created}
+        )
+
+
+class ConversationDetailView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=ConversationUpdateInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
+        description="Rename a group (its owner only): a system message and `conversation.updated` tell the members.",
+    )
+    def patch(self, request, conversation_id):
+        data = ConversationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conversation_rename(
+            conversation_id=conversation_id, user=request.user, title=data.validated_data["title"]
+        )
+        return Response(_with_presence(conversation))
+
+    @extend_schema(
+        tags=["conversations"], responses={200: ConversationDetailOut, **errors(401, 404)},
+        description="The conversation and its latest CHAT_HISTORY_MESSAGES (200) messages, oldest first.",
+    )
+    def get(self, request, conversation_id):
+        conversation = members_conversation(request, conversation_id)
+        conversation = conversation_with_users(conversation_id=conversation.id)
+        messages = message_list(conversation=conversation, limit=settings.CHAT_HISTORY_MESSAGES)
+        online = online_among(user.id for user in conversation.users.all())
+        closed = direct_closed_by_block(conversation=conversation, user=request.user)
+        online = _online_in(conversation, online, user=request.user, closed_by_block=closed)
+        return Response(
+            {
+                "conversation": conversation_data(conversation, online),
+                "messages": [message_data(m) for m in messages],
+            }
+        )
+
+
+class ReadView(APIView):
+    @extend_schema(tags=["messages"], request=ReadInput, responses={200: ReadOut, **errors(400, 401, 404, 415)})
+    def post(self, request, conversation_id):
+        data = ReadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        state = conversation_mark_read(
+            conversation_id=conversation_id, user=request.user, seq=data.validated_data["seq"]
+        )
+        return Response(
+            {
+                "conversation_id": str(state.conversation_id),
+                "last_read_seq": state.last_read_seq,
+                "unread_count": state.unread_count,
+            }
+        )
+
+
+class UnreadView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: UnreadOut, **errors(401)})
+    def get(self, request):
+        counts = unread_counts(user=request.user)
+        return Response({"total": sum(counts.values()), "conversations": counts})
+
+
+class PresenceView(APIView):
+    @extend_schema(tags=["conversations"], responses={200: PresenceOut, **errors(401)})
+    def get(self, request):
+        online = online_among(contact_ids(user=request.user))
+        # null: presence is unknown just now (docs/protocol.md, "When Redis is down").
+        return Response({"online": None if isinstance(online, Unknown) else sorted(online)})
+
+
+class MembersView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=MembersAddInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Add users to a group (its owner only; members already in it are skipped). They see its history, "
+            "start with nothing unread, and their notifications sockets follow it at once."
+        ),
+    )
+    def post(self, request, conversation_id):
+        data = MembersAddInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conversation_add_members(
+            conversation_id=conversation_id, user=request.user, user_ids=data.validated_data["user_ids"]
+        )
+        return Response(_with_presence(conversation))
+
+
+class MemberView(APIView):
+    @extend_schema(
+        tags=["conversations"], responses={204: None, **errors(400, 401, 403, 404)},
+        description=(
+            "Remove a member (the group's owner), or leave (your own id; anyone). Their room sockets close "
+            "with 4403 and their notifications sockets stop following the group."
+        ),
+    )
+    def delete(self, request, conversation_id, user_id):
+        conversation_remove_member(conversation_id=conversation_id, user=request.user, member_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MuteView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=MuteInput, responses={200: MuteOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Mute a conversation of yours until `until`, or until you unmute (null): no `notification` frames "
+            "(nor pushes) for it; unread counts still move. Your sockets get `conversation.muted`."
+        ),
+    )
+    def put(self, request, conversation_id):
+        data = MuteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = conversation_mute(
+            conversation_id=conversation_id, user=request.user, until=data.validated_data["until"]
+        )
+        return Response(mute_data(member.muted, member.muted_until))
+
+    @extend_schema(
+        tags=["conversations"], responses={204: None, **errors(401, 404)},
+        description="Unmute a conversation of yours; your sockets get `conversation.muted`.",
+    )
+    def delete(self, request, conversation_id):
+        conversation_unmute(conversation_id=conversation_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

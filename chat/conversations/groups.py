@@ -1,0 +1,180 @@
+"""
+Managing groups.
+"""
+
+import logging
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+
+from chat.conversations.selectors import conversation_with_users
+from chat.conversations.services import refuse_users_who_blocked, validate_title
+from chat.models import (
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+)
+from chat.realtime import events
+from chat.realtime.groups import conversation_group, user_group
+from chat.rules import mark_own_read_now, next_seq, parse_conversation_id
+from core import metrics
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.outbox import Outbox, with_outbox
+from core.validation import uuid_or_none
+from useraccount.models import User
+from useraccount.selectors import active_users
+
+logger = logging.getLogger(__name__)
+
+
+def _members_group(*, conversation_id, user: User) -> Conversation:
+    """The group, locked, if ``user`` is a member; NotFound, or InvalidInput for a direct conversation."""
+    conversation_id = parse_conversation_id(conversation_id)
+    conversation = (
+        Conversation.objects.select_for_update().filter(id=conversation_id, members__user=user).first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    if conversation.is_direct:
+        raise InvalidInput(
+            "A direct conversation has no title or members to change.", code="direct_conversation"
+        )
+    return conversation
+
+
+def _owned_group(*, conversation_id, user: User) -> Conversation:
+    conversation = _members_group(conversation_id=conversation_id, user=user)
+    if conversation.owner_id != user.id:
+        raise Forbidden("Only the group's owner can do that.", code="not_owner")
+    return conversation
+
+
+def _names(users) -> str:
+    names = [user.display_name for user in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _system_message(
+    conversation: Conversation, *, actor: User, body: str, action: str, outbox: Outbox,
+    user_ids=(), **details,
+) -> ConversationMessage:
+    """A system message by ``actor`` (still a member), in the timeline like any message."""
+    seq, _ = next_seq(conversation_id=conversation.id, sender=actor)
+    message = ConversationMessage.objects.create(
+        conversation_id=conversation.id, seq=seq, body=body, created_by=actor,
+        kind=ConversationMessage.SYSTEM,
+        system={"action": action, "user_ids": [str(user_id) for user_id in user_ids], **details},
+    )
+    mark_own_read_now(conversation_id=conversation.id, sender=actor, seq=seq)
+    outbox.emit(conversation_group(conversation.id), events.message(message))
+    metrics.MESSAGES_SAVED.inc()
+    return message
+
+
+def _announce_update(
+    conversation_id: UUID, *, actor: User, message: ConversationMessage, outbox: Outbox,
+    added=(), removed=(),
+) -> Conversation:
+    """``conversation.updated`` to everyone it concerns; returns the conversation as it is now."""
+    conversation = conversation_with_users(conversation_id=conversation_id)
+    event = events.conversation_updated(
+        conversation, system=message.system, actor_id=actor.id, added=added, removed=removed
+    )
+    for user_id in {user.id for user in conversation.users.all()} | set(removed):
+        outbox.emit(user_group(user_id), event)
+    return conversation
+
+
+@with_outbox
+def conversation_rename(*, conversation_id, user: User, title, outbox: Outbox) -> Conversation:
+    """The owner gives the group a new title (the same title changes nothing)."""
+    title = validate_title(title)
+    with transaction.atomic():
+        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        if conversation.title == title:
+            return conversation_with_users(conversation_id=conversation.id)
+        Conversation.objects.filter(id=conversation.id).update(title=title)
+        text = f"{user.display_name} renamed the group to \u201c{title}\u201d" if title else (
+            f"{user.display_name} removed the group's title"
+        )
+        message = _system_message(conversation, actor=user, body=text, action="renamed", title=title, outbox=outbox)
+        return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+
+
+@with_outbox
+def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID], outbox: Outbox) -> Conversation:
+    """
+    The owner adds active users to the group (members already in it are
+    skipped). They see its history and start with nothing unread; their
+    notifications sockets follow it at once.
+    """
+    with transaction.atomic():
+        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        current = set(ConversationMember.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+        wanted = {user_id for user_id in user_ids if user_id not in current}
+        if not wanted:
+            return conversation_with_users(conversation_id=conversation.id)
+        users = list(active_users().filter(id__in=wanted).order_by("name", "email"))
+        missing = wanted - {added.id for added in users}
+        if missing:
+            raise InvalidInput(
+                "No such user: " + ", ".join(sorted(str(user_id) for user_id in missing)), field="user_ids"
+            )
+        limit = settings.CHAT_GROUP_MAX_MEMBERS
+        if len(current) + len(users) > limit:
+            raise InvalidInput(f"A group has at most {limit} members.", code="too_many_members", field="user_ids")
+        refuse_users_who_blocked(user=user, others=users)
+        message = _system_message(
+            conversation, actor=user, body=f"{user.display_name} added {_names(users)}",
+            action="members_added", user_ids=[added.id for added in users], outbox=outbox,
+        )
+        ConversationMember.objects.bulk_create(
+            [ConversationMember(conversation=conversation, user=added, last_read_seq=message.seq) for added in users]
+        )
+        return _announce_update(
+            conversation.id, actor=user, message=message, outbox=outbox, added=[added.id for added in users]
+        )
+
+
+@with_outbox
+def conversation_remove_member(*, conversation_id, user: User, member_id, outbox: Outbox) -> Conversation:
+    """
+    The owner removes a member, or a member (``member_id`` their own id)
+    leaves. Their open room sockets close with 4403 and their notifications
+    sockets stop following the group, on every server process. When the
+    owner leaves, the member who joined earliest owns the group.
+    """
+    member_id = uuid_or_none(member_id)
+    with transaction.atomic():
+        leaving = member_id == user.id
+        conversation = (
+            _members_group if leaving else _owned_group
+        )(conversation_id=conversation_id, user=user)
+        target = (
+            ConversationMember.objects.select_related("user").filter(conversation=conversation, user_id=member_id).first()
+            if member_id
+            else None
+        )
+        if target is None:
+            raise NotFound("No such member.")
+        if leaving:
+            message = _system_message(
+                conversation, actor=user, body=f"{user.display_name} left", action="member_left",
+                user_ids=[user.id], outbox=outbox,
+            )
+        else:
+            message = _system_message(
+                conversation, actor=user, body=f"{user.display_name} removed {target.user.display_name}",
+                action="member_removed", user_ids=[target.user_id], outbox=outbox,
+            )
+        target.delete()
+        if conversation.owner_id == target.user_id:
+            successor = (
+                ConversationMember.objects.filter(conversation=conversation)
+                .order_by("joined_at", "id").values_list("user_id", flat=True).first()
+            )
+            Conversation.objects.filter(id=conversation.id).update(owner_id=successor)
+        return _announce_update(
+            conversation.id, actor=user, message=message, outbox=outbox, removed=[target.user_id]
+        )

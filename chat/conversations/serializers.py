@@ -1,0 +1,170 @@
+"""
+Shapes: conversations.
+"""
+
+import logging
+from datetime import datetime
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from chat.messages.serializers import MessageOut, message_data, timestamp
+from chat.models import (
+    Conversation,
+)
+from chat.realtime.presence import Unknown
+from useraccount.serializers import UserPublicOut, user_public
+
+logger = logging.getLogger(__name__)
+
+
+def user_with_presence(user, online: set[str] | None) -> dict:
+    """The user, with ``online`` when presence was asked for (``null`` when it is unknown)."""
+    data = user_public(user)
+    if online is not None:
+        data["online"] = None if isinstance(online, Unknown) else data["id"] in online
+    return data
+
+
+def conversation_data(conversation: Conversation, online: set[str] | None = None) -> dict:
+    """
+    A conversation with its members; ``users`` should be prefetched.
+
+    With ``online`` (ids from chat.realtime.presence), each member carries ``online``.
+    """
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "is_direct": conversation.is_direct,
+        "users": [user_with_presence(user, online) for user in conversation.users.all()],
+        "modified_at": timestamp(conversation.modified_at),
+        "last_seq": conversation.last_seq,
+        "owner_id": str(conversation.owner_id) if conversation.owner_id else None,
+    }
+
+
+def mute_data(muted: bool, muted_until: datetime | None) -> dict:
+    """The caller's mute of a conversation as it stands now: a mute that ran out is none."""
+    if muted and muted_until is not None and muted_until <= timezone.now():
+        muted = False
+    return {"muted": muted, "muted_until": timestamp(muted_until) if muted else None}
+
+
+def conversation_list_item(conversation: Conversation, online: set[str] | None = None) -> dict:
+    """
+    ``conversation_data`` plus ``last_message`` (see attach_last_messages)
+    and the caller's ``unread_count``, ``muted`` and ``muted_until`` (see conversation_list).
+    """
+    data = conversation_data(conversation, online)
+    last = getattr(conversation, "last_message", None)
+    data["last_message"] = message_data(last) if last is not None else None
+    data["unread_count"] = getattr(conversation, "unread_count", 0)
+    data.update(mute_data(getattr(conversation, "muted", False), getattr(conversation, "muted_until", None)))
+    return data
+
+
+def sync_result_data(changes, unread_total: int, more: bool) -> dict:
+    """The notifications socket's ``sync.result`` frame, from changes_since."""
+    return {
+        "type": "sync.result",
+        "conversations": [
+            {
+                "conversation": conversation_data(change.conversation),
+                "unread_count": change.conversation.unread_count,
+                **mute_data(change.conversation.muted, change.conversation.muted_until),
+                "messages": [message_data(m) for m in change.messages],
+                "has_more": change.has_more,
+            }
+            for change in changes
+        ],
+        "unread_total": unread_total,
+        "more": more,
+    }
+
+
+class ConversationCreateInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class ConversationUpdateInput(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True, max_length=255)
+
+
+class MembersAddInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
+
+
+class ReadInput(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0)
+
+
+class ConversationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField(allow_blank=True)
+    is_direct = serializers.BooleanField()
+    users = UserPublicOut(many=True)
+    modified_at = serializers.DateTimeField()
+    last_seq = serializers.IntegerField()
+    owner_id = serializers.UUIDField(allow_null=True, help_text="Who manages the group; null for a direct conversation.")
+
+
+class MuteOut(serializers.Serializer):
+    muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
+    muted_until = serializers.DateTimeField(allow_null=True, help_text="When the mute ends; null: until you unmute.")
+
+
+class ConversationListItemOut(ConversationOut):
+    last_message = MessageOut(allow_null=True)
+    unread_count = serializers.IntegerField()
+    muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
+    muted_until = serializers.DateTimeField(allow_null=True, help_text="When your mute ends; null: until you unmute, or not muted.")
+
+
+class DateTimeAsGiven(serializers.DateTimeField):
+    """
+    A date and time kept as written: DRF would read one without a time zone
+    as UTC, and the service refuses such a time (``invalid_until``) rather
+    than guess the zone the client meant.
+    """
+
+    def enforce_timezone(self, value):
+        return value
+
+
+class MuteInput(serializers.Serializer):
+    until = DateTimeAsGiven(
+        required=False, allow_null=True, default=None,
+        help_text=(
+            "When the mute ends: in the future, with a time zone (`Z` or an offset; without one: `invalid_until`). "
+            "Null or left out: until you unmute."
+        ),
+    )
+
+
+class ConversationDetailOut(serializers.Serializer):
+    conversation = ConversationOut()
+    messages = MessageOut(many=True)
+
+
+class ConversationStartOut(serializers.Serializer):
+    success = serializers.BooleanField()
+    conversation_id = serializers.UUIDField()
+    created = serializers.BooleanField()
+
+
+class ReadOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    last_read_seq = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class UnreadOut(serializers.Serializer):
+    total = serializers.IntegerField()
+    conversations = serializers.DictField(child=serializers.IntegerField(), help_text="Unread count per conversation id.")
+
+
+class PresenceOut(serializers.Serializer):
+    online = serializers.ListField(
+        child=serializers.UUIDField(), allow_null=True, help_text="Contacts online now; null while presence is unknown."
+    )

@@ -1,0 +1,145 @@
+"""
+Views: messages.
+"""
+
+import logging
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat.conversations.api import members_conversation
+from chat.messages.reactions import reaction_add, reaction_remove
+from chat.messages.selectors import message_list
+from chat.messages.send import message_send
+from chat.messages.serializers import (
+    MessageCreateInput,
+    MessageEditInput,
+    MessageOut,
+    MessageRangeInput,
+    ReactionInput,
+    message_data,
+)
+from chat.messages.services import message_delete, message_edit
+from chat.search.api import search_response
+from chat.search.serializers import SearchInput
+from core.errors import InvalidInput
+from core.pagination import LINK_HEADER
+from core.schema import errors
+from core.throttling import (
+    MessageSearchThrottle,
+    MessageSendThrottle,
+    UserThrottle,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class MessageListView(APIView):
+    throttle_classes = [UserThrottle, MessageSendThrottle]  # sends (POST) only
+
+    def get_throttles(self):
+        if self.request.method == "GET" and "q" in self.request.query_params:
+            return [UserThrottle(), MessageSearchThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        tags=["messages"], parameters=[MessageRangeInput, SearchInput.optional(), LINK_HEADER],
+        responses={200: MessageOut(many=True), **errors(400, 401, 404)},
+        description=(
+            "Messages in seq order: the latest `limit`, those `before` a seq, or those `after` one. "
+            "With `q`: the messages that match it, best first, paged by `cursor` (as /api/chat/search/)."
+        ),
+    )
+    def get(self, request, conversation_id):
+        conversation = members_conversation(request, conversation_id)
+        if "q" in request.query_params:
+            if {"before", "after"} & set(request.query_params):
+                raise InvalidInput("q cannot be combined with before or after.", code="invalid_query", field="q")
+            return search_response(request, conversation)
+        params = MessageRangeInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        messages = message_list(conversation=conversation, **params.validated_data)
+        return Response([message_data(m) for m in messages])
+
+    @extend_schema(
+        tags=["messages"], request=MessageCreateInput,
+        responses={201: MessageOut, 200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Send a message (broadcast as if sent on a socket); a repeated `client_id` answers 200 with the original. "
+            "In a direct conversation: 403 `blocked` while either member blocks the other, `recipient_deleted` once "
+            "the other deleted their account."
+        ),
+    )
+    def post(self, request, conversation_id):
+        data = MessageCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message, created = message_send(
+            conversation_id=conversation_id,
+            sender=request.user,
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+            reply_to=data.validated_data.get("reply_to"),
+            attachment_ids=data.validated_data.get("attachment_ids"),
+        )
+        return Response(
+            message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class MessageDetailView(APIView):
+    @extend_schema(
+        tags=["messages"], request=MessageEditInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Edit your message. 403 `forbidden` for someone else's; in a direct conversation, `blocked` or "
+            "`recipient_deleted` as for sending."
+        ),
+    )
+    def patch(self, request, conversation_id, message_id):
+        data = MessageEditInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = message_edit(
+            conversation_id=conversation_id, user=request.user, message_id=message_id,
+            body=data.validated_data["body"],
+        )
+        return Response(message_data(message))
+
+    @extend_schema(
+        tags=["messages"], responses={200: MessageOut, **errors(401, 403, 404)},
+        description="Delete your message: a tombstone keeps its seq.",
+    )
+    def delete(self, request, conversation_id, message_id):
+        message = message_delete(
+            conversation_id=conversation_id, user=request.user, message_id=message_id
+        )
+        return Response(message_data(message))
+
+
+class ReactionsView(APIView):
+    @extend_schema(
+        tags=["messages"], request=ReactionInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "React to a message with one emoji (again: no change); the room gets `chat.reaction`. In a direct "
+            "conversation: 403 `blocked` or `recipient_deleted` as for sending."
+        ),
+    )
+    def post(self, request, conversation_id, message_id):
+        data = ReactionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = reaction_add(
+            conversation_id=conversation_id, user=request.user, message_id=message_id, emoji=data.validated_data["emoji"]
+        )
+        return Response(message_data(message))
+
+
+class ReactionView(APIView):
+    @extend_schema(
+        tags=["messages"], responses={200: MessageOut, **errors(400, 401, 404)},
+        description="Take your reaction back (the emoji percent-encoded in the path).",
+    )
+    def delete(self, request, conversation_id, message_id, emoji):
+        message = reaction_remove(
+            conversation_id=conversation_id, user=request.user, message_id=message_id, emoji=emoji
+        )
+        return Response(message_data(message))

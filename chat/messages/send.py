@@ -1,0 +1,251 @@
+"""
+Sending a message: the one service that creates one, run two ways.
+
+``message_send`` validates, takes the conversation's next seq where the
+posting rule holds (chat.rules), saves the message, moves the sender's read
+position and announces it, all in one transaction on any database; REST,
+system-free sends and the sockets' replies and attachments use it.
+
+``message_send_from_loop`` is what a socket calls. On PostgreSQL a plain
+text message (no reply, no attachments) is the same send as one statement
+run from the event loop (a data-modifying ``WITH``: the same ``SEQ_BUMP``
+and ``MARK_OWN_READ`` of chat.rules around the insert), with no worker
+thread and one round trip; everything else runs ``message_send`` on a
+database thread. Both then read the same refusal when the bump matched
+nothing, handle a resent ``client_id`` through the same unique constraint
+(the rollback undoes the seq), and announce the message the same way
+(``announce_new_message``), so they cannot drift apart: tests/chat/messages/
+test_send_rules.py runs every case through both.
+
+    message, created = message_send(conversation_id=cid, sender=user, body="Hi")              # REST
+    message, created = await message_send_from_loop(conversation_id=cid, sender=user, body="Hi",
+                                                    outbox=box)                             # a socket
+"""
+
+import uuid
+from functools import cache, partial
+from uuid import UUID
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from chat.attachments.serializers import attachment_summary
+from chat.attachments.services import attach_uploads, uploads_for_message
+from chat.models import ConversationMessage
+from chat.push.queue import push_enabled, push_enqueue
+from chat.realtime import events
+from chat.realtime.groups import conversation_group
+from chat.rules import (
+    mark_own_read,
+    mark_own_read_now,
+    next_seq,
+    parse_conversation_id,
+    refusal,
+    refusal_query,
+    rule_params,
+    seq_bump,
+    validate_body,
+    validate_client_id,
+)
+from core import metrics
+from core.errors import InvalidInput
+from core.outbox import Outbox, with_outbox
+from core.runtime.asyncdb import db, loop_connections, loop_queries
+from core.validation import uuid_or_none
+from useraccount.models import User
+
+CLIENT_ID_CONSTRAINT = "unique_message_client_id"
+
+
+@with_outbox
+def message_send(
+    *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
+    outbox: Outbox,
+) -> tuple[ConversationMessage, bool]:
+    """
+    Validate, save and announce a message. Returns ``(message, created)``.
+
+    NotFound unless ``sender`` is a member; ``recipient_deleted`` or
+    ``blocked`` in a direct conversation that is closed. A ``client_id`` the
+    sender already used in this conversation returns the original message
+    with ``created=False`` and announces nothing: a retry is not a new
+    message. ``reply_to`` is a message of the same conversation;
+    ``attachment_ids`` are the sender's uploads to it that no message carries
+    yet (the body may then be empty).
+    """
+    conversation_id = parse_conversation_id(conversation_id)
+    attachment_ids = _attachment_ids(attachment_ids)
+    body = validate_body(body, may_be_empty=bool(attachment_ids))
+    client_id = validate_client_id(client_id)
+    reply_to_id = _reply_to_id(reply_to)
+    # A resend is found by the unique constraint below, not by a lookup
+    # first: retries are rare and the lookup would cost every message a query.
+    # The reply and the attachments are checked after the insert for the
+    # same reason: a resend's attachments are already taken by its original.
+    try:
+        with transaction.atomic():
+            seq, peer_id = next_seq(conversation_id=conversation_id, sender=sender)
+            uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
+            message = ConversationMessage.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                body=body,
+                created_by=sender,
+                sent_to_id=peer_id,
+                client_id=client_id,
+                reply_to_id=reply_to_id,
+                attachment_summary=[attachment_summary(upload) for upload in uploads],
+            )
+            message.reply_to = _replied_message(message=message)
+            attach_uploads(message=message, uploads=uploads)
+            mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
+            announce_new_message(message, outbox=outbox)
+    except IntegrityError:
+        # Only the client_id constraint can fail here (seq is serialised by
+        # the row lock): a resend. The rollback also undid the seq bump.
+        original = client_id and message_by_client_id(
+            conversation_id=conversation_id, sender=sender, client_id=client_id
+        )
+        if not original:
+            raise
+        return original, False
+    metrics.MESSAGES_SAVED.inc()
+    return message, True
+
+
+def announce_new_message(message: ConversationMessage, *, outbox: Outbox) -> None:
+    """
+    Put what a new message sets off in ``outbox``: its event to the
+    conversation, and a push job when pushes are on (both kept only if the
+    message's transaction commits).
+    """
+    outbox.emit(conversation_group(message.conversation_id), events.message(message))
+    # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
+    if push_enabled():
+        outbox.after_commit(partial(push_enqueue, message_id=message.id))
+
+
+async def message_send_from_loop(
+    *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
+    outbox: Outbox,
+) -> tuple[ConversationMessage, bool]:
+    """
+    ``message_send`` for a socket: a plain text message in one statement from
+    the event loop on PostgreSQL (DATABASE_LOOP_QUERIES), anything else on a
+    database thread. Same answers, same errors, same events in ``outbox``.
+    """
+    if not (loop_queries() and reply_to is None and not attachment_ids):
+        return await db(message_send)(
+            conversation_id=conversation_id, sender=sender, body=body, client_id=client_id, reply_to=reply_to,
+            attachment_ids=attachment_ids, outbox=outbox,
+        )
+    import psycopg
+
+    conversation_id = parse_conversation_id(conversation_id)
+    body = validate_body(body)
+    client_id = validate_client_id(client_id)
+    now = timezone.now()
+    params = {
+        **rule_params(conversation_id=conversation_id, sender_id=sender.id), "id": uuid.uuid4(), "body": body,
+        "client_id": client_id, "now": now, "kind": ConversationMessage.TEXT,
+    }  # fmt: skip
+    try:
+        async with loop_connections().connection() as conn:
+            row = await (await conn.execute(_one_statement(), params, prepare=True)).fetchone()
+            why = None if row else refusal(await (await conn.execute(refusal_query("postgresql"), params)).fetchone())
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.constraint_name != CLIENT_ID_CONSTRAINT:
+            raise DatabaseError(str(error)) from error
+        original = await db(message_by_client_id)(conversation_id=conversation_id, sender=sender, client_id=client_id)
+        if original is None:  # deleted between the two statements: as the transactional send, an error
+            raise DatabaseError(str(error)) from error
+        return original, False
+    except psycopg.Error as error:
+        raise DatabaseError(str(error)) from error
+    if why is not None:
+        raise why
+    if row is None:  # the rule held by the time it was asked why: something changed meanwhile
+        return await db(message_send)(conversation_id=conversation_id, sender=sender, body=body, client_id=client_id,
+                                      outbox=outbox)
+    seq, peer_id = row
+    message = ConversationMessage(
+        id=params["id"], conversation_id=conversation_id, seq=seq, body=body, created_by=sender,
+        sent_to_id=peer_id, client_id=client_id, created_at=now, kind=ConversationMessage.TEXT,
+        reaction_summary=[], attachment_summary=[],
+    )  # fmt: skip
+    message.reply_to = None
+    announce_new_message(message, outbox=outbox)  # committed already: kept at once
+    metrics.MESSAGES_SAVED.inc()
+    return message, True
+
+
+@cache
+def _one_statement() -> str:
+    """chat.rules' seq bump, the insert and chat.rules' read position as one PostgreSQL statement."""
+    messages = ConversationMessage._meta.db_table
+    return f"""
+WITH bumped (last_seq, peer) AS ({seq_bump("postgresql")}),
+inserted AS (
+    INSERT INTO {messages} (id, conversation_id, seq, body, created_by_id, sent_to_id, client_id, created_at,
+                            kind, reaction_summary, attachment_summary)
+    SELECT %(id)s, %(conversation)s, last_seq, %(body)s, %(sender)s, peer, %(client_id)s, %(now)s,
+           %(kind)s, '[]'::jsonb, '[]'::jsonb
+    FROM bumped
+    RETURNING seq, sent_to_id
+),
+marked AS ({mark_own_read(seq="inserted.seq", source="FROM inserted")})
+SELECT seq, sent_to_id FROM inserted
+"""
+
+
+def message_by_client_id(*, conversation_id: UUID, sender: User, client_id: str):
+    return (
+        ConversationMessage.objects.for_display()
+        .filter(conversation_id=conversation_id, created_by=sender, client_id=client_id)
+        .first()
+    )
+
+
+def _attachment_ids(value) -> list[UUID]:
+    """The ids a message is to carry, in order, each once; InvalidInput on anything else."""
+    if value is None:
+        return []
+    limit = settings.CHAT_MESSAGE_MAX_ATTACHMENTS
+    if not isinstance(value, list) or len(value) > limit:
+        raise InvalidInput(
+            f"attachment_ids must be a list of at most {limit} attachment ids.",
+            code="invalid_attachment", field="attachment_ids",
+        )
+    ids = [uuid_or_none(item) for item in value]
+    if None in ids or len(set(ids)) != len(ids):
+        raise InvalidInput(
+            "attachment_ids must hold attachment ids, each once.", code="invalid_attachment", field="attachment_ids"
+        )
+    return ids
+
+
+def _reply_to_id(value) -> UUID | None:
+    if value is None:
+        return None
+    parsed = uuid_or_none(value)
+    if parsed is None:
+        raise InvalidInput("reply_to must be a message id.", code="invalid_reply_to", field="reply_to")
+    return parsed
+
+
+def _replied_message(*, message: ConversationMessage) -> ConversationMessage | None:
+    """The message ``message`` replies to, checked to be a live one of the same conversation."""
+    if message.reply_to_id is None:
+        return None
+    replied = (
+        ConversationMessage.objects.select_related("created_by")
+        .filter(id=message.reply_to_id, conversation_id=message.conversation_id)
+        .first()
+    )
+    if replied is None or replied.is_deleted or replied.is_moderated:
+        raise InvalidInput(
+            "reply_to must be a message of this conversation that is not deleted.",
+            code="invalid_reply_to", field="reply_to",
+        )
+    return replied

@@ -1,0 +1,104 @@
+"""
+Editing and deleting messages.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Exists
+from django.utils import timezone
+
+from chat.attachments.services import attachments_delete
+from chat.models import (
+    ConversationMember,
+    ConversationMessage,
+)
+from chat.realtime import events
+from chat.realtime.groups import conversation_group
+from chat.rules import (
+    parse_conversation_id,
+    refuse_unless_open,
+    validate_body,
+)
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.outbox import Outbox, with_outbox
+from core.validation import uuid_or_none
+from useraccount.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def member_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
+    """The message, locked, if ``user`` is a member of its conversation; NotFound otherwise."""
+    conversation_id = parse_conversation_id(conversation_id)
+    is_member = ConversationMember.objects.filter(conversation_id=conversation_id, user=user)
+    parsed = uuid_or_none(message_id)
+    message = (
+        ConversationMessage.objects.for_display()
+        .select_for_update(of=("self",))
+        .annotate(by_member=Exists(is_member))
+        .filter(id=parsed, conversation_id=conversation_id)
+        .first()
+        if parsed
+        else None
+    )
+    if message is None or not message.by_member:
+        if message is None and is_member.exists():
+            raise NotFound("No such message.")
+        raise NotFound("No such conversation.")
+    return message
+
+
+def _own_message(*, conversation_id, user: User, message_id) -> ConversationMessage:
+    """The message, locked, if ``user`` is a member of its conversation and its author."""
+    message = member_message(conversation_id=conversation_id, user=user, message_id=message_id)
+    if message.created_by_id != user.id:
+        raise Forbidden("Only the author can change a message.")
+    return message
+
+
+@with_outbox
+def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbox) -> ConversationMessage:
+    """The author replaces a message's body; members get ``chat.message.updated``."""
+    body = validate_body(body, may_be_empty=True)
+    with transaction.atomic():
+        message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
+        if message.is_deleted:
+            raise InvalidInput("A deleted message cannot be edited.", code="message_deleted")
+        if message.is_moderated:
+            raise InvalidInput("A message hidden by a moderator cannot be edited.", code="message_moderated")
+        if message.kind != ConversationMessage.TEXT:
+            raise Forbidden("A system message cannot be changed.")
+        refuse_unless_open(conversation_id=message.conversation_id, user=user)
+        body = validate_body(body, may_be_empty=bool(message.attachment_summary))
+        if message.body == body:
+            return message
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at"])
+        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+    return message
+
+
+@with_outbox
+def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -> ConversationMessage:
+    """
+    The author deletes a message: it stays as a tombstone (same seq, no body)
+    so histories stay gapless; members get ``chat.message.deleted``.
+    Deleting a deleted message changes nothing.
+    """
+    with transaction.atomic():
+        message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
+        if message.is_deleted:
+            return message
+        if message.kind != ConversationMessage.TEXT:
+            raise Forbidden("A system message cannot be changed.")
+        # Its reactions and files go with it.
+        message.reactions.all().delete()
+        attachments_delete(list(message.attachments.all()))
+        message.body = ""
+        message.deleted_at = timezone.now()
+        message.reaction_summary, message.attachment_summary = [], []
+        message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
+        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+    return message

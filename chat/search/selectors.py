@@ -1,0 +1,35 @@
+"""
+Reads: search.
+"""
+
+import logging
+
+from django.db.models import (
+    QuerySet,
+)
+
+from chat.models import (
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+)
+from chat.search.query import clean_query, search_messages
+from useraccount.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:
+    """
+    Messages of the user's conversations (or of ``conversation``, which they
+    are in) matching ``query``, best first; never one a moderator hid.
+    """
+    messages = ConversationMessage.objects.for_display().filter(moderated_at__isnull=True)
+    if conversation is not None:
+        messages = messages.filter(conversation=conversation)
+    else:
+        # The ids as a list, not a subquery: PostgreSQL then reads the index
+        # once for all of them instead of once per conversation (docs/search.md).
+        ids = list(ConversationMember.objects.filter(user=user).values_list("conversation_id", flat=True))
+        messages = messages.filter(conversation_id__in=ids)
+    return search_messages(messages, clean_query(query))

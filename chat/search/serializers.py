@@ -1,0 +1,30 @@
+"""
+Shapes: search.
+"""
+
+import logging
+
+from django.conf import settings
+from rest_framework import serializers
+
+logger = logging.getLogger(__name__)
+
+
+class SearchInput(serializers.Serializer):
+    q = serializers.CharField(max_length=200, help_text="Words to find (docs/search.md).")
+    cursor = serializers.CharField(required=False, help_text="From a `Link` header; opaque.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["limit"] = serializers.IntegerField(
+            required=False, min_value=1, max_value=settings.CHAT_SEARCH_PAGE_MAX,
+            help_text="Results per page (default CHAT_SEARCH_PAGE_SIZE, 20; at most CHAT_SEARCH_PAGE_MAX, 50).",
+        )
+        return fields
+
+    @classmethod
+    def optional(cls):
+        """The same parameters, with ``q`` optional (a message list that searches only when asked to)."""
+        instance = cls()
+        instance.fields["q"].required = False
+        return instance

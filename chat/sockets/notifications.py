@@ -1,0 +1,94 @@
+"""
+Notifications sockets.
+"""
+
+import logging
+
+from django.conf import settings
+
+from chat.conversations.selectors import conversation_ids_for_user, quiet_list
+from chat.conversations.serializers import sync_result_data
+from chat.messages.selectors import changes_since
+from chat.realtime import commands, events, profiles
+from chat.realtime.groups import conversation_group, user_group
+from chat.realtime.session import NotificationsSession, QuietList
+from chat.sockets.base import (
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHENTICATED,
+    Consumer,
+)
+from core.runtime.asyncdb import db
+
+logger = logging.getLogger(__name__)
+
+
+class NotificationsConsumer(Consumer):
+    """``ws/notifications/``: one user's feed across all their conversations."""
+
+    profile = profiles.NOTIFICATIONS
+    parse = staticmethod(commands.parse_notifications_frame)
+
+    async def connect(self):
+        """Check the token, join the user's group and their conversations' groups, accept."""
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        conversation_ids = await db(conversation_ids_for_user)(user_id=user.id)
+        await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
+        # Read after joining: a block or mute from now on arrives as an event.
+        blocked, muted = await db(quiet_list)(user=user)
+        self.session = NotificationsSession(
+            profile=self.profile, viewer_id=str(user.id), send=self.send_text,
+            quiet=QuietList(blocked=blocked, muted=muted),
+        )
+        if not await self.admit():
+            return await self.refuse(CLOSE_TOO_MANY)
+        await self.accept()
+        await self.open_session()
+
+    async def on_sync(self, command):
+        """What changed since the client's per-conversation seqs, a page of conversations per frame."""
+        def result():
+            return sync_result_data(*changes_since(
+                user=self.user, known=command.known, limit=settings.SYNC_MESSAGES_PER_CONVERSATION,
+                max_conversations=settings.SYNC_PAGE_CONVERSATIONS, max_body_chars=settings.SYNC_PAGE_BODY_CHARS,
+            ))
+
+        await self.send(text_data=events.dumps(await db(result)()))
+
+    _left: set[str] = frozenset()
+
+    async def deliver(self, event):
+        """Nothing more of a conversation the user has left, however late the layer stops sending it."""
+        if event.get("conversation_id") not in self._left:
+            await self.session.event(event)
+
+    chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
+
+    async def conversation_created(self, event):
+        """The user joined a conversation: follow it from now on."""
+        await self.join(conversation_group(event["conversation_id"]))
+        await self.session.event(event)
+
+    async def conversation_updated(self, event):
+        """A group changed: follow it if the user was added, stop if they were removed, and say so."""
+        conversation_id, group = event["conversation_id"], conversation_group(event["conversation_id"])
+        if self.user_id in event["added"]:
+            self._left = self._left - {conversation_id}
+            if group not in self.groups:
+                await self.join(group)
+        elif self.user_id in event["removed"]:
+            self._left = self._left | {conversation_id}
+            if group in self.groups:
+                self.groups.remove(group)
+                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.session.event(event)
+
+
+class NotFoundConsumer(Consumer):
+    """Any other ws/ path: accept and close with 4404 instead of a server error."""
+
+    async def connect(self):
+        """Refuse with 4404."""
+        await self.refuse(CLOSE_NOT_FOUND)

@@ -1,0 +1,45 @@
+"""
+Hooks: how a lower app has the apps above it do their part of a change
+without importing them (the layers are ``core`` <- ``useraccount`` <-
+``chat``, checked by import-linter).
+
+A hook is called by the app that makes the change, inside its transaction
+and with its outbox, and carried out by every receiver an app above
+connected in its ``AppConfig.ready``:
+
+    # useraccount.services.user_delete
+    hooks.account_deleting(user=user, outbox=outbox)
+    # chat.apps.ChatConfig.ready
+    hooks.account_deleting.connect(chat.accounts.account_deleting)
+
+Unlike a Django signal, a hook is called only where a service says so, with
+keyword arguments its docstring names, and a receiver's error is not
+swallowed: it rolls the whole change back.
+"""
+
+
+class Hook:
+    """One point where the apps above take part in a change; receivers run in the order they connected."""
+
+    def __init__(self, name: str, doc: str):
+        self.name, self.__doc__ = name, doc
+        self._receivers: list = []
+
+    def connect(self, receiver) -> None:
+        """Call ``receiver(**arguments)`` whenever the hook is called (once, however often connected)."""
+        if receiver not in self._receivers:
+            self._receivers.append(receiver)
+
+    def __call__(self, **arguments) -> None:
+        for receiver in self._receivers:
+            receiver(**arguments)
+
+
+account_deleting = Hook(
+    "account_deleting",
+    "``user`` (anonymised already), ``outbox``: inside the deletion's transaction, before the sessions end.",
+)
+block_changed = Hook(
+    "block_changed",
+    "``blocker_id``, ``blocked_id``, ``outbox``: inside the transaction that made or lifted a block.",
+)

@@ -1,0 +1,18 @@
+"""
+The events account changes send to a user's sockets (core.groups.user_group):
+a session ended, a block made or lifted. Built here, below the chat app,
+which delivers them (docs/protocol.md).
+"""
+
+from core.events import dumps
+
+
+def session_revoked(*, user_id, session: str | None) -> dict:
+    """A user's session (or, with ``session`` None, every one of theirs) no longer holds: its sockets close."""
+    return {"type": "session.revoked", "user_id": str(user_id), "session": session}
+
+
+def block_updated(*, user_id, blocked: bool) -> dict:
+    """For the blocker's user group: they blocked (or unblocked) ``user_id``; their notifications sockets filter by it."""
+    frame = {"type": "block.updated", "user_id": str(user_id), "blocked": blocked}
+    return {"type": "block.updated", "user_id": str(user_id), "blocked": blocked, "text": dumps(frame)}
