@@ -1,8 +1,8 @@
 """
-Admin display helpers.
+How the admin shows people, conversations, times and files: shared by the
+conversation, message, attachment and moderation pages.
 """
 
-import logging
 
 from django.db.models import (
     Count,
@@ -22,7 +22,6 @@ from chat.models import (
 )
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 # Members named in a list row (the rest are counted); also the prefetch's slice.

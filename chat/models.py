@@ -2,7 +2,8 @@
 Conversations and their messages: data and constraints only.
 
 Workflows (creating conversations, sending messages, broadcasting) live in
-chat/services.py; reads live in chat/selectors.py.
+the services of each domain package (chat/messages/, chat/conversations/, ...);
+reads in their selectors.
 """
 
 import uuid
@@ -47,7 +48,7 @@ class Conversation(models.Model):
         related_name="+", editable=False,
     )
     client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, default="", editable=False)
-    # A group's owner renames it and adds and removes members (chat.services,
+    # A group's owner renames it and adds and removes members (chat.conversations.groups,
     # "Managing groups"); when the owner leaves, the longest-standing member
     # takes over. Direct conversations have none.
     owner = models.ForeignKey(
@@ -239,7 +240,7 @@ class Attachment(models.Model):
     """
     A file uploaded to a conversation, then carried by one message. Stored
     in the "attachments" storage (never the public media one) and served
-    only to members (chat.api.AttachmentDownloadView).
+    only to members (chat.attachments.api.AttachmentView).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -265,7 +266,7 @@ class Attachment(models.Model):
 class Report(models.Model):
     """
     A user's report of a message, or of another user, for moderators to look
-    at (chat.moderation_admin). ``user`` is always the reported person: for a
+    at (chat.moderation.admin). ``user`` is always the reported person: for a
     message, its author, so a moderator sees everything reported of someone.
     """
 

@@ -1,8 +1,8 @@
 """
-Pagination.
+Pages for every list the API pages: a plain JSON array, the cursors in the
+``Link`` header (``linked_page``), and ``LINK_HEADER`` for the schema.
 """
 
-import logging
 
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
@@ -12,7 +12,6 @@ from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-logger = logging.getLogger(__name__)
 
 
 class LinkHeaderCursorPagination(CursorPagination):

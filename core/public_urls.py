@@ -16,7 +16,7 @@ mobile app, cannot use a path, so JSON carries ``absolute_url(path)``:
 
 The origin is a context variable: ``PublicOriginMiddleware`` sets it for each
 HTTP request and ``PublicOriginASGIMiddleware`` for each socket (the socket's
-origin check reads it there, see chat.origins), and it follows the request
+origin check reads it there, see chat.sockets.origins), and it follows the request
 into the threads that run the ORM. A frame broadcast to a
 room is serialised once, where it is caused, so its URLs carry the sender's
 origin: when clients reach the server under several names, or a proxy

@@ -1,8 +1,7 @@
 """
-Admin: attachments.
+The admin's attachment pages: read-only, with downloads for staff.
 """
 
-import logging
 
 from dalf.admin import DALFModelAdmin, DALFRelatedFieldAjax
 from django.contrib import admin
@@ -16,7 +15,6 @@ from chat.models import (
 )
 from core.readonly_admin import ReadOnlyAdminMixin
 
-logger = logging.getLogger(__name__)
 
 
 class AttachmentInline(admin.TabularInline):

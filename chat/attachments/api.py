@@ -1,8 +1,10 @@
 """
-Views: attachments.
+Attachment endpoints:
+
+    POST /api/chat/<id>/attachments/  multipart file       -> 201 attachment
+    GET  /api/chat/<id>/attachments/<attachment_id>/       -> the file (members only)
 """
 
-import logging
 from urllib.parse import quote
 
 from django.conf import settings
@@ -31,7 +33,6 @@ from core.throttling import (
     UserThrottle,
 )
 
-logger = logging.getLogger(__name__)
 
 
 class AttachmentsView(APIView):

@@ -1,8 +1,7 @@
 """
-Reads: attachments.
+Reads: an attachment, for a member of its conversation only.
 """
 
-import logging
 
 from django.db.models import (
     Q,
@@ -16,7 +15,6 @@ from core.errors import NotFound
 from core.validation import uuid_or_none
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def attachment_for_user(*, conversation_id, attachment_id, user: User) -> Attachment:

@@ -1,8 +1,8 @@
 """
-Shapes: attachments.
+JSON shapes of attachments: the summary a message keeps, and its JSON with
+the URL members download it at.
 """
 
-import logging
 
 from django.urls import reverse
 from rest_framework import serializers
@@ -12,7 +12,6 @@ from chat.models import (
 )
 from core.public_urls import absolute_url
 
-logger = logging.getLogger(__name__)
 
 
 def attachment_summary(attachment: Attachment) -> dict:

@@ -1,5 +1,8 @@
 """
-Attachments.
+Attachments: a member uploads a file to a conversation (bounded size, type
+read from its bytes), a message of theirs takes it (chat.messages.send),
+and uploads no message took are swept (``attachments_cleanup``). Files are
+deleted after the transaction that removed their rows commits.
 """
 
 import logging

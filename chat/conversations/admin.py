@@ -1,8 +1,11 @@
 """
-Admin: conversations.
+The admin's conversation pages: the list (kind, names, member and message
+counts, last activity) and a conversation read like the chat, oldest
+first, a bounded page at a time (``ConversationAdmin.messages_per_page``),
+the newest page unless ``?page=`` or ``?seq=`` (the page holding that
+message) says otherwise; the same few queries however long it is. Read-only.
 """
 
-import logging
 import math
 
 from dalf.admin import DALFModelAdmin, DALFRelatedFieldAjax
@@ -27,7 +30,6 @@ from chat.models import (
 )
 from core.readonly_admin import ReadOnlyAdminMixin
 
-logger = logging.getLogger(__name__)
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -72,7 +74,7 @@ class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ConversationAdmin(ReadOnlyAdminMixin, DALFModelAdmin):
     """
     Conversations, read-only: renaming a group or changing its members goes
-    through chat.services, which writes the system message members see and
+    through the chat services, which write the system message members see and
     tells their clients; deleting one here would leave clients holding a
     conversation the server no longer knows.
     """

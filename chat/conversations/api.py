@@ -1,8 +1,23 @@
 """
-Views: conversations.
+Conversation endpoints under /api/chat/ (docs/protocol.md has them all):
+
+    GET  /api/chat/?limit=                  -> [conversation...]   (Link: <...>; rel="next")
+    POST /api/chat/         {user_ids, title?}             -> 201 conversation
+    GET|POST /api/chat/start/<user_id>/     -> {success, conversation_id}
+    GET  /api/chat/<id>/                    -> {conversation, messages (the latest CHAT_HISTORY_MESSAGES)}
+    PATCH /api/chat/<id>/   {title}         -> conversation (the group's owner)
+    POST /api/chat/<id>/members/ {user_ids} -> conversation (the group's owner)
+    DELETE /api/chat/<id>/members/<user_id>/ -> 204 (the owner removes; anyone leaves)
+    POST /api/chat/<id>/read/     {seq}     -> {conversation_id, last_read_seq, unread_count}
+    PUT  /api/chat/<id>/mute/     {until?}  -> {muted, muted_until}
+    DELETE /api/chat/<id>/mute/             -> 204
+    GET  /api/chat/unread/                  -> {total, conversations: {id: count}}
+    GET  /api/chat/presence/                -> {online: [ids of contacts online]}
+
+Views parse, call a selector or service, and serialise; services check
+membership themselves and publish their events before returning.
 """
 
-import logging
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -62,7 +77,6 @@ from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
 from core.schema import errors
 from core.validation import uuid_or_none
 
-logger = logging.getLogger(__name__)
 
 
 def _with_presence(conversation) -> dict:

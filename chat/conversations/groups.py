@@ -1,8 +1,14 @@
 """
-Managing groups.
+Managing groups: rename, add members, remove a member or leave.
+
+Who may do what (docs/protocol.md, "Groups"): the owner (the creator, until
+they leave) renames the group and adds and removes members; any member
+leaves; when the owner leaves, the member who joined earliest owns it; a
+direct conversation has no owner and its members never change. Every change
+is a system message in the timeline (it takes a seq through chat.rules) and
+a ``conversation.updated`` event to the members, those added and those removed.
 """
 
-import logging
 from uuid import UUID
 
 from django.conf import settings
@@ -25,7 +31,6 @@ from core.validation import uuid_or_none
 from useraccount.models import User
 from useraccount.selectors import active_users
 
-logger = logging.getLogger(__name__)
 
 
 def _members_group(*, conversation_id, user: User) -> Conversation:

@@ -1,8 +1,10 @@
 """
-A member's own state of a conversation: read position and mute.
+A member's own state of a conversation: how far they have read
+(``conversation_mark_read``, never backwards) and whether they muted it
+(``conversation_mute``/``conversation_unmute``). Each tells the user's
+other sockets.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -22,7 +24,6 @@ from core.outbox import Outbox, with_outbox
 from core.validation import whole_number
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

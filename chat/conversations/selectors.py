@@ -1,8 +1,11 @@
 """
-Reads: conversations.
+Reads about conversations: the list a user sees, unread counts, members,
+presence contacts, the quiet list (blocks and mutes) a notifications socket
+keeps, and what a connecting room socket needs (``room_for_user``, also
+from the event loop on PostgreSQL). Every read keeps to a fixed number of
+queries however many conversations or members there are.
 """
 
-import logging
 from functools import reduce
 from operator import or_
 from uuid import UUID
@@ -39,7 +42,6 @@ from useraccount.selectors import (
     blocks_involving,
 )
 
-logger = logging.getLogger(__name__)
 
 
 _MEMBERS = Prefetch("users", queryset=User.objects.order_by("name", "email"))

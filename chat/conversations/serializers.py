@@ -1,8 +1,8 @@
 """
-Shapes: conversations.
+JSON shapes of conversations (plain functions, cheap on hot paths) and the
+REST input and output serializers of the conversation endpoints.
 """
 
-import logging
 from datetime import datetime
 
 from django.utils import timezone
@@ -15,7 +15,6 @@ from chat.models import (
 from chat.realtime.presence import Unknown
 from useraccount.serializers import UserPublicOut, user_public
 
-logger = logging.getLogger(__name__)
 
 
 def user_with_presence(user, online: set[str] | None) -> dict:

@@ -1,8 +1,12 @@
 """
-Starting conversations: the one direct conversation between two people, and groups.
+Starting conversations: the one direct conversation between two people
+(``conversation_start_direct``, made on first use, safe when both start it at
+once) and groups (``conversation_create_group``, idempotent by
+``client_id``). Nobody is put in a group by someone they blocked. Every
+service checks for itself that the caller may do what it asks, and emits its
+events into an ``outbox`` (core.outbox) inside its transaction.
 """
 
-import logging
 from uuid import UUID
 
 from django.conf import settings
@@ -24,7 +28,6 @@ from core.validation import storable_text
 from useraccount.models import Block, User
 from useraccount.selectors import active_users, blocked_between
 
-logger = logging.getLogger(__name__)
 
 
 def _create_conversation(

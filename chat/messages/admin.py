@@ -1,8 +1,8 @@
 """
-Admin: messages.
+The admin's message list: find messages by text, sender or conversation,
+with markers for edited, deleted, moderated and system messages. Read-only.
 """
 
-import logging
 
 from dalf.admin import DALFModelAdmin, DALFRelatedFieldAjax
 from django.contrib import admin
@@ -27,7 +27,6 @@ from chat.search.query import clean_query, search_messages
 from core.errors import InvalidInput
 from core.readonly_admin import ReadOnlyAdminMixin
 
-logger = logging.getLogger(__name__)
 
 
 class StateFilter(admin.SimpleListFilter):

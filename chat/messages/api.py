@@ -1,8 +1,14 @@
 """
-Views: messages.
+Message endpoints under /api/chat/<id>/:
+
+    GET  messages/?before=&after=&limit=    -> [message...]
+    GET  messages/?q=&limit=                -> [message...] matching, best first (Link)
+    POST messages/ {body, client_id?, reply_to?, attachment_ids?} -> 201 message (200 on a resend)
+    PATCH|DELETE messages/<message_id>/     -> the message (author only)
+    POST messages/<message_id>/reactions/ {emoji}   -> the message
+    DELETE messages/<message_id>/reactions/<emoji>/ -> the message
 """
 
-import logging
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -33,7 +39,6 @@ from core.throttling import (
     UserThrottle,
 )
 
-logger = logging.getLogger(__name__)
 
 
 class MessageListView(APIView):

@@ -1,8 +1,9 @@
 """
-Reactions.
+Reactions: one fully qualified emoji per user, emoji and message, at most
+CHAT_REACTIONS_PER_MESSAGE different emoji a message; the message keeps a
+summary of its counts, and the room gets ``chat.reaction``.
 """
 
-import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +22,6 @@ from core.errors import InvalidInput
 from core.outbox import Outbox, with_outbox
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def _emoji(value) -> str:

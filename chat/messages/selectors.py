@@ -1,8 +1,9 @@
 """
-Reads: messages.
+Reads of messages: a conversation's history page by page (``message_list``)
+and what changed since a client last looked (``changes_since``, the
+notifications socket's ``sync``, in three queries).
 """
 
-import logging
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
@@ -21,7 +22,6 @@ from chat.models import (
 )
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def message_list(

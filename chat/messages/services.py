@@ -1,8 +1,10 @@
 """
-Editing and deleting messages.
+Editing and deleting messages: only the author, only text messages (not
+system ones), not in a direct conversation the posting rule closes
+(chat.rules); a deleted message stays as a tombstone with its seq, so
+histories stay gapless.
 """
 
-import logging
 
 from django.db import transaction
 from django.db.models import Exists
@@ -25,7 +27,6 @@ from core.outbox import Outbox, with_outbox
 from core.validation import uuid_or_none
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def member_message(*, conversation_id, user: User, message_id) -> ConversationMessage:

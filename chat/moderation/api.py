@@ -1,8 +1,7 @@
 """
-Views: reports.
+``POST /api/reports/ {message_id | user_id, reason, details?}`` -> 201 report (200: your open report of it).
 """
 
-import logging
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -17,7 +16,6 @@ from core.throttling import (
     UserThrottle,
 )
 
-logger = logging.getLogger(__name__)
 
 
 class ReportView(APIView):

@@ -1,8 +1,7 @@
 """
-Shapes: reports.
+Shapes of reports for REST.
 """
 
-import logging
 
 from rest_framework import serializers
 
@@ -12,7 +11,6 @@ from chat.models import (
     Report,
 )
 
-logger = logging.getLogger(__name__)
 
 
 class ReportInput(serializers.Serializer):

@@ -1,8 +1,9 @@
 """
-Reports and moderation.
+Reports and moderation: members report messages, anyone reports users
+(one open report per reporter and thing); moderators hide messages,
+deactivate users and resolve reports, each action logged once.
 """
 
-import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,7 +21,6 @@ from core.outbox import Outbox, with_outbox
 from core.validation import storable_text, uuid_or_none
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def report_create(*, reporter: User, reason, details="", message_id=None, user_id=None) -> tuple[Report, bool]:

@@ -8,7 +8,7 @@ Push notifications for members who have no socket open (docs/push.md).
     queue.py       the durable queue (Dramatiq): one job per message, one per device
     api.py         /api/devices/
 
-``chat.services.message_send`` queues one job per message once its
+``chat.messages.send`` queues one job per message once its
 transaction commits; the worker (``manage.py push_worker``, or a thread of
 the server on the embedded default) decides who gets it and sends.
 """

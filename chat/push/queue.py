@@ -1,6 +1,6 @@
 """
 The push queue, on Dramatiq: one job per message, queued once its transaction
-commits (``push_enqueue``, from chat.services.message_send through the
+commits (``push_enqueue``, from chat.messages.send through the
 outbox); the worker turns it into one job per device, each retried on its own.
 
     push_enqueue(message_id=message.id)   # after commit; returns at once

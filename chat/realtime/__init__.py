@@ -1,6 +1,6 @@
 """
 The real-time layer, in plain Python: what the socket consumers
-(chat/consumers.py) and the services (chat/services.py) share.
+(chat/sockets/) and the services (chat/conversations/, chat/messages/, ...) share.
 
 | module | what it decides |
 |---|---|

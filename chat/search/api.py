@@ -1,10 +1,10 @@
 """
-Views: search.
+``GET /api/chat/search/?q=&limit=``: messages across your conversations, best first,
+paged through ``Link`` (and ``?q=`` on a conversation's messages, through ``search_response``).
 """
 
 import base64
 import binascii
-import logging
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -23,7 +23,6 @@ from core.throttling import (
     UserThrottle,
 )
 
-logger = logging.getLogger(__name__)
 
 
 class SearchPage:

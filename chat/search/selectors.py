@@ -1,8 +1,7 @@
 """
-Reads: search.
+Reads: full-text search of the messages a user may see (docs/search.md).
 """
 
-import logging
 
 from django.db.models import (
     QuerySet,
@@ -16,7 +15,6 @@ from chat.models import (
 from chat.search.query import clean_query, search_messages
 from useraccount.models import User
 
-logger = logging.getLogger(__name__)
 
 
 def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:

@@ -1,13 +1,11 @@
 """
-Shapes: search.
+Shapes: the search endpoints' input.
 """
 
-import logging
 
 from django.conf import settings
 from rest_framework import serializers
 
-logger = logging.getLogger(__name__)
 
 
 class SearchInput(serializers.Serializer):

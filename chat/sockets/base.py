@@ -1,5 +1,15 @@
 """
-Socket base.
+WebSocket consumers, the transport only (docs/protocol.md has every frame,
+docs/architecture.md the path): ``connect`` authorises, ``receive`` parses a
+frame into a command (chat.realtime.commands) and carries out a service
+(``Consumer.carry_out``), and event handlers hand events to the socket's
+session (chat.realtime.session), which decides what to send. Refusals are
+accepted, then closed (a close before accepting reaches the client as a bare
+HTTP 403): 4401 no valid access token (or it expired on an open socket),
+4403 not a member or no such conversation, 4404 unknown path, 4429 too many
+sockets for one user, 4503 Redis or the database failed (try again later).
+Once open, a socket outlives a Redis outage: presence is left out, and what
+its own commands could not broadcast is still sent to it.
 """
 
 import asyncio

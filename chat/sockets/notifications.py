@@ -1,8 +1,9 @@
 """
-Notifications sockets.
+The notifications socket (``ws/notifications/``): new messages of every
+conversation of the user's as ``notification`` frames, unread counts,
+presence of contacts, and ``sync``; and the consumer that refuses unknown paths (4404).
 """
 
-import logging
 
 from django.conf import settings
 
@@ -20,7 +21,6 @@ from chat.sockets.base import (
 )
 from core.runtime.asyncdb import db
 
-logger = logging.getLogger(__name__)
 
 
 class NotificationsConsumer(Consumer):

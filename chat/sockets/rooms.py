@@ -1,5 +1,8 @@
 """
-Room sockets.
+Room sockets: ``RoomConsumer`` (``ws/chat/<id>/``, the rich protocol) and
+``OriginalClientRoomConsumer`` (``ws/<id>/``, the original tutorial
+client's, which lives as long as its session rather than its access token
+and is told in its own terms about every message it sent that was not saved).
 """
 
 

@@ -7,12 +7,12 @@ small independent transactions, so ``db`` runs them on a pool of
 ``DATABASE_THREADS`` worker threads instead, each with its own connection
 (from the connection pool on PostgreSQL). Correctness never relied on that
 one thread: seq numbering is serialised by a row lock in the database
-(chat.services).
+(chat.rules).
 
     await db(selectors.message_list)(conversation=c, after=0)
 
 On PostgreSQL the socket's send path is one statement, run from the event
-loop on a connection of ``loop_connections()`` (chat.fast_send).
+loop on a connection of ``loop_connections()`` (chat.messages.send).
 """
 
 import asyncio
@@ -40,7 +40,7 @@ def db(func):
 class LoopConnections:
     """
     PostgreSQL connections used straight from the event loop, for the few
-    hot paths that are one statement (chat.fast_send): no thread hop, no ORM.
+    hot paths that are one statement (chat.messages.send): no thread hop, no ORM.
     At most ``size`` per event loop; a broken connection is dropped, never
     given out again. The ORM keeps its own pool for everything else.
     """

@@ -324,7 +324,7 @@ class BoundedServer(Server):
         scope.setdefault("asgi", {"version": "3.0"})
         if isinstance(protocol, BoundedWebSocketProtocol):
             # Lets bulk senders (catch-up) wait for the client instead of
-            # queueing history faster than it reads: chat.consumers.
+            # queueing history faster than it reads: chat.sockets.
             scope["send_drained"] = protocol._send_watch.drained
         instance = self.application(scope=scope, receive=inbox.get, send=partial(self.handle_reply, protocol))
         if protocol not in self.connections:
