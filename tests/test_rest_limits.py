@@ -170,6 +170,22 @@ def test_a_limit_set_off_never_trips(rest_settings, client_for, alice, direct, o
     assert [post_message(as_alice, direct, f"m{n}").status_code for n in range(5)] == [201] * 5
 
 
+def test_a_rate_per_seconds_counts_over_that_window(rest_settings, client_for, alice, direct, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(FailOpenRateThrottle, "timer", staticmethod(clock))
+    rest_settings(rates={"message_send": "3/10s"})
+    as_alice = client_for(alice)
+    assert [post_message(as_alice, direct, f"m{n}").status_code for n in range(3)] == [201] * 3
+    refused = post_message(as_alice, direct, "m3")
+    assert_throttled(refused, window=10)
+    assert int(refused["Retry-After"]) == 10
+    clock.advance(9)
+    still_refused = post_message(as_alice, direct, "m4")
+    assert (still_refused.status_code, still_refused["Retry-After"]) == (429, "1")
+    clock.advance(1.5)
+    assert post_message(as_alice, direct, "m5").status_code == 201
+
+
 def test_every_scope_has_a_rate_by_default(settings):
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert set(rates) == {
