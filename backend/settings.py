@@ -504,9 +504,8 @@ SOCKET_MAX_CONNECTIONS_PER_USER = env.int("SOCKET_MAX_CONNECTIONS_PER_USER", def
 # contact about it (mailto: or https:). Clients get the public key from
 # GET /api/devices/vapid/.
 PUSH_VAPID_PRIVATE_KEY = env.str("PUSH_VAPID_PRIVATE_KEY", default="").strip()
+# Needed with the key, as a mailto: or https:// address (a system check, chat.checks).
 PUSH_VAPID_SUBJECT = env.str("PUSH_VAPID_SUBJECT", default="").strip()
-if PUSH_VAPID_PRIVATE_KEY and not re.match(r"(mailto:|https://)\S+$", PUSH_VAPID_SUBJECT):
-    raise ImproperlyConfigured("PUSH_VAPID_SUBJECT must be a mailto: or https:// address when PUSH_VAPID_PRIVATE_KEY is set")
 # FCM (Android, and iOS through Firebase): the path of a Firebase service
 # account's JSON key file; the project is the one named in it.
 PUSH_FCM_CREDENTIALS = env.str("PUSH_FCM_CREDENTIALS", default="").strip()

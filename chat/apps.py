@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.core.exceptions import ImproperlyConfigured
 
 
 class ChatConfig(AppConfig):
@@ -7,17 +6,10 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        """CORS follows the sockets' origin rule; a malformed socket rate fails at startup, not at a user's first frame."""
+        """CORS follows the sockets' origin rule; chat's settings are checked by ``manage.py check`` (chat.checks)."""
         from corsheaders.signals import check_request_enabled
-        from django.conf import settings
 
+        from . import checks  # noqa: F401 (registers the system checks)
         from .origins import cors_request_allowed
-        from .realtime.ratelimit import Rate
 
         check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.origins")
-
-        for action, text in settings.SOCKET_RATE_LIMITS.items():
-            try:
-                Rate.parse(text)
-            except ValueError as error:
-                raise ImproperlyConfigured(f"SOCKET_RATE_LIMITS[{action!r}]: {error}") from error

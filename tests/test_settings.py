@@ -1,6 +1,8 @@
 """
-Settings from the environment (core.env, backend.settings): a variable that
-does not parse stops the import naming itself.
+Settings from the environment (core.env, backend.settings) and the system
+checks of rules across settings (core.checks, chat.checks): a variable that
+does not parse stops the import naming itself; a bad combination fails
+``manage.py check`` with its reason.
 """
 
 import ipaddress
@@ -9,7 +11,9 @@ import subprocess
 import sys
 
 import pytest
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 
 from core.env import Env, networks, rate
 from tests.conftest import ROOT
@@ -159,3 +163,60 @@ def test_the_embedded_default_needs_no_variable():
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+# --- System checks (core.checks, chat.checks) -------------------------------------------------
+
+
+def errors(*ids: str) -> list[str]:
+    return [message.id for message in run_checks() if message.id in ids]
+
+
+def test_the_settings_pass_every_check():
+    assert errors("core.E001", "core.E002", "chat.E001", "chat.E002") == []
+
+
+def test_a_malformed_socket_rate_fails_the_check(settings):
+    with override_settings(SOCKET_RATE_LIMITS={**settings.SOCKET_RATE_LIMITS, "typing": "10 per minute"}):
+        [error] = [message for message in run_checks() if message.id == "chat.E001"]
+    assert error.msg.startswith("SOCKET_RATE_LIMITS['typing'] is not a rate: invalid rate '10 per minute'")
+
+
+def test_a_socket_frame_kind_without_a_rate_fails_the_check():
+    with override_settings(SOCKET_RATE_LIMITS={"message": "20/10s", "typing": None}):
+        [error] = [message for message in run_checks() if message.id == "chat.E001"]
+    assert error.msg == "SOCKET_RATE_LIMITS has no rate for 'frame' frames"
+
+
+def test_a_vapid_key_without_a_subject_to_contact_fails_the_check():
+    with override_settings(PUSH_VAPID_PRIVATE_KEY="a-key", PUSH_VAPID_SUBJECT=""):
+        assert errors("chat.E002") == ["chat.E002"]
+    with override_settings(PUSH_VAPID_PRIVATE_KEY="a-key", PUSH_VAPID_SUBJECT="ops@example.com"):
+        assert errors("chat.E002") == ["chat.E002"]
+    with override_settings(PUSH_VAPID_PRIVATE_KEY="a-key", PUSH_VAPID_SUBJECT="mailto:ops@example.com"):
+        assert errors("chat.E002") == []
+    with override_settings(PUSH_VAPID_PRIVATE_KEY="", PUSH_VAPID_SUBJECT=""):
+        assert errors("chat.E002") == [], "no key, no Web Push, no subject needed"
+
+
+def test_a_malformed_throttle_rate_fails_the_check(settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "register": "20/fortnight"}
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}):
+        [error] = [message for message in run_checks() if message.id == "core.E001"]
+    assert error.msg.startswith("REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['register'] is not a rate")
+
+
+def test_a_throttle_scope_without_a_rate_fails_the_check(settings):
+    rates = {scope: rate for scope, rate in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items() if scope != "report"}
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}):
+        [error] = [message for message in run_checks() if message.id == "core.E002"]
+    assert "'report'" in error.msg
+
+
+def test_manage_py_check_fails_loudly_on_a_bad_combination():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PUSH_VAPID_PRIVATE_KEY": "a-key", "PUSH_VAPID_SUBJECT": ""},
+    )
+    assert result.returncode != 0
+    assert "(chat.E002) PUSH_VAPID_SUBJECT must be a mailto: or https:// address" in result.stderr
