@@ -7,8 +7,6 @@ DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and REDIS_URL. Every variable is
 listed with a comment in .env.example and in the README's table.
 """
 
-import ipaddress
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -19,83 +17,39 @@ from redis.asyncio.retry import Retry as RedisRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core.env import Env, networks, rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_networks(name: str, default: str) -> tuple:
-    """A comma-separated list of addresses or CIDR networks (``10.0.0.0/8,::1``)."""
-    value = os.environ.get(name, default)
-    try:
-        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
-    except ValueError as error:
-        raise ImproperlyConfigured(f"{name} must list addresses or networks such as 10.0.0.0/8: {error}")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}")
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
-    return number
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_rate(name: str, default: str) -> str | None:
-    """A DRF throttle rate, "<count>/<s|sec|m|min|h|hour|d|day>"; None (no limit) for "", "0" or "off"."""
-    value = os.environ.get(name)
-    value = default if value is None else value.strip().lower()
-    if value in ("", "0", "off"):
-        return None
-    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", value):
-        raise ImproperlyConfigured(
-            f"{name} must be a rate such as 10/min (per s, sec, m, min, h, hour, d or day) or off, got {value!r}"
-        )
-    return value
+# Typed reads (django-environ): a value that does not parse stops the server
+# at once, naming its variable; a number or switch set to nothing is its default.
+env = Env()
 
 
 # --- Core -------------------------------------------------------------------
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
     # Only ever used with DEBUG on; tokens signed with it are worthless elsewhere.
     SECRET_KEY = "insecure-embedded-default-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list(
+ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS",
-    ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [],
+    default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [],
 )
 
 # Browser origins (scheme://host[:port], or *) allowed to call the API (CORS)
 # and to open WebSockets. Pages of the server's own origin (e.g. the admin)
 # are always allowed; clients that send no Origin header at all (mobile apps,
 # servers) are not checked.
-ALLOWED_ORIGINS = env_list(
+ALLOWED_ORIGINS = env.list(
     "DJANGO_ALLOWED_ORIGINS",
-    ["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else [],
+    default=["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else [],
 )
-# CORS decides by the same rule as sockets (chat.origins, through
+# CORS decides by the same rule as sockets (chat.sockets.origins, through
 # django-cors-headers' signal), so its own lists stay empty. A cross-origin page
 # must be able to read the Link header to page lists, and Retry-After on a 429.
 CORS_ALLOWED_ORIGINS: list[str] = []
@@ -161,18 +115,18 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 # Worker threads that run the sockets' database work (core.runtime.asyncdb).
-DATABASE_THREADS = env_int("DATABASE_THREADS", 8)
+DATABASE_THREADS = env.int("DATABASE_THREADS", default=8)
 # PostgreSQL: the sockets' hot paths (checking a token and a membership when
-# connecting, saving a plain text message in one statement: chat.fast_send)
+# connecting, saving a plain text message in one statement: chat.messages.send)
 # query from the event loop on DATABASE_LOOP_CONNECTIONS connections per
 # server process instead of a worker thread. Off: everything on the threads.
-DATABASE_LOOP_QUERIES = env_bool("DATABASE_LOOP_QUERIES", True)
-DATABASE_LOOP_CONNECTIONS = env_int("DATABASE_LOOP_CONNECTIONS", 4)
+DATABASE_LOOP_QUERIES = env.bool("DATABASE_LOOP_QUERIES", default=True)
+DATABASE_LOOP_CONNECTIONS = env.int("DATABASE_LOOP_CONNECTIONS", default=4)
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -185,16 +139,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_POOL", True
-):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=True):
     # Sockets run their queries on a pool of worker threads; a connection
     # pool hands each query a ready connection instead of opening one per
     # query (CONN_MAX_AGE=0) or pinning one per thread.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": env_int("DATABASE_POOL_SIZE", DATABASE_THREADS + 4),
+        "max_size": env.int("DATABASE_POOL_SIZE", default=DATABASE_THREADS + 4),
         "timeout": 10,
     }
 
@@ -202,18 +154,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 # With Redis: "pubsub" (RedisPubSubChannelLayer, the default) publishes each
 # group message once per group and lets every process fan it out to its own
 # sockets; "lists" (RedisChannelLayer) queues one copy per receiving socket in
 # Redis and drops copies for sockets whose queue is over capacity. Measured in
 # docs/benchmarks.md. Either way a dropped frame is refilled from the database
 # (see docs/protocol.md, "Delivery guarantees").
-CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
+CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub", choices=("pubsub", "lists"))
 # Seconds a Redis call may take (connecting, or waiting for an answer) before
 # it counts as failed: a Redis that hangs costs each caller this long, never
 # an indefinite stall (docs/operations: "When Redis is down").
-REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
+REDIS_TIMEOUT = env.int("REDIS_TIMEOUT", default=2)
 # A call that fails with a ConnectionError (a pooled connection left over from
 # before a Redis restart, or one found holding an answer it should not) is
 # tried once more on a new connection; timeouts are not retried, so a hung
@@ -228,18 +180,18 @@ REDIS_RETRY = RedisRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,
 # <METRICS_TOKEN>" (when set) or from METRICS_ALLOWED_NETWORKS (comma-separated
 # addresses or CIDR networks; by default this host only; "" for none). The
 # client address is the connection's, or X-Forwarded-For's from TRUSTED_PROXIES.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
 # (core.proxies): comma-separated addresses or networks; none by default.
-TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
-if os.environ.get("NUM_PROXIES"):
+TRUSTED_PROXIES = env("TRUSTED_PROXIES", cast=networks, default="")
+if env.str("NUM_PROXIES", default=""):
     raise ImproperlyConfigured(
         "NUM_PROXIES is replaced by TRUSTED_PROXIES: list your reverse proxies' addresses or networks "
         "(e.g. TRUSTED_PROXIES=10.0.0.0/8); X-Forwarded-For is believed only from them."
     )
-METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+METRICS_ALLOWED_NETWORKS = env("METRICS_ALLOWED_NETWORKS", cast=networks, default="127.0.0.0/8,::1/128")
 # Seconds /health/ready waits for PostgreSQL's and Redis's answers (core.health).
-HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
+HEALTH_CHECK_TIMEOUT = env.int("HEALTH_CHECK_TIMEOUT", default=2, minimum=1)
 REDIS_CONNECTION_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,
@@ -260,18 +212,16 @@ elif REDIS_URL and CHANNEL_LAYER == "lists":
             "CONFIG": {
                 # No socket_timeout: receiving blocks in Redis for seconds by design.
                 "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT, "retry": REDIS_RETRY}],
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
                 "expiry": 60,
             },
         }
     }
-elif REDIS_URL:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'pubsub' or 'lists', got {CHANNEL_LAYER!r}")
 else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000)},
+            "CONFIG": {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
         }
     }
 
@@ -313,9 +263,9 @@ AUTH_PASSWORD_VALIDATORS = [
 SIMPLE_JWT = {
     # An hour, as the original tutorial backend: its frontend keeps the access
     # token in a cookie for 60 minutes and refreshes only once the cookie is gone.
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 60 * 60)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_LIFETIME", default=60 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(
-        seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 7 * 24 * 60 * 60)
+        seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=7 * 24 * 60 * 60)
     ),
     "ROTATE_REFRESH_TOKENS": False,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -330,12 +280,12 @@ SIMPLE_JWT = {
 # Password reset (useraccount.services.password_reset_request): the emailed
 # link is this frontend URL with {uid} and {token} filled in; the link works
 # once, for PASSWORD_RESET_TIMEOUT seconds (Django's setting; an hour here).
-PASSWORD_RESET_URL = os.environ.get(
-    "PASSWORD_RESET_URL", "http://localhost:3000/reset-password?uid={uid}&token={token}"
+PASSWORD_RESET_URL = env.str(
+    "PASSWORD_RESET_URL", default="http://localhost:3000/reset-password?uid={uid}&token={token}"
 ).strip()
 if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
     raise ImproperlyConfigured(f"PASSWORD_RESET_URL must contain {{uid}} and {{token}}, got {PASSWORD_RESET_URL!r}")
-PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60, minimum=60)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60, minimum=60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -354,48 +304,49 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     # Rate limits per scope (core.throttling; README, "Rate limits"). Each
-    # THROTTLE_* variable takes "<count>/<s|min|hour|day>", or off.
+    # THROTTLE_* variable takes a rate in core.rates' syntax ("60/min",
+    # "3/10s", ...; the sockets' too), or off.
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Every authenticated endpoint without a tighter limit, per user (an
         # anonymous request per address): far above what a client's screens
         # ask for, it only stops runaway loops and scripts.
-        "user": env_rate("THROTTLE_USER", "600/min"),
+        "user": env("THROTTLE_USER", cast=rate, default="600/min"),
         # Login per client address: a shared office or campus address where
         # people log in at the start of the day stays under it (tokens last a
         # week); one machine guessing passwords across accounts is held to 20 a minute.
-        "login_ip": env_rate("THROTTLE_LOGIN_IP", "20/min"),
+        "login_ip": env("THROTTLE_LOGIN_IP", cast=rate, default="20/min"),
         # Login per attempted email, from any address: a person retyping a
         # password stays under it, and guessing one account's password from
         # however many machines gets 5 tries a minute. The price: whoever
         # floods an address keeps its owner out until a minute after they stop.
-        "login_email": env_rate("THROTTLE_LOGIN_EMAIL", "5/min"),
+        "login_email": env("THROTTLE_LOGIN_EMAIL", cast=rate, default="5/min"),
         # Password reset emails asked for per client address, and per email
         # address from any client (so nobody floods one inbox); counted whether
         # or not the address has an account, so a 429 tells nothing either.
-        "password_reset_ip": env_rate("THROTTLE_PASSWORD_RESET_IP", "20/hour"),
-        "password_reset_email": env_rate("THROTTLE_PASSWORD_RESET_EMAIL", "5/hour"),
+        "password_reset_ip": env("THROTTLE_PASSWORD_RESET_IP", cast=rate, default="20/hour"),
+        "password_reset_email": env("THROTTLE_PASSWORD_RESET_EMAIL", cast=rate, default="5/hour"),
         # Accounts per client address: enough for a class or team signing up
         # together behind one address, not for an account factory.
-        "register": env_rate("THROTTLE_REGISTER", "20/hour"),
+        "register": env("THROTTLE_REGISTER", cast=rate, default="20/hour"),
         # Refresh per client address: a client refreshes once per access
         # token lifetime (30 min), so this covers ~1800 sessions behind one
         # address and stops refresh loops.
-        "token_refresh": env_rate("THROTTLE_TOKEN_REFRESH", "60/min"),
+        "token_refresh": env("THROTTLE_TOKEN_REFRESH", cast=rate, default="60/min"),
         # REST message sends per user: one a second on average, bursts of 60.
-        "message_send": env_rate("THROTTLE_MESSAGE_SEND", "60/min"),
+        "message_send": env("THROTTLE_MESSAGE_SEND", cast=rate, default="60/min"),
         # GET /api/auth/<id>/ per user: profiles arrive with conversations,
         # so a client looks users up one at a time, rarely.
-        "user_lookup": env_rate("THROTTLE_USER_LOOKUP", "120/min"),
+        "user_lookup": env("THROTTLE_USER_LOOKUP", cast=rate, default="120/min"),
         # GET /api/auth/users/?q= per user: a person typing a name, not a crawler.
-        "user_search": env_rate("THROTTLE_USER_SEARCH", "60/min"),
+        "user_search": env("THROTTLE_USER_SEARCH", cast=rate, default="60/min"),
         # Message search per user: each is a full-text query over their conversations.
-        "message_search": env_rate("THROTTLE_MESSAGE_SEARCH", "60/min"),
+        "message_search": env("THROTTLE_MESSAGE_SEARCH", cast=rate, default="60/min"),
         # Attachment uploads per user.
-        "attachment_upload": env_rate("THROTTLE_ATTACHMENT_UPLOAD", "60/min"),
+        "attachment_upload": env("THROTTLE_ATTACHMENT_UPLOAD", cast=rate, default="60/min"),
         # Reports per user: someone reporting a thread message by message
         # stays under it; a script filing reports against everyone does not.
-        "report": env_rate("THROTTLE_REPORT", "20/hour"),
+        "report": env("THROTTLE_REPORT", cast=rate, default="20/hour"),
     },
     # Proxies in front of the server whose X-Forwarded-For entries to trust
     # for the client address. 0 uses the connection's address, so a client
@@ -440,113 +391,111 @@ SPECTACULAR_SETTINGS = {
 # is printed on standard output (the embedded default: a developer reads the
 # reset link there), and with debug off it is not sent at all (a reset
 # request is then logged as not sent; links are never written to the logs).
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_HOST = env.str("EMAIL_HOST", default="").strip()
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587, minimum=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 # STARTTLS on the submission port (587) by default; EMAIL_USE_SSL for implicit TLS (465).
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 if EMAIL_USE_SSL:
     EMAIL_USE_TLS = False
 # Seconds an SMTP connection or answer may take; mail is sent off the request
 # path (useraccount.mail), so a slow server delays the email, not the answer.
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Chat <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10, minimum=1)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chat <noreply@localhost>")
 # Emails waiting to be sent, per server process; beyond it a new one is
 # dropped and logged (the sender sees the same answer and may ask again).
-EMAIL_QUEUE_MAX = env_int("EMAIL_QUEUE_MAX", 100, minimum=1)
+EMAIL_QUEUE_MAX = env.int("EMAIL_QUEUE_MAX", default=100, minimum=1)
 
 # --- Request size -----------------------------------------------------------
 
 # Largest request body (not counting uploaded files) read into memory; a
 # larger one is a 413 {"code": "too_large"} (core.rest). Django's default, 2.5 MiB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # Largest avatar file accepted, in bytes; a larger one is a 413 too. Uploads
 # over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MiB) go to a temporary file.
-AVATAR_MAX_SIZE = env_int("AVATAR_MAX_SIZE", 5 * 1024 * 1024)
+AVATAR_MAX_SIZE = env.int("AVATAR_MAX_SIZE", default=5 * 1024 * 1024)
 
 # --- Chat -------------------------------------------------------------------
 
-CHAT_MESSAGE_MAX_LENGTH = env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
+CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)
 # GET /api/chat/ answers this many conversations (most recently active first)
 # unless the client asks for ?limit= (up to CHAT_CONVERSATION_PAGE_MAX); the
 # original tutorial client shows only the first page, so the default is large.
-CHAT_CONVERSATION_PAGE_SIZE = env_int("CHAT_CONVERSATION_PAGE_SIZE", 100, minimum=1)
-CHAT_CONVERSATION_PAGE_MAX = max(CHAT_CONVERSATION_PAGE_SIZE, env_int("CHAT_CONVERSATION_PAGE_MAX", 200))
+CHAT_CONVERSATION_PAGE_SIZE = env.int("CHAT_CONVERSATION_PAGE_SIZE", default=100, minimum=1)
+CHAT_CONVERSATION_PAGE_MAX = max(CHAT_CONVERSATION_PAGE_SIZE, env.int("CHAT_CONVERSATION_PAGE_MAX", default=200))
 # GET /api/chat/<id>/ answers the latest this many messages (the original
 # client's whole view of a conversation); GET .../messages/ pages take ?limit=
 # up to CHAT_MESSAGE_PAGE_MAX.
-CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=1)
-CHAT_MESSAGE_PAGE_MAX = max(CHAT_HISTORY_MESSAGES, env_int("CHAT_MESSAGE_PAGE_MAX", 200))
+CHAT_HISTORY_MESSAGES = env.int("CHAT_HISTORY_MESSAGES", default=200, minimum=1)
+CHAT_MESSAGE_PAGE_MAX = max(CHAT_HISTORY_MESSAGES, env.int("CHAT_MESSAGE_PAGE_MAX", default=200))
 # Attachments: the largest file in bytes (a larger one is a 413), the types
 # accepted (read from the file's bytes, never from what the client says; any
 # other is a 415), how many one message may carry, and how many hours an
 # upload no message took is kept before ``manage.py cleanup_attachments``
 # removes it.
-CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024, minimum=1)
 CHAT_ATTACHMENT_TYPES = frozenset(
-    value.strip()
-    for value in os.environ.get(
+    env.list(
         "CHAT_ATTACHMENT_TYPES",
-        "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,"
-        "audio/mpeg,audio/ogg,video/mp4,video/webm",
-    ).split(",")
-    if value.strip()
+        default=["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain",
+                 "audio/mpeg", "audio/ogg", "video/mp4", "video/webm"],
+    )
 )
-CHAT_MESSAGE_MAX_ATTACHMENTS = env_int("CHAT_MESSAGE_MAX_ATTACHMENTS", 10, minimum=1)
-CHAT_ATTACHMENT_ORPHAN_HOURS = env_int("CHAT_ATTACHMENT_ORPHAN_HOURS", 24, minimum=1)
+CHAT_MESSAGE_MAX_ATTACHMENTS = env.int("CHAT_MESSAGE_MAX_ATTACHMENTS", default=10, minimum=1)
+CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=24, minimum=1)
 # Reactions: how many different emoji one message may carry, and how many
 # reactors' ids each emoji lists in message JSON (``count`` has them all).
-CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20, minimum=1)
-CHAT_REACTION_USERS_SHOWN = env_int("CHAT_REACTION_USERS_SHOWN", 20, minimum=1)
+CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, minimum=1)
+CHAT_REACTION_USERS_SHOWN = env.int("CHAT_REACTION_USERS_SHOWN", default=20, minimum=1)
 # The most members a group may have (creating or adding).
-CHAT_GROUP_MAX_MEMBERS = env_int("CHAT_GROUP_MAX_MEMBERS", 500, minimum=2)
+CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
 # The most users one user may block: each notifications socket of theirs
 # keeps the blocked ids in memory to filter what it is sent.
-USER_MAX_BLOCKS = env_int("USER_MAX_BLOCKS", 1000, minimum=1)
+USER_MAX_BLOCKS = env.int("USER_MAX_BLOCKS", default=1000, minimum=1)
 # Message search: results per page (?limit= up to the max), and how deep
 # pages go (a search is for finding, not for reading everything).
-CHAT_SEARCH_PAGE_SIZE = env_int("CHAT_SEARCH_PAGE_SIZE", 20, minimum=1)
-CHAT_SEARCH_PAGE_MAX = max(CHAT_SEARCH_PAGE_SIZE, env_int("CHAT_SEARCH_PAGE_MAX", 50))
-CHAT_SEARCH_MAX_RESULTS = env_int("CHAT_SEARCH_MAX_RESULTS", 500, minimum=1)
+CHAT_SEARCH_PAGE_SIZE = env.int("CHAT_SEARCH_PAGE_SIZE", default=20, minimum=1)
+CHAT_SEARCH_PAGE_MAX = max(CHAT_SEARCH_PAGE_SIZE, env.int("CHAT_SEARCH_PAGE_MAX", default=50))
+CHAT_SEARCH_MAX_RESULTS = env.int("CHAT_SEARCH_MAX_RESULTS", default=500, minimum=1)
 # A user counts as online while one of their sockets has sent a heartbeat in
 # the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
-PRESENCE_TTL = env_int("PRESENCE_TTL", 60)
-PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 20)
+PRESENCE_TTL = env.int("PRESENCE_TTL", default=60)
+PRESENCE_HEARTBEAT = env.int("PRESENCE_HEARTBEAT", default=20)
 # Typing notices are relayed at most once per user and room per this many seconds.
 TYPING_INTERVAL = 2
 # Catch-up (?after=, sync) reads history in pages of this many messages and
 # sends each frame only as fast as the client takes them.
-CATCH_UP_PAGE = env_int("CATCH_UP_PAGE", 200)
-CATCH_UP_PAGE_BYTES = env_int("CATCH_UP_PAGE_BYTES", 256 * 1024)
+CATCH_UP_PAGE = env.int("CATCH_UP_PAGE", default=200)
+CATCH_UP_PAGE_BYTES = env.int("CATCH_UP_PAGE_BYTES", default=256 * 1024)
 # A notifications ``sync`` answers with at most this many conversations (then
 # "more": true) and this many messages of each (then "has_more": true).
-SYNC_PAGE_CONVERSATIONS = env_int("SYNC_PAGE_CONVERSATIONS", 20)
-SYNC_MESSAGES_PER_CONVERSATION = env_int("SYNC_MESSAGES_PER_CONVERSATION", 50)
+SYNC_PAGE_CONVERSATIONS = env.int("SYNC_PAGE_CONVERSATIONS", default=20)
+SYNC_MESSAGES_PER_CONVERSATION = env.int("SYNC_MESSAGES_PER_CONVERSATION", default=50)
 # ... and at most this many characters of message bodies in all, so that one
 # frame stays small however long the messages are.
-SYNC_PAGE_BODY_CHARS = env_int("SYNC_PAGE_BODY_CHARS", 64_000)
+SYNC_PAGE_BODY_CHARS = env.int("SYNC_PAGE_BODY_CHARS", default=64_000)
 
 # Socket rate limits per user, across every server process (on Redis; in
-# memory on the embedded default): "<count>/<period>" such as "20/10s", or
-# off. Over a limit the frame is refused with an error frame, code
+# memory on the embedded default): a rate in core.rates' syntax such as
+# "20/10s" (the REST limits' too), or off. Over a limit the frame is refused with an error frame, code
 # "throttled", carrying retry_after; nothing is saved or relayed.
 SOCKET_RATE_LIMITS = {
     # message.send, message.edit, message.delete, reaction.add and reaction.remove together
-    "message": os.environ.get("SOCKET_RATE_MESSAGES", "20/10s"),
-    "typing": os.environ.get("SOCKET_RATE_TYPING", "10/10s"),
+    "message": env("SOCKET_RATE_MESSAGES", cast=rate, default="20/10s"),
+    "typing": env("SOCKET_RATE_TYPING", cast=rate, default="10/10s"),
     # every other frame (ping, sync, read, auth)
-    "frame": os.environ.get("SOCKET_RATE_FRAMES", "60/10s"),
+    "frame": env("SOCKET_RATE_FRAMES", cast=rate, default="60/10s"),
 }
 # Open sockets per user, all processes together; one more is refused with 4429.
-SOCKET_MAX_CONNECTIONS_PER_USER = env_int("SOCKET_MAX_CONNECTIONS_PER_USER", 20)
+SOCKET_MAX_CONNECTIONS_PER_USER = env.int("SOCKET_MAX_CONNECTIONS_PER_USER", default=20)
 
 # --- Push notifications (chat.push; docs/push.md) ----------------------------
 
@@ -554,73 +503,71 @@ SOCKET_MAX_CONNECTIONS_PER_USER = env_int("SOCKET_MAX_CONNECTIONS_PER_USER", 20)
 # pair with ``manage.py push_vapid_keys``) and the subject push services may
 # contact about it (mailto: or https:). Clients get the public key from
 # GET /api/devices/vapid/.
-PUSH_VAPID_PRIVATE_KEY = os.environ.get("PUSH_VAPID_PRIVATE_KEY", "").strip()
-PUSH_VAPID_SUBJECT = os.environ.get("PUSH_VAPID_SUBJECT", "").strip()
-if PUSH_VAPID_PRIVATE_KEY and not re.match(r"(mailto:|https://)\S+$", PUSH_VAPID_SUBJECT):
-    raise ImproperlyConfigured("PUSH_VAPID_SUBJECT must be a mailto: or https:// address when PUSH_VAPID_PRIVATE_KEY is set")
+PUSH_VAPID_PRIVATE_KEY = env.str("PUSH_VAPID_PRIVATE_KEY", default="").strip()
+# Needed with the key, as a mailto: or https:// address (a system check, chat.checks).
+PUSH_VAPID_SUBJECT = env.str("PUSH_VAPID_SUBJECT", default="").strip()
 # FCM (Android, and iOS through Firebase): the path of a Firebase service
 # account's JSON key file; the project is the one named in it.
-PUSH_FCM_CREDENTIALS = os.environ.get("PUSH_FCM_CREDENTIALS", "").strip()
+PUSH_FCM_CREDENTIALS = env.str("PUSH_FCM_CREDENTIALS", default="").strip()
 # Web Push endpoints are accepted only on these hosts and their subdomains
 # (the browsers' push services), so that the server never posts to an address
 # of a client's choosing; "*" accepts any https host.
-PUSH_WEBPUSH_HOSTS = env_list(
+PUSH_WEBPUSH_HOSTS = env.list(
     "PUSH_WEBPUSH_HOSTS",
-    ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+    default=["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
 )
 # Devices one user may register; one more is refused (code too_many_devices).
-PUSH_MAX_DEVICES_PER_USER = env_int("PUSH_MAX_DEVICES_PER_USER", 10, minimum=1)
+PUSH_MAX_DEVICES_PER_USER = env.int("PUSH_MAX_DEVICES_PER_USER", default=10, minimum=1)
 # Characters of a message's body a push carries (cut with "…"); 0 leaves the
 # body out, so that push services and lock screens never see what was written.
-PUSH_BODY_EXCERPT = env_int("PUSH_BODY_EXCERPT", 120, minimum=0)
-if PUSH_BODY_EXCERPT > 1000:
-    raise ImproperlyConfigured("PUSH_BODY_EXCERPT must be at most 1000 (a push carries at most 4 KB)")
+# At most 1000: a push carries at most 4 KB.
+PUSH_BODY_EXCERPT = env.int("PUSH_BODY_EXCERPT", default=120, minimum=0, maximum=1000)
 # Seconds a push service keeps a push for a device that is offline.
-PUSH_TTL = env_int("PUSH_TTL", 86_400, minimum=0)
+PUSH_TTL = env.int("PUSH_TTL", default=86_400, minimum=0)
 # Seconds one request to a push service may take.
-PUSH_TIMEOUT = env_int("PUSH_TIMEOUT", 10, minimum=1)
+PUSH_TIMEOUT = env.int("PUSH_TIMEOUT", default=10, minimum=1)
 # A push that fails for a reason that may pass (a 429 or 5xx, no answer) is
 # tried again after PUSH_RETRY_BACKOFF seconds, doubling up to
 # PUSH_RETRY_BACKOFF_MAX, PUSH_MAX_ATTEMPTS times in all; then it is dropped
 # and counted (chat_push_dropped_total).
-PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5, minimum=1)
-PUSH_RETRY_BACKOFF = env_int("PUSH_RETRY_BACKOFF", 15, minimum=1)
-PUSH_RETRY_BACKOFF_MAX = max(PUSH_RETRY_BACKOFF, env_int("PUSH_RETRY_BACKOFF_MAX", 600))
+PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=5, minimum=1)
+PUSH_RETRY_BACKOFF = env.int("PUSH_RETRY_BACKOFF", default=15, minimum=1)
+PUSH_RETRY_BACKOFF_MAX = max(PUSH_RETRY_BACKOFF, env.int("PUSH_RETRY_BACKOFF_MAX", default=600))
 # Threads of the push worker (``manage.py push_worker``, or in the server
 # process on the embedded default), and the port its /metrics is served on
 # (0: none; the web server's /metrics does not see the worker's counters).
-PUSH_WORKER_THREADS = env_int("PUSH_WORKER_THREADS", 4, minimum=1)
-PUSH_WORKER_METRICS_PORT = env_int("PUSH_WORKER_METRICS_PORT", 0, minimum=0)
+PUSH_WORKER_THREADS = env.int("PUSH_WORKER_THREADS", default=4, minimum=1)
+PUSH_WORKER_METRICS_PORT = env.int("PUSH_WORKER_METRICS_PORT", default=0, minimum=0)
 
 # --- Per-connection limits (core.runtime.server; docs/protocol.md, "Limits") -----
 
 # A socket is closed with 4008 when more than this many bytes wait unsent for
 # it, or when unsent bytes stay above 64 KiB for WEBSOCKET_SEND_TIMEOUT seconds.
-WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024)
-WEBSOCKET_SEND_TIMEOUT = env_int("WEBSOCKET_SEND_TIMEOUT", 30)
+WEBSOCKET_SEND_BUFFER_BYTES = env.int("WEBSOCKET_SEND_BUFFER_BYTES", default=1024 * 1024)
+WEBSOCKET_SEND_TIMEOUT = env.int("WEBSOCKET_SEND_TIMEOUT", default=30)
 # With this many received frames waiting for the consumer, the server stops
 # reading from that socket until half of them are handled.
-WEBSOCKET_RECEIVE_QUEUE = env_int("WEBSOCKET_RECEIVE_QUEUE", 32)
+WEBSOCKET_RECEIVE_QUEUE = env.int("WEBSOCKET_RECEIVE_QUEUE", default=32)
 # A larger message closes the socket with 1009. The default fits the longest
 # body (CHAT_MESSAGE_MAX_LENGTH) even with every character \u-escaped.
-WEBSOCKET_MAX_MESSAGE_BYTES = env_int("WEBSOCKET_MAX_MESSAGE_BYTES", 64 * 1024)
+WEBSOCKET_MAX_MESSAGE_BYTES = env.int("WEBSOCKET_MAX_MESSAGE_BYTES", default=64 * 1024)
 # Request line and headers must arrive within this many seconds of their first byte.
-HTTP_HEADER_TIMEOUT = env_int("HTTP_HEADER_TIMEOUT", 10)
+HTTP_HEADER_TIMEOUT = env.int("HTTP_HEADER_TIMEOUT", default=10)
 
 # --- Static and media -------------------------------------------------------
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_URL = os.environ.get("DJANGO_MEDIA_URL", "/media/")
-MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = env.str("DJANGO_MEDIA_URL", default="/media/")
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", cast=Path, default=BASE_DIR / "media")
 # Django serves uploaded files (avatars) under MEDIA_URL, with debug on or
 # off; 0 when a reverse proxy or a CDN serves MEDIA_ROOT instead.
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # The origin clients reach this server at, e.g. https://chat.example.com (no
 # path). File URLs in JSON (avatar_url) are absolute on it; unset, they are
 # absolute on the origin each request or socket came in on (core.public_urls).
 # Set it behind a proxy that rewrites Host, or when clients use several names.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").strip().rstrip("/")
 if PUBLIC_BASE_URL and not re.fullmatch(r"https?://[^/?#\s]+", PUBLIC_BASE_URL):
     raise ImproperlyConfigured(
         f"PUBLIC_BASE_URL must be an origin such as https://chat.example.com, got {PUBLIC_BASE_URL!r}"
@@ -631,23 +578,23 @@ if PUBLIC_BASE_URL and not re.fullmatch(r"https?://[^/?#\s]+", PUBLIC_BASE_URL):
 # S3 or an S3-compatible store (django-storages) as private objects, each
 # download a signed URL valid for ATTACHMENTS_URL_EXPIRE seconds. Credentials
 # come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the machine's role).
-ATTACHMENTS_ROOT = Path(os.environ.get("ATTACHMENTS_ROOT", BASE_DIR / "attachments"))
-ATTACHMENTS_S3_BUCKET = os.environ.get("ATTACHMENTS_S3_BUCKET", "").strip()
-ATTACHMENTS_URL_EXPIRE = env_int("ATTACHMENTS_URL_EXPIRE", 300, minimum=1)
+ATTACHMENTS_ROOT = env("ATTACHMENTS_ROOT", cast=Path, default=BASE_DIR / "attachments")
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="").strip()
+ATTACHMENTS_URL_EXPIRE = env.int("ATTACHMENTS_URL_EXPIRE", default=300, minimum=1)
 if ATTACHMENTS_S3_BUCKET:
     _ATTACHMENTS_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": ATTACHMENTS_S3_BUCKET,
-            "endpoint_url": os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("ATTACHMENTS_S3_REGION") or None,
+            "endpoint_url": env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
             # "path" for S3-compatible stores that have no per-bucket host names.
-            "addressing_style": os.environ.get("ATTACHMENTS_S3_ADDRESSING_STYLE") or None,
+            "addressing_style": env.str("ATTACHMENTS_S3_ADDRESSING_STYLE", default="") or None,
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": ATTACHMENTS_URL_EXPIRE,
             "file_overwrite": False,
-            "location": os.environ.get("ATTACHMENTS_S3_PREFIX", "attachments").strip("/"),
+            "location": env.str("ATTACHMENTS_S3_PREFIX", default="attachments").strip("/"),
         },
     }
 else:
@@ -679,12 +626,10 @@ USE_TZ = True
 # loggers only propagate here: its default console handler would print every
 # line a second time. DJANGO_LOG_LEVEL applies to them as to every other
 # (Django's defaults would keep them at INFO).
-LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").strip().upper()
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").strip().upper()
 # dictConfig, then Python's warnings through logging (core.logs.configure).
 LOGGING_CONFIG = "core.logs.configure"
-LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text")
-if LOG_FORMAT not in ("text", "json"):
-    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="text", choices=("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -713,11 +658,11 @@ LOGGING = {
 
 # Error tracking: with SENTRY_DSN set, errors go to Sentry too (core.sentry),
 # tagged with SENTRY_ENVIRONMENT; nothing is sent without it.
-SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from core.sentry import init as init_sentry
 
-    init_sentry(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", "production"))
+    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
 
 # --- HTTPS -------------------------------------------------------------------
 
@@ -728,22 +673,22 @@ if SENTRY_DSN:
 # /metrics are answered before the redirect (core.probes), so probes and
 # scrapers inside the network can use plain HTTP. Set 0 only to try the
 # stack on http://localhost.
-HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HTTPS:
     # 0 leaves redirecting plain HTTP to the proxy: a decision, so Django's
     # reminder to redirect (security.W008) is silenced when it is made.
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     if not SECURE_SSL_REDIRECT:
         SILENCED_SYSTEM_CHECKS.append("security.W008")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     # A year, subdomains included. Preloading (asking browsers to ship the
     # domain as HTTPS-only) is the domain owner's decision, off by default;
     # so Django's reminder about it (security.W021) is silenced unless on.
-    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS.append("security.W021")

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.core.exceptions import ImproperlyConfigured
 
 
 class ChatConfig(AppConfig):
@@ -7,22 +6,14 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        """CORS follows the sockets' origin rule; account changes do the chat's part (chat.accounts); a malformed socket rate fails at startup, not at a user's first frame."""
+        """CORS follows the sockets' origin rule; account changes do the chat's part (chat.accounts); chat's settings are checked by ``manage.py check`` (chat.checks)."""
         from corsheaders.signals import check_request_enabled
-        from django.conf import settings
 
         from core import hooks
 
-        from . import accounts
-        from .realtime.ratelimit import Rate
+        from . import accounts, checks  # noqa: F401 (checks registers the system checks)
         from .sockets.origins import cors_request_allowed
 
         check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.sockets.origins")
         hooks.account_deleting.connect(accounts.account_deleting)
         hooks.block_changed.connect(accounts.block_changed)
-
-        for action, text in settings.SOCKET_RATE_LIMITS.items():
-            try:
-                Rate.parse(text)
-            except ValueError as error:
-                raise ImproperlyConfigured(f"SOCKET_RATE_LIMITS[{action!r}]: {error}") from error

@@ -8,8 +8,9 @@ shares the counts; else this process's memory).
 
 Rates live in ``settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` under the
 throttle's ``scope`` and are read on every request, so a settings override
-takes effect at once. ``None``, ``""``, ``"0"`` or ``"off"`` switch a limit
-off. A refused request raises DRF's ``Throttled``, which core.rest turns into
+takes effect at once. They take the one rate syntax of core.rates (``60/min``,
+``3/10s``, ...), the sockets' too; ``None``, ``""``, ``"0"`` or ``"off"``
+switch a limit off. A refused request raises DRF's ``Throttled``, which core.rest turns into
 a 429 ``{"code": "throttled", "detail", "retry_after"}`` with ``Retry-After``.
 
 The counts are a list of timestamps per key (DRF's sliding window), read and
@@ -26,6 +27,7 @@ rather than one per request.
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,11 +38,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from core import metrics
+from core.rates import Rate, configured_rate
 
 logger = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0
-OFF = frozenset({"", "0", "off"})
 
 
 class FailOpenCache:
@@ -73,6 +75,8 @@ class FailOpenCache:
         return self._call(lambda cache: cache.get(key, default), fallback=default)
 
     def set(self, key: str, value, timeout=None) -> None:
+        # Whole seconds, rounded up: Redis would read a period under a second as 0 (delete).
+        timeout = None if timeout is None else math.ceil(timeout)
         self._call(lambda cache: cache.set(key, value, timeout), fallback=None)
 
     def _call(self, operation, *, fallback):
@@ -113,21 +117,27 @@ throttle_cache = FailOpenCache()
 class FailOpenRateThrottle(SimpleRateThrottle):
     """
     DRF's sliding-window throttle with the project's rules: the rate read from
-    the settings at each request (off for "", "0", "off"), the fail-open cache,
-    an exact wait, and optionally only some HTTP ``methods`` counted.
+    the settings at each request in core.rates' syntax (off for "", "0",
+    "off"), the fail-open cache, an exact wait, and optionally only some HTTP
+    ``methods`` counted.
     """
 
     cache = throttle_cache
     methods: frozenset[str] | None = None
 
-    def get_rate(self) -> str | None:
+    def get_rate(self) -> Rate | None:
         try:
-            rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            text = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
         except KeyError:
             raise ImproperlyConfigured(f"No throttle rate set for the {self.scope!r} scope")
-        if rate is None or rate.strip().lower() in OFF:
-            return None
-        return rate
+        try:
+            return configured_rate(text)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"The throttle rate of the {self.scope!r} scope: {error}") from None
+
+    def parse_rate(self, rate: Rate | None) -> tuple[int | None, float | None]:
+        """(count, seconds) of the rate get_rate parsed, instead of DRF's own "N/unit" reading."""
+        return (None, None) if rate is None else (rate.count, rate.period)
 
     def allow_request(self, request, view) -> bool:
         if self.methods is not None and request.method not in self.methods:

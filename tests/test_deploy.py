@@ -123,3 +123,11 @@ def test_the_entrypoint_stops_at_once_on_a_bad_setting():
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
     assert "Waiting for the database" not in result.stderr
+
+
+def test_the_entrypoint_stops_at_once_on_a_failing_system_check():
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"
+    result = run(["sh", "docker-entrypoint.sh", "true"], PUSH_VAPID_PRIVATE_KEY="a-key", PUSH_VAPID_SUBJECT="", PATH=path)
+    assert result.returncode != 0
+    assert "(chat.E002) PUSH_VAPID_SUBJECT" in result.stderr
+    assert "Waiting for the database" not in result.stderr

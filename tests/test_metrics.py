@@ -66,13 +66,13 @@ def test_a_token_admits_from_anywhere_and_networks_are_a_setting(client, setting
 def test_a_bad_network_list_fails_loudly(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    from backend.settings import env_networks
+    from core.env import Env, networks
 
     monkeypatch.setenv("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8, office")
     with pytest.raises(ImproperlyConfigured, match="METRICS_ALLOWED_NETWORKS"):
-        env_networks("METRICS_ALLOWED_NETWORKS", "")
+        Env()("METRICS_ALLOWED_NETWORKS", cast=networks, default="")
     monkeypatch.setenv("METRICS_ALLOWED_NETWORKS", "")
-    assert env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8") == ()
+    assert Env()("METRICS_ALLOWED_NETWORKS", cast=networks, default="127.0.0.0/8") == ()
 
 
 async def test_socket_counters_follow_what_happens(alice, bob, carol, direct, settings):

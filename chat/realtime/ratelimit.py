@@ -16,7 +16,7 @@ in a dict in this process. If Redis is unreachable the limiter fails open:
 actions are allowed (``degraded=True``) rather than the chat stopping.
 
     limiter = rate_limiter()          # this process's limiter, made on first use
-    verdict = await limiter.hit("message", user_id, rate=Rate.parse("20/10s"))
+    verdict = await limiter.hit("message", user_id, rate=Rate.parse("20/10s"))  # core.rates' syntax
     if not verdict.allowed:
         ...  # tell the client to retry in verdict.retry_after seconds
 
@@ -24,57 +24,17 @@ No Channels here: consumers call ``hit`` and turn a refusal into an error frame.
 """
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS, Dependency
+# The rate syntax is core's: one parser for these limits and the REST throttles.
+from core.rates import Rate, configured_rate
 from core.redis_clients import RedisPerLoop
-
-_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_RATE = re.compile(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|min|m|h)")
-
-
-@dataclass(frozen=True)
-class Rate:
-    """At most ``count`` hits per ``period`` seconds."""
-
-    count: int
-    period: float
-
-    def __post_init__(self):
-        if self.count < 1 or not self.period > 0:
-            raise ValueError(f"a rate needs a count >= 1 and a period > 0, not {self.count}/{self.period}s")
-
-    @classmethod
-    def parse(cls, text: str | None) -> "Rate | None":
-        """``"20/10s"``, ``"5/s"``, ``"30/m"``, ``"30/min"``, ``"100/h"``; None for ``""``, ``"off"`` or ``"0"``."""
-        text = (text or "").strip().lower()
-        if text in ("", "off", "0"):
-            return None
-        match = _RATE.fullmatch(text)
-        if match is None:
-            raise ValueError(
-                f"invalid rate {text!r}: expected COUNT/PERIOD such as '20/10s', '5/s', '30/min' "
-                f"or '100/h' (units s, m, min, h), or 'off'"
-            )
-        count, number, unit = match.groups()
-        try:
-            return cls(int(count), float(number or 1) * _UNITS[unit])
-        except ValueError as error:
-            raise ValueError(f"invalid rate {text!r}: {error}") from None
-
-    @property
-    def interval(self) -> float:
-        """Seconds of capacity one hit uses."""
-        return self.period / self.count
-
-    def __str__(self) -> str:
-        return f"{self.count}/{self.period:g}s"
 
 
 @dataclass(frozen=True)
@@ -198,9 +158,3 @@ def rate_limiter() -> MemoryRateLimiter | RedisRateLimiter:
     if settings.REDIS_URL:
         return RedisRateLimiter(settings.REDIS_URL)
     return MemoryRateLimiter()
-
-
-@lru_cache(maxsize=64)
-def configured_rate(text: str | None) -> Rate | None:
-    """``Rate.parse`` of a settings value, parsed once."""
-    return Rate.parse(text)

@@ -1,4 +1,4 @@
-"""Rate limits: Rate.parse, the in-process limiter on a fake clock, the Redis limiter and its fail-open."""
+"""Socket rate limits: the in-process limiter on a fake clock, the Redis limiter and its fail-open (the rate syntax: tests/test_rates.py)."""
 
 import asyncio
 import logging
@@ -13,44 +13,6 @@ from tests.conftest import FakeClock
 
 NOTHING_LISTENS = "redis://127.0.0.1:6399/0"
 LOGGER = "core.outages"
-
-
-# --- Rate.parse ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, rate",
-    [
-        ("20/10s", Rate(20, 10.0)),
-        ("5/s", Rate(5, 1.0)),
-        ("30/m", Rate(30, 60.0)),
-        ("30/min", Rate(30, 60.0)),
-        ("100/h", Rate(100, 3600.0)),
-        ("2/0.5s", Rate(2, 0.5)),
-        ("3/2min", Rate(3, 120.0)),
-        (" 20 / 10S ", Rate(20, 10.0)),
-    ],
-)
-def test_parse_reads_count_per_period(text, rate):
-    assert Rate.parse(text) == rate
-
-
-@pytest.mark.parametrize("text", ["", "off", "OFF", "0", None])
-def test_parse_of_off_is_unlimited(text):
-    assert Rate.parse(text) is None
-
-
-@pytest.mark.parametrize("text", ["20", "20/", "/10s", "20/10", "20/10d", "a/s", "-1/s", "20/10s/x", "1.5/s", "0/10s", "5/0s"])
-def test_parse_rejects_garbage_with_a_message_naming_it(text):
-    with pytest.raises(ValueError, match=f"invalid rate '{text.strip().lower()}'"):
-        Rate.parse(text)
-
-
-def test_a_rate_needs_a_positive_count_and_period():
-    with pytest.raises(ValueError):
-        Rate(0, 10)
-    with pytest.raises(ValueError):
-        Rate(1, 0)
 
 
 # --- In-process limiter ---------------------------------------------------------------------
