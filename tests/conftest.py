@@ -96,6 +96,17 @@ def redis_assumed_up():
 
 
 @pytest.fixture(autouse=True)
+def database_assumed_up():
+    """Each test ends with the database counted as up (core.outages), and its pool waiting as configured."""
+    from core import outages
+
+    yield
+    if outages.DATABASE.down:
+        outages.DATABASE.down_since, outages.DATABASE.failures = None, 0
+        outages._wait_as_configured()
+
+
+@pytest.fixture(autouse=True)
 def attachment_files(settings, tmp_path):
     """Attachments go to the test's own folder (the returned path), never the project's."""
     root = tmp_path / "attachments"
@@ -533,3 +544,4 @@ def own_redis():
     if redis.process.poll() is None:
         redis.process.send_signal(signal.SIGCONT)
         redis.kill()
+

@@ -1,9 +1,17 @@
-"""core.outages: one log line when a service goes away, one when it is back."""
+"""
+core.outages: one log line when a service goes away, one when it is back;
+an unreachable database told from a failed query.
+"""
 
 import logging
 import sys
 
-from core.outages import Dependency, OncePerOutage
+import psycopg
+import pytest
+from django.db import DatabaseError, IntegrityError, OperationalError
+from psycopg_pool import PoolTimeout
+
+from core.outages import Dependency, OncePerOutage, database_unreachable
 from tests.conftest import FakeClock
 
 
@@ -52,3 +60,46 @@ def test_a_library_retrying_every_second_is_let_through_once_a_minute_in_one_lin
     assert len(passed) == 2
     assert passed[0].getMessage() == "Unexpected exception in receive task: ConnectionError: Connection refused"
     assert passed[0].exc_info is None
+
+
+# --- The database ------------------------------------------------------------------
+
+
+def raised_from(error: BaseException, cause: BaseException) -> BaseException:
+    """``error`` as Django raises it: ``raise error from cause``."""
+    try:
+        raise error from cause
+    except BaseException as raised:
+        return raised
+
+
+@pytest.mark.parametrize("error, unreachable", [
+    (psycopg.OperationalError("connection failed: Connection refused"), True),
+    (psycopg.errors.AdminShutdown("terminating connection due to administrator command"), True),
+    (psycopg.errors.CannotConnectNow("the database system is starting up"), True),
+    (psycopg.errors.ConnectionFailure("connection failure"), True),
+    (PoolTimeout("couldn't get a connection after 10.00 sec"), True),
+    (psycopg.InterfaceError("the connection is closed"), True),
+    (raised_from(OperationalError("connection failed"), psycopg.OperationalError("connection failed")), True),
+    (raised_from(DatabaseError("terminating"), psycopg.errors.AdminShutdown("terminating")), True),  # asyncdb's
+    (psycopg.errors.QueryCanceled("canceling statement due to statement timeout"), False),
+    (psycopg.errors.DeadlockDetected("deadlock detected"), False),
+    (psycopg.errors.SerializationFailure("could not serialize access"), False),
+    (raised_from(IntegrityError("duplicate key"), psycopg.errors.UniqueViolation("duplicate key")), False),
+    (OperationalError("database is locked"), False),  # SQLite's: busy, not away
+    (ValueError("no"), False),
+])
+def test_an_unreachable_database_is_told_from_a_failed_query(error, unreachable):
+    assert database_unreachable(error) is unreachable
+
+
+def test_an_outage_calls_its_hooks_once_when_it_starts_and_once_when_it_ends():
+    calls = []
+    database = Dependency("PostgreSQL", clock=FakeClock(), on_down=lambda: calls.append("down"),
+                          on_back=lambda: calls.append("back"))
+    for _ in range(3):
+        database.failed(psycopg.OperationalError("connection failed"))
+    database.succeeded()
+    database.succeeded()
+    assert calls == ["down", "back"] and database.outages == 1
+
