@@ -127,6 +127,8 @@ MIDDLEWARE = [
     # First: health checks and /metrics answer whatever the Host header says
     # (probes address the container by IP); nothing below runs for them.
     "core.probes.ProbeMiddleware",
+    # Views outside DRF: an unreachable database answers 503 (DRF's own views: core.rest).
+    "core.rest.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
