@@ -30,7 +30,7 @@ from django.db import DatabaseError
 from backend.asyncdb import db, loop_or_db
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
-from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, refuse_socket_for_now
+from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, database_failed, refuse_socket_for_now
 from core.validation import whole_number
 from useraccount.middleware import token_from_scope
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token, authenticate_session_token, session_end
@@ -171,11 +171,11 @@ class Consumer(AsyncWebsocketConsumer):
             # receiving): close with "try again later".
             REDIS.failed(error)
             await refuse_socket_for_now(send, accepted=self._accepted)
-        except DatabaseError:
+        except DatabaseError as error:
             # The database failed outside a frame's handler (authorising while
             # connecting, catching up): the same, counted as a database error.
-            metrics.DATABASE_ERRORS.inc()
-            logger.exception("Closed a socket with %s: the database failed", CLOSE_TRY_AGAIN)
+            if not database_failed(error):
+                logger.exception("Closed a socket with %s: the database failed", CLOSE_TRY_AGAIN)
             await refuse_socket_for_now(send, accepted=self._accepted)
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
@@ -247,11 +247,10 @@ class Consumer(AsyncWebsocketConsumer):
         except ApplicationError as error:
             await self.send_error(error, commands.client_id_of(frame), command)
         except Exception as error:
-            if isinstance(error, DatabaseError):
-                metrics.DATABASE_ERRORS.inc()
             # A failure of ours must not kill the consumer: disconnect() would
             # never run, and the user would stay "online" with groups joined.
-            logger.exception("Could not handle %s", type(command).__name__)
+            if not database_failed(error):
+                logger.exception("Could not handle %s", type(command).__name__)
             error = ServerError("The server could not handle that frame; try again.")
             await self.send_error(error, commands.client_id_of(frame), command)
 
@@ -382,9 +381,8 @@ class RoomConsumer(Consumer):
         except ApplicationError:
             raise
         except Exception as error:
-            if isinstance(error, DatabaseError):
-                metrics.DATABASE_ERRORS.inc()
-            logger.exception("Could not save a message in %s", self.conversation.id)
+            if not database_failed(error):
+                logger.exception("Could not save a message in %s", self.conversation.id)
             raise ServerError("The message could not be saved; send it again.", code="save_failed")
         metrics.SEND_SECONDS.observe(time.perf_counter() - started)
         if not created:

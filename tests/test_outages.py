@@ -171,3 +171,25 @@ def test_views_outside_drf_answer_503_too(client, caplog, path, content_type):
     assert database_errors() == counted + 1
     assert not [record for record in caplog.records if record.exc_info or record.name == "django.request"]
 
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_frame_failing_on_an_unreachable_database_logs_no_traceback(alice, direct, caplog, monkeypatch):
+    from chat.consumers import RoomConsumer
+    from tests.conftest import receive, room
+
+    async def fail(self, command):
+        raise unreachable_database()
+
+    monkeypatch.setattr(RoomConsumer, "on_ping", fail)
+    counted = database_errors()
+    async with room(direct, alice) as ws:
+        for _ in range(3):
+            await ws.send_to(text_data='{"type": "ping"}')
+            assert (await receive(ws))["code"] == "server_error"
+    assert database_errors() == counted + 3
+    assert not [record for record in caplog.records if record.exc_info]
+    # (Then the database, which is up, answers the socket's goodbye: "PostgreSQL is back".)
+    assert [record.getMessage() for record in caplog.records if "unreachable" in record.getMessage()] == [
+        "PostgreSQL is unreachable (OperationalError: connection failed: Connection refused); "
+        "answering 503 and closing new sockets with 4503 until it is back"
+    ]
