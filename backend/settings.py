@@ -81,6 +81,8 @@ MIDDLEWARE = [
     # First: health checks and /metrics answer whatever the Host header says
     # (probes address the container by IP); nothing below runs for them.
     "core.probes.ProbeMiddleware",
+    # Views outside DRF: an unreachable database answers 503 (DRF's own views: core.rest).
+    "core.rest.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -635,9 +637,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "context": {"()": "core.logs.ContextFilter"},
-        # channels_redis logs a traceback every second while Redis is down; one
-        # line a minute is enough next to core.outages' own start and end lines.
+        # channels_redis logs a traceback every second while Redis is down, and
+        # psycopg's pool a line per attempt to reconnect to PostgreSQL; one line
+        # a minute is enough next to core.outages' own start and end lines.
+        # A filter each: they keep their own minute.
         "once_per_outage": {"()": "core.outages.OncePerOutage"},
+        "once_per_database_outage": {"()": "core.outages.OncePerOutage"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(socket_id)s] %(message)s"},
@@ -653,6 +658,7 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "channels_redis.pubsub": {"filters": ["once_per_outage"]},
+        "psycopg.pool": {"filters": ["once_per_database_outage"]},
     },
 }
 

@@ -59,11 +59,8 @@ class UnsupportedType(ApplicationError):
     code = "unsupported_type"
 
 
-class TooManyRequests(ApplicationError):
-    """Over a rate limit; ``retry_after`` is how many seconds to wait before trying again."""
-
-    status = 429
-    code = "throttled"
+class RetryLater(ApplicationError):
+    """Try again in ``retry_after`` seconds (REST: also a Retry-After header)."""
 
     def __init__(self, detail: str, *, retry_after: int, code: str | None = None):
         super().__init__(detail, code=code)
@@ -71,6 +68,20 @@ class TooManyRequests(ApplicationError):
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "retry_after": self.retry_after}
+
+
+class TooManyRequests(RetryLater):
+    """Over a rate limit."""
+
+    status = 429
+    code = "throttled"
+
+
+class DatabaseUnavailable(RetryLater):
+    """The database cannot be reached just now (down, restarting, or no connection free in time)."""
+
+    status = 503
+    code = "database_unavailable"
 
 
 class ServerError(ApplicationError):

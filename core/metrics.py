@@ -62,7 +62,8 @@ RATE_LIMITED = Counter(
 )
 REDIS_ERRORS = Counter("chat_redis_errors", "Calls to Redis (channel layer, presence, rate limits) that failed.")
 DATABASE_ERRORS = Counter(
-    "chat_database_errors", "Requests, socket frames and socket connects that failed on a database error."
+    "chat_database_errors",
+    "Requests, socket frames and socket connects that failed on a database error, an unreachable database included.",
 )
 PUSH_SENT = Counter("chat_push_sent", "Pushes a push service accepted, by device kind (webpush, fcm).", ["kind"])
 PUSH_DROPPED = Counter(

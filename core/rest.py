@@ -15,6 +15,10 @@ maps each bad input field to its messages. Sources:
 - simplejwt's token errors: 401 ``token_not_valid`` with the reason
   (expired, malformed, logged out) as the detail.
 - ``Throttled``: 429 ``throttled`` with ``retry_after`` and a Retry-After header.
+- A database that cannot be reached (core.outages.database_unreachable): 503
+  ``database_unavailable`` with ``retry_after`` and a Retry-After header; the
+  outage is logged once when it starts and once when it ends, not per request.
+  ``DatabaseOutageMiddleware`` answers the same for views outside DRF.
 - A body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields or files than
   Django reads: 413 ``too_large`` (Django would answer an HTML 400).
 - Anything else: 500 ``server_error``, saying nothing of the cause, which is
@@ -33,18 +37,27 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.signals import got_request_exception
-from django.db import DatabaseError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from . import metrics
-from .errors import ApplicationError, TooLarge, TooManyRequests
+from .errors import ApplicationError, DatabaseUnavailable, RetryLater, TooLarge, TooManyRequests
+from .outages import database_failed
 
 logger = logging.getLogger("django.request")
 
 SERVER_ERROR_DETAIL = "Something went wrong on the server; try again later."
+# A restart or a failover of PostgreSQL takes seconds.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable() -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"The database cannot be reached just now; try again in {DATABASE_RETRY_AFTER} seconds.",
+        retry_after=DATABASE_RETRY_AFTER,
+    )
 
 
 def error_body(code: str, detail: str, fields: dict | None = None, **extra) -> dict:
@@ -56,13 +69,16 @@ def error_body(code: str, detail: str, fields: dict | None = None, **extra) -> d
 
 
 def exception_handler(exc, context):
+    # Counted either way; an unreachable database is logged once per outage.
+    if database_failed(exc):
+        exc = database_unavailable()
     exc = _as_known_error(exc)
     headers = {}
     if isinstance(exc, ApplicationError):
         status = exc.status
         fields = {exc.field: exc.messages} if exc.field and status == 400 else None
         body = error_body(fields=fields, **exc.as_dict())
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, RetryLater):
             headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, exceptions.APIException):
         status = exc.status_code
@@ -70,8 +86,6 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
     else:
-        if isinstance(exc, DatabaseError):
-            metrics.DATABASE_ERRORS.inc()
         request = context.get("request")
         # Django announces the errors it did not handle with this signal, and
         # error trackers (Sentry) listen to it; DRF handled this one, so say it.
@@ -86,8 +100,9 @@ def exception_handler(exc, context):
             body.setdefault(field, messages)
     set_rollback()
     response = Response(body, status=status, headers=headers)
-    # Logged above with its traceback: Django's own 5xx line would repeat it.
-    response._has_been_logged = status == 500
+    # Logged above with its traceback, or once per outage (503): Django's own
+    # 5xx line would repeat it.
+    response._has_been_logged = status >= 500
     return response
 
 
@@ -156,3 +171,24 @@ def api_server_error(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+class DatabaseOutageMiddleware(MiddlewareMixin):
+    """
+    For views outside DRF (the admin, the pages): an unreachable database is
+    a 503 with Retry-After (the error body under /api/, a line of text
+    elsewhere), logged once per outage, instead of a 500 with a traceback per
+    request. Other database errors are counted and left to Django.
+    """
+
+    def process_exception(self, request, exception):
+        if not database_failed(exception):
+            return None
+        error = database_unavailable()
+        if request.path.startswith("/api/"):
+            response = JsonResponse(error_body(**error.as_dict()), status=error.status)
+        else:
+            response = HttpResponse(error.detail, status=error.status, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(error.retry_after)
+        response._has_been_logged = True
+        return response

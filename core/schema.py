@@ -6,8 +6,9 @@ answers each endpoint documents.
 
 ``ErrorOut`` describes what core.rest.exception_handler answers. Every
 endpoint documents 405, 413 (a body or query string over Django's size or
-field-count limits) and 429, which any request can meet, besides its own
-statuses (401 when it needs a token, 415 when it takes a body).
+field-count limits), 429 and 503 (the database unreachable), which any
+request can meet, besides its own statuses (401 when it needs a token, 415
+when it takes a body).
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
@@ -26,6 +27,7 @@ _MEANINGS = {
     413: "The body (or an uploaded file) is too large.",
     415: "The body's content type is not JSON, form or multipart.",
     429: "Over a rate limit; retry after `retry_after` seconds (also in `Retry-After`).",
+    503: "The database cannot be reached just now; retry after `retry_after` seconds (also in `Retry-After`).",
 }
 
 
@@ -38,7 +40,9 @@ class ErrorOut(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()), required=False,
         help_text="Validation errors only: each bad input field and its messages.",
     )
-    retry_after = serializers.IntegerField(required=False, help_text="With `throttled` only: seconds to wait.")
+    retry_after = serializers.IntegerField(
+        required=False, help_text="With `throttled` and `database_unavailable` only: seconds to wait."
+    )
 
 
 class LegacyErrorOut(serializers.Serializer):
@@ -54,8 +58,8 @@ class LegacyErrorOut(serializers.Serializer):
 
 
 def errors(*statuses: int, body=ErrorOut) -> dict:
-    """``responses`` entries for these statuses, plus 405, 413 and 429, which any request can meet."""
-    wanted = sorted(set(statuses) | {405, 413, 429})
+    """``responses`` entries for these statuses, plus 405, 413, 429 and 503, which any request can meet."""
+    wanted = sorted(set(statuses) | {405, 413, 429, 503})
     return {
         status: OpenApiResponse(
             body, description=_MEANINGS[status],
@@ -75,4 +79,8 @@ def _example(status: int) -> dict:
         413: {"code": "too_large", "detail": "The request body is larger than 2621440 bytes."},
         415: {"code": "unsupported_media_type", "detail": 'Unsupported media type "text/plain" in request.'},
         429: {"code": "throttled", "detail": "Too many requests; try again in 3 seconds.", "retry_after": 3},
+        503: {
+            "code": "database_unavailable", "detail": "The database cannot be reached just now; try again in 5 seconds.",
+            "retry_after": 5,
+        },
     }[status]

@@ -73,7 +73,7 @@ def frame_checker():
 
 @pytest.fixture(scope="session", autouse=True)
 def loop_connections_closed(django_db_setup):
-    """The event loops' PostgreSQL connections (chat.fast_send) end before the test database is dropped."""
+    """The event loops' PostgreSQL connections (chat.messages.send) end before the test database is dropped."""
     yield
     close_loop_connections()
 
@@ -93,6 +93,17 @@ def redis_assumed_up():
     from core.outages import REDIS
 
     REDIS.down_since, REDIS.failures = None, 0
+
+
+@pytest.fixture(autouse=True)
+def database_assumed_up():
+    """Each test ends with the database counted as up (core.outages), and its pool waiting as configured."""
+    from core import outages
+
+    yield
+    if outages.DATABASE.down:
+        outages.DATABASE.down_since, outages.DATABASE.failures = None, 0
+        outages._wait_as_configured()
 
 
 @pytest.fixture(autouse=True)
@@ -533,3 +544,83 @@ def own_redis():
     if redis.process.poll() is None:
         redis.process.send_signal(signal.SIGCONT)
         redis.kill()
+
+
+class OwnPostgres:
+    """
+    A PostgreSQL of a test's own (initdb into a temporary folder, on a free
+    port), migrated, to stop and restart under traffic; never the shared one.
+    PostgreSQL will not run as root: under root it runs as the ``postgres`` user.
+    """
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="chat-postgres-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/chat"
+        self._as = []
+        if os.geteuid() == 0:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as, *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def create(self) -> None:
+        """initdb, start, make the database and migrate it (what a server process needs)."""
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.start()
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE chat")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True,
+            env=dict(os.environ, DATABASE_URL=self.url),
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        """A fast shutdown, as a restart or a failover does: sessions are ended (AdminShutdown)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run([*self._as, "pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture
+def own_postgres():
+    """An OwnPostgres, running; skipped without initdb and pg_ctl (failing under CI=true)."""
+    missing = [tool for tool in ("initdb", "pg_ctl") if shutil.which(tool) is None]
+    if os.geteuid() == 0 and (shutil.which("runuser") is None or not _has_user("postgres")):
+        missing.append("runuser and a postgres user (PostgreSQL will not run as root)")
+    if missing:
+        reason = f"needs {' and '.join(missing)}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    postgres = OwnPostgres()
+    try:
+        postgres.create()
+        yield postgres
+    finally:
+        postgres.remove()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import access_token, free_port, http_request
+from tests.conftest import access_token, http_request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -149,12 +149,20 @@ def fake_sentry():
     server.server_close()
 
 
-def test_a_server_error_reaches_sentry_without_the_token(start_server, fake_sentry, alice):
+def database_without_tables(tmp_path) -> str:
+    """
+    A database on which every query fails, for server errors: an unreachable
+    one is a 503 instead, logged once per outage (core.outages), not sent.
+    """
+    return f"sqlite:///{tmp_path / 'no-tables.sqlite3'}"
+
+
+def test_a_server_error_reaches_sentry_without_the_token(start_server, fake_sentry, alice, tmp_path):
     server = start_server(
         SENTRY_DSN=f"http://publickey@127.0.0.1:{fake_sentry}/1", SENTRY_ENVIRONMENT="ci",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing", DATABASE_POOL="0", REDIS_URL="",
+        DATABASE_URL=database_without_tables(tmp_path), REDIS_URL="",
     )
-    secret = access_token(alice)  # valid, so the server looks its user up in the database it cannot reach
+    secret = access_token(alice)  # valid, so the server looks its user up in a database that fails
     status, _ = get(f"{server.http}/api/auth/me/?token={secret}", Authorization=f"Bearer {secret}")
     assert status == 500
     assert wait_for(lambda: any("OperationalError" in body for body in FakeSentry.received)), server.log()[-600:] + str(FakeSentry.received)[:1500]
@@ -164,10 +172,10 @@ def test_a_server_error_reaches_sentry_without_the_token(start_server, fake_sent
     assert "[Filtered]" in events
 
 
-def test_a_failed_register_or_login_reaches_sentry_without_the_password_or_the_email(start_server, fake_sentry):
+def test_a_failed_register_or_login_reaches_sentry_without_the_password_or_the_email(start_server, fake_sentry, tmp_path):
     server = start_server(
         SENTRY_DSN=f"http://publickey@127.0.0.1:{fake_sentry}/1",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing", DATABASE_POOL="0", REDIS_URL="",
+        DATABASE_URL=database_without_tables(tmp_path), REDIS_URL="",
     )
     password, email = "Tr0ub4dor-and-3-horses", "someone.private@example.org"
     register = {"email": email, "password1": password, "password2": password, "name": "Someone"}
@@ -180,9 +188,8 @@ def test_a_failed_register_or_login_reaches_sentry_without_the_password_or_the_e
     assert email not in events and "someone.private" not in events
 
 
-def test_without_a_dsn_nothing_is_sent(start_server, fake_sentry, alice):
-    server = start_server(DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing", DATABASE_POOL="0",
-                          REDIS_URL="")
+def test_without_a_dsn_nothing_is_sent(start_server, fake_sentry, alice, tmp_path):
+    server = start_server(DATABASE_URL=database_without_tables(tmp_path), REDIS_URL="")
     assert get(f"{server.http}/api/auth/me/", Authorization=f"Bearer {access_token(alice)}")[0] == 500
     time.sleep(1)
     assert FakeSentry.received == []

@@ -20,9 +20,8 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
+from core.outages import CLOSE_TRY_AGAIN, database_failed, refuse_socket_for_now
 from core.runtime.asyncdb import loop_or_db
-from core import metrics
-from core.outages import CLOSE_TRY_AGAIN, refuse_socket_for_now
 
 from .tokens import authenticate_access_token, authenticate_access_token_on_loop
 
@@ -49,9 +48,9 @@ class TokenAuthMiddleware:
         try:
             check = loop_or_db(authenticate_access_token_on_loop, authenticate_access_token)
             found = await check(token) if token else None
-        except DatabaseError:
-            metrics.DATABASE_ERRORS.inc()
-            logger.exception("Closed a socket with %s: the database failed checking its token", CLOSE_TRY_AGAIN)
+        except DatabaseError as error:
+            if not database_failed(error):  # counted; an unreachable database is logged once per outage
+                logger.exception("Closed a socket with %s: the database failed checking its token", CLOSE_TRY_AGAIN)
             if (await receive())["type"] == "websocket.connect":
                 await refuse_socket_for_now(send, accepted=False)
             return

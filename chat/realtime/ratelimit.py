@@ -33,7 +33,7 @@ from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS, Dependency
 # The rate syntax is core's: one parser for these limits and the REST throttles.
-from core.rates import Rate, configured_rate
+from core.rates import Rate
 from core.redis_clients import RedisPerLoop
 
 

@@ -32,10 +32,11 @@ from chat.realtime import commands, events, profiles
 from chat.realtime.groups import conversation_group
 from chat.realtime.heartbeat import process_heartbeat
 from chat.realtime.presence import presence_store
-from chat.realtime.ratelimit import configured_rate, rate_limiter
+from chat.realtime.ratelimit import rate_limiter
 from core import metrics, outbox
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
-from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, refuse_socket_for_now
+from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, database_failed, refuse_socket_for_now
+from core.rates import configured_rate
 from core.runtime.asyncdb import db, loop_or_db
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
 
@@ -162,11 +163,11 @@ class Consumer(AsyncWebsocketConsumer):
             # receiving): close with "try again later".
             REDIS.failed(error)
             await refuse_socket_for_now(send, accepted=self._accepted)
-        except DatabaseError:
+        except DatabaseError as error:
             # The database failed outside a frame's handler (authorising while
             # connecting, catching up): the same, counted as a database error.
-            metrics.DATABASE_ERRORS.inc()
-            logger.exception("Closed a socket with %s: the database failed", CLOSE_TRY_AGAIN)
+            if not database_failed(error):
+                logger.exception("Closed a socket with %s: the database failed", CLOSE_TRY_AGAIN)
             await refuse_socket_for_now(send, accepted=self._accepted)
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
@@ -238,11 +239,10 @@ class Consumer(AsyncWebsocketConsumer):
         except ApplicationError as error:
             await self.send_error(error, commands.client_id_of(frame), command)
         except Exception as error:
-            if isinstance(error, DatabaseError):
-                metrics.DATABASE_ERRORS.inc()
             # A failure of ours must not kill the consumer: disconnect() would
             # never run, and the user would stay "online" with groups joined.
-            logger.exception("Could not handle %s", type(command).__name__)
+            if not database_failed(error):
+                logger.exception("Could not handle %s", type(command).__name__)
             error = ServerError("The server could not handle that frame; try again.")
             await self.send_error(error, commands.client_id_of(frame), command)
 

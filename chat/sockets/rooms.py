@@ -22,7 +22,6 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError
 
 from chat.conversations.membership import conversation_mark_read
 from chat.conversations.selectors import (
@@ -48,7 +47,7 @@ from chat.sockets.base import (
 )
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError
-from core.outages import REDIS, REDIS_ERRORS
+from core.outages import database_failed, REDIS, REDIS_ERRORS
 from core.runtime.asyncdb import db, loop_or_db
 from core.validation import whole_number
 from useraccount.middleware import token_from_scope
@@ -133,9 +132,8 @@ class RoomConsumer(Consumer):
         except ApplicationError:
             raise
         except Exception as error:
-            if isinstance(error, DatabaseError):
-                metrics.DATABASE_ERRORS.inc()
-            logger.exception("Could not save a message in %s", self.conversation.id)
+            if not database_failed(error):
+                logger.exception("Could not save a message in %s", self.conversation.id)
             raise ServerError("The message could not be saved; send it again.", code="save_failed")
         metrics.SEND_SECONDS.observe(time.perf_counter() - started)
         if not created:

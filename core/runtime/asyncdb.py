@@ -25,6 +25,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from core.outages import DATABASE
+
 
 @cache
 def executor() -> ThreadPoolExecutor:
@@ -42,12 +44,14 @@ class LoopConnections:
     PostgreSQL connections used straight from the event loop, for the few
     hot paths that are one statement (chat.messages.send): no thread hop, no ORM.
     At most ``size`` per event loop; a broken connection is dropped, never
-    given out again. The ORM keeps its own pool for everything else.
+    given out again, and so is one opened before the last database outage
+    ended (core.outages.DATABASE), which that outage may have ended too.
+    The ORM keeps its own pool for everything else.
     """
 
     def __init__(self, size: int):
         self.size = size
-        self._idle: list = []
+        self._idle: list = []  # (connection, DATABASE.outages when it was opened)
         self._slots = None
 
     @asynccontextmanager
@@ -57,8 +61,12 @@ class LoopConnections:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
         async with self._slots:
-            conn = self._idle.pop() if self._idle else None
+            conn, opened_after = self._idle.pop() if self._idle else (None, None)
+            if conn is not None and opened_after != DATABASE.outages:
+                await _close_quietly(conn)
+                conn = None
             if conn is None or conn.closed:
+                opened_after = DATABASE.outages
                 conn = await psycopg.AsyncConnection.connect(**_connect_kwargs(), autocommit=True)
                 _opened.add(conn)
             try:
@@ -67,10 +75,11 @@ class LoopConnections:
                 if conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     await _close_quietly(conn)
                 else:
-                    self._idle.append(conn)
+                    self._idle.append((conn, opened_after))
                 raise
             else:
-                self._idle.append(conn)
+                self._idle.append((conn, opened_after))
+                DATABASE.succeeded()
 
 
 async def _close_quietly(conn) -> None:
