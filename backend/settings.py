@@ -547,6 +547,10 @@ SOCKET_RATE_LIMITS = {
 }
 # Open sockets per user, all processes together; one more is refused with 4429.
 SOCKET_MAX_CONNECTIONS_PER_USER = env_int("SOCKET_MAX_CONNECTIONS_PER_USER", 20)
+# The original tutorial client's path (ws/<id>/) accepts a socket it refuses and
+# keeps it open this many seconds, answering what the client sends with a
+# notice that it was not sent, before closing it with the refusal's code.
+ORIGINAL_CLIENT_REFUSAL_GRACE = env_int("ORIGINAL_CLIENT_REFUSAL_GRACE", 3, minimum=0)
 
 # --- Push notifications (chat.push; docs/push.md) ----------------------------
 

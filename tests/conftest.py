@@ -113,6 +113,16 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def short_refusal_grace(settings):
+    """
+    The original path (ws/<id>/) closes a refused socket after 0.3 s, not the
+    default 3 s: long enough to answer what a client sends at once, short
+    enough that the tests of its refusals do not wait out the real one.
+    """
+    settings.ORIGINAL_CLIENT_REFUSAL_GRACE = 0.3
+
+
 @pytest.fixture
 def rest_settings(settings):
     """Override REST_FRAMEWORK keys and throttle rates: ``rest_settings(rates={"register": "2/min"})``."""
@@ -419,6 +429,8 @@ def start_server(transactional_db, tmp_path):
         env = dict(
             os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO",
             ATTACHMENTS_ROOT=str(tmp_path / "attachments"),
+            # A second, not three, before a refused socket on ws/<id>/ closes.
+            ORIGINAL_CLIENT_REFUSAL_GRACE="1",
         )
         env.update(env_overrides)
         log_path = tmp_path / f"server-{port}.log"
