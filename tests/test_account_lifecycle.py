@@ -18,7 +18,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from chat.models import Attachment, Conversation, ConversationMessage
-from tests.conftest import PASSWORD, close_code, error_fields, notifications, receive, room, send
+from tests.plugins.conversations import send
+from tests.plugins.sockets import close_code, notifications, receive, room
+from tests.plugins.users import PASSWORD, error_fields
 from useraccount import mail
 from useraccount.models import Block, User
 from useraccount.tokens import authenticate_access_token, token_pair_for_user
@@ -302,7 +304,7 @@ def test_email_over_smtp_to_a_real_server(client_for, settings, alice):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from tests.conftest import free_port
+    from tests.plugins.servers import free_port
 
     received, logins = [], []
 
@@ -354,7 +356,7 @@ def test_password_reset_url_without_its_placeholders_fails_loudly():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests import ROOT
 
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, capture_output=True, text=True, timeout=60,

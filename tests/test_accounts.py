@@ -11,7 +11,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import Conversation, ConversationMessage
-from tests.conftest import PASSWORD, UNKNOWN_ID, error_fields
+from tests.plugins.conversations import UNKNOWN_ID
+from tests.plugins.users import PASSWORD, error_fields
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -418,7 +419,7 @@ def test_access_token_of_deactivated_user_is_401(client_for, alice):
 
 
 def test_a_refresh_token_of_a_deactivated_user_is_401_no_active_account_as_documented(client_for, alice, bob):
-    from tests.conftest import ROOT
+    from tests import ROOT
     from useraccount.services import user_delete
     from useraccount.tokens import token_pair_for_user
 

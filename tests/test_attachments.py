@@ -18,7 +18,9 @@ from django.utils import timezone
 from PIL import Image
 
 from chat.models import Attachment, ConversationMessage
-from tests.conftest import UNKNOWN_ID, free_port, http_request, post_message, receive, room
+from tests.plugins.conversations import UNKNOWN_ID, post_message
+from tests.plugins.servers import free_port, http_request
+from tests.plugins.sockets import receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -284,7 +286,7 @@ def test_attachments_on_s3_are_private_objects_behind_short_lived_signed_urls(
         AWS_ACCESS_KEY_ID=credentials["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=credentials["aws_secret_access_key"],
         THROTTLE_USER="off",
     )
-    from tests.conftest import access_token
+    from tests.plugins.users import access_token
 
     boundary = "----chat-test-boundary"
     body = (

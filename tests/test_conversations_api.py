@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.services import conversation_create_group, conversation_start_direct
-from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, send, send_many, error_fields
+from tests.plugins.conversations import UNKNOWN_ID, post_message, send, send_many
+from tests.plugins.sockets import open_socket
+from tests.plugins.users import access_token, error_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from tests.conftest import http_request
+from tests.plugins.servers import http_request
 
 try:
     from playwright.async_api import async_playwright, expect

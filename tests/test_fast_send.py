@@ -9,7 +9,8 @@ from django.db import connection
 from chat import fast_send, services
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime import events
-from tests.conftest import access_token, open_socket, receive
+from tests.plugins.sockets import open_socket, receive
+from tests.plugins.users import access_token
 from useraccount.models import Block
 
 pytestmark = [

@@ -15,7 +15,8 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import access_token, send, send_many
+from tests.plugins.conversations import send, send_many
+from tests.plugins.users import access_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 

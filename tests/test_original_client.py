@@ -22,7 +22,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from chat.consumers import OriginalClientRoomConsumer
 from chat.models import ConversationMessage
 from core.public_urls import absolute_url, serving_origin, socket_origin
-from tests.conftest import close_code, open_socket, receive, room, send
+from tests.plugins.conversations import send
+from tests.plugins.sockets import close_code, open_socket, receive, room
 from useraccount import services
 from useraccount.tokens import SESSION_CLAIM, authenticate_session_token, token_pair_for_user
 

@@ -4,7 +4,7 @@ import logging
 import sys
 
 from core.outages import Dependency, OncePerOutage
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 
 def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(caplog):

@@ -33,7 +33,9 @@ from chat.services import conversation_rename
 from core import metrics
 from useraccount.models import Block
 
-from .conftest import ROOT, database_url_for_tests, send
+from tests import ROOT
+from tests.plugins.conversations import send
+from tests.plugins.database import database_url_for_tests
 
 pytestmark = pytest.mark.django_db
 

@@ -19,25 +19,21 @@ from chat.realtime import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.services import message_delete
-from tests.conftest import (
-    UNKNOWN_ID,
-    access_token,
+from tests.plugins.conversations import UNKNOWN_ID, last_read_seq, post_message, send, send_many
+from tests.plugins.sockets import (
     assert_silent,
     close_code,
     drain,
     expect_close,
-    last_read_seq,
     notifications,
     open_socket,
-    post_message,
     presence_frame,
     receive,
     receive_many,
     room,
-    send,
-    send_many,
     seqs,
 )
+from tests.plugins.users import access_token
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

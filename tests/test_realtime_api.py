@@ -17,7 +17,9 @@ from rest_framework.test import APIClient
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
 from chat.services import conversation_create_group, message_delete
-from tests.conftest import UNKNOWN_ID, access_token, last_read_seq, open_socket, post_message, receive, send, send_many, error_fields
+from tests.plugins.conversations import UNKNOWN_ID, last_read_seq, post_message, send, send_many
+from tests.plugins.sockets import open_socket, receive
+from tests.plugins.users import access_token, error_fields
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db

@@ -15,19 +15,9 @@ from chat.services import (
     report_resolve,
     user_deactivate_for_moderation,
 )
-from tests.conftest import (
-    UNKNOWN_ID,
-    access_token,
-    assert_silent,
-    close_code,
-    drain,
-    notifications,
-    post_message,
-    presence_frame,
-    receive,
-    room,
-    send,
-)
+from tests.plugins.conversations import UNKNOWN_ID, post_message, send
+from tests.plugins.sockets import assert_silent, close_code, drain, notifications, presence_frame, receive, room
+from tests.plugins.users import access_token
 from useraccount.models import Block
 from useraccount.services import user_block
 

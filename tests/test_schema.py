@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import PASSWORD, send
+from tests.plugins.conversations import send
+from tests.plugins.users import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

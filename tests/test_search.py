@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from chat.services import conversation_rename, message_delete
-from tests.conftest import send
+from tests.plugins.conversations import send
 
 pytestmark = pytest.mark.django_db
 

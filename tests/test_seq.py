@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 
 from chat.models import Conversation, ConversationMessage
 from chat.services import conversation_start_direct, message_send
-from tests.conftest import access_token
+from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
