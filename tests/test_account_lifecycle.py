@@ -18,9 +18,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from chat.models import Attachment, Conversation, ConversationMessage
+from tests.factories import PASSWORD, BlockFactory, PushDeviceFactory
 from tests.plugins.conversations import send
 from tests.plugins.sockets import close_code, notifications, receive, room
-from tests.plugins.users import PASSWORD, error_fields
+from tests.plugins.users import error_fields
 from useraccount import mail
 from useraccount.models import Block, User
 from useraccount.tokens import authenticate_access_token, token_pair_for_user
@@ -439,11 +440,11 @@ def test_blocks_both_ways_push_devices_and_unsent_uploads_go(
 ):
     from chat.models import PushDevice
 
-    PushDevice.objects.create(user=alice, kind=PushDevice.FCM, address="alices-phone")
-    PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-phone")
-    Block.objects.create(blocker=alice, blocked=bob)
-    Block.objects.create(blocker=carol, blocked=alice)
-    Block.objects.create(blocker=bob, blocked=carol)
+    PushDeviceFactory(user=alice, address="alices-phone")
+    PushDeviceFactory(user=bob, address="bobs-phone")
+    BlockFactory(blocker=alice, blocked=bob)
+    BlockFactory(blocker=carol, blocked=alice)
+    BlockFactory(blocker=bob, blocked=carol)
     upload = client_for(alice).post(
         f"/api/chat/{direct.id}/attachments/",
         {"file": __import__("io").BytesIO(b"plain text")}, format="multipart",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from chat.models import Attachment, ConversationMessage
+from tests.factories import UserFactory
 from tests.plugins.conversations import UNKNOWN_ID, post_message
 from tests.plugins.servers import free_port, http_request
 from tests.plugins.sockets import receive, room
@@ -221,11 +222,9 @@ async def test_a_message_with_attachments_over_the_socket(client_for, alice, bob
 
 
 def test_the_admin_shows_a_messages_attachments(client, alice, direct, client_for):
-    from useraccount.models import User
-
     photo = upload(client_for(alice), direct, png(), name="beach.png").json()
     message = post_message(client_for(alice), direct, "look", attachment_ids=[photo["id"]]).json()
-    staff = User.objects.create_superuser(email="staff@example.com", password="x", name="Staff")
+    staff = UserFactory(email="staff@example.com", password="x", name="Staff", is_superuser=True)
     client.force_login(staff)
     page = client.get(f"/admin/chat/conversationmessage/{message['id']}/change/")
     assert page.status_code == 200

@@ -11,8 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests.factories import PASSWORD
 from tests.plugins.conversations import UNKNOWN_ID
-from tests.plugins.users import PASSWORD
 from useraccount import services
 from useraccount.tokens import token_pair_for_user
 

@@ -19,6 +19,7 @@ from chat.realtime import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.services import message_delete
+from tests.factories import DirectConversationFactory
 from tests.plugins.conversations import UNKNOWN_ID, last_read_seq, post_message, send, send_many
 from tests.plugins.sockets import (
     assert_silent,
@@ -222,9 +223,7 @@ async def test_event_delivered_twice_reaches_the_socket_once(alice, bob, direct,
 @pytest.fixture
 def quiet(alice, carol):
     """A third conversation of Alice's: the direct one with Carol."""
-    from chat.services import conversation_start_direct
-
-    return conversation_start_direct(user=carol, other_user_id=alice.id)[0]
+    return DirectConversationFactory(user=carol, other=alice)
 
 
 async def test_notifications_sync_returns_new_messages_of_changed_and_unlisted_conversations(

@@ -19,9 +19,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from backend.settings import env_rate
 from chat.models import ConversationMessage
 from core.throttling import FailOpenCache, FailOpenRateThrottle
+from tests.factories import PASSWORD
 from tests.plugins.clocks import FakeClock
 from tests.plugins.conversations import post_message
-from tests.plugins.users import PASSWORD
 from tests.test_accounts import STRONG_PASSWORD, tiny_png
 from useraccount.models import User
 

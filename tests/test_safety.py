@@ -15,6 +15,7 @@ from chat.services import (
     report_resolve,
     user_deactivate_for_moderation,
 )
+from tests.factories import GroupConversationFactory
 from tests.plugins.conversations import UNKNOWN_ID, post_message, send
 from tests.plugins.sockets import assert_silent, close_code, drain, notifications, presence_frame, receive, room
 from tests.plugins.users import access_token
@@ -227,7 +228,6 @@ def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, 
     from asgiref.sync import async_to_sync
 
     from chat.realtime.presence import presence_store
-    from chat.services import conversation_create_group
 
     async_to_sync(presence_store().touch)(str(bob.id), "bobs-socket")
     client = client_for(alice)
@@ -249,7 +249,7 @@ def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, 
         assert shown_online() == (True, True, True, True)
         assert block(client_for(bob), alice).status_code == 201
         assert shown_online() == (False, False, False, None), "nothing of Bob's presence in their direct conversation"
-        shared = conversation_create_group(creator=carol, user_ids=[alice.id, bob.id])[0]
+        shared = GroupConversationFactory(creator=carol, members=[alice, bob])
         assert bob_online_in(shared) is True, "a group they share shows it"
         assert shown_online() == (False, False, True, True), "and so do the contact list and the lookup"
     finally:

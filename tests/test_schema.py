@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from django.core.management import call_command
 
+from tests.factories import PASSWORD
 from tests.plugins.conversations import send
-from tests.plugins.users import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

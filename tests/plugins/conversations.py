@@ -5,30 +5,26 @@ and the messages in them, made through the services (sync code only).
 
 import pytest
 
+from tests.factories import DirectConversationFactory, GroupConversationFactory, MessageFactory
+
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture
 def direct(alice, bob):
     """The direct conversation between Alice and Bob."""
-    from chat.services import conversation_start_direct
-
-    conversation, _ = conversation_start_direct(user=alice, other_user_id=bob.id)
-    return conversation
+    return DirectConversationFactory(user=alice, other=bob)
 
 
 @pytest.fixture
 def group(alice, bob, carol):
     """A group conversation of Alice, Bob and Carol."""
-    from chat.services import conversation_create_group
-
-    return conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")[0]
+    return GroupConversationFactory(creator=alice, members=[bob, carol], title="Team")
 
 
-def send(conversation, sender, body="hello", **fields) :
-    from chat.services import message_send
-
-    return message_send(conversation_id=conversation.id, sender=sender, body=body, **fields)[0]
+def send(conversation, sender, body="hello", **fields):
+    """A message sent through the service (MessageFactory): ``send(direct, bob, "hi")``."""
+    return MessageFactory(conversation=conversation, sender=sender, body=body, **fields)
 
 
 def send_many(conversation, sender, count: int) -> None:

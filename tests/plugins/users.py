@@ -7,20 +7,16 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests.factories import UserFactory
 from useraccount.models import User
-
-PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture
 def make_user():
-    counter = iter(range(1, 10_000))
+    """``make_user("Dave", is_active=False)``: a UserFactory user named as asked (``User <n>`` if not)."""
 
     def make(name: str | None = None, **fields) -> User:
-        n = next(counter)
-        name = name if name is not None else f"User {n}"
-        email = fields.pop("email", f"{name.lower().replace(' ', '.')}.{n}@example.com")
-        return User.objects.create_user(email=email, password=PASSWORD, name=name, **fields)
+        return UserFactory(**({"name": name} if name is not None else {}), **fields)
 
     return make
 
