@@ -7,6 +7,7 @@ consistent; blocks and push devices are plain rows.
     alice = UserFactory(name="Alice")
     group = GroupConversationFactory(creator=alice, members=[bob, carol], title="Team")
     MessageFactory(conversation=group, sender=bob, body="hi")   # seq 1, through message_send
+    bulk_messages(group, [alice, bob], 5000)                    # seq 2 to 5001, in one INSERT per 500
     ReportFactory(reporter=alice, message=message, reason="spam")
 """
 
@@ -83,6 +84,26 @@ class MessageFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *, conversation, sender, **fields):
         return services.message_send(conversation_id=conversation.id, sender=sender, **fields)[0]
+
+
+def bulk_messages(conversation: Conversation, sender: User | list[User], count: int, bodies=None) -> None:
+    """
+    ``count`` plain messages after the conversation's last, written in one go
+    (test data for pages and catch-up, not the send path: no events): "message
+    <seq>", or taken in turn from ``bodies``; from ``sender``, or from each of a
+    list of senders in turn. The seqs follow the conversation's ``last_seq``
+    and move it on, as message_send would.
+    """
+    senders = sender if isinstance(sender, list) else [sender]
+    first = Conversation.objects.values_list("last_seq", flat=True).get(id=conversation.id) + 1
+    ConversationMessage.objects.bulk_create(
+        [ConversationMessage(conversation=conversation, seq=seq, created_by=senders[seq % len(senders)],
+                             body=bodies[seq % len(bodies)] if bodies else f"message {seq}")
+         for seq in range(first, first + count)],
+        batch_size=500,
+    )
+    Conversation.objects.filter(id=conversation.id).update(last_seq=first + count - 1)
+    conversation.refresh_from_db()
 
 
 class AttachmentFactory(factory.Factory):

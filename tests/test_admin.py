@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as django_timezone
 
 from chat.admin import ConversationAdmin
-from chat.models import Attachment, Conversation, ConversationMessage
+from chat.models import Attachment, ConversationMessage
 from chat.services import conversation_rename, message_delete, message_edit, message_send, reaction_add
-from tests.factories import AttachmentFactory, DirectConversationFactory, GroupConversationFactory, UserFactory
+from tests.factories import AttachmentFactory, bulk_messages, DirectConversationFactory, GroupConversationFactory, UserFactory
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -43,24 +43,6 @@ def send(conversation, sender, body, **fields) -> ConversationMessage:
 def listed(response) -> list:
     assert response.status_code == 200
     return list(response.context["cl"].result_list)
-
-
-def bulk_messages(conversation: Conversation, sender: User | list[User], count: int, bodies=None) -> None:
-    """
-    ``count`` plain messages after the conversation's last, written in one go
-    (test data, not the send path): "message <seq>", or taken in turn from
-    ``bodies``; from ``sender``, or from each of a list of senders in turn.
-    """
-    senders = sender if isinstance(sender, list) else [sender]
-    first = conversation.last_seq + 1
-    ConversationMessage.objects.bulk_create(
-        [ConversationMessage(conversation=conversation, seq=seq, created_by=senders[seq % len(senders)],
-                             body=bodies[seq % len(bodies)] if bodies else f"message {seq}")
-         for seq in range(first, first + count)],
-        batch_size=500,
-    )
-    Conversation.objects.filter(id=conversation.id).update(last_seq=first + count - 1)
-    conversation.refresh_from_db()
 
 
 def conversation_of_every_kind(group, alice, bob, carol, moderator, emoji="👍") -> dict[str, ConversationMessage]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import DirectConversationFactory, GroupConversationFactory, UserFactory
-from tests.test_admin import bulk_messages, conversation_of_every_kind
+from tests.factories import DirectConversationFactory, GroupConversationFactory, UserFactory, bulk_messages
+from tests.test_admin import conversation_of_every_kind
 from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, require
 
 try:

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.factories import bulk_messages
 from tests.plugins.conversations import send, send_many
 from tests.plugins.users import access_token
 
@@ -115,8 +116,7 @@ async def test_catch_up_far_larger_than_the_send_buffer_reaches_a_slow_reader_wh
     start_server, alice, bob, direct
 ):
     await database_sync_to_async(send_many)(direct, bob, 1)
-    body = "y" * 1000
-    await database_sync_to_async(lambda: [send(direct, bob, body) for _ in range(1500)])()
+    await database_sync_to_async(bulk_messages)(direct, bob, 1500, bodies=["y" * 1000])
     # 1.5 MB of history against a 256 KiB send limit: sent whole only if sent as it is read.
     server = start_server(WEBSOCKET_SEND_BUFFER_BYTES=str(256 * 1024), WEBSOCKET_SEND_TIMEOUT="10")
     sock = tiny_buffer_socket(server.port)
