@@ -16,7 +16,13 @@ from django.utils import timezone as django_timezone
 from chat.admin import ConversationAdmin
 from chat.models import Attachment, ConversationMessage
 from chat.services import conversation_rename, message_delete, message_edit, message_send, reaction_add
-from tests.factories import AttachmentFactory, bulk_messages, DirectConversationFactory, GroupConversationFactory, UserFactory
+from tests.factories import (
+    AttachmentFactory,
+    DirectConversationFactory,
+    GroupConversationFactory,
+    UserFactory,
+    bulk_messages,
+)
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
