@@ -112,6 +112,7 @@ async def test_a_flood_of_frames_is_read_only_as_fast_as_it_is_handled(start_ser
     assert grown < 20 * 1024, f"the server grew {grown} KiB while flooded with {sent} frames"
 
 
+@pytest.mark.slow
 async def test_catch_up_far_larger_than_the_send_buffer_reaches_a_slow_reader_whole(
     start_server, alice, bob, direct
 ):

@@ -96,6 +96,7 @@ def test_the_schema_catches_a_wrong_answer(schema):
 
 
 @pytest.mark.live
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server, tmp_path):
     # schemathesis generates requests from /api/schema/ for every operation and

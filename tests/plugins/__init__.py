@@ -12,6 +12,9 @@ tests/conftest.py, one concern each:
 - ``servers``: real server processes, free ports, HTTP requests
 - ``faults``: a port that never answers, a Redis of a test's own to kill
 
+``workers`` is loaded earlier, with ``-p`` in pytest.ini: each pytest-xdist
+worker its own Redis database, and the slow tests first.
+
 Helpers (``send``, ``room``, ``http_request``...) are imported from the
 plugin that defines them: ``from tests.plugins.sockets import receive, room``.
 """
