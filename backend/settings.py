@@ -498,6 +498,10 @@ SOCKET_RATE_LIMITS = {
 }
 # Open sockets per user, all processes together; one more is refused with 4429.
 SOCKET_MAX_CONNECTIONS_PER_USER = env.int("SOCKET_MAX_CONNECTIONS_PER_USER", default=20)
+# The original tutorial client's path (ws/<id>/) accepts a socket it refuses and
+# keeps it open this many seconds, answering what the client sends with a
+# notice that it was not sent, before closing it with the refusal's code.
+ORIGINAL_CLIENT_REFUSAL_GRACE = env.int("ORIGINAL_CLIENT_REFUSAL_GRACE", default=3, minimum=0)
 
 # --- Push notifications (chat.push; docs/push.md) ----------------------------
 

@@ -5,7 +5,7 @@ socket's channel documents, and it must match that frame's schema, made
 strict (no undocumented keys, formats checked). Every frame a consumer
 receives and carries out without an error frame must match the document's
 client schema for it (not strict: servers ignore keys they do not know).
-tests/conftest.py installs both checks around ``Consumer.send`` and
+tests/plugins/frames.py installs both checks around ``Consumer.send`` and
 ``Consumer.receive`` and fails the test in which a frame does not match.
 (Frames of server processes the live tests start are not checked here.)
 """

@@ -18,7 +18,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from chat.models import Attachment, Conversation, ConversationMessage
-from tests.conftest import PASSWORD, close_code, error_fields, notifications, receive, room, send
+from tests.factories import PASSWORD, BlockFactory, PushDeviceFactory
+from tests.plugins.conversations import send
+from tests.plugins.sockets import close_code, notifications, receive, room
+from tests.plugins.users import error_fields
 from useraccount import mail
 from useraccount.models import Block, User
 from useraccount.tokens import authenticate_access_token, token_pair_for_user
@@ -302,7 +305,7 @@ def test_email_over_smtp_to_a_real_server(client_for, settings, alice):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from tests.conftest import free_port
+    from tests.plugins.servers import free_port
 
     received, logins = [], []
 
@@ -354,7 +357,7 @@ def test_password_reset_url_without_its_placeholders_fails_loudly():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests import ROOT
 
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -437,11 +440,11 @@ def test_blocks_both_ways_push_devices_and_unsent_uploads_go(
 ):
     from chat.models import PushDevice
 
-    PushDevice.objects.create(user=alice, kind=PushDevice.FCM, address="alices-phone")
-    PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-phone")
-    Block.objects.create(blocker=alice, blocked=bob)
-    Block.objects.create(blocker=carol, blocked=alice)
-    Block.objects.create(blocker=bob, blocked=carol)
+    PushDeviceFactory(user=alice, address="alices-phone")
+    PushDeviceFactory(user=bob, address="bobs-phone")
+    BlockFactory(blocker=alice, blocked=bob)
+    BlockFactory(blocker=carol, blocked=alice)
+    BlockFactory(blocker=bob, blocked=carol)
     upload = client_for(alice).post(
         f"/api/chat/{direct.id}/attachments/",
         {"file": __import__("io").BytesIO(b"plain text")}, format="multipart",

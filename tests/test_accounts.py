@@ -11,7 +11,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import Conversation, ConversationMessage
-from tests.conftest import PASSWORD, UNKNOWN_ID, error_fields
+from tests.factories import DirectConversationFactory
+from tests.plugins.conversations import UNKNOWN_ID
+from tests.factories import PASSWORD
+from tests.plugins.users import error_fields
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -332,9 +335,7 @@ def test_user_detail_shows_public_fields_only(client_for, alice, bob):
 
 
 def test_user_detail_shows_presence_to_contacts_only(client_for, alice, bob, carol):
-    from chat.conversations.services import conversation_start_direct
-
-    conversation_start_direct(user=alice, other_user_id=bob.id)
+    DirectConversationFactory(user=alice, other=bob)
     assert client_for(alice).get(f"/api/auth/{bob.id}/").json()["online"] is False
     assert "online" not in client_for(carol).get(f"/api/auth/{bob.id}/").json()
 
@@ -418,7 +419,7 @@ def test_access_token_of_deactivated_user_is_401(client_for, alice):
 
 
 def test_a_refresh_token_of_a_deactivated_user_is_401_no_active_account_as_documented(client_for, alice, bob):
-    from tests.conftest import ROOT
+    from tests import ROOT
     from useraccount.services import user_delete
     from useraccount.tokens import token_pair_for_user
 

@@ -13,14 +13,19 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as django_timezone
 
-from chat.conversations.admin import ConversationAdmin
-from chat.models import Attachment, Conversation, ConversationMessage
-from chat.attachments.services import attachment_upload
-from chat.conversations.services import conversation_create_group, conversation_start_direct
+from chat.admin import ConversationAdmin
+from chat.models import Attachment, ConversationMessage
 from chat.conversations.groups import conversation_rename
 from chat.messages.services import message_delete, message_edit
-from chat.messages.send import message_send
+from chat.messages.fast_send import message_send
 from chat.messages.reactions import reaction_add
+from tests.factories import (
+    AttachmentFactory,
+    DirectConversationFactory,
+    GroupConversationFactory,
+    UserFactory,
+    bulk_messages,
+)
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +35,7 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture
 def staff_user() -> User:
-    return User.objects.create_superuser(email="admin@example.com", password="admin-password-1", name="Sam Support")
+    return UserFactory(email="admin@example.com", password="admin-password-1", name="Sam Support", is_superuser=True)
 
 
 @pytest.fixture
@@ -49,24 +54,6 @@ def listed(response) -> list:
     return list(response.context["cl"].result_list)
 
 
-def bulk_messages(conversation: Conversation, sender: User | list[User], count: int, bodies=None) -> None:
-    """
-    ``count`` plain messages after the conversation's last, written in one go
-    (test data, not the send path): "message <seq>", or taken in turn from
-    ``bodies``; from ``sender``, or from each of a list of senders in turn.
-    """
-    senders = sender if isinstance(sender, list) else [sender]
-    first = conversation.last_seq + 1
-    ConversationMessage.objects.bulk_create(
-        [ConversationMessage(conversation=conversation, seq=seq, created_by=senders[seq % len(senders)],
-                             body=bodies[seq % len(bodies)] if bodies else f"message {seq}")
-         for seq in range(first, first + count)],
-        batch_size=500,
-    )
-    Conversation.objects.filter(id=conversation.id).update(last_seq=first + count - 1)
-    conversation.refresh_from_db()
-
-
 def conversation_of_every_kind(group, alice, bob, carol, moderator, emoji="👍") -> dict[str, ConversationMessage]:
     """
     In ``group``: a question, a reply with a reaction (``emoji``), a file, an
@@ -75,7 +62,7 @@ def conversation_of_every_kind(group, alice, bob, carol, moderator, emoji="👍"
     question = send(group, alice, "Lunch at noon?")
     reply = send(group, bob, "Only if there is pie", reply_to=str(question.id))
     reaction_add(conversation_id=group.id, user=alice, message_id=reply.id, emoji=emoji)
-    upload = attachment_upload(conversation_id=group.id, user=carol,
+    upload = AttachmentFactory(conversation=group, user=carol,
                                file=SimpleUploadedFile("menu.pdf", PDF, content_type="application/pdf"))
     with_file = send(group, carol, "Here is the menu", attachment_ids=[str(upload.id)])
     edited = send(group, alice, "See you at 12")
@@ -139,7 +126,7 @@ def test_conversation_list_shows_kind_names_member_count_and_activity(staff_clie
 def test_conversation_list_names_a_few_members_of_a_big_group_and_counts_the_rest(staff_client, make_user):
     creator = make_user("Aaron")
     others = [make_user(f"Member {n:02}") for n in range(9)]
-    conversation_create_group(creator=creator, user_ids=[user.id for user in others])
+    GroupConversationFactory(creator=creator, members=others)
     content = staff_client.get(CONVERSATIONS).content.decode()
     assert "Aaron, Member 00, Member 01, Member 02 and 6 more" in content
     assert '<td class="field-member_count">10</td>' in content
@@ -148,7 +135,7 @@ def test_conversation_list_names_a_few_members_of_a_big_group_and_counts_the_res
 def test_conversation_list_takes_the_same_queries_for_three_conversations_as_for_thirty(staff_client, make_user):
     def add_conversations(count):
         for _ in range(count):
-            conversation_create_group(creator=make_user(), user_ids=[make_user().id, make_user().id])
+            GroupConversationFactory()
 
     add_conversations(3)
     few, _ = query_count(staff_client, CONVERSATIONS)
@@ -161,7 +148,7 @@ def test_conversation_list_takes_the_same_queries_for_three_conversations_as_for
 def test_conversation_list_is_paged(staff_client, make_user):
     owner, other = make_user(), make_user()
     for _ in range(ConversationAdmin.list_per_page + 1):
-        conversation_create_group(creator=owner, user_ids=[other.id])
+        GroupConversationFactory(creator=owner, members=[other])
     assert len(listed(staff_client.get(CONVERSATIONS))) == ConversationAdmin.list_per_page
     assert len(listed(staff_client.get(CONVERSATIONS, {"p": 2}))) == 1
 
@@ -169,7 +156,7 @@ def test_conversation_list_is_paged(staff_client, make_user):
 def test_conversation_list_search_by_member_email_name_or_title(
     staff_client, alice, carol, direct, group, make_user
 ):
-    conversation_start_direct(user=make_user("Dave"), other_user_id=make_user("Erin").id)
+    DirectConversationFactory(user=make_user("Dave"), other=make_user("Erin"))
     assert listed(staff_client.get(CONVERSATIONS, {"q": carol.email})) == [group]
     assert set(listed(staff_client.get(CONVERSATIONS, {"q": alice.email.upper()}))) == {direct, group}
     assert listed(staff_client.get(CONVERSATIONS, {"q": "carol"})) == [group]
@@ -445,7 +432,7 @@ def test_message_page_shows_markers_and_a_moderated_body(staff_client, staff_use
 
 def test_message_filters_are_autocompletes_not_lists_of_every_conversation(staff_client, alice, messages, make_user):
     stranger = make_user("Zelda Nobody")
-    quiet, _ = conversation_start_direct(user=stranger, other_user_id=alice.id)
+    quiet = DirectConversationFactory(user=stranger, other=alice)
     content = staff_client.get(MESSAGES).content.decode()
     assert 'data-field-name="conversation"' in content and 'data-field-name="created_by"' in content
     assert str(quiet.id) not in content and stranger.name not in content
@@ -455,7 +442,7 @@ def test_message_list_takes_the_same_queries_for_few_messages_as_for_many(staff_
     send(direct, alice, "one")
     few, _ = query_count(staff_client, MESSAGES)
     for n in range(20):
-        conversation, _ = conversation_start_direct(user=make_user(), other_user_id=alice.id)
+        conversation = DirectConversationFactory(other=alice)
         send(conversation, alice, f"hello {n}")
     many, _ = query_count(staff_client, MESSAGES)
     assert many == few

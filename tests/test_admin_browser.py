@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from chat.conversations.services import conversation_create_group
-from tests.test_admin import bulk_messages, conversation_of_every_kind
+from tests.factories import DirectConversationFactory, GroupConversationFactory, UserFactory, bulk_messages
+from tests.test_admin import conversation_of_every_kind
 from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, require
-from useraccount.models import User
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -42,13 +41,11 @@ def support_data(settings, make_user):
     300 messages whose newest page ends with one of every kind.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-    staff = User.objects.create_superuser(email="support@example.com", password=STAFF_PASSWORD, name="Sam Support")
+    staff = UserFactory(email="support@example.com", password=STAFF_PASSWORD, name="Sam Support", is_superuser=True)
     alice, bob, carol = make_user("Alice"), make_user("Bob"), make_user("Carol")
-    from chat.conversations.services import conversation_start_direct
-
-    conversation_start_direct(user=alice, other_user_id=bob.id)
-    conversation_start_direct(user=carol, other_user_id=make_user("Dave").id)
-    group = conversation_create_group(creator=alice, user_ids=[bob.id, carol.id], title="Team")[0]
+    DirectConversationFactory(user=alice, other=bob)
+    DirectConversationFactory(user=carol, other=make_user("Dave"))
+    group = GroupConversationFactory(creator=alice, members=[bob, carol], title="Team")
     bulk_messages(group, [alice, bob, carol], 293, bodies=CHATTER)
     # A heart, which the fonts of a bare server's Chromium have (few have colour emoji).
     sent = conversation_of_every_kind(group, alice, bob, carol, staff, emoji="❤")

@@ -18,7 +18,10 @@ from django.utils import timezone
 from PIL import Image
 
 from chat.models import Attachment, ConversationMessage
-from tests.conftest import UNKNOWN_ID, free_port, http_request, post_message, receive, room
+from tests.factories import UserFactory
+from tests.plugins.conversations import UNKNOWN_ID, post_message
+from tests.plugins.servers import free_port, http_request
+from tests.plugins.sockets import receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,11 +222,9 @@ async def test_a_message_with_attachments_over_the_socket(client_for, alice, bob
 
 
 def test_the_admin_shows_a_messages_attachments(client, alice, direct, client_for):
-    from useraccount.models import User
-
     photo = upload(client_for(alice), direct, png(), name="beach.png").json()
     message = post_message(client_for(alice), direct, "look", attachment_ids=[photo["id"]]).json()
-    staff = User.objects.create_superuser(email="staff@example.com", password="x", name="Staff")
+    staff = UserFactory(email="staff@example.com", password="x", name="Staff", is_superuser=True)
     client.force_login(staff)
     page = client.get(f"/admin/chat/conversationmessage/{message['id']}/change/")
     assert page.status_code == 200
@@ -284,7 +285,7 @@ def test_attachments_on_s3_are_private_objects_behind_short_lived_signed_urls(
         AWS_ACCESS_KEY_ID=credentials["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=credentials["aws_secret_access_key"],
         THROTTLE_USER="off",
     )
-    from tests.conftest import access_token
+    from tests.plugins.users import access_token
 
     boundary = "----chat-test-boundary"
     body = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests import ROOT
 
 TOOLS = Path(sys.executable).parent
 

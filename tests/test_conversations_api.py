@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
-from chat.conversations.services import conversation_create_group, conversation_start_direct
-from tests.conftest import UNKNOWN_ID, access_token, open_socket, post_message, send, send_many, error_fields
+from tests.factories import DirectConversationFactory, GroupConversationFactory
+from tests.plugins.conversations import UNKNOWN_ID, post_message, send, send_many
+from tests.plugins.sockets import open_socket
+from tests.plugins.users import access_token, error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,7 @@ def member(user, online=False) -> dict:
 
 def groups_of(owner, others, count: int) -> list[Conversation]:
     return [
-        conversation_create_group(creator=owner, user_ids=[u.id for u in others], title=f"Group {n}")[0]
+        GroupConversationFactory(creator=owner, members=others, title=f"Group {n}")
         for n in range(count)
     ]
 
@@ -118,8 +120,8 @@ def test_list_last_message_is_the_newest(client_for, alice, bob, direct):
 
 
 def test_list_shows_only_the_callers_conversations(client_for, alice, bob, carol, direct, make_user):
-    carol_and_dave, _ = conversation_start_direct(user=carol, other_user_id=make_user("Dave").id)
-    without_alice = conversation_create_group(creator=bob, user_ids=[carol.id], title="No Alice")[0]
+    carol_and_dave = DirectConversationFactory(user=carol, other=make_user("Dave"))
+    without_alice = GroupConversationFactory(creator=bob, members=[carol], title="No Alice")
     assert ids(client_for(alice).get("/api/chat/").json()) == [str(direct.id)]
     assert ids(client_for(carol).get("/api/chat/").json()) == [str(without_alice.id), str(carol_and_dave.id)]
     assert client_for(make_user("Erin")).get("/api/chat/").json() == []
@@ -130,7 +132,7 @@ def test_list_is_latest_activity_first(client_for, alice, bob, carol, direct, gr
 
 
 def test_new_message_moves_conversation_to_the_front(client_for, alice, bob, carol, direct, group):
-    third = conversation_create_group(creator=carol, user_ids=[alice.id], title="Third")[0]
+    third = GroupConversationFactory(creator=carol, members=[alice], title="Third")
     send(direct, bob, "bump")
     listed = ids(client_for(alice).get("/api/chat/").json())
     assert listed == [str(direct.id), str(third.id), str(group.id)]
@@ -190,13 +192,13 @@ def test_list_query_count_does_not_grow_with_data(client_for, alice, make_user):
 
     small_owner, large_owner = make_user("Small"), make_user("Large")
     for conversation in groups_of(small_owner, [make_user()], 2) + [
-        conversation_start_direct(user=small_owner, other_user_id=alice.id)[0]
+        DirectConversationFactory(user=small_owner, other=alice)
     ]:
         send(conversation, small_owner)
     others = [make_user() for _ in range(5)]
     for n, conversation in enumerate(
         groups_of(large_owner, others, 12)
-        + [conversation_start_direct(user=large_owner, other_user_id=u.id)[0] for u in others[:3]]
+        + [DirectConversationFactory(user=large_owner, other=u) for u in others[:3]]
     ):
         send_many(conversation, others[n % 3], 3)
 

@@ -15,7 +15,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import http_request
+from tests.plugins.servers import http_request
 from tests.test_redis_outage import Sender, close_code_of, close_code_of_first_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]

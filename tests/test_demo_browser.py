@@ -27,7 +27,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from tests.conftest import http_request
+from tests.plugins.servers import http_request
 
 try:
     from playwright.async_api import async_playwright, expect
@@ -228,6 +228,7 @@ async def sockets_outliving_their_token(person: Person) -> list[dict]:
     raise AssertionError(f"none of {person.name}'s sockets outlived the token it connected with")
 
 
+@pytest.mark.slow
 async def test_two_people_chat_live_through_the_demo_page(start_server):
     require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
     require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, http_request
+from tests import ROOT
+from tests.plugins.servers import http_request
 
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -89,7 +90,7 @@ def run(command: list[str], **env) -> subprocess.CompletedProcess:
 
 
 def test_waiting_for_a_database_that_is_not_up_gives_up_with_the_reason():
-    from tests.conftest import free_port
+    from tests.plugins.servers import free_port
 
     started = time.monotonic()
     result = run([sys.executable, "manage.py", "wait_for_database", "--timeout", "2"],
@@ -106,7 +107,7 @@ def test_a_database_that_refuses_fails_at_once_with_its_words():
 
     if connection.vendor != "postgresql":
         pytest.skip("a refusal needs a PostgreSQL server: the PostgreSQL pass runs it")
-    from tests.conftest import database_url_for_tests
+    from tests.plugins.database import database_url_for_tests
 
     wrong = database_url_for_tests().rsplit("/", 1)[0] + "/no_such_database_here"
     started = time.monotonic()

@@ -11,7 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.conftest import PASSWORD, UNKNOWN_ID
+from tests.factories import PASSWORD
+from tests.plugins.conversations import UNKNOWN_ID
 from useraccount import services
 from useraccount.tokens import token_pair_for_user
 
@@ -77,7 +78,7 @@ def test_bad_tokens_are_401_token_not_valid(alice, kind):
 
 
 def test_forbidden(client_for, alice, bob, direct):
-    from tests.conftest import send
+    from tests.plugins.conversations import send
 
     message = send(direct, bob, "mine")
     response = client_for(alice).patch(f"/api/chat/{direct.id}/messages/{message.id}/", {"body": "x"}, format="json")

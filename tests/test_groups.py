@@ -4,7 +4,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Conversation, ConversationMember, ConversationMessage
-from tests.conftest import UNKNOWN_ID, assert_silent, close_code, notifications, receive, room, send
+from tests.plugins.conversations import UNKNOWN_ID, send
+from tests.plugins.sockets import assert_silent, close_code, notifications, receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, http_request
+from tests.plugins.servers import free_port, http_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,7 +96,7 @@ def test_the_container_health_check_follows_readiness(start_server):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests import ROOT
 
     def check(server) -> int:
         env = dict(os.environ, PORT=str(server.port), DJANGO_ALLOWED_HOSTS=".example.com,localhost")

@@ -15,7 +15,9 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import access_token, send, send_many
+from tests.factories import bulk_messages
+from tests.plugins.conversations import send, send_many
+from tests.plugins.users import access_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -110,12 +112,12 @@ async def test_a_flood_of_frames_is_read_only_as_fast_as_it_is_handled(start_ser
     assert grown < 20 * 1024, f"the server grew {grown} KiB while flooded with {sent} frames"
 
 
+@pytest.mark.slow
 async def test_catch_up_far_larger_than_the_send_buffer_reaches_a_slow_reader_whole(
     start_server, alice, bob, direct
 ):
     await database_sync_to_async(send_many)(direct, bob, 1)
-    body = "y" * 1000
-    await database_sync_to_async(lambda: [send(direct, bob, body) for _ in range(1500)])()
+    await database_sync_to_async(bulk_messages)(direct, bob, 1500, bodies=["y" * 1000])
     # 1.5 MB of history against a 256 KiB send limit: sent whole only if sent as it is read.
     server = start_server(WEBSOCKET_SEND_BUFFER_BYTES=str(256 * 1024), WEBSOCKET_SEND_TIMEOUT="10")
     sock = tiny_buffer_socket(server.port)

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import access_token
+from tests.plugins.users import access_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -188,7 +188,7 @@ async def test_avatars_are_absolute_and_served_with_debug_off(start_server, tmp_
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: processes share the Redis channel layer")
 async def test_group_changes_reach_sockets_on_every_process(start_server, make_user, alice, bob, carol, group):
-    from tests.conftest import http_request
+    from tests.plugins.servers import http_request
 
     first, second = start_server(), start_server()
     dave = await asyncio.to_thread(make_user, "Dave")

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.conftest import access_token, http_request
+from tests.plugins.servers import http_request
+from tests.plugins.users import access_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -60,7 +61,7 @@ def after_setup(script: str, **env):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests import ROOT
 
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=ROOT, capture_output=True,

@@ -13,7 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import connect
 
-from tests.conftest import access_token, expect_close, receive, room
+from tests.plugins.sockets import expect_close, receive, room
+from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

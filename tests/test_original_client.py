@@ -22,7 +22,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from chat.sockets.rooms import OriginalClientRoomConsumer
 from chat.models import ConversationMessage
 from core.public_urls import absolute_url, serving_origin, socket_origin
-from tests.conftest import close_code, open_socket, receive, room, send
+from tests.plugins.conversations import send
+from tests.plugins.sockets import close_code, open_socket, receive, room
 from useraccount import services
 from useraccount.tokens import SESSION_CLAIM, authenticate_session_token, token_pair_for_user
 
@@ -39,11 +40,6 @@ def png(name="me.png") -> SimpleUploadedFile:
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-@pytest.fixture
-def short_grace(monkeypatch):
-    monkeypatch.setattr(OriginalClientRoomConsumer, "REFUSAL_GRACE", 0.3)
 
 
 def with_avatar(user):
@@ -242,7 +238,7 @@ async def test_the_original_client_reconnects_with_its_expired_token(alice, bob,
 
 @pytest.mark.parametrize("how", ["logout", "deactivate", "new password"])
 async def test_the_original_socket_closes_when_its_session_ends_and_says_what_was_not_sent(
-    alice, bob, direct, how, short_grace
+    alice, bob, direct, how
 ):
     tokens = await pair(alice)
     async with room(direct, token=tokens["expired"], original=True) as ws:
@@ -274,7 +270,7 @@ async def test_the_original_socket_closes_when_the_session_runs_out(alice, direc
         assert await close_code(ws) == 4401
 
 
-async def test_a_refused_original_socket_answers_queued_messages_then_closes(alice, carol, direct, short_grace):
+async def test_a_refused_original_socket_answers_queued_messages_then_closes(alice, carol, direct):
     # react-use-websocket queues what the user typed while disconnected and
     # sends it as soon as a socket opens: each is told it was not sent.
     for token, code, error in [("garbage", 4401, "not_authenticated"),
@@ -289,7 +285,16 @@ async def test_a_refused_original_socket_answers_queued_messages_then_closes(ali
     assert not await database_sync_to_async(ConversationMessage.objects.exists)()
 
 
-async def test_a_refused_original_socket_is_closed_after_too_many_frames(direct):
+async def test_a_refused_original_socket_stays_open_through_the_default_grace(direct, settings):
+    settings.ORIGINAL_CLIENT_REFUSAL_GRACE = 3  # the default; the other tests shorten it
+    async with room(direct, token="garbage", original=True) as ws:
+        assert await ws.receive_nothing(timeout=1), "still open a second after the refusal"
+        await ws.send_json_to({"event": "chat_message", "data": {"body": "queued"}})
+        assert (await receive(ws))["code"] == "not_authenticated"
+
+
+async def test_a_refused_original_socket_is_closed_after_too_many_frames(direct, settings):
+    settings.ORIGINAL_CLIENT_REFUSAL_GRACE = 3  # the frames, not the grace, close it
     async with room(direct, token="garbage", original=True) as ws:
         for _ in range(OriginalClientRoomConsumer.REFUSAL_NOTICES + 1):
             await ws.send_json_to({"event": "chat_message", "data": {"body": "x"}})

@@ -17,7 +17,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from core.outages import DATABASE, Dependency, OncePerOutage, database_unreachable
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 
 def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(caplog):
@@ -175,7 +175,7 @@ def test_views_outside_drf_answer_503_too(client, caplog, path, content_type):
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_frame_failing_on_an_unreachable_database_logs_no_traceback(alice, direct, caplog, monkeypatch):
     from chat.sockets.rooms import RoomConsumer
-    from tests.conftest import receive, room
+    from tests.plugins.sockets import receive, room
 
     async def fail(self, command):
         raise unreachable_database()

@@ -19,7 +19,9 @@ from chat.sockets.base import Consumer
 from chat.realtime import commands
 from chat.realtime.asyncapi import CHANNELS, _channel_key, document, frame_types
 from core.errors import InvalidInput
-from tests.conftest import ROOT, access_token, notifications, receive, room
+from tests import ROOT
+from tests.plugins.sockets import notifications, receive, room
+from tests.plugins.users import access_token
 from tests.protocol import FrameChecker, channel_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

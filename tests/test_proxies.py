@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from core.proxies import UNKNOWN_CLIENT, forwarded_scope
-from tests.conftest import http_request
+from tests.plugins.servers import http_request
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
 
@@ -88,7 +88,7 @@ def test_num_proxies_is_refused_with_a_pointer_to_its_replacement():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests import ROOT
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=60,

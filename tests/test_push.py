@@ -31,9 +31,10 @@ from chat.push.recipients import Member, push_recipients
 from chat.realtime.presence import presence_store
 from chat.conversations.groups import conversation_rename
 from core import metrics
-from useraccount.models import Block
-
-from .conftest import ROOT, database_url_for_tests, send
+from tests import ROOT
+from tests.factories import BlockFactory, GroupConversationFactory, PushDeviceFactory
+from tests.plugins.conversations import send
+from tests.plugins.database import database_url_for_tests
 
 pytestmark = pytest.mark.django_db
 
@@ -227,17 +228,13 @@ def test_a_rejected_push_is_dropped_without_retrying(web_push, worker, push_serv
 
 
 def test_muted_blocking_and_online_members_get_no_push(web_push, worker, push_service, subscribe, make_user, alice):
-    from chat.conversations.services import conversation_create_group
-
     muted, muted_for_now, blocking, on, expired, plain = (make_user() for _ in range(6))
-    group = conversation_create_group(
-        creator=alice, user_ids=[user.id for user in (muted, muted_for_now, blocking, on, expired, plain)]
-    )[0]
+    group = GroupConversationFactory(creator=alice, members=[muted, muted_for_now, blocking, on, expired, plain])
     later, earlier = timezone.now() + timedelta(hours=1), timezone.now() - timedelta(minutes=1)
     ConversationMember.objects.filter(conversation=group, user=muted).update(muted=True)
     ConversationMember.objects.filter(conversation=group, user=muted_for_now).update(muted=True, muted_until=later)
     ConversationMember.objects.filter(conversation=group, user=expired).update(muted=True, muted_until=earlier)
-    Block.objects.create(blocker=blocking, blocked=alice)
+    BlockFactory(blocker=blocking, blocked=alice)
     browsers = {user: subscribe(user) for user in (muted, muted_for_now, blocking, on, expired, plain)}
     leave = online(on)
     try:
@@ -337,7 +334,7 @@ def fcm(settings, tmp_path, push_service, monkeypatch):
 
 def test_a_message_reaches_an_app_through_fcm(fcm, worker, group, alice, bob):
     fcm.statuses = [200, 200]  # the token, then the message
-    device = PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-phone:token_1")
+    device = PushDeviceFactory(user=bob, address="bobs-phone:token_1")
     message = send(group, alice, "Hello team")
     worker()
     token_request, push = fcm.wait_for(2)
@@ -355,7 +352,7 @@ def test_a_message_reaches_an_app_through_fcm(fcm, worker, group, alice, bob):
 
 def test_an_unregistered_fcm_token_is_removed(fcm, worker, direct, alice, bob):
     fcm.statuses = [200, 404]
-    device = PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-old-phone")
+    device = PushDeviceFactory(user=bob, address="bobs-old-phone")
     send(direct, alice)
     worker()
     fcm.wait_for(2)
@@ -366,7 +363,7 @@ def test_an_unregistered_fcm_token_is_removed(fcm, worker, direct, alice, bob):
 def test_a_plain_fcm_404_keeps_the_device(fcm, worker, direct, alice, bob):
     fcm.statuses = [200, 404]
     fcm.bodies[404] = b'{"error": {"code": 404, "status": "NOT_FOUND"}}'  # a wrong project, say
-    device = PushDevice.objects.create(user=bob, kind=PushDevice.FCM, address="bobs-phone")
+    device = PushDeviceFactory(user=bob, address="bobs-phone")
     send(direct, alice)
     worker()
     fcm.wait_for(2)

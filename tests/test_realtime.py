@@ -19,25 +19,22 @@ from core import outbox
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime.presence import MemoryPresence, RedisPresence, presence_store
 from chat.messages.services import message_delete
-from tests.conftest import (
-    UNKNOWN_ID,
-    access_token,
+from tests.factories import DirectConversationFactory
+from tests.plugins.conversations import UNKNOWN_ID, last_read_seq, post_message, send, send_many
+from tests.plugins.sockets import (
     assert_silent,
     close_code,
     drain,
     expect_close,
-    last_read_seq,
     notifications,
     open_socket,
-    post_message,
     presence_frame,
     receive,
     receive_many,
     room,
-    send,
-    send_many,
     seqs,
 )
+from tests.plugins.users import access_token
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -226,9 +223,7 @@ async def test_event_delivered_twice_reaches_the_socket_once(alice, bob, direct,
 @pytest.fixture
 def quiet(alice, carol):
     """A third conversation of Alice's: the direct one with Carol."""
-    from chat.conversations.services import conversation_start_direct
-
-    return conversation_start_direct(user=carol, other_user_id=alice.id)[0]
+    return DirectConversationFactory(user=carol, other=alice)
 
 
 async def test_notifications_sync_returns_new_messages_of_changed_and_unlisted_conversations(

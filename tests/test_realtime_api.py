@@ -16,9 +16,11 @@ from rest_framework.test import APIClient
 
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
-from chat.conversations.services import conversation_create_group
 from chat.messages.services import message_delete
-from tests.conftest import UNKNOWN_ID, access_token, last_read_seq, open_socket, post_message, receive, send, send_many, error_fields
+from tests.factories import GroupConversationFactory
+from tests.plugins.conversations import UNKNOWN_ID, last_read_seq, post_message, send, send_many
+from tests.plugins.sockets import open_socket, receive
+from tests.plugins.users import access_token, error_fields
 from useraccount.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +169,7 @@ def test_unread_query_count_does_not_grow_with_conversations(client_for, make_us
     def reader_of(count: int):
         reader, writer = make_user(), make_user()
         for conversation in [
-            conversation_create_group(creator=writer, user_ids=[reader.id], title=f"Group {n}")[0]
+            GroupConversationFactory(creator=writer, members=[reader], title=f"Group {n}")
             for n in range(count)
         ]:
             send_many(conversation, writer, 2)

@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chat.models import ConversationMessage
-from tests.conftest import access_token
+from tests.plugins.users import access_token
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

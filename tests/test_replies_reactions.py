@@ -7,7 +7,8 @@ from channels.db import database_sync_to_async
 
 from chat.models import ConversationMessage, Reaction
 from chat.messages.services import message_delete
-from tests.conftest import UNKNOWN_ID, assert_silent, post_message, receive, room, send
+from tests.plugins.conversations import UNKNOWN_ID, post_message, send
+from tests.plugins.sockets import assert_silent, receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

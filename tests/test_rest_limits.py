@@ -17,7 +17,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import ConversationMessage
 from core.throttling import FailOpenCache, FailOpenRateThrottle
-from tests.conftest import PASSWORD, FakeClock, post_message
+from tests.factories import PASSWORD
+from tests.plugins.clocks import FakeClock
+from tests.plugins.conversations import post_message
 from tests.test_accounts import STRONG_PASSWORD, tiny_png
 from useraccount.models import User
 

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import close_code, notifications, receive, room
+from tests.plugins.sockets import close_code, notifications, receive, room
 from useraccount import services
 from useraccount.tokens import authenticate_access_token, token_pair_for_user
 

@@ -12,15 +12,9 @@ from channels.db import database_sync_to_async
 from chat.sockets.rooms import RoomConsumer
 from chat.models import ConversationMessage
 from chat.realtime.presence import presence_store
-from tests.conftest import (
-    access_token,
-    notifications,
-    open_socket,
-    presence_frame,
-    receive,
-    room,
-    send,
-)
+from tests.plugins.conversations import send
+from tests.plugins.sockets import notifications, open_socket, presence_frame, receive, room
+from tests.plugins.users import access_token
 
 NESTED = "[" * 5000 + "]" * 5000
 UNSTORABLE = {"nul": "a\x00b", "lone-surrogate": "a\ud800b"}

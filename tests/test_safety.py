@@ -10,19 +10,9 @@ from django.utils import timezone
 from chat.models import ConversationMember, ConversationMessage, ModerationAction, Report
 from chat.conversations.membership import conversation_mute
 from chat.moderation.services import message_hide, report_create, report_resolve, user_deactivate_for_moderation
-from tests.conftest import (
-    UNKNOWN_ID,
-    access_token,
-    assert_silent,
-    close_code,
-    drain,
-    notifications,
-    post_message,
-    presence_frame,
-    receive,
-    room,
-    send,
-)
+from tests.factories import GroupConversationFactory
+from tests.plugins.conversations import UNKNOWN_ID, post_message, send
+from tests.plugins.sockets import assert_silent, close_code, drain, notifications, presence_frame, receive, room
 from useraccount.models import Block
 from useraccount.services import user_block
 
@@ -232,7 +222,6 @@ def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, 
     from asgiref.sync import async_to_sync
 
     from chat.realtime.presence import presence_store
-    from chat.conversations.services import conversation_create_group
 
     async_to_sync(presence_store().touch)(str(bob.id), "bobs-socket")
     client = client_for(alice)
@@ -254,7 +243,7 @@ def test_rest_shows_no_presence_across_a_block_but_in_shared_groups(client_for, 
         assert shown_online() == (True, True, True, True)
         assert block(client_for(bob), alice).status_code == 201
         assert shown_online() == (False, False, False, None), "nothing of Bob's presence in their direct conversation"
-        shared = conversation_create_group(creator=carol, user_ids=[alice.id, bob.id])[0]
+        shared = GroupConversationFactory(creator=carol, members=[alice, bob])
         assert bob_online_in(shared) is True, "a group they share shows it"
         assert shown_online() == (False, False, True, True), "and so do the contact list and the lookup"
     finally:

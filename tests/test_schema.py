@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import PASSWORD, send
+from tests.factories import PASSWORD
+from tests.plugins.conversations import send
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,7 @@ def test_the_schema_catches_a_wrong_answer(schema):
 
 
 @pytest.mark.live
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server, tmp_path):
     # schemathesis generates requests from /api/schema/ for every operation and

@@ -7,7 +7,7 @@ docker compose's env_file does, so one .env means the same to both.
 import os
 import subprocess
 
-from tests.conftest import ROOT
+from tests import ROOT
 
 ENV_FILE = """\
 # a comment, then a blank line

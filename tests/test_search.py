@@ -7,7 +7,8 @@ from django.db import connection
 
 from chat.conversations.groups import conversation_rename
 from chat.messages.services import message_delete
-from tests.conftest import send
+from tests.factories import DirectConversationFactory
+from tests.plugins.conversations import send
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +30,11 @@ def next_link(response) -> str | None:
 
 
 def test_search_finds_messages_of_the_callers_conversations_only(client_for, make_user, alice, bob, carol, direct, group):
-    from chat.conversations.services import conversation_start_direct
-
     send(direct, bob, "Dinner at the harbour on Friday?")
     send(group, carol, "The harbour trip is cancelled")
     send(direct, alice, "Sounds good")
     stranger = make_user("Eve")
-    others, _ = conversation_start_direct(user=stranger, other_user_id=carol.id)
+    others = DirectConversationFactory(user=stranger, other=carol)
     send(others, stranger, "harbour secrets")
     found = bodies(search(client_for(alice), "harbour"))
     assert sorted(found) == ["Dinner at the harbour on Friday?", "The harbour trip is cancelled"]

@@ -10,8 +10,8 @@ from websockets.asyncio.client import connect
 
 from chat.models import Conversation, ConversationMessage
 from chat.conversations.services import conversation_start_direct
-from chat.messages.send import message_send
-from tests.conftest import access_token
+from chat.messages.fast_send import message_send
+from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

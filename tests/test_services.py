@@ -19,7 +19,7 @@ from chat.models import ConversationMessage
 from chat.realtime.groups import conversation_group, room_group, user_group
 from core.outbox import Outbox
 from core.errors import Forbidden, InvalidInput, NotFound
-from tests.conftest import UNKNOWN_ID, send, send_many
+from tests.plugins.conversations import UNKNOWN_ID, send, send_many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from core.env import Env, networks, rate
-from tests.conftest import ROOT
+from tests import ROOT
 
 # --- Reading variables (core.env) --------------------------------------------------------------
 

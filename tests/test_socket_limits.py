@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from chat.models import ConversationMessage
 from chat.realtime.ratelimit import rate_limiter
-from tests.conftest import expect_close, notifications, receive, room
+from tests.plugins.sockets import expect_close, notifications, receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

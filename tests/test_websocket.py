@@ -10,7 +10,8 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chat.models import ConversationMessage
-from tests.conftest import access_token, expect_close, open_socket, receive
+from tests.plugins.sockets import expect_close, open_socket, receive
+from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -206,9 +206,10 @@ class OriginalClientRoomConsumer(RoomConsumer):
     it stays open past the access token's expiry, reconnects with that token
     while the session lives, and closes at logout, deactivation, a password
     change or the session's end. A refused or ended socket stays open
-    REFUSAL_GRACE seconds, answering each message the client sends (it
-    queues what the user typed while disconnected) with a notice that it was
-    not sent, then closes with its code.
+    ORIGINAL_CLIENT_REFUSAL_GRACE seconds (a setting), answering each
+    message the client sends (it queues what the user typed while
+    disconnected) with a notice that it was not sent, then closes with its
+    code.
     """
 
     profile = profiles.ORIGINAL
@@ -216,7 +217,6 @@ class OriginalClientRoomConsumer(RoomConsumer):
     _session_ends = 0.0
     _grace: asyncio.Task | None = None
     _notices = 0
-    REFUSAL_GRACE = 3.0
     REFUSAL_NOTICES = 20
     REFUSALS = {
         CLOSE_UNAUTHENTICATED: ApplicationError(
@@ -277,7 +277,7 @@ class OriginalClientRoomConsumer(RoomConsumer):
         self._grace = asyncio.ensure_future(self._close_after_grace())
 
     async def _close_after_grace(self):
-        await asyncio.sleep(self.REFUSAL_GRACE)
+        await asyncio.sleep(settings.ORIGINAL_CLIENT_REFUSAL_GRACE)
         await self.close(code=self.refused_with)
 
     async def receive(self, text_data=None, bytes_data=None):

@@ -2,7 +2,7 @@
 
 from chat.realtime.heartbeat import Heartbeat
 from chat.realtime.presence import MemoryPresence
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 
 class Socket:

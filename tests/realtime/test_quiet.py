@@ -5,7 +5,7 @@ import json
 from chat.realtime import events, profiles
 from useraccount import events as account_events
 from chat.realtime.session import NotificationsSession, QuietList
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 ME, ANN, BEN = "viewer", "ann", "ben"
 ROOM, OTHER_ROOM = "c1", "c2"

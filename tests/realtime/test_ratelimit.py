@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from chat.realtime.ratelimit import MemoryRateLimiter, Rate, RedisRateLimiter, rate_limiter
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 NOTHING_LISTENS = "redis://127.0.0.1:6399/0"
 LOGGER = "core.outages"

@@ -12,7 +12,7 @@ from chat.realtime.session import (
     RoomPresence,
     RoomSession,
 )
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 ME, ANN, BEN = "me", "ann", "ben"
 

@@ -1,7 +1,7 @@
 """The typing throttle, on a fake clock."""
 
 from chat.realtime.throttle import TypingThrottle
-from tests.conftest import FakeClock
+from tests.plugins.clocks import FakeClock
 
 
 def test_one_notice_per_user_and_room_per_interval():

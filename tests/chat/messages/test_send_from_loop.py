@@ -9,8 +9,9 @@ from django.db import connection
 from chat.messages import send
 from chat.models import Conversation, ConversationMember, ConversationMessage
 from chat.realtime import events
-from tests.conftest import access_token, open_socket, receive
-from useraccount.models import Block
+from tests.factories import BlockFactory
+from tests.plugins.sockets import open_socket, receive
+from tests.plugins.users import access_token
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -79,7 +80,7 @@ async def test_a_resent_client_id_returns_the_original_and_takes_no_seq(alice, b
 async def test_a_refusal_is_read_by_the_same_rule_and_takes_no_seq(alice, bob, direct, no_service_send, who_blocks):
     blocker, blocked = (alice, bob) if who_blocks == "alice" else (bob, alice)
     async with open_socket(f"/ws/chat/{direct.id}/", token=access_token(alice)) as a:
-        await database_sync_to_async(Block.objects.create)(blocker=blocker, blocked=blocked)
+        await database_sync_to_async(BlockFactory)(blocker=blocker, blocked=blocked)
         await a.send_json_to({"type": "message.send", "body": "hi", "client_id": "b-1"})
         error = await receive(a)
     assert (error["type"], error["code"], error["client_id"]) == ("error", "blocked", "b-1")

@@ -1,0 +1,120 @@
+"""
+Real server processes (core.runtime.serve, the production command) against the
+test database, free ports, and plain HTTP requests to them.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests import ROOT
+from tests.plugins.database import database_url_for_tests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: object  # case-insensitive, as urllib gives them
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_request(url: str, *, data: dict | None = None, headers: dict | None = None, redirects: bool = True,
+                 timeout: float = 15, method: str | None = None, body: bytes | None = None) -> Answer:
+    """
+    A request to a real server (a JSON body when ``data`` is given, else
+    ``body`` as it is); error statuses are answers, not exceptions.
+    """
+    headers = dict(headers or {})
+    if data is not None:
+        body = json.dumps(data).encode()
+        headers.setdefault("Content-Type", "application/json")
+    opener = urllib.request.build_opener(*([] if redirects else [_NoRedirect]))
+    try:
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        with opener.open(request, timeout=timeout) as response:
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers, error.read())
+
+
+class Server:
+    def __init__(self, port: int, process: subprocess.Popen, log_path: Path):
+        self.port = port
+        self.process = process
+        self.log_path = log_path
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_server(transactional_db, tmp_path):
+    """Start server processes (core.runtime.serve, the production command) against the test database."""
+    servers: list[Server] = []
+
+    def start(port: int | None = None, **env_overrides) -> Server:
+        port = port or free_port()
+        env = dict(
+            os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO",
+            ATTACHMENTS_ROOT=str(tmp_path / "attachments"),
+            # A second, not three, before a refused socket on ws/<id>/ closes.
+            ORIGINAL_CLIENT_REFUSAL_GRACE="1",
+        )
+        env.update(env_overrides)
+        log_path = tmp_path / f"server-{port}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.runtime.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
+             "backend.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        server = Server(port, process, log_path)
+        servers.append(server)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{server.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return server
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{server.log()}")
+
+    yield start
+    for server in servers:
+        server.process.terminate()
+    # A server stops within a fraction of a second of SIGTERM, unless one of
+    # its threads waits on a database that never answers (tests/test_health.py):
+    # that one would take its full timeout, so it is killed after three seconds.
+    deadline = time.monotonic() + 3
+    for server in servers:
+        try:
+            server.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
