@@ -13,11 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as django_timezone
 
-from chat.admin import ConversationAdmin
+from chat.conversations.admin import ConversationAdmin
 from chat.models import Attachment, ConversationMessage
 from chat.conversations.groups import conversation_rename
 from chat.messages.services import message_delete, message_edit
-from chat.messages.fast_send import message_send
+from chat.messages.send import message_send
 from chat.messages.reactions import reaction_add
 from tests.factories import (
     AttachmentFactory,
@@ -294,6 +294,7 @@ def test_conversation_page_at_a_seq_opens_the_page_holding_it(staff_client, alic
 
 def test_conversation_page_of_five_thousand_messages_is_bounded_in_size_and_queries(staff_client, alice, group):
     bulk_messages(group, alice, 150)
+    staff_client.get(page_of(group))  # a process's first admin page fills caches once (content types)
     short_queries, short_page = query_count(staff_client, f"{page_of(group)}?page=1")
     bulk_messages(group, alice, 4850)
     long_queries, long_page = query_count(staff_client, page_of(group))

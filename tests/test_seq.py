@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 
 from chat.models import Conversation, ConversationMessage
 from chat.conversations.services import conversation_start_direct
-from chat.messages.fast_send import message_send
+from chat.messages.send import message_send
 from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
