@@ -1,6 +1,6 @@
 """
 Who gets a push for a message: plain Python, no database, network or clock of
-its own, so the rules are tested in milliseconds (tests/test_push.py). The
+its own, so the rules are tested in milliseconds (tests/chat/push/test_push.py). The
 worker (chat.push.queue) reads the facts and asks here.
 """
 

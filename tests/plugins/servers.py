@@ -109,7 +109,7 @@ def start_server(transactional_db, tmp_path):
     for server in servers:
         server.process.terminate()
     # A server stops within a fraction of a second of SIGTERM, unless one of
-    # its threads waits on a database that never answers (tests/test_health.py):
+    # its threads waits on a database that never answers (tests/core/test_health.py):
     # that one would take its full timeout, so it is killed after three seconds.
     deadline = time.monotonic() + 3
     for server in servers:

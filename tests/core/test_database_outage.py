@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.plugins.servers import http_request
-from tests.test_redis_outage import Sender, close_code_of, close_code_of_first_frame
+from tests.core.test_redis_outage import Sender, close_code_of, close_code_of_first_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 

@@ -20,7 +20,7 @@ from core.throttling import FailOpenCache, FailOpenRateThrottle
 from tests.factories import PASSWORD
 from tests.plugins.clocks import FakeClock
 from tests.plugins.conversations import post_message
-from tests.test_accounts import STRONG_PASSWORD, tiny_png
+from tests.useraccount.test_accounts import STRONG_PASSWORD, tiny_png
 from useraccount.models import User
 
 pytestmark = pytest.mark.django_db
@@ -206,7 +206,7 @@ def test_without_trusted_proxies_x_forwarded_for_cannot_pick_the_address(rest_se
     assert_throttled(login(client, alice.email, HTTP_X_FORWARDED_FOR="10.1.0.2"))
 
 
-# Behind trusted proxies: tests/test_proxies.py.
+# Behind trusted proxies: tests/core/test_proxies.py.
 
 
 # --- A failing cache -----------------------------------------------------------------

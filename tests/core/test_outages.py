@@ -159,7 +159,7 @@ def test_any_other_database_error_is_still_a_500_with_its_traceback(caplog):
     assert not DATABASE.down
 
 
-@pytest.mark.urls("tests.test_outages")
+@pytest.mark.urls("tests.core.test_outages")
 @pytest.mark.parametrize("path, content_type", [("/api/failing/", "application/json"), ("/failing/", "text/plain")])
 def test_views_outside_drf_answer_503_too(client, caplog, path, content_type):
     counted = database_errors()

@@ -7,7 +7,7 @@ Needs the playwright package and a Chromium, as tests/test_demo_browser.py
 does (skipped without them, failing under CI=true). With
 ``DEMO_SCREENSHOTS=<folder>`` it saves the screenshots docs/admin.md shows:
 
-    DEMO_SCREENSHOTS=docs .venv/bin/python -m pytest tests/test_admin_browser.py
+    DEMO_SCREENSHOTS=docs .venv/bin/python -m pytest tests/chat/test_admin_browser.py
 """
 
 import os
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import DirectConversationFactory, GroupConversationFactory, UserFactory, bulk_messages
-from tests.test_admin import conversation_of_every_kind
+from tests.chat.test_admin import conversation_of_every_kind
 from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, require
 
 try:

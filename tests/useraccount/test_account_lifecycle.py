@@ -345,7 +345,7 @@ def test_email_over_smtp_to_a_real_server(client_for, settings, alice):
     ({"EMAIL_HOST": "smtp.example.com"}, "smtp"),
 ])
 def test_the_email_backend_follows_email_host_and_debug(env, backend):
-    from tests.test_logs import after_setup
+    from tests.core.test_logs import after_setup
 
     script = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
     base = {"EMAIL_HOST": "", "DJANGO_DEBUG": "1"}
@@ -384,7 +384,7 @@ def test_deleting_needs_a_token(client_for):
 def test_the_account_is_anonymised_and_its_address_free_again(
     client_for, settings, tmp_path, django_capture_on_commit_callbacks, alice
 ):
-    from tests.test_accounts import tiny_png
+    from tests.useraccount.test_accounts import tiny_png
 
     settings.MEDIA_ROOT = tmp_path
     client_for(alice).patch("/api/auth/me/", {"avatar": tiny_png()}, format="multipart")

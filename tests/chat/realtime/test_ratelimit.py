@@ -1,4 +1,4 @@
-"""Socket rate limits: the in-process limiter on a fake clock, the Redis limiter and its fail-open (the rate syntax: tests/test_rates.py)."""
+"""Socket rate limits: the in-process limiter on a fake clock, the Redis limiter and its fail-open (the rate syntax: tests/core/test_rates.py)."""
 
 import asyncio
 import logging
