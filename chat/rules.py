@@ -118,7 +118,8 @@ def seq_bump(vendor: str) -> str:
 
 
 @cache
-def _refusal_query(vendor: str) -> str:
+def refusal_query(vendor: str) -> str:
+    """The rule's parts one by one, for ``refusal`` to read."""
     part = _parts(vendor)
     columns = ", ".join(part[name] for name in ("member", "direct", "peer_active", "blocked"))
     return f"SELECT {columns} FROM {Conversation._meta.db_table} c WHERE c.id = %(conversation)s"
@@ -134,7 +135,11 @@ def mark_own_read(*, seq: str = "%(seq)s", source: str = "") -> str:
 
 
 def rule_params(*, conversation_id: UUID, sender_id: UUID, db=connection) -> dict:
-    """The rule's parameters, as ``db`` stores ids."""
+    """
+    The rule's parameters, as ``db`` stores ids. From the event loop pass the
+    process's compiling connection (core.runtime.asyncdb): Django's
+    ``connection`` there is made anew for every task, and kept.
+    """
     return {
         "conversation": Conversation._meta.pk.get_db_prep_value(conversation_id, db),
         "sender": User._meta.pk.get_db_prep_value(sender_id, db),
@@ -144,7 +149,7 @@ def rule_params(*, conversation_id: UUID, sender_id: UUID, db=connection) -> dic
 
 def refusal(row) -> Exception | None:
     """
-    Why ``may_post`` does not hold, from ``_refusal_query``'s row (None: no
+    Why ``may_post`` does not hold, from ``refusal_query``'s row (None: no
     such conversation): the error, or None when it holds after all
     (something changed between the two reads).
     """
@@ -158,11 +163,6 @@ def refusal(row) -> Exception | None:
     return None
 
 
-def refusal_query(vendor: str) -> str:
-    """The query whose row ``refusal`` reads."""
-    return _refusal_query(vendor)
-
-
 def next_seq(*, conversation_id: UUID, sender: User) -> tuple[int, UUID | None]:
     """
     The conversation's next seq for a message by ``sender``, where the rule
@@ -171,11 +171,16 @@ def next_seq(*, conversation_id: UUID, sender: User) -> tuple[int, UUID | None]:
     peer_id)``; raises the refusal otherwise.
     """
     params = {**rule_params(conversation_id=conversation_id, sender_id=sender.id), "now": timezone.now()}
-    with connection.cursor() as cursor:
-        cursor.execute(seq_bump(connection.vendor), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise _why(params) or NotFound("No such conversation.")
+    for _ in range(2):  # a second try only if the rule came to hold between the bump and the refusal's read
+        with connection.cursor() as cursor:
+            cursor.execute(seq_bump(connection.vendor), params)
+            row = cursor.fetchone()
+        if row is not None:
+            break
+        if (error := _why(params)) is not None:
+            raise error
+    else:
+        raise NotFound("No such conversation.")
     seq, peer = row
     return seq, (peer if peer is None or isinstance(peer, UUID) else uuid.UUID(peer))
 

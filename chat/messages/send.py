@@ -51,7 +51,7 @@ from chat.rules import (
 from core import metrics
 from core.errors import InvalidInput
 from core.outbox import Outbox, with_outbox
-from core.runtime.asyncdb import db, loop_connections, loop_queries
+from core.runtime.asyncdb import compiling_connection, db, loop_connections, loop_queries
 from core.validation import uuid_or_none
 from useraccount.models import User
 
@@ -147,7 +147,8 @@ async def message_send_from_loop(
     client_id = validate_client_id(client_id)
     now = timezone.now()
     params = {
-        **rule_params(conversation_id=conversation_id, sender_id=sender.id), "id": uuid.uuid4(), "body": body,
+        **rule_params(conversation_id=conversation_id, sender_id=sender.id, db=compiling_connection()),
+        "id": uuid.uuid4(), "body": body,
         "client_id": client_id, "now": now, "kind": ConversationMessage.TEXT,
     }  # fmt: skip
     try:

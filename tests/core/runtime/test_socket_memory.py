@@ -94,3 +94,22 @@ async def test_loop_queries_make_no_database_wrapper_for_the_socket_task():
 
     # A socket's task starts from a context of its own, as daphne's do.
     assert await asyncio.get_running_loop().create_task(a_socket(), context=contextvars.Context()) is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_send_from_the_event_loop_makes_no_database_wrapper_for_the_socket_task(direct, alice):
+    from django.db import connections
+
+    from chat.messages.send import message_send_from_loop
+    from core.outbox import carry_out
+    from core.runtime.asyncdb import loop_queries
+
+    if not loop_queries():
+        pytest.skip("queries from the event loop are PostgreSQL's")
+
+    async def a_socket():
+        (message, created), _ = await carry_out(message_send_from_loop, conversation_id=direct.id, sender=alice, body="hi")
+        assert created and message.seq == 1
+        return getattr(connections._connections, "default", None)
+
+    assert await asyncio.get_running_loop().create_task(a_socket(), context=contextvars.Context()) is None
