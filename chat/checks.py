@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 from django.core.checks import Error, register
 
-from core.rates import Rate
+from core.checks import rate_errors
 
 # The kinds of frame a socket counts against a limit (chat.realtime.commands' rate_limit).
 SOCKET_RATE_ACTIONS = ("message", "typing", "frame")
@@ -30,16 +30,10 @@ def socket_rate_limits_check(app_configs, **kwargs) -> list[Error]:
                 hint="Give it a rate such as 20/10s, or off.",
                 id="chat.E001",
             ))
-    for action, text in settings.SOCKET_RATE_LIMITS.items():
-        try:
-            Rate.parse(text)
-        except ValueError as error:
-            errors.append(Error(
-                f"SOCKET_RATE_LIMITS[{action!r}] is not a rate: {error}",
-                hint="Set it (SOCKET_RATE_* variables) to a rate such as 20/10s, or off.",
-                id="chat.E001",
-            ))
-    return errors
+    return errors + rate_errors(
+        settings.SOCKET_RATE_LIMITS, name="SOCKET_RATE_LIMITS", variables="SOCKET_RATE_*", example="20/10s",
+        id="chat.E001",
+    )
 
 
 @register()

@@ -20,22 +20,30 @@ def throttle_rates_check(app_configs, **kwargs) -> list[Error]:
     from core.throttling import FailOpenRateThrottle
 
     rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
-    errors = []
-    for scope, text in rates.items():
-        try:
-            Rate.parse(text)
-        except ValueError as error:
-            errors.append(Error(
-                f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'][{scope!r}] is not a rate: {error}",
-                hint="Set it (THROTTLE_* variables) to a rate such as 60/min or 3/10s, or off.",
-                id="core.E001",
-            ))
+    errors = rate_errors(
+        rates, name="REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']", variables="THROTTLE_*", example="60/min or 3/10s",
+        id="core.E001",
+    )
     for scope in sorted(_throttle_scopes(FailOpenRateThrottle) - set(rates)):
         errors.append(Error(
             f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the {scope!r} scope of a throttle",
             hint="Give the scope a rate, or off.",
             id="core.E002",
         ))
+    return errors
+
+
+def rate_errors(rates: dict, *, name: str, variables: str, example: str, id: str) -> list[Error]:
+    """An error for each value of ``rates`` (the setting ``name``, set by ``variables``) not in core.rates' syntax."""
+    errors = []
+    for key, text in rates.items():
+        try:
+            Rate.parse(text)
+        except ValueError as error:
+            errors.append(Error(
+                f"{name}[{key!r}] is not a rate: {error}",
+                hint=f"Set it ({variables} variables) to a rate such as {example}, or off.", id=id,
+            ))
     return errors
 
 
