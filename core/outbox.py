@@ -51,9 +51,12 @@ def _on_commit(action) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # a thread, where Django's transactions live
-        transaction.on_commit(action)
-    else:  # the event loop, where no Django transaction can be open (nor a connection asked for)
-        action()
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(action)
+            return
+    # Outside a transaction (on the event loop none can be open) at once: Django's
+    # on_commit would first ask for a connection, and open one to answer.
+    action()
 
 
 class Outbox:
