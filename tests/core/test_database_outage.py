@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.plugins.servers import http_request
-from tests.core.test_redis_outage import Sender, close_code_of, close_code_of_first_frame
+from tests.core.test_redis_outage import Sender, close_code_of, until_sockets_are_accepted
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -82,9 +82,7 @@ async def test_a_database_stopped_under_traffic_answers_503_and_logs_one_line_ea
             for _ in range(5):
                 answer = await asyncio.to_thread(rest, server, "/api/chat/", bob_token)
                 assert answer.status == 200, answer.body
-        while await close_code_of_first_frame(f"{last.ws}{room}?token={bob_token}") == 4503:
-            assert time.monotonic() < deadline, "sockets still refused after the database came back"
-            await asyncio.sleep(0.5)
+        await until_sockets_are_accepted(f"{last.ws}{room}?token={bob_token}", deadline, "the database")
         await asyncio.sleep(1)
         stop.set()
         await traffic

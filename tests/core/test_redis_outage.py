@@ -113,10 +113,7 @@ async def test_a_redis_killed_under_traffic_loses_nothing_acknowledged(
 
         own_redis.start()
         # New sockets work again without restarting anything.
-        deadline = time.monotonic() + 20
-        while await close_code_of_first_frame(f"{last.ws}{room}?token={bob_token}") == 4503:
-            assert time.monotonic() < deadline, "sockets still refused after Redis came back"
-            await asyncio.sleep(0.5)
+        await until_sockets_are_accepted(f"{last.ws}{room}?token={bob_token}", time.monotonic() + 20, "Redis")
         await asyncio.sleep(1)
         stop.set()
         await traffic
@@ -144,6 +141,13 @@ async def test_a_redis_killed_under_traffic_loses_nothing_acknowledged(
         assert log.count("Redis is unreachable") <= 2, log[-3000:]
         assert "Redis is back" in log
         assert log.count("Traceback") <= 3, log[-5000:]
+
+
+async def until_sockets_are_accepted(url: str, deadline: float, dependency: str) -> None:
+    """Wait until a new socket at ``url`` is no longer refused with 4503 (``dependency`` came back)."""
+    while await close_code_of_first_frame(url) == 4503:
+        assert time.monotonic() < deadline, f"sockets still refused after {dependency} came back"
+        await asyncio.sleep(0.5)
 
 
 async def close_code_of_first_frame(url: str) -> int | None:
