@@ -5,7 +5,7 @@ The rules chat writes share, each written once.
 member; in a direct conversation, only while the other member's account
 exists and is not deleted and neither of the two blocks the other. The rule
 is SQL over the conversation row, written once here as named parts
-(``_parts``) and used three ways:
+(``rule_parts``) and used three ways:
 
 - ``SEQ_BUMP``: the conversation's next seq, taken only where the rule holds
   (one ``UPDATE ... RETURNING`` that also locks the row until commit). The
@@ -79,7 +79,7 @@ def _peer(vendor: str, table: str = "c.") -> str:
 
 
 @cache
-def _parts(vendor: str) -> dict[str, str]:
+def rule_parts(vendor: str) -> dict[str, str]:
     members, users, blocks = ConversationMember._meta.db_table, User._meta.db_table, Block._meta.db_table
     peer = _peer(vendor)
     return {
@@ -97,7 +97,7 @@ def _parts(vendor: str) -> dict[str, str]:
 @cache
 def may_post(vendor: str) -> str:
     """The whole rule, as one condition on ``c``."""
-    part = _parts(vendor)
+    part = rule_parts(vendor)
     return f"{part['member']} AND (NOT {part['direct']} OR ({part['peer_active']} AND NOT {part['blocked']}))"
 
 
@@ -120,7 +120,7 @@ def seq_bump(vendor: str) -> str:
 @cache
 def refusal_query(vendor: str) -> str:
     """The rule's parts one by one, for ``refusal`` to read."""
-    part = _parts(vendor)
+    part = rule_parts(vendor)
     columns = ", ".join(part[name] for name in ("member", "direct", "peer_active", "blocked"))
     return f"SELECT {columns} FROM {Conversation._meta.db_table} c WHERE c.id = %(conversation)s"
 

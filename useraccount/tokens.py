@@ -9,9 +9,13 @@ access tokens too: for new sockets and for REST (useraccount.authentication).
 Every token also carries simplejwt's hash of the user's password hash
 (``CHECK_REVOKE_TOKEN``): a new password makes every earlier token useless.
 
-``authenticate_access_token`` is what the WebSocket TokenAuthMiddleware uses;
-it accepts only unexpired, correctly signed *access* tokens (a refresh token is
-refused) of a live session of an active user, issued since their last password change.
+``authenticate_access_token`` accepts only unexpired, correctly signed
+*access* tokens (a refresh token is refused) of a live session of an active
+user, issued since their last password change (a socket's ``auth`` frame;
+``authenticate_claims`` for a notifications socket, whose token the
+WebSocket TokenAuthMiddleware has already verified). Room sockets read the
+same facts in their one opening statement (chat.conversations.opening) and
+judge them with ``token_holds`` and ``session_end_from``.
 
 ``authenticate_session_token`` is for the original tutorial client's socket,
 which cannot renew a token while it is open: a correctly signed access token
@@ -20,8 +24,10 @@ is neither expired nor logged out, the user active, the password unchanged),
 and says when that session ends.
 """
 
+import time
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from uuid import UUID
 
 import jwt
 from django.db.models import Exists
@@ -37,6 +43,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from core.runtime.asyncdb import loop_models
+from core.validation import uuid_or_none
 
 from .models import User
 from .selectors import active_users
@@ -65,29 +72,33 @@ def session_is_revoked(payload: dict) -> bool:
 
 def authenticate_access_token(raw: str) -> tuple[User, dict] | None:
     """``(user, claims)`` for a valid access token of a live session, else None. One query."""
-    found = _token_user_query(raw)
-    return _token_user(found[0], found[1].first()) if found else None
+    return authenticate_claims(access_token_payload(raw))
 
 
-async def authenticate_access_token_on_loop(raw: str) -> tuple[User, dict] | None:
-    """``authenticate_access_token``, its query run from the event loop (core.runtime.asyncdb.loop_models)."""
-    found = _token_user_query(raw)
-    if not found:
+def authenticate_claims(payload: dict | None) -> tuple[User, dict] | None:
+    """``authenticate_access_token`` for a token already verified (signed, unexpired, an access token)."""
+    users = _claims_users(payload)
+    return _token_user(payload, users.first()) if users is not None else None
+
+
+async def authenticate_claims_on_loop(payload: dict | None) -> tuple[User, dict] | None:
+    """``authenticate_claims``, its query run from the event loop (core.runtime.asyncdb.loop_models)."""
+    users = _claims_users(payload)
+    if users is None:
         return None
-    users = await loop_models(found[1][:1])
-    return _token_user(found[0], users[0] if users else None)
+    found = await loop_models(users[:1])
+    return _token_user(payload, found[0] if found else None)
 
 
-def _token_user_query(raw: str):
-    """The claims of a valid access token and the query of its user (with its session's revocation), or None."""
-    payload = access_token_payload(raw)
-    user_id = payload.get(api_settings.USER_ID_CLAIM) if payload is not None else None
-    if not user_id:
+def _claims_users(payload: dict | None):
+    """The query of the claims' user (with its session's revocation), or None."""
+    user_id = claims_user_id(payload)
+    if user_id is None:
         return None
     users = active_users().filter(id=user_id)
     if session := payload.get(SESSION_CLAIM):
         users = users.annotate(session_revoked=Exists(BlacklistedToken.objects.filter(token__jti=session)))
-    return payload, users
+    return users
 
 
 def _token_user(payload: dict, user: User | None) -> tuple[User, dict] | None:
@@ -98,11 +109,11 @@ def _token_user(payload: dict, user: User | None) -> tuple[User, dict] | None:
 
 def authenticate_session_token(raw: str) -> tuple[User, dict, datetime] | None:
     """``(user, claims, session end)`` for an access token of a live session, expired or not; else None."""
-    payload = _signed_access_payload(raw)
+    payload = signed_access_claims(raw)
     ends = session_end(payload) if payload is not None else None
     if ends is None:
         return None
-    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user_id = claims_user_id(payload)
     user = active_users().filter(id=user_id).first() if user_id else None
     if user is None or not password_unchanged(payload, user):
         return None
@@ -116,17 +127,45 @@ def session_end(payload: dict) -> datetime | None:
     this server's login issues) holds only until it expires, as everywhere else.
     """
     session = payload.get(SESSION_CLAIM)
+    row = None
     if session:
         row = OutstandingToken.objects.filter(jti=session).values_list("expires_at", "blacklistedtoken").first()
-        if row is None or row[1] is not None:
+    return session_end_from(payload, expires_at=row[0] if row else None, revoked=bool(row and row[1] is not None))
+
+
+def session_end_from(payload: dict, *, expires_at: datetime | None, revoked: bool) -> datetime | None:
+    """
+    ``session_end`` from what was read of the session: its refresh token's
+    expiry (None: no such token) and whether it was logged out.
+    """
+    if payload.get(SESSION_CLAIM):
+        if expires_at is None or revoked:
             return None
-        ends = row[0]
+        ends = expires_at
     else:
         ends = datetime.fromtimestamp(payload["exp"], tz=dt_timezone.utc)
     return ends if ends > timezone.now() else None
 
 
-def _signed_access_payload(raw: str) -> dict | None:
+def claims_user_id(payload: dict | None) -> UUID | None:
+    """The user id a token's claims name, if it is one (a token signed elsewhere may say anything)."""
+    return uuid_or_none(payload.get(api_settings.USER_ID_CLAIM)) if isinstance(payload, dict) else None
+
+
+def unexpired(payload: dict) -> bool:
+    """Whether signed claims are still within their expiry (with simplejwt's LEEWAY)."""
+    exp = payload.get("exp")
+    leeway = api_settings.LEEWAY
+    leeway = leeway.total_seconds() if hasattr(leeway, "total_seconds") else leeway
+    return isinstance(exp, (int, float)) and exp > time.time() - leeway
+
+
+def token_holds(payload: dict, user: User | None, *, revoked: bool) -> bool:
+    """Whether claims read with their user still authorise: an active user, session not logged out, password unchanged."""
+    return user is not None and user.is_active and not revoked and password_unchanged(payload, user)
+
+
+def signed_access_claims(raw: str) -> dict | None:
     """The claims of an access token signed by this server, whether or not it has expired."""
     try:
         payload = jwt.decode(

@@ -76,9 +76,15 @@ class Consumer(AsyncWebsocketConsumer):
         await getattr(self, get_handler_name(message))(message)
 
     async def refuse(self, code: int):
-        """Accept, then close with ``code`` so the client can read it."""
+        """Leave the groups joined while connecting, accept, then close with ``code`` so the client can read it."""
+        await self.leave_groups()
         await self.accept()
         await self.close(code=code)
+
+    async def leave_groups(self):
+        groups, self.groups = self.groups, []
+        for group in groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def send_text(self, text: str):
         """The session's way to send a finished frame."""
@@ -123,15 +129,18 @@ class Consumer(AsyncWebsocketConsumer):
             self.user, self.user_id = self.scope["user"], user_id
         return admitted
 
-    async def open_session(self):
-        """After accepting: watch the token's expiry, keep the socket counted, announce the user online."""
+    async def open_session(self, announced_in=None):
+        """
+        After accepting: watch the token's expiry, keep the socket counted,
+        announce the user online (in ``announced_in``, when already read).
+        """
         metrics.SOCKET_CONNECTS.labels(self.profile.name).inc()
         metrics.SOCKETS_OPEN.labels(self.profile.name).inc()
         self._counted_open = True
         self._schedule_expiry(self.authority_ends())
         process_heartbeat().add(self)
         if self._came_online:
-            await self.announce_presence(online=True)
+            await self.announce_presence(online=True, conversation_ids=announced_in)
 
     async def publish(self, group: str, event: dict) -> bool:
         """Publish an event of this socket's own (presence, typing); False if Redis is unreachable."""
@@ -200,12 +209,14 @@ class Consumer(AsyncWebsocketConsumer):
         except Exception:
             logger.warning("Could not end the session of %s cleanly", self.channel_name, exc_info=True)
 
-    async def announce_presence(self, *, online: bool):
-        """Tell the user's conversations that they came online or went offline."""
+    async def announce_presence(self, *, online: bool, conversation_ids=None):
+        """Tell the user's conversations (``conversation_ids``, else read now) that they came online or went offline."""
         event = events.presence(user_id=self.user_id, online=online)
-        # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
-        announced_in = loop_or_db(presence_conversation_ids_on_loop, presence_conversation_ids)
-        for conversation_id in await announced_in(user_id=self.user.id):
+        if conversation_ids is None:
+            # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
+            announced_in = loop_or_db(presence_conversation_ids_on_loop, presence_conversation_ids)
+            conversation_ids = await announced_in(user_id=self.user.id)
+        for conversation_id in conversation_ids:
             if not await self.publish(conversation_group(conversation_id), event):
                 return
 

@@ -19,7 +19,8 @@ from chat.sockets.base import (
     CLOSE_UNAUTHENTICATED,
     Consumer,
 )
-from core.runtime.asyncdb import db
+from core.runtime.asyncdb import db, loop_or_db
+from useraccount.tokens import authenticate_claims, authenticate_claims_on_loop, unexpired
 
 
 
@@ -31,9 +32,13 @@ class NotificationsConsumer(Consumer):
 
     async def connect(self):
         """Check the token, join the user's group and their conversations' groups, accept."""
-        user = self.scope["user"]
-        if not user.is_authenticated:
+        claims = self.scope["token"]
+        found = await loop_or_db(authenticate_claims_on_loop, authenticate_claims)(claims) if (
+            claims is not None and unexpired(claims)
+        ) else None
+        if found is None:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
+        self.scope["user"] = user = found[0]
         conversation_ids = await db(conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
         # Read after joining: a block or mute from now on arrives as an event.

@@ -5,31 +5,15 @@ client's, which lives as long as its session rather than its access token
 and is told in its own terms about every message it sent that was not saved).
 """
 
-
-
-
-
-
-
-
-
-
-
 import asyncio
 import logging
 import time
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 
 from chat.conversations.membership import conversation_mark_read
-from chat.conversations.selectors import (
-    conversation_last_seq,
-    conversation_last_seq_on_loop,
-    room_for_user,
-    room_for_user_on_loop,
-)
+from chat.conversations.opening import RoomOpening, room_opening, room_opening_on_loop
 from chat.messages.reactions import reaction_add, reaction_remove
 from chat.messages.selectors import message_list
 from chat.messages.send import message_send_from_loop
@@ -49,9 +33,8 @@ from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError
 from core.outages import database_failed, REDIS, REDIS_ERRORS
 from core.runtime.asyncdb import db, loop_or_db
-from core.validation import whole_number
-from useraccount.middleware import token_from_scope
-from useraccount.tokens import authenticate_session_token, session_end
+from core.validation import uuid_or_none, whole_number
+from useraccount.tokens import SESSION_CLAIM, claims_user_id, session_end_from, token_holds, unexpired
 
 logger = logging.getLogger(__name__)
 
@@ -62,33 +45,42 @@ class RoomConsumer(Consumer):
     profile = profiles.RICH
 
     async def connect(self):
-        """Check the token and membership, join the groups, accept, catch up."""
-        if not self.scope["user"].is_authenticated:
+        """
+        Join the groups, read everything a connect needs in one statement
+        (chat.conversations.opening), authorise, admit, accept, catch up.
+        """
+        claims = self.scope["token"]
+        user_id = claims_user_id(claims)
+        if user_id is None or not self.in_time(claims):
             return await self.refuse(CLOSE_UNAUTHENTICATED)
-        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        try:
-            room, member_ids, hidden = await loop_or_db(room_for_user_on_loop, room_for_user)(
-                conversation_id=conversation_id, user=self.scope["user"]
-            )
-        except ApplicationError:
+        conversation_id = uuid_or_none(self.scope["url_route"]["kwargs"]["conversation_id"])
+        # Join before the statement reads the last seq: every message
+        # committed from then on has a greater seq, and its event reaches
+        # this socket. A refusal leaves the groups again.
+        groups = [user_group(user_id)]
+        if conversation_id is not None:
+            groups.append(conversation_group(conversation_id))
+            if self.profile.follows_room:
+                groups.append(room_group(conversation_id))
+        await self.join(*groups)
+        opening = await loop_or_db(room_opening_on_loop, room_opening)(
+            user_id=user_id, conversation_id=conversation_id, session=claims.get(SESSION_CLAIM)
+        )
+        if opening is None or not self.authorise(opening, claims):
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        self.scope["user"] = opening.user
+        if opening.conversation is None:
             return await self.refuse(CLOSE_FORBIDDEN)
-        self.conversation = room
-        await self.join(conversation_group(room.id), user_group(self.scope["user"].id))
-        if self.profile.follows_room:
-            await self.join(room_group(room.id))
-        # Read after joining and before accepting: every message committed
-        # from now on has a greater seq, and its event is already on its way.
-        last_seq_of = loop_or_db(conversation_last_seq_on_loop, conversation_last_seq)
-        last_seq = await last_seq_of(conversation_id=room.id)
+        self.conversation = room = opening.conversation
         self.session = RoomSession(
-            profile=self.profile, viewer_id=str(self.scope["user"].id), member_ids=member_ids,
-            delivered=last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
-            hidden=hidden,
+            profile=self.profile, viewer_id=str(user_id), member_ids=opening.member_ids,
+            delivered=room.last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
+            hidden=opening.hidden,
         )
         if not await self.admit():
             return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
-        await self.open_session()
+        await self.open_session(announced_in=opening.announced_in)
         try:
             after = parse_qs(self.scope["query_string"].decode("latin1")).get("after")
             if after:
@@ -100,6 +92,14 @@ class RoomConsumer(Consumer):
         except REDIS_ERRORS as error:
             return REDIS.failed(error)  # no presence.state: the heartbeat reports presence once Redis is back
         await self.session.presence_state(online)
+
+    def in_time(self, claims: dict) -> bool:
+        """Whether the token's expiry lets it open this socket (before the database is asked)."""
+        return unexpired(claims)
+
+    def authorise(self, opening: RoomOpening, claims: dict) -> bool:
+        """Whether the token, read with its user and session, authorises this socket."""
+        return token_holds(claims, opening.user, revoked=opening.revoked)
 
     async def fetch(self, after: int, before: int | None) -> list[tuple[int, str]]:
         """
@@ -228,21 +228,17 @@ class OriginalClientRoomConsumer(RoomConsumer):
         ),
     }
 
-    async def connect(self):
-        """Authorise by the token's session (expired access tokens count while it lives), then as a room."""
-        if self.scope["user"].is_authenticated:
-            # TokenAuthMiddleware found a valid access token: only its session's end is new.
-            ends = await db(session_end)(self.scope["token"])
-            found = (self.scope["user"], self.scope["token"], ends) if ends is not None else None
-        else:
-            raw = token_from_scope(self.scope)
-            found = await db(authenticate_session_token)(raw) if raw else None
-        if found is None:
-            self.scope["user"], self.scope["token"] = AnonymousUser(), None
-        else:
-            self.scope["user"], self.scope["token"], ends = found
-            self._session_ends = ends.timestamp()
-        await super().connect()
+    def in_time(self, claims: dict) -> bool:
+        """Any signed access token, expired or not: its session decides."""
+        return True
+
+    def authorise(self, opening: RoomOpening, claims: dict) -> bool:
+        """The token's session must live (its end is this socket's); the user and password as for any token."""
+        ends = session_end_from(claims, expires_at=opening.session_ends, revoked=opening.revoked)
+        if ends is None or not token_holds(claims, opening.user, revoked=opening.revoked):
+            return False
+        self._session_ends = ends.timestamp()
+        return True
 
     async def dispatch(self, message):
         """Once refused, only the socket's own messages (frames, disconnect) are handled."""
@@ -259,6 +255,7 @@ class OriginalClientRoomConsumer(RoomConsumer):
 
     async def refuse(self, code: int):
         """Accept, tell each message sent in the grace period that it was not sent, then close with ``code``."""
+        await self.leave_groups()
         await self.accept()
         self._refuse_after_grace(code)
 

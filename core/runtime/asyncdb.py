@@ -193,3 +193,28 @@ def close_loop_connections() -> None:
     for conn in list(_opened):
         if not conn.closed:
             conn.pgconn.finish()
+
+
+_converters_of: dict = {}
+
+
+def converted(connection, fields, values) -> list:
+    """
+    Values read with raw SQL, as the ORM would give them for ``fields``: each
+    field's converters on ``connection``'s database (SQLite's text ids and
+    times become UUIDs and datetimes; PostgreSQL's mostly pass through).
+    """
+    out = []
+    for field, value in zip(fields, values):
+        key = (connection.vendor, field)
+        converters = _converters_of.get(key)
+        if converters is None:
+            expression = field.cached_col
+            converters = _converters_of[key] = [
+                *connection.ops.get_db_converters(expression), *field.get_db_converters(connection)
+            ]
+        if value is not None or converters:
+            for converter in converters:
+                value = converter(value, field.cached_col, connection)
+        out.append(value)
+    return out

@@ -140,8 +140,8 @@ async def database_down_on_loop(*args, **kwargs):
 
 
 @pytest.mark.parametrize("path, module, name", [
-    ("/ws/chat/{id}/", "chat.sockets.rooms", "room_for_user"),
-    ("/ws/{id}/", "chat.sockets.rooms", "session_end"),
+    ("/ws/chat/{id}/", "chat.sockets.rooms", "room_opening"),
+    ("/ws/{id}/", "chat.sockets.rooms", "room_opening"),
     ("/ws/notifications/", "chat.sockets.notifications", "conversation_ids_for_user"),
 ])
 async def test_a_database_failing_while_a_socket_is_authorised_closes_with_4503(

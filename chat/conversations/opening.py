@@ -1,0 +1,152 @@
+"""
+What a room socket reads to open, in one statement.
+
+A connect needs the token's user (active, password unchanged), its
+session (not logged out; when it ends), the conversation if the user is a
+member, its member ids, whether a block closes it (a direct conversation),
+its last seq, and the conversations where the user's presence is announced.
+Read one query at a time, with the ORM compiling each, that was six round
+trips and most of a connect's cost (docs/benchmarks.md, "Connects"). Here it
+is one SQL statement over the user's row, built from the posting rule's
+parts (chat.rules: membership, "direct", "blocked"), written once for both
+databases and run two ways: on PostgreSQL from the event loop, prepared on
+each loop connection (``room_opening_on_loop``); elsewhere on a database
+thread (``room_opening``). No row: no such active user.
+
+    opening = await loop_or_db(room_opening_on_loop, room_opening)(
+        user_id=uid, conversation_id=cid, session=claims.get("sid"))
+    opening.user, opening.conversation, opening.member_ids, opening.last_seq
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from uuid import UUID
+
+from django.db import DatabaseError, connection
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from chat.models import Conversation, ConversationMember
+from chat.rules import rule_parts
+from core.runtime.asyncdb import compiling_connection, converted, loop_connections
+from useraccount.models import User
+
+
+@dataclass(slots=True)
+class RoomOpening:
+    user: User
+    revoked: bool  # the token's session was logged out
+    session_ends: datetime | None  # None: no session row for the token's session claim
+    conversation: Conversation | None  # None: no such conversation, or the user is not a member
+    member_ids: list[str]
+    hidden: list[str]  # the other member of a direct conversation a block closes
+    announced_in: list[UUID]  # where the user's presence is announced (not where a block closes it)
+
+
+_USER_FIELDS = tuple(User._meta.concrete_fields)
+_CONVERSATION_FIELDS = tuple(Conversation._meta.concrete_fields)
+_EXPIRES = OutstandingToken._meta.get_field("expires_at")
+
+
+def _id_list(vendor: str, column: str, source: str) -> str:
+    """Every ``column`` of ``source`` as one value: an array on PostgreSQL, a JSON array elsewhere."""
+    aggregate = f"array_agg({column})" if vendor == "postgresql" else f"json_group_array({column})"
+    return f"(SELECT {aggregate} {source})"
+
+
+@cache
+def statement(vendor: str) -> str:
+    """The statement; parameters as the posting rule's (``sender``, ``sender_hex``) plus ``conversation``, ``session``."""
+    part = rule_parts(vendor)
+    users, conversations = User._meta.db_table, Conversation._meta.db_table
+    members = ConversationMember._meta.db_table
+    outstanding, blacklisted = OutstandingToken._meta.db_table, BlacklistedToken._meta.db_table
+    user_columns = ", ".join(f"u.{field.column}" for field in _USER_FIELDS)
+    conversation_columns = ", ".join(f"c.{field.column}" for field in _CONVERSATION_FIELDS)
+    closed = f"({part['direct']} AND {part['blocked']})"
+    revoked = (
+        f"EXISTS (SELECT 1 FROM {blacklisted} bt JOIN {outstanding} ot ON ot.id = bt.token_id "
+        f"WHERE ot.jti = %(session)s)"
+    )
+    # The user's conversations where their presence is announced: the inner
+    # ``c`` stands for each of them, so the rule's parts read it.
+    announced_in = _id_list(vendor, "c.id", f"FROM {conversations} c WHERE {part['member']} AND NOT {closed}")
+    return (
+        f"SELECT {user_columns}, {revoked}, "
+        f"(SELECT ot.expires_at FROM {outstanding} ot WHERE ot.jti = %(session)s), "
+        f"{conversation_columns}, "
+        f"{_id_list(vendor, 'm.user_id', f'FROM {members} m WHERE m.conversation_id = c.id')}, "
+        f"CASE WHEN c.id IS NULL THEN NULL ELSE {closed} END, "
+        f"{announced_in} "
+        f"FROM {users} u LEFT JOIN {conversations} c ON c.id = %(conversation)s AND {part['member']} "
+        f"WHERE u.id = %(sender)s AND u.is_active"
+    )
+
+
+def _params(db, *, user_id: UUID, conversation_id: UUID | None, session: str | None) -> dict:
+    pk = User._meta.pk
+    return {
+        "sender": pk.get_db_prep_value(user_id, db),
+        "sender_hex": user_id.hex,
+        "conversation": Conversation._meta.pk.get_db_prep_value(conversation_id, db) if conversation_id else None,
+        "session": session if isinstance(session, str) else None,
+    }
+
+
+def _ids(value) -> list[UUID]:
+    """An aggregated id list, as either database gives it (an array of uuid, or JSON text of hex ids)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [UUID(item) for item in json.loads(value) if item is not None]
+    return [item for item in value if item is not None]
+
+
+def _opening(db, row) -> RoomOpening | None:
+    if row is None:
+        return None
+    row = list(row)
+    user_end = len(_USER_FIELDS)
+    user = User.from_db("default", [f.attname for f in _USER_FIELDS], converted(db, _USER_FIELDS, row[:user_end]))
+    revoked, expires = bool(row[user_end]), converted(db, (_EXPIRES,), row[user_end + 1 : user_end + 2])[0]
+    start = user_end + 2
+    values = row[start : start + len(_CONVERSATION_FIELDS)]
+    member_ids, closed, announced_in = row[start + len(_CONVERSATION_FIELDS) :]
+    conversation = None
+    hidden: list[str] = []
+    if values[0] is not None:
+        conversation = Conversation.from_db(
+            "default", [f.attname for f in _CONVERSATION_FIELDS], converted(db, _CONVERSATION_FIELDS, values)
+        )
+        if closed:
+            hidden = [str(user_id) for user_id in _ids(member_ids) if user_id != user.id]
+    return RoomOpening(
+        user=user, revoked=revoked, session_ends=expires, conversation=conversation,
+        member_ids=[str(user_id) for user_id in _ids(member_ids)] if conversation is not None else [],
+        hidden=hidden, announced_in=_ids(announced_in),
+    )  # fmt: skip
+
+
+def room_opening(*, user_id: UUID, conversation_id: UUID | None, session: str | None) -> RoomOpening | None:
+    """What a room socket needs to open, on a database thread; None when the user is not an active user."""
+    params = _params(connection, user_id=user_id, conversation_id=conversation_id, session=session)
+    with connection.cursor() as cursor:
+        cursor.execute(statement(connection.vendor), params)
+        return _opening(connection, cursor.fetchone())
+
+
+async def room_opening_on_loop(
+    *, user_id: UUID, conversation_id: UUID | None, session: str | None
+) -> RoomOpening | None:
+    """``room_opening`` from the event loop (PostgreSQL): one prepared statement, no thread hop."""
+    import psycopg
+
+    db = compiling_connection()
+    params = _params(db, user_id=user_id, conversation_id=conversation_id, session=session)
+    try:
+        async with loop_connections().connection() as conn:
+            row = await (await conn.execute(statement("postgresql"), params, prepare=True)).fetchone()
+    except psycopg.Error as error:
+        raise DatabaseError(str(error)) from error
+    return _opening(db, row)
