@@ -14,19 +14,27 @@ consumers call ``admit``/``leave`` and broadcast the online/offline transitions
 they report; REST adds ``online`` to user objects with ``online_among``.
 
     store = presence_store()          # this process's store, made on first use
-    await store.admit(user_id, channel_name, limit)   # (admitted, came_online)
+    await store.admit(user_id, channel_name, limit)   # (admitted, came_online, set())
+    await store.admit(user_id, channel_name, limit, watch=member_ids)   # and who of them is online, same round trip
 """
 
 import sys
 import time
 from collections.abc import Iterable
 from functools import cache
+from typing import NamedTuple
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS
 from core.redis_clients import RedisPerLoop
+
+
+class Admission(NamedTuple):
+    admitted: bool
+    came_online: bool  # this was the user's first live connection
+    online: set[str]  # who of the watched users is online (once admitted)
 
 
 class _Presence:
@@ -76,29 +84,35 @@ class MemoryPresence(_Presence):
         now = self._clock()
         return {user_id for user_id in user_ids if self._live(user_id, now)}
 
-    async def admit(self, user_id: str, connection_id: str, limit: int) -> tuple[bool, bool]:
+    async def admit(self, user_id: str, connection_id: str, limit: int, watch: Iterable[str] = ()) -> Admission:
         """
         Register a connection unless the user already has ``limit`` live ones,
-        in one step (so a burst of connects cannot pass the limit together).
-        Returns ``(admitted, came_online)``.
+        in one step (so a burst of connects cannot pass the limit together),
+        and, once admitted, read who of ``watch`` is online.
         """
         now = self._clock()
         live = len(self._live(user_id, now))
         if live >= limit:
-            return False, False
+            return Admission(False, False, set())
         self.connections.setdefault(user_id, {})[connection_id] = now + self.ttl
-        return True, live == 0
+        return Admission(True, live == 0, {watched for watched in watch if self._live(watched, now)})
 
 
-# Drop expired connections, then add this one only if fewer than the limit are live.
+# Drop expired connections, then add this one only if fewer than the limit
+# are live; then the positions (from 1) of the watched users' keys, KEYS[2..],
+# that hold a live connection.
 _ADMIT_LUA = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local live = redis.call('ZCARD', KEYS[1])
 if live >= tonumber(ARGV[3]) then return {0, 0} end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-if live == 0 then return {1, 1} end
-return {1, 0}
+local found = {1, 0}
+if live == 0 then found[2] = 1 end
+for i = 2, #KEYS do
+    if redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') > 0 then found[#found + 1] = i - 1 end
+end
+return found
 """
 
 
@@ -135,12 +149,14 @@ class RedisPresence(_Presence):
             removed, _, live_after = await pipe.execute()
         return bool(removed) and live_after == 0
 
-    async def admit(self, user_id: str, connection_id: str, limit: int) -> tuple[bool, bool]:
+    async def admit(self, user_id: str, connection_id: str, limit: int, watch: Iterable[str] = ()) -> Admission:
         now = self._clock()
-        admitted, came_online = await self._redis.script(_ADMIT_LUA)(
-            keys=[self._key(user_id)], args=[now, now + self.ttl, limit, connection_id, int(self.ttl) + 1]
+        watch = list(watch)
+        admitted, came_online, *online = await self._redis.script(_ADMIT_LUA)(
+            keys=[self._key(user_id), *map(self._key, watch)],
+            args=[now, now + self.ttl, limit, connection_id, int(self.ttl) + 1],
         )
-        return bool(admitted), bool(came_online)
+        return Admission(bool(admitted), bool(came_online), {watch[position - 1] for position in online})
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         user_ids = list(user_ids)

@@ -31,7 +31,7 @@ from chat.messages.serializers import timestamp
 from chat.realtime import commands, events, profiles
 from chat.realtime.groups import conversation_group
 from chat.realtime.heartbeat import process_heartbeat
-from chat.realtime.presence import presence_store
+from chat.realtime.presence import Admission, presence_store
 from chat.realtime.ratelimit import rate_limiter
 from core import metrics, outbox
 from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequests
@@ -115,19 +115,21 @@ class Consumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
 
-    async def admit(self) -> bool:
+    async def admit(self, watch=()) -> Admission:
         """
         Before accepting: register the socket under its user unless they
-        already have SOCKET_MAX_CONNECTIONS_PER_USER open (on any process).
+        already have SOCKET_MAX_CONNECTIONS_PER_USER open (on any process),
+        and read who of ``watch`` is online, in one round trip.
         """
         user_id = str(self.scope["user"].id)
-        admitted, self._came_online = await presence_store().admit(
-            user_id, self.channel_name, settings.SOCKET_MAX_CONNECTIONS_PER_USER
+        admission = await presence_store().admit(
+            user_id, self.channel_name, settings.SOCKET_MAX_CONNECTIONS_PER_USER, watch=watch
         )
         REDIS.succeeded()
-        if admitted:
+        self._came_online = admission.came_online
+        if admission.admitted:
             self.user, self.user_id = self.scope["user"], user_id
-        return admitted
+        return admission
 
     async def open_session(self, announced_in=None):
         """

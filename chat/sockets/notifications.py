@@ -47,7 +47,7 @@ class NotificationsConsumer(Consumer):
             profile=self.profile, viewer_id=str(user.id), send=self.send_text,
             quiet=QuietList(blocked=blocked, muted=muted),
         )
-        if not await self.admit():
+        if not (await self.admit()).admitted:
             return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
         await self.open_session()

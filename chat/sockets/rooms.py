@@ -20,7 +20,6 @@ from chat.messages.send import message_send_from_loop
 from chat.messages.services import message_delete, message_edit
 from chat.realtime import commands, events, profiles
 from chat.realtime.groups import conversation_group, room_group, user_group
-from chat.realtime.presence import presence_store
 from chat.realtime.session import RoomSession
 from chat.realtime.throttle import typing_throttle
 from chat.sockets.base import (
@@ -31,7 +30,7 @@ from chat.sockets.base import (
 )
 from core import metrics
 from core.errors import ApplicationError, InvalidInput, ServerError
-from core.outages import database_failed, REDIS, REDIS_ERRORS
+from core.outages import database_failed
 from core.runtime.asyncdb import db, loop_or_db
 from core.validation import uuid_or_none, whole_number
 from useraccount.tokens import SESSION_CLAIM, claims_user_id, session_end_from, token_holds, unexpired
@@ -77,7 +76,8 @@ class RoomConsumer(Consumer):
             delivered=room.last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
             hidden=opening.hidden,
         )
-        if not await self.admit():
+        admission = await self.admit(watch=self.session.watched_user_ids)
+        if not admission.admitted:
             return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
         await self.open_session(announced_in=opening.announced_in)
@@ -87,11 +87,8 @@ class RoomConsumer(Consumer):
                 await self.session.catch_up(whole_number(after[0], name="after", from_text=True))
         except ApplicationError as error:
             await self.send_error(error)
-        try:
-            online = await presence_store().online(self.session.watched_user_ids)
-        except REDIS_ERRORS as error:
-            return REDIS.failed(error)  # no presence.state: the heartbeat reports presence once Redis is back
-        await self.session.presence_state(online)
+        # Read with the admission: presence events since then follow this frame (they wait for connect to end).
+        await self.session.presence_state(admission.online)
 
     def in_time(self, claims: dict) -> bool:
         """Whether the token's expiry lets it open this socket (before the database is asked)."""

@@ -629,6 +629,21 @@ async def test_presence_store_counts_a_user_online_while_any_connection_is_open(
     assert await store.leave(user, "c2") is False, "leaving twice changes nothing"
 
 
+async def test_presence_store_admits_and_says_who_of_the_watched_is_online_in_one_step(store, clock):
+    user, online, expired, never = (str(uuid.uuid4()) for _ in range(4))
+    await store.touch(online, "c")
+    await store.touch(expired, "c")
+    clock.advance(0.5)
+    await store.touch(online, "c")
+    clock.advance(0.6)
+    admitted, came_online, seen = await store.admit(user, "mine", 2, watch=[online, expired, never, user])
+    assert (admitted, came_online) == (True, True)
+    assert seen == {online, user}, "the expired one is offline; the socket's own user counts once admitted"
+    assert await store.admit(user, "second", 2, watch=[online]) == (True, False, {online})
+    assert await store.admit(user, "third", 2, watch=[online]) == (False, False, set()), "over the limit: nothing read"
+    assert await store.admit(never, "c", 2) == (True, True, set())
+
+
 async def test_presence_store_drops_a_connection_not_refreshed_within_the_ttl(store, clock):
     user = str(uuid.uuid4())
     await store.touch(user, "crashed")
