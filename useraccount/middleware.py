@@ -40,4 +40,6 @@ class TokenAuthMiddleware:
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
         claims = signed_access_claims(token) if token else None
-        return await self.app(dict(scope, user=AnonymousUser(), token=claims), receive, send)
+        # Set on the scope itself, not a copy: a socket's scope lives as long as it does.
+        scope["user"], scope["token"] = AnonymousUser(), claims
+        return await self.app(scope, receive, send)

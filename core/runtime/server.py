@@ -36,6 +36,7 @@ from django.conf import settings
 from twisted.internet import reactor, tcp
 from twisted.web import http
 
+from core.runtime.lean_protocol import LeanHandshake
 from core.runtime.lean_queue import LeanQueue
 from core import metrics
 
@@ -150,7 +151,7 @@ class Inbox(LeanQueue):
         return item
 
 
-class BoundedWebSocketProtocol(WebSocketProtocol):
+class BoundedWebSocketProtocol(LeanHandshake, WebSocketProtocol):
     def connectionMade(self):
         super().connectionMade()
         self._reading_paused = False
