@@ -19,6 +19,8 @@ import time
 from datetime import datetime, timezone
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
@@ -38,6 +40,7 @@ from core.errors import ApplicationError, InvalidInput, ServerError, TooManyRequ
 from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, database_failed, refuse_socket_for_now
 from core.rates import configured_rate
 from core.runtime.asyncdb import db, loop_or_db
+from core.runtime.lean_queue import LeanQueue
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
 
 logger = logging.getLogger(__name__)
@@ -167,7 +170,7 @@ class Consumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """Run the consumer; clean up however it ends (closed, crashed, or killed by the server)."""
         try:
-            await super().__call__(scope, receive, send)
+            await self._serve(scope, receive, send)
         except REDIS_ERRORS as error:
             # Redis failed outside a handler (making this socket's channel,
             # joining groups or counting the socket while connecting, or
@@ -182,6 +185,42 @@ class Consumer(AsyncWebsocketConsumer):
             await refuse_socket_for_now(send, accepted=self._accepted)
         finally:
             await asyncio.shield(self.end_session(leave_groups=True))
+
+    async def _serve(self, scope, receive, send):
+        """
+        Channels' consumer loop, with one queue where the channel layer can
+        put events into it (core.runtime.channel_layer): the socket's inbox in
+        the server (its frames and its events, in the order they came), or
+        else a queue of its own fed by ``receive``. Channels' own loop waits on
+        both sources with a new task per message, two tasks per socket for
+        its whole life and an ``asyncio.wait`` per event (docs/benchmarks.md).
+        Other layers get Channels' loop.
+        """
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not hasattr(layer, "attach"):
+            return await super().__call__(scope, receive, send)
+        self.scope, self.channel_layer, self.base_send = scope, layer, send
+        inbox = getattr(receive, "__self__", None)
+        feeder = None
+        if not isinstance(inbox, LeanQueue):
+            inbox = LeanQueue()
+            feeder = asyncio.ensure_future(_feed(receive, inbox))
+        self.channel_name = layer.attach(inbox)
+        deserialize = layer.deserialize
+        try:
+            while True:
+                message = await inbox.get()
+                if type(message) is bytes:
+                    message = deserialize(message)
+                elif isinstance(message, BaseException):  # receive() failed (_feed)
+                    raise message
+                await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            layer.detach(self.channel_name)
+            if feeder is not None:
+                feeder.cancel()
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
@@ -302,3 +341,12 @@ class Consumer(AsyncWebsocketConsumer):
 
     async def conversation_updated(self, event):
         """A group changed (the user's group carries it to every socket of theirs); see the subclasses."""
+
+
+async def _feed(receive, queue: LeanQueue) -> None:
+    """Put what ``receive`` gives into ``queue`` (a server whose inbox is not a LeanQueue)."""
+    try:
+        while True:
+            queue.put_nowait(await receive())
+    except Exception as error:
+        queue.put_nowait(error)

@@ -26,8 +26,11 @@ from core.runtime.lean_queue import LeanQueue
 
 class _LoopLayer(RedisPubSubLoopLayer):
     async def new_channel(self, prefix="specific."):
+        return self.attach(LeanQueue(), prefix)
+
+    def attach(self, queue, prefix="specific."):
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
-        self.channels[channel] = LeanQueue()
+        self.channels[channel] = queue
         return channel
 
     async def send(self, channel, message):
@@ -38,7 +41,18 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
 
 class ProcessLocalChannelsLayer(RedisPubSubChannelLayer):
-    """``RedisPubSubChannelLayer`` whose ``new_channel`` subscribes nothing on Redis."""
+    """
+    ``RedisPubSubChannelLayer`` whose ``new_channel`` subscribes nothing on
+    Redis. ``attach(queue)`` makes a channel of a queue the caller already
+    reads (a socket's inbox: chat.sockets.base), ``detach`` forgets it; what
+    the layer puts there is the serialized message (``deserialize`` it).
+    """
+
+    def attach(self, queue) -> str:
+        return self._get_layer().attach(queue)
+
+    def detach(self, channel: str) -> None:
+        self._get_layer().channels.pop(channel, None)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()
