@@ -471,6 +471,10 @@ CHAT_SEARCH_MAX_RESULTS = env.int("CHAT_SEARCH_MAX_RESULTS", default=500, minimu
 # the last PRESENCE_TTL seconds; sockets beat every PRESENCE_HEARTBEAT.
 PRESENCE_TTL = env.int("PRESENCE_TTL", default=60)
 PRESENCE_HEARTBEAT = env.int("PRESENCE_HEARTBEAT", default=20)
+# A process announces a presence change at once when it announced none in the
+# last PRESENCE_COALESCE_SECONDS; otherwise at the end of that window, with
+# every other change of the window (chat.realtime.announcer). 0: always at once.
+PRESENCE_COALESCE_SECONDS = env.float("PRESENCE_COALESCE_SECONDS", default=0.5)
 # Typing notices are relayed at most once per user and room per this many seconds.
 TYPING_INTERVAL = 2
 # Catch-up (?after=, sync) reads history in pages of this many messages and

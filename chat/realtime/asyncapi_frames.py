@@ -216,6 +216,16 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             frame("presence", {"user_id": UUID_SCHEMA, "online": {"type": "boolean"}}, ("user_id", "online")),
             {"type": "presence", "user_id": user_id, "online": False},
         ),
+        "presence.changes": (
+            "Several members (or contacts) came online or went offline at about the same time: a server process "
+            "gathers the changes of a burst (a deploy's reconnects) for up to PRESENCE_COALESCE_SECONDS and sends "
+            "them as one frame; the same rules as presence, each user in one list at most",
+            frame("presence.changes", {
+                "online": {"type": "array", "items": UUID_SCHEMA},
+                "offline": {"type": "array", "items": UUID_SCHEMA},
+            }, ("online", "offline")),
+            {"type": "presence.changes", "online": [user_id], "offline": [example_message["created_by"]["id"]]},
+        ),
         "unread": (
             "The user's unread counts after they read on any device",
             frame("unread", {"conversation_id": UUID_SCHEMA, "unread_count": SEQ_SCHEMA, "total": SEQ_SCHEMA},

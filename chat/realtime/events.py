@@ -92,6 +92,28 @@ def presence(*, user_id, online: bool) -> dict:
     return {"type": "presence", "user_id": str(user_id), "online": online, "text": dumps(frame)}
 
 
+def presence_changes(changes) -> dict:
+    """
+    Several users' presence changes, ``(user_id, online)`` each, as one
+    ``presence.changes`` event (chat.realtime.announcer); one change is a
+    ``presence`` event.
+    """
+    changes = [(str(user_id), online) for user_id, online in changes]
+    if len(changes) == 1:
+        return presence(user_id=changes[0][0], online=changes[0][1])
+    frame = {
+        "type": "presence.changes",
+        "online": [user_id for user_id, online in changes if online],
+        "offline": [user_id for user_id, online in changes if not online],
+    }
+    return {**frame, "text": dumps(frame)}
+
+
+def changes_of(event: dict) -> list[tuple[str, bool]]:
+    """The ``(user_id, online)`` changes of a ``presence.changes`` event."""
+    return [(user_id, True) for user_id in event["online"]] + [(user_id, False) for user_id in event["offline"]]
+
+
 def conversation_created(conversation: Conversation) -> dict:
     """For the members' user groups; ``users`` must be prefetched."""
     data = conversation_data(conversation)

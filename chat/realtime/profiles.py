@@ -57,14 +57,14 @@ class ClientProfile:
 
 RICH = ClientProfile(
     "rich",
-    _MESSAGES | {"chat.read", "chat.typing", "chat.reaction", "presence", "presence.state"},
+    _MESSAGES | {"chat.read", "chat.typing", "chat.reaction", "presence", "presence.changes", "presence.state"},
     _not_own_typing,
 )
 ORIGINAL = ClientProfile("original", frozenset({"chat.message"}))
 NOTIFICATIONS = ClientProfile(
     "notifications",
     _MESSAGES | {
-        "unread", "presence", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
+        "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
     },
     _not_own_message_or_presence,
 )

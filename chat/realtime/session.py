@@ -239,6 +239,12 @@ class RoomSession:
     async def event(self, event: dict) -> None:
         """Any other event: sent if the client wants it (no typing or presence of a hidden member)."""
         if self.profile.accepts(event, viewer_id=self.viewer_id):
+            if event["type"] == "presence.changes":
+                changes = events.changes_of(event)
+                shown = [change for change in changes if change[0] not in self.presence.hidden]
+                for user_id, online in shown:
+                    self.presence.announce(user_id, online)
+                return await _send_changes(self._send, event, changes, shown)
             if event["type"] in _OF_A_MEMBER and event["user_id"] in self.presence.hidden:
                 return
             if event["type"] == "presence":
@@ -333,8 +339,20 @@ class NotificationsSession:
             return await self._send(event["notification"])
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
+        if kind == "presence.changes":
+            changes = events.changes_of(event)
+            shown = [change for change in changes if change[0] != self.viewer_id and self.contacts.changed(*change)]
+            return await _send_changes(self._send, event, changes, shown)
         if kind == "block.updated":
             self.quiet.block_changed(event["user_id"], event["blocked"])
         elif kind == "conversation.muted":
             self.quiet.mute_changed(event["conversation_id"], event["muted"], event["until"])
         await self._send(event["text"])
+
+
+async def _send_changes(send: Send, event: dict, changes: list, shown: list) -> None:
+    """A ``presence.changes`` event as it came, or only the changes ``shown`` (none: nothing)."""
+    if len(shown) == len(changes):
+        await send(event["text"])
+    elif shown:
+        await send(events.presence_changes(shown)["text"])

@@ -31,7 +31,7 @@ from chat.conversations.selectors import (
 )
 from chat.messages.serializers import timestamp
 from chat.realtime import commands, events, profiles
-from chat.realtime.groups import conversation_group
+from chat.realtime.announcer import process_announcer
 from chat.realtime.heartbeat import process_heartbeat
 from chat.realtime.presence import Admission, presence_store
 from chat.realtime.ratelimit import rate_limiter
@@ -251,15 +251,16 @@ class Consumer(AsyncWebsocketConsumer):
             logger.warning("Could not end the session of %s cleanly", self.channel_name, exc_info=True)
 
     async def announce_presence(self, *, online: bool, conversation_ids=None):
-        """Tell the user's conversations (``conversation_ids``, else read now) that they came online or went offline."""
-        event = events.presence(user_id=self.user_id, online=online)
+        """
+        Tell the user's conversations (``conversation_ids``, else read now)
+        that they came online or went offline, through the process's
+        announcer (chat.realtime.announcer: gathered during bursts).
+        """
         if conversation_ids is None:
             # Not in a direct conversation a block closes (docs/protocol.md, "Blocking").
             announced_in = loop_or_db(presence_conversation_ids_on_loop, presence_conversation_ids)
             conversation_ids = await announced_in(user_id=self.user.id)
-        for conversation_id in conversation_ids:
-            if not await self.publish(conversation_group(conversation_id), event):
-                return
+        await process_announcer().announce(self.user_id, online=online, conversation_ids=conversation_ids)
 
     async def presence_refresh(self, online: set[str], taken_at: float):
         """The heartbeat's snapshot of who was online at ``taken_at``; room sockets use it."""
@@ -327,7 +328,8 @@ class Consumer(AsyncWebsocketConsumer):
         """Any event of the groups followed: the session decides what to send."""
         await self.session.event(event)
 
-    chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = presence = deliver
+    chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = deliver
+    presence = presence_changes = deliver
     # The user's blocks and mutes (their group carries them to every socket of theirs).
     block_updated = conversation_muted = deliver
 

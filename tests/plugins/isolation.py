@@ -42,6 +42,19 @@ def attachment_files(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def presence_at_once(settings):
+    """
+    In-process sockets hear each presence change at once, in order, and no
+    test inherits the last one's pending announcements; the tests of the
+    announcer (and the server processes tests start) use the default window.
+    """
+    from chat.realtime.announcer import process_announcer
+
+    settings.PRESENCE_COALESCE_SECONDS = 0
+    process_announcer.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Django's default hasher takes a quarter of a second per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -24,7 +24,7 @@ def short_refusal_grace(settings):
     settings.ORIGINAL_CLIENT_REFUSAL_GRACE = 0.3
 
 
-PRESENCE_FRAMES = {"presence", "presence.state"}
+PRESENCE_FRAMES = {"presence", "presence.state", "presence.changes"}
 
 
 @asynccontextmanager

@@ -10,11 +10,13 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
+from chat.realtime.announcer import PresenceAnnouncer
 from chat.sockets.base import Consumer
 from chat.realtime import commands
 from chat.realtime.asyncapi import CHANNELS, _channel_key, document, frame_types
@@ -237,6 +239,14 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await feed.send_json_to({"type": "sync", "conversations": {}})
             await _next_of(feed, "sync.result")
         await _next_of(bobs_room, "presence")  # Alice went offline
+        # A burst: the announcer sends the changes after the first as one frame.
+        announcer, someone = PresenceAnnouncer(window=60), str(uuid.uuid4())
+        await announcer.announce(someone, online=False, conversation_ids=[direct.id])
+        await announcer.announce(str(alice.id), online=True, conversation_ids=[direct.id])
+        await announcer.announce(someone, online=True, conversation_ids=[direct.id])
+        await announcer.flush()
+        assert (await _next_of(bobs_room, "presence.changes"))["online"] == [str(alice.id), someone]
+        assert (await _next_of(feed, "presence.changes"))["online"] == [str(alice.id), someone]
         started = await _async(client_for(alice).post, "/api/chat/", {"user_ids": [str(bob.id)], "title": "T"},
                                format="json")
         assert started.status_code == 201
