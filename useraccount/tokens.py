@@ -17,11 +17,11 @@ WebSocket TokenAuthMiddleware has already verified). Room sockets read the
 same facts in their one opening statement (chat.conversations.opening) and
 judge them with ``token_holds`` and ``session_end_from``.
 
-``authenticate_session_token`` is for the original tutorial client's socket,
-which cannot renew a token while it is open: a correctly signed access token
-counts, expired or not, for as long as its session lives (its refresh token
-is neither expired nor logged out, the user active, the password unchanged),
-and says when that session ends.
+``session_end_from`` is for the original tutorial client's socket, which
+cannot renew a token while it is open: a correctly signed access token
+(``signed_access_claims``) counts, expired or not, for as long as its session
+lives (its refresh token is neither expired nor logged out, the user active,
+the password unchanged), and says when that session ends.
 """
 
 import time
@@ -105,19 +105,6 @@ def _token_user(payload: dict, user: User | None) -> tuple[User, dict] | None:
     if user is None or getattr(user, "session_revoked", False):
         return None
     return (user, payload) if password_unchanged(payload, user) else None
-
-
-def authenticate_session_token(raw: str) -> tuple[User, dict, datetime] | None:
-    """``(user, claims, session end)`` for an access token of a live session, expired or not; else None."""
-    payload = signed_access_claims(raw)
-    ends = session_end(payload) if payload is not None else None
-    if ends is None:
-        return None
-    user_id = claims_user_id(payload)
-    user = active_users().filter(id=user_id).first() if user_id else None
-    if user is None or not password_unchanged(payload, user):
-        return None
-    return user, payload, ends
 
 
 def session_end(payload: dict) -> datetime | None:

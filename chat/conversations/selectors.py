@@ -1,9 +1,9 @@
 """
 Reads about conversations: the list a user sees, unread counts, members,
-presence contacts, the quiet list (blocks and mutes) a notifications socket
-keeps, and what a connecting room socket needs (``room_for_user``, also
-from the event loop on PostgreSQL). Every read keeps to a fixed number of
-queries however many conversations or members there are.
+presence contacts, and the quiet list (blocks and mutes) a notifications
+socket keeps (what a connecting room socket reads is one statement:
+chat.conversations.opening). Every read keeps to a fixed number of queries
+however many conversations or members there are.
 """
 
 from functools import reduce
@@ -32,13 +32,12 @@ from chat.models import (
     direct_peer_id,
 )
 from core.errors import NotFound
-from core.runtime.asyncdb import loop_models, loop_rows
+from core.runtime.asyncdb import loop_rows
 from core.validation import uuid_or_none
 from useraccount.models import Block, User
 from useraccount.selectors import (
     blocked_between,
     blocked_either_way_ids,
-    blocks_between,
     blocks_involving,
 )
 
@@ -180,46 +179,6 @@ def conversation_get_for_user(*, conversation_id, user: User) -> Conversation:
 def _members_conversation(*, conversation_id, user: User) -> QuerySet[Conversation] | None:
     parsed = uuid_or_none(conversation_id)
     return Conversation.objects.filter(id=parsed, members__user=user) if parsed else None
-
-
-def room_for_user(*, conversation_id, user: User) -> tuple[Conversation, list[str], list[str]]:
-    """
-    What a room socket needs to open: the conversation (NotFound unless a
-    member), its member ids, and the ids of members whose typing and
-    presence its client is not shown (the other member of a direct
-    conversation a block closes; else none).
-    """
-    conversation = conversation_get_for_user(conversation_id=conversation_id, user=user)
-    peer_id = direct_peer_id(conversation.direct_key, user.id)
-    closed = peer_id is not None and blocked_between(first_id=user.id, second_id=peer_id)
-    return conversation, member_ids(conversation_id=conversation.id), [str(peer_id)] if closed else []
-
-
-async def room_for_user_on_loop(*, conversation_id, user: User) -> tuple[Conversation, list[str], list[str]]:
-    """``room_for_user``, its queries run from the event loop (core.runtime.asyncdb)."""
-    query = _members_conversation(conversation_id=conversation_id, user=user)
-    found = await loop_models(query[:1]) if query is not None else []
-    if not found:
-        raise NotFound("No such conversation.")
-    rows = await loop_rows(_member_ids(conversation_id=found[0].id))
-    peer_id = direct_peer_id(found[0].direct_key, user.id)
-    closed = peer_id is not None and bool(
-        await loop_rows(blocks_between(first_id=user.id, second_id=peer_id).values_list("id")[:1])
-    )
-    return found[0], [str(user_id) for (user_id,) in rows], [str(peer_id)] if closed else []
-
-
-def conversation_last_seq(*, conversation_id) -> int:
-    return _last_seq(conversation_id=conversation_id).get()[0]
-
-
-async def conversation_last_seq_on_loop(*, conversation_id) -> int:
-    """``conversation_last_seq``, run from the event loop."""
-    return (await loop_rows(_last_seq(conversation_id=conversation_id)))[0][0]
-
-
-def _last_seq(*, conversation_id):
-    return Conversation.objects.filter(id=conversation_id).values_list("last_seq")
 
 
 def conversation_ids_for_user(*, user_id: UUID) -> list[UUID]:

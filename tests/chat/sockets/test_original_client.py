@@ -25,7 +25,10 @@ from core.public_urls import absolute_url, serving_origin, socket_origin
 from tests.plugins.conversations import send
 from tests.plugins.sockets import close_code, open_socket, receive, room
 from useraccount import services
-from useraccount.tokens import SESSION_CLAIM, authenticate_session_token, token_pair_for_user
+from chat.conversations.opening import room_opening
+from useraccount.tokens import (
+    SESSION_CLAIM, claims_user_id, session_end_from, signed_access_claims, token_holds, token_pair_for_user, unexpired,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -199,16 +202,19 @@ def test_a_user_without_a_name_shows_nothing_of_their_email(client_for, make_use
 
 def test_an_expired_access_token_of_a_live_session_authenticates_the_original_path(alice):
     tokens = token_pair_for_user(alice)
-    user, claims, ends = authenticate_session_token(expired_access(tokens["refresh"]))
-    assert user == alice and claims[SESSION_CLAIM] == RefreshToken(tokens["refresh"])["jti"]
+    claims = signed_access_claims(expired_access(tokens["refresh"]))
+    assert claims[SESSION_CLAIM] == RefreshToken(tokens["refresh"])["jti"] and not unexpired(claims)
+    opening = room_opening(user_id=claims_user_id(claims), conversation_id=None, session=claims[SESSION_CLAIM])
+    assert opening.user == alice and token_holds(claims, opening.user, revoked=opening.revoked)
+    ends = session_end_from(claims, expires_at=opening.session_ends, revoked=opening.revoked)
     assert ends == OutstandingToken.objects.get(jti=claims[SESSION_CLAIM]).expires_at
 
 
 def test_a_forged_or_refresh_token_does_not(alice):
     tokens = token_pair_for_user(alice)
-    assert authenticate_session_token(tokens["refresh"]) is None
-    assert authenticate_session_token(expired_access(tokens["refresh"])[:-2] + "xx") is None
-    assert authenticate_session_token("garbage") is None
+    assert signed_access_claims(tokens["refresh"]) is None
+    assert signed_access_claims(expired_access(tokens["refresh"])[:-2] + "xx") is None
+    assert signed_access_claims("garbage") is None
 
 
 async def test_the_original_socket_outlives_its_access_token(alice, bob, direct, settings):

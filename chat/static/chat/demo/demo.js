@@ -373,6 +373,7 @@ function notificationFrame(frame) {
       if (item?.last_message?.seq === frame.seq) item.last_message = frame;
       break;
     case "presence": return setOnline(frame.user_id, frame.online);
+    case "presence.changes": return setOnlineMany(frame);
     case "error": return notice(frame.detail);
   }
   renderConversations();
@@ -388,6 +389,14 @@ function noteMessage(item, message) {
 
 function setOnline(userId, isOnline) {
   online.set(userId, isOnline);
+  renderConversations();
+  renderMembers();
+}
+
+// A burst's changes in one frame (docs/protocol.md, "presence.changes").
+function setOnlineMany(frame) {
+  for (const userId of frame.online) online.set(userId, true);
+  for (const userId of frame.offline) online.set(userId, false);
   renderConversations();
   renderMembers();
 }
@@ -553,6 +562,7 @@ function roomFrame(frame) {
       return renderMembers();
     }
     case "presence": return setOnline(frame.user_id, frame.online);
+    case "presence.changes": return setOnlineMany(frame);
     case "error": {
       const sent = frame.client_id && room.pending.get(frame.client_id);
       if (sent) { // not saved: keep the text, offer to send it again
