@@ -1,0 +1,80 @@
+"""
+What a room socket reads to open (chat.conversations.opening), run both
+ways: on a database thread (any database) and from the event loop
+(PostgreSQL), with the same answer expected of both.
+"""
+
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from chat.conversations.opening import room_opening, room_opening_on_loop
+from tests.plugins.conversations import send
+from useraccount.models import Block
+from useraccount.tokens import SESSION_CLAIM, token_pair_for_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["thread", "loop"])
+def opening(request):
+    if request.param == "thread":
+        return database_sync_to_async(room_opening)
+    if connection.vendor != "postgresql":
+        pytest.skip("queries from the event loop are PostgreSQL's")
+    return room_opening_on_loop
+
+
+def ids(users) -> list[str]:
+    return sorted(str(user.id) for user in users)
+
+
+async def test_a_member_reads_the_room_its_members_and_where_it_is_announced(opening, alice, bob, carol, group, direct):
+    await database_sync_to_async(send)(group, bob, "one")
+    await database_sync_to_async(send)(group, bob, "two")
+    found = await opening(user_id=alice.id, conversation_id=group.id, session=None)
+    assert found.user == alice and found.user.email == alice.email
+    assert found.conversation.id == group.id and found.conversation.last_seq == 2
+    assert sorted(found.member_ids) == ids([alice, bob, carol]) and found.hidden == []
+    assert sorted(found.announced_in) == sorted([group.id, direct.id])
+    assert (found.revoked, found.session_ends) == (False, None)
+
+
+@pytest.mark.parametrize("conversation", ["outsider", "unknown", "none"])
+async def test_no_conversation_unless_a_member(opening, alice, carol, direct, conversation):
+    user, conversation_id = {
+        "outsider": (carol, direct.id), "unknown": (alice, uuid.uuid4()), "none": (alice, None),
+    }[conversation]
+    found = await opening(user_id=user.id, conversation_id=conversation_id, session=None)
+    assert found.user == user and found.conversation is None and found.member_ids == []
+
+
+async def test_no_opening_for_an_unknown_or_inactive_user(opening, alice, direct):
+    assert await opening(user_id=uuid.uuid4(), conversation_id=direct.id, session=None) is None
+    alice.is_active = False
+    await database_sync_to_async(alice.save)()
+    assert await opening(user_id=alice.id, conversation_id=direct.id, session=None) is None
+
+
+async def test_a_block_hides_the_other_member_and_stops_announcing_there(opening, alice, bob, direct, group):
+    await database_sync_to_async(Block.objects.create)(blocker=bob, blocked=alice)
+    found = await opening(user_id=alice.id, conversation_id=direct.id, session=None)
+    assert found.conversation.id == direct.id and found.hidden == [str(bob.id)]
+    assert found.announced_in == [group.id]
+
+
+async def test_the_session_is_read_with_its_end_and_whether_it_was_logged_out(opening, alice, direct):
+    refresh = await database_sync_to_async(lambda: RefreshToken(token_pair_for_user(alice)["refresh"]))()
+    session = refresh[SESSION_CLAIM]
+    found = await opening(user_id=alice.id, conversation_id=direct.id, session=session)
+    expires = await database_sync_to_async(lambda: OutstandingToken.objects.get(jti=session).expires_at)()
+    assert (found.revoked, found.session_ends) == (False, expires)
+    await database_sync_to_async(refresh.blacklist)()
+    assert (await opening(user_id=alice.id, conversation_id=direct.id, session=session)).revoked is True
+    unknown = await opening(user_id=alice.id, conversation_id=direct.id, session="no-such-session")
+    assert (unknown.revoked, unknown.session_ends) == (False, None)
+    assert await database_sync_to_async(BlacklistedToken.objects.count)() == 1
