@@ -120,6 +120,21 @@ async def next_frame(ws, kind: str, **fields) -> dict:
             return frame
 
 
+async def until_told_of(ws, user_ids: set[str], *, online: bool) -> None:
+    """
+    Until ``ws`` has been told that each of ``user_ids`` came online (or went
+    offline), in any order: by ``presence`` frames, or by ``presence.changes``
+    where a server gathers a burst of them into one frame.
+    """
+    told: set[str] = set()
+    while not user_ids <= told:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        if frame["type"] == "presence" and frame["online"] is online:
+            told.add(frame["user_id"])
+        elif frame["type"] == "presence.changes":
+            told.update(frame["online" if online else "offline"])
+
+
 def socket_url(server, path: str, user) -> str:
     return f"{server.ws}{path}?token={access_token(user)}"
 
@@ -138,10 +153,8 @@ async def chat_across_processes(conversation, members, first, second, shards) ->
             socket_url(second, rich, carol)
         ) as carol_ws:
             await next_frame(carol_ws, "presence.state")
-            # Bob and Carol came online on the second process: Alice hears of both, in either order.
-            heard_online = set()
-            while not {str(bob.id), str(carol.id)} <= heard_online:
-                heard_online.add((await next_frame(alice_ws, "presence", online=True))["user_id"])
+            # Bob and Carol came online on the second process: Alice hears of both.
+            await until_told_of(alice_ws, {str(bob.id), str(carol.id)}, online=True)
             for group, count in [
                 (conversation_group(conversation.id), 2), (room_group(conversation.id), 2),
                 (user_group(alice.id), 1), (user_group(bob.id), 1), (user_group(carol.id), 1),
@@ -164,7 +177,7 @@ async def chat_across_processes(conversation, members, first, second, shards) ->
             assert (await next_frame(carol_ws, "chat.typing"))["user_id"] == str(alice.id)
 
             await carol_ws.close()
-            await next_frame(alice_ws, "presence", user_id=str(carol.id), online=False)
+            await until_told_of(alice_ws, {str(carol.id)}, online=False)
 
 
 async def test_members_on_two_processes_chat_through_both_shards(processes, shards):
