@@ -166,7 +166,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub", choices=("pubsub", "lists"))
 # The channel layer's Redis servers. With several, channels-redis puts each
 # group (and channel) on one of them by a hash of its name, so the publishes
-# and the subscriptions are spread over the servers (docs/scaling.md, "Redis");
+# and the subscriptions are spread over the servers (docs/scaling.md,
+# "Sharding the channel layer": what it costs, and what one shard down does);
 # every process must list the same servers in the same order. Presence, rate
 # limits, the cache and the push queue stay on REDIS_URL, which is required:
 # without it they would be per process, and several processes would disagree.
