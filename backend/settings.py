@@ -17,7 +17,7 @@ from redis.asyncio.retry import Retry as RedisRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from core.env import Env, networks, rate
+from core.env import Env, networks, rate, redis_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Typed reads (django-environ): a value that does not parse stops the server
@@ -164,6 +164,19 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # docs/benchmarks.md. Either way a dropped frame is refilled from the database
 # (see docs/protocol.md, "Delivery guarantees").
 CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub", choices=("pubsub", "lists"))
+# The channel layer's Redis servers. With several, channels-redis puts each
+# group (and channel) on one of them by a hash of its name, so the publishes
+# and the subscriptions are spread over the servers (docs/scaling.md,
+# "Sharding the channel layer": what it costs, and what one shard down does);
+# every process must list the same servers in the same order. Presence, rate
+# limits, the cache and the push queue stay on REDIS_URL, which is required:
+# without it they would be per process, and several processes would disagree.
+CHANNEL_LAYER_REDIS_URLS = env("CHANNEL_LAYER_REDIS_URLS", cast=redis_urls, default="")
+if CHANNEL_LAYER_REDIS_URLS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "CHANNEL_LAYER_REDIS_URLS needs REDIS_URL: presence, rate limits and the push queue are kept there"
+    )
+CHANNEL_LAYER_REDIS_URLS = CHANNEL_LAYER_REDIS_URLS or ([REDIS_URL] if REDIS_URL else [])
 # Seconds a Redis call may take (connecting, or waiting for an answer) before
 # it counts as failed: a Redis that hangs costs each caller this long, never
 # an indefinite stall (docs/operations: "When Redis is down").
@@ -204,7 +217,7 @@ if REDIS_URL and CHANNEL_LAYER == "pubsub":
         "default": {
             # channels-redis' pub/sub layer, sockets' own channels in-process (core.runtime.channel_layer)
             "BACKEND": "core.runtime.channel_layer.ProcessLocalChannelsLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
+            "CONFIG": {"hosts": [{"address": url, **REDIS_CONNECTION_OPTIONS} for url in CHANNEL_LAYER_REDIS_URLS]},
         }
     }
 elif REDIS_URL and CHANNEL_LAYER == "lists":
@@ -213,7 +226,10 @@ elif REDIS_URL and CHANNEL_LAYER == "lists":
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # No socket_timeout: receiving blocks in Redis for seconds by design.
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT, "retry": REDIS_RETRY}],
+                "hosts": [
+                    {"address": url, "socket_connect_timeout": REDIS_TIMEOUT, "retry": REDIS_RETRY}
+                    for url in CHANNEL_LAYER_REDIS_URLS
+                ],
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
                 "expiry": 60,
             },

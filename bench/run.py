@@ -95,6 +95,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     servers.add_argument("--database-url", help="postgres://... (created and migrated if missing)")
     servers.add_argument("--redis-url", help="redis://... for the channel layer (else in-memory)")
     servers.add_argument(
+        "--channel-layer-redis-urls", metavar="URL,URL",
+        help="shard the channel layer over these Redis servers (CHANNEL_LAYER_REDIS_URLS; else --redis-url)",
+    )  # fmt: skip
+    servers.add_argument(
         "--server-env", action="append", default=[], metavar="KEY=VALUE",
         help="extra environment for the server processes (repeatable)",
     )  # fmt: skip
@@ -136,6 +140,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.processes = [int(n) for n in str(args.processes).split(",")]
     if max(args.processes) > 1 and not args.redis_url:
         parser.error("more than one server process needs --redis-url (the in-memory layer is per process)")
+    if args.channel_layer_redis_urls and not args.redis_url:
+        parser.error("--channel-layer-redis-urls needs --redis-url (presence and rate limits stay there)")
     if args.idle and len(args.processes) > 1:
         parser.error("--idle measures one server process")
     if args.senders > args.members:
@@ -520,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
         env = fixtures.server_environment(
             database_url=database_url, redis_url=args.redis_url, secret_key=secrets.token_urlsafe(40)
         )
+        if args.channel_layer_redis_urls:
+            env["CHANNEL_LAYER_REDIS_URLS"] = args.channel_layer_redis_urls
         fixtures.django_setup(env)
         fixtures.prepare_database(database_url)
         result = {
@@ -546,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                 "server_env": args.server_env,
                 "database": "postgresql" if args.database_url else "sqlite",
                 "channel_layer": "redis" if args.redis_url else "in-memory",
+                "channel_layer_redis_urls": args.channel_layer_redis_urls,
                 "open_files_limit": fd_limit,
             },
             "runs": [],

@@ -1,6 +1,6 @@
 """
 Reading settings from the environment: django-environ's ``Env`` with the
-project's rules, and the two value types it has no cast for. Used by
+project's rules, and the three value types it has no cast for. Used by
 backend.settings only.
 
     env = Env()
@@ -8,6 +8,7 @@ backend.settings only.
     DATABASE_THREADS = env.int("DATABASE_THREADS", default=8, minimum=1)
     TRUSTED_PROXIES = env("TRUSTED_PROXIES", cast=networks, default="")
     RATE = env("THROTTLE_USER", cast=rate, default="600/min")
+    SHARDS = env("CHANNEL_LAYER_REDIS_URLS", cast=redis_urls, default="")
 
 The rules, on top of the library's casts:
 
@@ -26,9 +27,12 @@ The rules, on top of the library's casts:
 """
 
 import ipaddress
+import re
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.connection import parse_url
 
 from core.rates import Rate
 
@@ -97,3 +101,27 @@ def rate(value: str) -> str | None:
         return None if Rate.parse(text) is None else text
     except ValueError as error:
         raise ValueError(f"a rate: {error}") from None
+
+
+def redis_urls(value: str) -> list[str]:
+    """
+    A comma-separated list of Redis URLs, each one redis-py can connect to
+    (``redis://``, ``rediss://`` or ``unix://``, naming a host or a socket,
+    and a database by its number or not at all), none twice.
+    """
+    expected = "a list of Redis URLs such as redis://host:6379/0"
+    urls = [item.strip() for item in value.split(",") if item.strip()]
+    for url in urls:
+        try:
+            parts = parse_url(url)
+        except ValueError as error:
+            raise ValueError(f"{expected}: {url!r}: {error}") from None
+        if not (parts.get("host") or parts.get("path")):
+            raise ValueError(f"{expected}: {url!r} names no host")
+        # redis-py would connect to database 0 when the path is not a number: say so instead.
+        if not url.startswith("unix:") and not re.fullmatch(r"/?(\d+)?", urlsplit(url).path):
+            raise ValueError(f"{expected}: {url!r}: the database must be a number")
+    if len(set(urls)) < len(urls):
+        twice = next(url for url in urls if urls.count(url) > 1)
+        raise ValueError(f"a list of different Redis URLs: {twice!r} is listed twice")
+    return urls

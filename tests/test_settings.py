@@ -6,6 +6,7 @@ does not parse stops the import naming itself; a bad combination fails
 """
 
 import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from core.env import Env, networks, rate
+from core.env import Env, networks, rate, redis_urls
 from tests import ROOT
 
 # --- Reading variables (core.env) --------------------------------------------------------------
@@ -106,6 +107,33 @@ def test_networks(env):
         env("TRUSTED_PROXIES", cast=networks, default="")
 
 
+def test_redis_urls(env):
+    env.set(CHANNEL_LAYER_REDIS_URLS=" redis://a:6379/0, rediss://u:p@b:6380/1,, unix:///run/redis.sock, redis://c ")
+    assert env("CHANNEL_LAYER_REDIS_URLS", cast=redis_urls, default="") == [
+        "redis://a:6379/0", "rediss://u:p@b:6380/1", "unix:///run/redis.sock", "redis://c",
+    ]
+    env.set(CHANNEL_LAYER_REDIS_URLS="")
+    assert env("CHANNEL_LAYER_REDIS_URLS", cast=redis_urls, default="") == []
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("redis://a:6379/0,a:6380", "'a:6380': Redis URL must specify one of the following schemes"),
+        ("http://a:6379", "'http://a:6379': Redis URL must specify one of the following schemes"),
+        ("redis://a:port/0", "'redis://a:port/0': Port could not be cast to integer"),
+        ("redis://", "'redis://' names no host"),
+        ("redis://a:6379/cache", "'redis://a:6379/cache': the database must be a number"),
+        ("redis://a:6379/0, redis://a:6379/0", "a list of different Redis URLs: 'redis://a:6379/0' is listed twice"),
+    ],
+)
+def test_a_bad_list_of_redis_urls_fails_naming_its_variable(env, value, message):
+    env.set(CHANNEL_LAYER_REDIS_URLS=value)
+    with pytest.raises(ImproperlyConfigured, match="^CHANNEL_LAYER_REDIS_URLS must be ") as error:
+        env("CHANNEL_LAYER_REDIS_URLS", cast=redis_urls, default="")
+    assert message in str(error.value)
+
+
 @pytest.mark.parametrize(
     "value, setting",
     [(None, "5/min"), ("10/s", "10/s"), (" 3/Hour ", "3/hour"), ("100/day", "100/day"), ("3/10s", "3/10s"),
@@ -145,12 +173,50 @@ def import_settings(**env) -> subprocess.CompletedProcess:
         ("SOCKET_RATE_MESSAGES", "lots", "SOCKET_RATE_MESSAGES must be a rate: invalid rate 'lots'"),
         ("METRICS_ALLOWED_NETWORKS", "office", "METRICS_ALLOWED_NETWORKS must be a list of addresses or networks"),
         ("CHANNEL_LAYER", "kafka", "CHANNEL_LAYER must be one of pubsub, lists; got 'kafka'"),
+        ("CHANNEL_LAYER_REDIS_URLS", "redis://a/0;b/0", "CHANNEL_LAYER_REDIS_URLS must be a list of Redis URLs"),
     ],
 )
 def test_a_bad_value_stops_the_import_naming_its_variable(name, value, message):
     result = import_settings(**{name: value})
     assert result.returncode != 0
     assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def redis_settings(**env) -> dict:
+    """The channel layer's backend and hosts, and the cache's Redis, as the settings make them from ``env``."""
+    script = (
+        "import json, django; django.setup(); from django.conf import settings;"
+        "layer = settings.CHANNEL_LAYERS['default'];"
+        "print(json.dumps({'backend': layer['BACKEND'].rsplit('.', 1)[1],"
+        " 'hosts': [host['address'] for host in layer['CONFIG'].get('hosts', [])],"
+        " 'cache': settings.CACHES['default'].get('LOCATION')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings", "CHANNEL_LAYER_REDIS_URLS": "", **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_channel_layer_shards_over_its_own_redis_urls_and_the_rest_stays_on_redis_url():
+    shards = "redis://layer-a:6379/0,redis://layer-b:6379/0"
+    assert redis_settings(REDIS_URL="redis://main:6379/3") == {
+        "backend": "ProcessLocalChannelsLayer", "hosts": ["redis://main:6379/3"], "cache": "redis://main:6379/3",
+    }, "by default the layer is on REDIS_URL alone"
+    assert redis_settings(REDIS_URL="redis://main:6379/3", CHANNEL_LAYER_REDIS_URLS=shards) == {
+        "backend": "ProcessLocalChannelsLayer", "hosts": ["redis://layer-a:6379/0", "redis://layer-b:6379/0"],
+        "cache": "redis://main:6379/3",
+    }
+    assert redis_settings(REDIS_URL="redis://main:6379/3", CHANNEL_LAYER_REDIS_URLS=shards, CHANNEL_LAYER="lists")[
+        "hosts"
+    ] == ["redis://layer-a:6379/0", "redis://layer-b:6379/0"]
+
+
+def test_channel_layer_redis_urls_without_redis_url_stops_the_import():
+    result = import_settings(REDIS_URL="", CHANNEL_LAYER_REDIS_URLS="redis://layer-a:6379/0,redis://layer-b:6379/1")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: CHANNEL_LAYER_REDIS_URLS needs REDIS_URL" in result.stderr
 
 
 def test_the_embedded_default_needs_no_variable():

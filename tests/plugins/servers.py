@@ -71,46 +71,46 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture
-def start_server(transactional_db, tmp_path):
-    """Start server processes (core.runtime.serve, the production command) against the test database."""
-    servers: list[Server] = []
+def launch_server(folder: Path, port: int | None = None, **env_overrides) -> Server:
+    """A server process (core.runtime.serve) against the test database, answering on ``port``; logs in ``folder``."""
+    port = port or free_port()
+    env = dict(
+        os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO",
+        ATTACHMENTS_ROOT=str(folder / "attachments"),
+        # A second, not three, before a refused socket on ws/<id>/ closes.
+        ORIGINAL_CLIENT_REFUSAL_GRACE="1",
+    )
+    env.update(env_overrides)
+    log_path = folder / f"server-{port}.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.runtime.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
+         "backend.asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    server = Server(port, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    stop_servers([server])
+    raise RuntimeError(f"server did not start:\n{server.log()}")
 
-    def start(port: int | None = None, **env_overrides) -> Server:
-        port = port or free_port()
-        env = dict(
-            os.environ, DATABASE_URL=database_url_for_tests(), DJANGO_LOG_LEVEL="INFO",
-            ATTACHMENTS_ROOT=str(tmp_path / "attachments"),
-            # A second, not three, before a refused socket on ws/<id>/ closes.
-            ORIGINAL_CLIENT_REFUSAL_GRACE="1",
-        )
-        env.update(env_overrides)
-        log_path = tmp_path / f"server-{port}.log"
-        log = open(log_path, "wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.runtime.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "2",
-             "backend.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        server = Server(port, process, log_path)
-        servers.append(server)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{server.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return server
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{server.log()}")
 
-    yield start
+def stop_servers(servers: list[Server]) -> None:
+    """
+    SIGTERM, then SIGKILL after three seconds. A server stops within a
+    fraction of a second of SIGTERM, unless one of its threads waits on a
+    database that never answers (tests/core/test_health.py): that one would
+    take its full timeout.
+    """
     for server in servers:
         server.process.terminate()
-    # A server stops within a fraction of a second of SIGTERM, unless one of
-    # its threads waits on a database that never answers (tests/core/test_health.py):
-    # that one would take its full timeout, so it is killed after three seconds.
     deadline = time.monotonic() + 3
     for server in servers:
         try:
@@ -118,3 +118,17 @@ def start_server(transactional_db, tmp_path):
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+@pytest.fixture
+def start_server(transactional_db, tmp_path):
+    """Start server processes (core.runtime.serve, the production command) against the test database."""
+    servers: list[Server] = []
+
+    def start(port: int | None = None, **env_overrides) -> Server:
+        server = launch_server(tmp_path, port, **env_overrides)
+        servers.append(server)
+        return server
+
+    yield start
+    stop_servers(servers)
