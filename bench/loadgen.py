@@ -13,10 +13,14 @@ all in this process and event loop. ``bench/run.py`` drives it:
 In a phase the first ``room.senders`` members of every room send; each keeps
 at most ``window`` messages unacknowledged (optionally also paced to a rate).
 A sender's acknowledgement is its own copy of the message coming back through
-the room: the project echoes it to the sender with the ``client_id``, the
-baseline broadcasts to the whole group, sender included. An acknowledgement
-that has not come after ``ack_timeout`` seconds frees its window slot and is
-counted, so a dropped frame cannot stall a sender.
+the room: on both of the project's paths the sender's socket gets the room's
+``chat.message`` frame like every member's (the rich path's frame also
+carries the ``client_id``; the original client's frame has none, and its
+client profile, chat.realtime.profiles.ORIGINAL, sends it messages only, its
+own included), and the baseline broadcasts to the whole group, sender
+included. An acknowledgement that has not come after ``ack_timeout`` seconds
+frees its window slot and is counted, so a dropped frame cannot stall a
+sender. The ``ceiling`` target only connects: it has no message phase.
 
 Every body starts with ``<message id> <send time ns>``: receivers compute the
 latency (same process, same monotonic clock) and drop duplicates by id. A
@@ -30,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -48,7 +53,12 @@ class Target:
     name: str
     application: str
     path: str  # formatted with conversation_id and token
-    protocol: str  # "project" or "tutorial"
+    protocol: str  # "project", "tutorial", or "none" (connects only, sends nothing)
+
+    @property
+    def sends(self) -> bool:
+        """Whether the target has a message phase (the ceiling only accepts sockets)."""
+        return self.protocol != "none"
 
     def url(self, port: int, room: Room, member: Member) -> str:
         path = self.path.format(conversation_id=room.conversation_id, token=member.token)
@@ -71,11 +81,19 @@ class Target:
         )
 
 
+# The project on its rich path, with the rich protocol's frames.
 PROJECT = Target(
     name="project",
     application="backend.asgi:application",
     path="/ws/chat/{conversation_id}/?token={token}",
     protocol="project",
+)
+# The project on the original tutorial client's path, with that client's frames.
+ORIGINAL = Target(
+    name="original",
+    application="backend.asgi:application",
+    path="/ws/{conversation_id}/?token={token}",
+    protocol="tutorial",
 )
 BASELINE = Target(
     name="baseline",
@@ -83,13 +101,23 @@ BASELINE = Target(
     path="/ws/{conversation_id}/?token={token}",
     protocol="tutorial",
 )
-TARGETS = {target.name: target for target in (PROJECT, BASELINE)}
+# daphne and a Channels consumer that accepts and does nothing: what any
+# Channels application costs per connect and per socket (bench/ceiling.py).
+# Same path and query string as PROJECT, so the handshakes are byte for byte
+# the same size.
+CEILING = Target(
+    name="ceiling",
+    application="bench.ceiling:application",
+    path="/ws/chat/{conversation_id}/?token={token}",
+    protocol="none",
+)
+TARGETS = {target.name: target for target in (PROJECT, ORIGINAL, BASELINE, CEILING)}
 
 
 class Client:
     """One socket: its member, and its sender state while a phase runs."""
 
-    __slots__ = ("index", "room", "member", "is_sender", "ws", "reader", "seen", "pending", "slots")
+    __slots__ = ("index", "is_sender", "member", "pending", "reader", "room", "seen", "slots", "ws")
 
     def __init__(self, index: int, room: Room, member: Member, is_sender: bool):
         self.index = index
@@ -115,8 +143,60 @@ def percentile(sorted_values: list, fraction: float):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def _quoted_message_id(body) -> str:
+    """
+    The message id in an error frame of the original path, which has no
+    ``client_id`` but quotes the message that was not sent (events.original_client_error).
+    """
+    if isinstance(body, str) and body.startswith("\u201c"):
+        return body[1:].partition(" ")[0]
+    return ""
+
+
 def _ms(nanoseconds) -> float | None:
     return None if nanoseconds is None else round(nanoseconds / 1e6, 2)
+
+
+@dataclass
+class ConnectResult:
+    """What opening the sockets took; ``summary()`` is what gets reported."""
+
+    sockets: int
+    concurrency: int
+    started: float  # time.perf_counter(): CLOCK_MONOTONIC, the same in every process
+    ended: float
+    handshakes: list[int]  # ns, one per socket opened
+    failures: Counter
+
+    @classmethod
+    def merge(cls, parts: list[ConnectResult]) -> ConnectResult:
+        """Several load generators' connects, which ran at the same time, as one."""
+        return cls(
+            sockets=sum(part.sockets for part in parts),
+            concurrency=sum(part.concurrency for part in parts),
+            started=min(part.started for part in parts),
+            ended=max(part.ended for part in parts),
+            handshakes=[ns for part in parts for ns in part.handshakes],
+            failures=sum((part.failures for part in parts), Counter()),
+        )
+
+    def summary(self) -> dict:
+        elapsed = self.ended - self.started
+        handshakes = sorted(self.handshakes)
+        connected = len(handshakes)
+        return {
+            "sockets": self.sockets,
+            "connected": connected,
+            "failures": dict(self.failures),
+            "seconds": round(elapsed, 3),
+            "connects_per_s": round(connected / elapsed, 1) if elapsed else None,
+            "concurrency": self.concurrency,
+            "handshake_ms": {
+                "p50": _ms(percentile(handshakes, 0.50)),
+                "p99": _ms(percentile(handshakes, 0.99)),
+                "max": _ms(handshakes[-1] if handshakes else None),
+            },
+        }
 
 
 @dataclass
@@ -145,6 +225,24 @@ class PhaseStats:
     latencies: list[int] = field(default_factory=list)
     ack_latencies: list[int] = field(default_factory=list)
     cpu: dict = field(default_factory=dict)
+
+    @classmethod
+    def merge(cls, parts: list[PhaseStats]) -> PhaseStats:
+        """The same phase run by several load generators at once, as one."""
+        first = parts[0]
+        merged = cls(name=first.name, seconds=first.seconds, window=first.window, rate=first.rate)
+        merged.start_ns = min(part.start_ns for part in parts)
+        merged.end_ns = max(part.end_ns for part in parts)
+        merged.drain_seconds = max(part.drain_seconds for part in parts)
+        for name in (
+            "senders", "sent", "expected", "acked", "ack_timeouts", "late_acks", "unacked_at_end",
+            "send_failures", "deliveries", "deliveries_in_window", "duplicates",
+        ):  # fmt: skip
+            setattr(merged, name, sum(getattr(part, name) for part in parts))
+        merged.errors = sum((part.errors for part in parts), Counter())
+        merged.latencies = [ns for part in parts for ns in part.latencies]
+        merged.ack_latencies = [ns for part in parts for ns in part.ack_latencies]
+        return merged
 
     def summary(self) -> dict:
         latencies = sorted(self.latencies)
@@ -220,10 +318,19 @@ class LoadGenerator:
         self.other_frames = 0
         self.unparsed_frames = 0
 
+    @property
+    def pids(self) -> list[int]:
+        """The processes doing the load generator's work: this one."""
+        return [os.getpid()]
+
     # --- Connecting ---------------------------------------------------------
 
     async def connect_all(self) -> dict:
         """Open every socket, at most ``connect_concurrency`` handshakes at once."""
+        return (await self.connect_raw()).summary()
+
+    async def connect_raw(self) -> ConnectResult:
+        """``connect_all`` before summing up: what several load generators' results merge from."""
         slots = asyncio.Semaphore(self.connect_concurrency)
         handshakes: list[int] = []
         failures: Counter = Counter()
@@ -240,7 +347,7 @@ class LoadGenerator:
                         close_timeout=2,
                         max_size=2**20,
                     )
-                except Exception as error:  # counted and reported, never retried
+                except Exception as error:  # noqa: BLE001 (counted and reported, never retried)
                     failures[type(error).__name__] += 1
                     return
                 handshakes.append(time.perf_counter_ns() - started)
@@ -248,26 +355,18 @@ class LoadGenerator:
 
         started = time.perf_counter()
         tasks = [asyncio.create_task(open_one(client)) for client in self.clients]
-        done, pending = await asyncio.wait(tasks, timeout=self.connect_phase_timeout)
+        _, pending = await asyncio.wait(tasks, timeout=self.connect_phase_timeout)
         for task in pending:
             task.cancel()
             failures["connect_phase_timeout"] += 1
-        elapsed = time.perf_counter() - started
-        handshakes.sort()
-        connected = len(handshakes)
-        return {
-            "sockets": len(self.clients),
-            "connected": connected,
-            "failures": dict(failures),
-            "seconds": round(elapsed, 3),
-            "connects_per_s": round(connected / elapsed, 1) if elapsed else None,
-            "concurrency": self.connect_concurrency,
-            "handshake_ms": {
-                "p50": _ms(percentile(handshakes, 0.50)),
-                "p99": _ms(percentile(handshakes, 0.99)),
-                "max": _ms(handshakes[-1] if handshakes else None),
-            },
-        }
+        return ConnectResult(
+            sockets=len(self.clients),
+            concurrency=self.connect_concurrency,
+            started=started,
+            ended=time.perf_counter(),
+            handshakes=handshakes,
+            failures=failures,
+        )
 
     def open_sockets(self) -> int:
         return sum(1 for client in self.clients if client.open)
@@ -292,11 +391,13 @@ class LoadGenerator:
         except (ValueError, AttributeError):
             self.unparsed_frames += 1
             return
+        # Before the body: the original path's error frames have one too
+        # (a notice the tutorial client shows as a message).
+        if frame.get("type") == "error":
+            self._on_error(client, frame)
+            return
         if not isinstance(body, str):
-            if frame.get("type") == "error":
-                self._on_error(client, frame)
-            else:
-                self.other_frames += 1
+            self.other_frames += 1
             return
         message_id, _, rest = body.partition(" ")
         sent_ns, _, _ = rest.partition(" ")
@@ -327,7 +428,7 @@ class LoadGenerator:
         stats.latencies.append(now - sent_ns)
 
     def _on_error(self, client: Client, frame: dict) -> None:
-        message_id = frame.get("client_id") or ""
+        message_id = frame.get("client_id") or _quoted_message_id(frame.get("body"))
         code = frame.get("code", "?")
         try:
             stats = self.phases[int(message_id.split(".", 1)[0])]
@@ -480,7 +581,7 @@ class LoadGenerator:
             async with slots:
                 try:
                     await asyncio.wait_for(client.ws.close(), timeout=5)
-                except Exception:
+                except Exception:  # noqa: BLE001 (whatever went wrong, the socket goes)
                     client.ws.transport.abort()
 
         await asyncio.gather(*(close_one(c) for c in self.clients if c.ws is not None))

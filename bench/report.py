@@ -1,5 +1,5 @@
 """
-Reporting: the results table, the ratios, the plot and the profile summary.
+Reporting: the results tables, the ratios, the plot and the profile summary.
 
 Used by ``bench/run.py``; also runnable on a saved result to redraw the plot
 or re-summarise a py-spy profile:
@@ -33,19 +33,94 @@ def label(run: dict) -> str:
     return f"{run['target']} x{run['processes']}"
 
 
-def load_rows(runs: list[dict]) -> list[list[str]]:
+# Targets the others are compared with: the tutorial-style baseline (message
+# figures) and the do-nothing consumer (connects and memory).
+BASELINE = "baseline"
+CEILING = "ceiling"
+
+
+def _pairing(run: dict) -> tuple:
+    """Runs with the same key ran in the same repeat of the same invocation."""
+    return (run.get("batch"), run.get("repeat", 0), run["processes"])
+
+
+def _same_repeat(runs: list[dict], target: str) -> dict:
+    return {_pairing(run): run for run in runs if run["target"] == target}
+
+
+def _of_ceiling(run: dict, ceilings: dict) -> tuple[float | None, float | None]:
+    """This run's connects/s as a percentage of the ceiling's in the same repeat, and its KB/socket as a multiple."""
+    ceiling = ceilings.get(_pairing(run))
+    if ceiling is None or run["target"] == CEILING:
+        return None, None
+    connects, ceiling_connects = run["connect"]["connects_per_s"], ceiling["connect"]["connects_per_s"]
+    return (
+        round(100 * connects / ceiling_connects, 1) if connects is not None and ceiling_connects else None,
+        _ratio(run["memory"]["kb_per_socket"], ceiling["memory"]["kb_per_socket"]),
+    )
+
+
+def _loadgen_cpu(cpu: dict) -> str:
+    """The load generator's CPU; with several processes, the busiest one's in brackets."""
+    total = _fmt(cpu.get("loadgen_percent"))
+    if cpu.get("loadgen_processes", 1) > 1:
+        return f"{total} ({_fmt(cpu.get('loadgen_busiest_percent'))})"
+    return total
+
+
+CONNECT_HEADER = [
+    "target", "procs", "sockets", "connected", "connects/s", "% of ceiling", "handshake p50 ms",
+    "handshake p99 ms", "KB/socket", "x ceiling", "server CPU%", "loadgen CPU%",
+]  # fmt: skip
+
+
+def connect_rows(runs: list[dict]) -> list[list[str]]:
+    """One row per run: opening the sockets, and what each costs the server in memory."""
+    ceilings = _same_repeat(runs, CEILING)
     rows = []
     for run in runs:
         connect = run["connect"]
+        percent, times = _of_ceiling(run, ceilings)
+        cpu = connect.get("cpu", {})
+        rows.append(
+            [
+                run["target"],
+                str(run["processes"]),
+                _fmt(connect["sockets"]),
+                _fmt(connect["connected"]),
+                _fmt(connect["connects_per_s"]),
+                "-" if percent is None else f"{percent:.1f} %",
+                _fmt(connect["handshake_ms"]["p50"]),
+                _fmt(connect["handshake_ms"]["p99"]),
+                _fmt(run["memory"]["kb_per_socket"]),
+                "-" if times is None else f"{times:.2f}x",
+                _fmt(cpu.get("server_percent")),
+                _loadgen_cpu(cpu) if cpu else "-",
+            ]
+        )
+    return rows
+
+
+LOAD_HEADER = [
+    "target", "procs", "phase", "msgs/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "unacked",
+    "server CPU%", "loadgen CPU%", "DB+Redis CPU%", "other CPU%",
+]  # fmt: skip
+
+
+def load_rows(runs: list[dict]) -> list[list[str]]:
+    """One row per message phase; a target without one (the ceiling) gets a row of "-"."""
+    rows = []
+    for run in runs:
+        if not run["phases"]:
+            rows.append([run["target"], str(run["processes"])] + ["-"] * (len(LOAD_HEADER) - 2))
         for phase in run["phases"]:
             latency = phase["latency_ms"]
+            cpu = phase["cpu"]
             rows.append(
                 [
                     run["target"],
                     str(run["processes"]),
                     phase["phase"],
-                    _fmt(connect["connected"]),
-                    _fmt(connect["connects_per_s"]),
                     _fmt(phase["messages_per_s"]),
                     _fmt(phase["deliveries_per_s"]),
                     _fmt(latency["p50"]),
@@ -53,34 +128,29 @@ def load_rows(runs: list[dict]) -> list[list[str]]:
                     _fmt(latency["max"]),
                     _fmt(phase["lost"]),
                     _fmt(phase["ack_timeouts"] + phase["unacked_at_end"]),
-                    _fmt(run["memory"]["kb_per_socket"]),
-                    _fmt(phase["cpu"].get("server_percent")),
-                    _fmt(phase["cpu"].get("loadgen_percent")),
-                    _fmt(phase["cpu"].get("db_and_redis_percent")),
-                    _fmt(phase["cpu"].get("background_percent")),
+                    _fmt(cpu.get("server_percent")),
+                    _loadgen_cpu(cpu) if cpu else "-",
+                    _fmt(cpu.get("db_and_redis_percent")),
+                    _fmt(cpu.get("background_percent")),
                 ]
             )
     return rows
 
 
-LOAD_HEADER = [
-    "target", "procs", "phase", "sockets", "connects/s", "msgs/s", "deliveries/s",
-    "p50 ms", "p99 ms", "max ms", "lost", "unacked", "KB/socket",
-    "server CPU%", "loadgen CPU%", "DB+Redis CPU%", "other CPU%",
-]  # fmt: skip
-
 IDLE_HEADER = [
-    "target", "procs", "sockets", "connected", "connects/s", "handshake p99 ms",
-    "RSS before MB", "RSS after MB", "KB/socket", "closed while idle", "probe lost", "probe p50 ms",
-    "probe p99 ms",
+    "target", "procs", "sockets", "connected", "connects/s", "% of ceiling", "handshake p50 ms",
+    "handshake p99 ms", "RSS before MB", "RSS after MB", "KB/socket", "x ceiling", "closed while idle",
+    "probe lost", "probe p50 ms", "probe p99 ms",
 ]  # fmt: skip
 
 
 def idle_rows(runs: list[dict]) -> list[list[str]]:
+    ceilings = _same_repeat(runs, CEILING)
     rows = []
     for run in runs:
         memory = run["memory"]
         probe = run["phases"][0] if run["phases"] else {}
+        percent, times = _of_ceiling(run, ceilings)
         rows.append(
             [
                 run["target"],
@@ -88,10 +158,13 @@ def idle_rows(runs: list[dict]) -> list[list[str]]:
                 _fmt(run["connect"]["sockets"]),
                 _fmt(run["connect"]["connected"]),
                 _fmt(run["connect"]["connects_per_s"]),
+                "-" if percent is None else f"{percent:.1f} %",
+                _fmt(run["connect"]["handshake_ms"]["p50"]),
                 _fmt(run["connect"]["handshake_ms"]["p99"]),
                 _fmt(memory["rss_before_bytes"] / 2**20),
                 _fmt(memory["rss_after_bytes"] / 2**20),
                 _fmt(memory["kb_per_socket"]),
+                "-" if times is None else f"{times:.2f}x",
                 _fmt(run["closed_while_idle"]),
                 _fmt(probe.get("lost")),
                 _fmt(probe.get("latency_ms", {}).get("p50")),
@@ -109,7 +182,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -124,6 +197,7 @@ def _figures(run: dict) -> dict:
         "deliveries_per_s": phase.get("deliveries_per_s") if run.get("mode") != "idle" else None,
         "p99_latency": phase.get("latency_ms", {}).get("p99") if run.get("mode") != "idle" else None,
         "connects_per_s": run["connect"]["connects_per_s"],
+        "handshake_p50": run["connect"]["handshake_ms"]["p50"],
         "kb_per_socket": run["memory"]["kb_per_socket"],
         "lost": phase.get("lost"),
     }
@@ -147,32 +221,48 @@ def _spread(values: list) -> dict | None:
 
 def ratios(runs: list[dict]) -> dict:
     """
-    project / baseline at each process count, and each target's scaling. With
-    several repeats, each ratio is taken within a repeat (the two targets ran
-    back to back) and the median and spread of those ratios are given.
+    Every target against the baseline (deliveries/s, connects/s, memory, p99)
+    and against the ceiling (connects/s as a percentage of its, memory as a
+    multiple of its), at each process count; and each target's scaling. Each
+    ratio is taken within a repeat (the targets ran one after the other) and,
+    with several repeats, given as the median and spread of those ratios.
     """
-    by_key: dict = {}
+    baselines = _same_repeat(runs, BASELINE)
+    ceilings = _same_repeat(runs, CEILING)
+    out: dict = {"over_baseline": {}, "of_ceiling": {}, "scaling": {}}
+    grouped: dict = {}
     for run in runs:
-        by_key.setdefault((run["target"], run["processes"]), {})[run.get("repeat", 0)] = run
-    out: dict = {"project_over_baseline": {}, "scaling": {}}
-    for (target, processes), mine in sorted(by_key.items()):
-        if target != "project" or ("baseline", processes) not in by_key:
+        grouped.setdefault((run["target"], run["processes"]), []).append(run)
+    for (target, processes), mine in grouped.items():
+        name = f"{target} x{processes}"
+        if target not in (BASELINE, CEILING):
+            pairs = [(_figures(run), _figures(baselines[_pairing(run)])) for run in mine if _pairing(run) in baselines]
+            entry = {
+                figure: _pick([_ratio(a[figure], b[figure]) for a, b in pairs])
+                for figure in ("deliveries_per_s", "connects_per_s", "kb_per_socket", "p99_latency")
+            }
+            entry = {k: v for k, v in entry.items() if v is not None}
+            if entry:
+                out["over_baseline"][name] = entry
+        if target != CEILING:
+            shares = [_of_ceiling(run, ceilings) for run in mine if _pairing(run) in ceilings]
+            entry = {
+                "connects_percent": _pick([percent for percent, _ in shares]),
+                "kb_per_socket": _pick([times for _, times in shares]),
+            }
+            entry = {k: v for k, v in entry.items() if v is not None}
+            if entry:
+                out["of_ceiling"][name] = entry
+    for target in sorted({t for t, _ in grouped}):
+        if target == CEILING:
             continue
-        theirs = by_key[("baseline", processes)]
-        pairs = [(_figures(mine[r]), _figures(theirs[r])) for r in sorted(mine) if r in theirs]
-        entry = {
-            name: _pick([_ratio(a[name], b[name]) for a, b in pairs])
-            for name in ("deliveries_per_s", "connects_per_s", "kb_per_socket", "p99_latency")
-        }
-        out["project_over_baseline"][f"x{processes}"] = {k: v for k, v in entry.items() if v is not None}
-    for target in sorted({t for t, _ in by_key}):
-        counts = sorted(p for t, p in by_key if t == target)
-        first = by_key[(target, counts[0])]
+        counts = sorted(p for t, p in grouped if t == target)
+        first = {(run.get("batch"), run.get("repeat", 0)): run for run in grouped[(target, counts[0])]}
         for processes in counts[1:]:
-            other = by_key[(target, processes)]
             value = _pick([
-                _ratio(_figures(other[r])["deliveries_per_s"], _figures(first[r])["deliveries_per_s"])
-                for r in sorted(other) if r in first
+                _ratio(_figures(run)["deliveries_per_s"], _figures(first[key])["deliveries_per_s"])
+                for run in grouped[(target, processes)]
+                if (key := (run.get("batch"), run.get("repeat", 0))) in first
             ])  # fmt: skip
             if value is not None:
                 out["scaling"][f"{target} x{processes} / x{counts[0]}"] = value
@@ -187,6 +277,12 @@ def _pick(values: list):
     return _spread(present)
 
 
+SUMMARY_HEADER = [
+    "target", "procs", "runs", "deliveries/s median (range)", "connects/s", "handshake p50 ms", "KB/socket",
+    "p99 ms (max phase)", "lost",
+]  # fmt: skip
+
+
 def summary_rows(runs: list[dict]) -> list[list[str]]:
     """Per target and process count: each figure's median and range over the repeats."""
     grouped: dict = {}
@@ -195,17 +291,13 @@ def summary_rows(runs: list[dict]) -> list[list[str]]:
     rows = []
     for (target, processes), figures in grouped.items():
         row = [target, str(processes), str(len(figures))]
-        for name in ("deliveries_per_s", "connects_per_s", "kb_per_socket", "p99_latency"):
+        for name in ("deliveries_per_s", "connects_per_s", "handshake_p50", "kb_per_socket", "p99_latency"):
             spread = _spread([f[name] for f in figures])
             row.append("-" if spread is None else f"{_fmt(spread['median'])} ({_fmt(spread['min'])}-{_fmt(spread['max'])})")
-        row.append(_fmt(sum(f["lost"] or 0 for f in figures)))
+        lost = [f["lost"] for f in figures if f["lost"] is not None]
+        row.append(_fmt(sum(lost)) if lost else "-")
         rows.append(row)
     return rows
-
-
-SUMMARY_HEADER = [
-    "target", "procs", "runs", "deliveries/s median (range)", "connects/s", "KB/socket", "p99 ms (max phase)", "lost",
-]  # fmt: skip
 
 
 def _ratio(a, b) -> float | None:
@@ -216,18 +308,27 @@ def _ratio(a, b) -> float | None:
 
 def ratio_lines(result: dict) -> list[str]:
     lines = []
-    for processes, entry in result["project_over_baseline"].items():
-        parts = [f"{name} {_ratio_text(value)}" for name, value in entry.items() if value is not None]
-        lines.append(f"project / baseline ({processes}): " + ", ".join(parts))
-    for name, value in result["scaling"].items():
+    for name, entry in result.get("over_baseline", {}).items():
+        target, _, processes = name.rpartition(" ")
+        parts = [f"{figure} {_ratio_text(value)}" for figure, value in entry.items()]
+        lines.append(f"{target} / baseline ({processes}): " + ", ".join(parts))
+    for name, entry in result.get("of_ceiling", {}).items():
+        target, _, processes = name.rpartition(" ")
+        parts = []
+        if "connects_percent" in entry:
+            parts.append("connects/s " + _ratio_text(entry["connects_percent"], unit=" %") + " of the ceiling's")
+        if "kb_per_socket" in entry:
+            parts.append("KB/socket " + _ratio_text(entry["kb_per_socket"]) + " the ceiling's")
+        lines.append(f"{target} / ceiling ({processes}): " + ", ".join(parts))
+    for name, value in result.get("scaling", {}).items():
         lines.append(f"scaling {name}: deliveries/s {_ratio_text(value)}")
     return lines
 
 
-def _ratio_text(value) -> str:
+def _ratio_text(value, unit: str = "x") -> str:
     if isinstance(value, dict):
-        return f"{value['median']}x (median of {value['n']}, {value['min']}-{value['max']}x)"
-    return f"{value}x"
+        return f"{value['median']}{unit} (median of {value['n']}, {value['min']}-{value['max']}{unit})"
+    return f"{value}{unit}"
 
 
 def plot_title(result: dict) -> str:
@@ -241,6 +342,9 @@ def plot_title(result: dict) -> str:
     )
 
 
+COLOURS = {"project": "tab:blue", "original": "tab:cyan", "baseline": "tab:grey", "ceiling": "tab:green"}
+
+
 def plot(runs: list[dict], path: Path, title: str = "") -> None:
     """Deliveries/s, latency percentiles and connects/s, one group per run."""
     import matplotlib
@@ -252,7 +356,7 @@ def plot(runs: list[dict], path: Path, title: str = "") -> None:
     if not load_runs:
         return
     labels = [label(run) for run in load_runs]
-    colours = ["tab:blue" if run["target"] == "project" else "tab:grey" for run in load_runs]
+    colours = [COLOURS.get(run["target"], "tab:purple") for run in load_runs]
     figure, (left, middle, right) = plt.subplots(
         1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1, 1.6, 1]}
     )
@@ -262,7 +366,7 @@ def plot(runs: list[dict], path: Path, title: str = "") -> None:
     left.bar_label(bars, labels=[f"{rate:,.0f}" for rate in rates], fontsize=8)
     left.set_ylabel("deliveries / s (higher is better)")
     left.set_title("Throughput, window W (max phase)", fontsize=10)
-    left.tick_params(axis="x", labelsize=8)
+    left.tick_params(axis="x", labelsize=8, labelrotation=30)
 
     series = []
     for run in load_runs:
@@ -282,12 +386,19 @@ def plot(runs: list[dict], path: Path, title: str = "") -> None:
     middle.set_title("Latency: max phase, and paced at half its rate", fontsize=10)
     middle.legend(fontsize=8)
 
-    connects = [run["connect"]["connects_per_s"] or 0 for run in load_runs]
-    bars = right.bar(labels, connects, color=colours)
+    # Connects: every run, the ceiling (which sends nothing) included.
+    connect_runs = [run for run in runs if run.get("mode") != "idle"]
+    connects = [run["connect"]["connects_per_s"] or 0 for run in connect_runs]
+    bars = right.bar(
+        [label(run) for run in connect_runs], connects,
+        color=[COLOURS.get(run["target"], "tab:purple") for run in connect_runs],
+    )  # fmt: skip
     right.bar_label(bars, labels=[f"{rate:,.0f}" for rate in connects], fontsize=8)
     right.set_ylabel("sockets opened / s (higher is better)")
-    right.set_title("Connects, 200 handshakes in flight", fontsize=10)
-    right.tick_params(axis="x", labelsize=8)
+    concurrency = {run["connect"].get("concurrency") for run in connect_runs}
+    in_flight = f"{concurrency.pop()} handshakes in flight" if len(concurrency) == 1 else "handshakes in flight as set"
+    right.set_title(f"Connects, {in_flight}", fontsize=10)
+    right.tick_params(axis="x", labelsize=8, labelrotation=30)
 
     if title:
         figure.suptitle(title, fontsize=9)
@@ -388,14 +499,18 @@ def main() -> None:
     args = parser.parse_args()
     runs = []
     title = ""
-    for path in args.results:
+    for batch, path in enumerate(args.results):
         result = json.loads(path.read_text())
+        for run in result["runs"]:
+            run["batch"] = batch  # ratios pair runs of the same file and repeat only
         runs += result["runs"]
         title = title or plot_title(result)
     if runs:
         load = [r for r in runs if r["mode"] == "load"]
         idle = [r for r in runs if r["mode"] == "idle"]
         if load:
+            print(text_table(CONNECT_HEADER, connect_rows(load)))
+            print()
             print(text_table(LOAD_HEADER, load_rows(load)))
         if idle:
             print(text_table(IDLE_HEADER, idle_rows(idle)))

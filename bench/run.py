@@ -1,5 +1,6 @@
 """
-Benchmark the chat backend against the tutorial-style baseline, in one go.
+Benchmark the chat backend against the tutorial-style baseline and a
+do-nothing ceiling, in one go.
 
     .venv/bin/python bench/run.py --smoke
     .venv/bin/python bench/run.py --rooms 50 --members 20 --senders 1 --window 4 --seconds 10 \\
@@ -7,14 +8,18 @@ Benchmark the chat backend against the tutorial-style baseline, in one go.
         --redis-url redis://127.0.0.1:6379/2 --plot docs/benchmarks.png
     .venv/bin/python bench/run.py --idle 10000 --database-url ... --redis-url ...
 
-For every target (``project``: backend.asgi; ``baseline``: bench.baseline.asgi)
-and every process count, one after the other and against the same database,
-channel layer and server (daphne): create fresh rooms and tokens, start the
-servers, warm them up, connect every member (connects/s, memory per socket),
-let the senders send for T seconds with a window of W (deliveries/s, latency,
-messages lost after a drain), optionally again at half the measured rate
-(latency below saturation), stop the servers by PID, delete the rooms. Then
-print the table and the ratios, and write bench/results/<timestamp>.json.
+For every target (``project``: backend.asgi on its rich path ws/chat/<id>/;
+``original``: backend.asgi on the original client's path ws/<id>/;
+``baseline``: bench.baseline.asgi; ``ceiling``: bench.ceiling, a consumer
+that accepts and does nothing) and every process count, one after the other
+and against the same database, channel layer and server (daphne): create
+fresh rooms and tokens, start the servers, warm them up, connect every member
+(connects/s, handshake time, memory per socket), let the senders send for T
+seconds with a window of W (deliveries/s, latency, messages lost after a
+drain), optionally again at half the measured rate (latency below
+saturation), stop the servers by PID, delete the rooms. The ceiling only
+connects. Then print the tables and the ratios (to the baseline, and to the
+ceiling's connects/s and memory), and write bench/results/<timestamp>.json.
 
 ``--idle N`` instead connects N authenticated sockets that stay quiet and
 reports memory per socket (one message per room at the end proves they are
@@ -35,25 +40,28 @@ import shlex
 import shutil
 import signal
 import subprocess
-import tarfile
 import sys
+import tarfile
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
+import psutil
 
-from bench import fixtures, report  # noqa: E402
-from bench.loadgen import TARGETS, LoadGenerator, PhaseStats  # noqa: E402
-from bench.servers import ServerGroup  # noqa: E402
+from bench import fixtures, report
+from bench.loadgen import TARGETS, LoadGenerator, PhaseStats
+from bench.loadgen_processes import LoadGeneratorProcesses
+from bench.servers import ServerGroup
 
 RESULTS_DIR = ROOT / "bench" / "results"
 SETTLE_SECONDS = 1.0
+# Every target by default; the ceiling gives the connect tables their top row.
+DEFAULT_TARGETS = ("project", "original", "baseline", "ceiling")
 # Benchmark rows older than this belong to a run that crashed, not to one
 # going on against the same database.
 STALE_BENCH_DATA = timedelta(hours=2)
@@ -84,9 +92,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     servers = parser.add_argument_group("servers")
     servers.add_argument(
         "--repeat", type=int, default=1,
-        help="run every target and process count this many times, alternating the targets' order (1)",
+        help="run every target and process count this many times, the targets' order changing every time (1)",
     )  # fmt: skip
-    servers.add_argument("--targets", default="project,baseline", help="comma list (project,baseline)")
+    servers.add_argument(
+        "--targets", default=",".join(DEFAULT_TARGETS),
+        help=f"comma list of {', '.join(TARGETS)} ({','.join(DEFAULT_TARGETS)})",
+    )  # fmt: skip
     servers.add_argument("--processes", default="1", help="comma list of server process counts (1)")
     servers.add_argument(
         "--server", choices=("daphne", "uvicorn"), default="daphne",
@@ -105,6 +116,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     client = parser.add_argument_group("client")
     client.add_argument("--connect-concurrency", type=int, default=200, help="handshakes in flight (200)")
+    client.add_argument(
+        "--loadgen-processes", type=int, default=1, metavar="N",
+        help="spread the sockets (whole rooms) over N load generator processes, results merged (1)",
+    )  # fmt: skip
     client.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before an ack counts as missing (5)")
     client.add_argument("--drain-quiet", type=float, default=2.0, help="drain ends after this many quiet seconds (2)")
     client.add_argument("--drain-max", type=float, default=10.0, help="longest drain, seconds (10)")
@@ -146,6 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--idle measures one server process")
     if args.senders > args.members:
         parser.error("--senders cannot exceed --members")
+    if args.loadgen_processes < 1:
+        parser.error("--loadgen-processes must be at least 1")
     for item in args.server_env:
         if "=" not in item:
             parser.error(f"--server-env wants KEY=VALUE, got {item!r}")
@@ -238,20 +255,22 @@ def _machine_busy() -> float:
 
 class CpuMeter:
     """
-    CPU used over a span by the servers, this process, PostgreSQL + Redis,
-    and everything else on the machine ("background": other people's work,
-    which makes a run noisy when it is not near zero). Percent of one core.
+    CPU used over a span by the servers, the load generator's processes,
+    PostgreSQL + Redis, and everything else on the machine ("background":
+    other people's work, which makes a run noisy when it is not near zero).
+    Percent of one core. ``loadgen_busiest_percent`` is the load generator
+    process that used the most: near 100 it is measuring itself.
     """
 
-    def __init__(self, servers: ServerGroup):
+    def __init__(self, servers: ServerGroup, loadgen_pids: list[int]):
         self.servers = servers
-        self.me = psutil.Process()
+        self.loadgen_processes = [psutil.Process(pid) for pid in loadgen_pids]
 
     def start(self) -> None:
         self.services = service_processes()
         self.wall = time.perf_counter()
         self.server = self.servers.cpu_seconds()
-        self.loadgen = _cpu_seconds([self.me])
+        self.loadgen = [_cpu_seconds([proc]) for proc in self.loadgen_processes]
         self.service = _cpu_seconds(self.services, reaped_children=True)
         self.busy = _machine_busy()
 
@@ -260,13 +279,18 @@ class CpuMeter:
         # Backends that started during the span count from zero.
         services = self.services + [p for p in service_processes() if p not in self.services]
         server = self.servers.cpu_seconds() - self.server
-        loadgen = _cpu_seconds([self.me]) - self.loadgen
+        loadgen_each = [
+            _cpu_seconds([proc]) - before for proc, before in zip(self.loadgen_processes, self.loadgen)
+        ]
+        loadgen = sum(loadgen_each)
         service = _cpu_seconds(services, reaped_children=True) - self.service
         busy = _machine_busy() - self.busy
-        percent = lambda seconds: round(100 * seconds / wall, 1)  # noqa: E731
+        percent = lambda seconds: round(100 * seconds / wall, 1)
         return {
             "server_percent": percent(server),
             "loadgen_percent": percent(loadgen),
+            "loadgen_busiest_percent": percent(max(loadgen_each)),
+            "loadgen_processes": len(loadgen_each),
             "db_and_redis_percent": percent(service),
             "background_percent": percent(max(0.0, busy - server - loadgen - service)),
             "machine_percent": round(percent(busy) / psutil.cpu_count(), 1),
@@ -294,11 +318,26 @@ def wait_for_quiet_machine(limit_percent: float, max_wait: float) -> float:
 
 
 async def warm_up(target, plan, port: int) -> None:
-    """A message through a few small rooms: imports, connections and caches warm."""
+    """A message through a few small rooms (a connect for the ceiling): imports, connections and caches warm."""
     generator = LoadGenerator(target, plan, port, drain_quiet=0.5, drain_max=5)
     await generator.connect_all()
-    await generator.run_phase("warm-up", seconds=5, window=1, messages_per_sender=2)
+    if target.sends:
+        await generator.run_phase("warm-up", seconds=5, window=1, messages_per_sender=2)
     await generator.close_all()
+
+
+def load_generator(args, target, plan, port: int) -> LoadGenerator | LoadGeneratorProcesses:
+    """In this process, or spread over --loadgen-processes worker processes."""
+    options = {
+        "connect_concurrency": args.connect_concurrency,
+        "ack_timeout": args.ack_timeout,
+        "drain_quiet": args.drain_quiet,
+        "drain_max": args.drain_max,
+        "body_size": args.body_size,
+    }
+    if args.loadgen_processes > 1:
+        return LoadGeneratorProcesses(target, plan, port, processes=args.loadgen_processes, **options)
+    return LoadGenerator(target, plan, port, **options)
 
 
 async def measure(args, target, plan, warm_plan, servers: ServerGroup, profile_path: Path | None) -> dict:
@@ -306,18 +345,9 @@ async def measure(args, target, plan, warm_plan, servers: ServerGroup, profile_p
     await warm_up(target, warm_plan, servers.port)
     await asyncio.sleep(0.5)
     rss_before = servers.rss()
-    generator = LoadGenerator(
-        target,
-        plan,
-        servers.port,
-        connect_concurrency=args.connect_concurrency,
-        ack_timeout=args.ack_timeout,
-        drain_quiet=args.drain_quiet,
-        drain_max=args.drain_max,
-        body_size=args.body_size,
-    )
+    generator = load_generator(args, target, plan, servers.port)
     phases: list[PhaseStats] = []
-    meter = CpuMeter(servers)
+    meter = CpuMeter(servers, generator.pids)
     try:
         connect_profiler = (
             start_profiler(servers.pids[0], None, profile_path.with_suffix(".connect.txt")) if profile_path else None
@@ -330,7 +360,9 @@ async def measure(args, target, plan, warm_plan, servers: ServerGroup, profile_p
         await asyncio.sleep(SETTLE_SECONDS if not args.idle else 5.0)
         rss_after = servers.rss()
         open_now = generator.open_sockets()
-        if args.idle:
+        if not target.sends:
+            pass  # the ceiling: connects and memory only
+        elif args.idle:
             # One message per room, paced so the probe does not become a load
             # test; it proves the sockets are live, so it waits for them all.
             probe = await generator.run_phase(
@@ -440,14 +472,19 @@ def run_target(args, target_name: str, processes: int, env: dict, tmp: Path, sta
     if profile_path and profile_path.exists():
         result["profile"] = report.profile_summary(profile_path, top=15)
         print("   max phase:\n" + report.profile_text(result["profile"]))
-    summary = result["phases"][0] if result["phases"] else {}
-    print(
-        f"   connected {result['connect']['connected']}/{result['connect']['sockets']} "
-        f"at {result['connect']['connects_per_s']}/s, {result['memory']['kb_per_socket']} KB/socket; "
-        f"{summary.get('phase')}: {summary.get('deliveries_per_s')} deliveries/s, "
-        f"p99 {summary.get('latency_ms', {}).get('p99')} ms, lost {summary.get('lost')}",
-        flush=True,
+    connect = result["connect"]
+    line = (
+        f"   connected {connect['connected']}/{connect['sockets']} at {connect['connects_per_s']}/s "
+        f"(handshake p50 {connect['handshake_ms']['p50']} ms), {result['memory']['kb_per_socket']} KB/socket"
     )
+    if result["phases"]:
+        summary = result["phases"][0]
+        line += (
+            f"; {summary['phase']}: {summary['deliveries_per_s']} deliveries/s, "
+            f"p99 {summary['latency_ms']['p99']} ms, lost {summary['lost']}, "
+            f"loadgen CPU {summary['cpu'].get('loadgen_busiest_percent', '-')}% (busiest process)"
+        )
+    print(line, flush=True)
     if errors:
         print("   server log (tail):\n" + "\n".join("   | " + l for l in errors.splitlines()[-8:]))
     return result
@@ -464,7 +501,7 @@ def source_description() -> str:
         return f"git {commit}" if commit.startswith(ref) else f"git {ref} = {commit}"
     described = subprocess.run(
         ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     return "working tree " + (described.stdout.strip() or "?")
 
@@ -518,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     fd_limit = raise_open_files_limit()
     if args.idle and args.idle + 100 > fd_limit:
         print(f"warning: open-files limit {fd_limit} is below {args.idle} sockets", file=sys.stderr)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -549,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
                 "idle": args.idle,
                 "repeat": args.repeat,
                 "connect_concurrency": args.connect_concurrency,
+                "loadgen_processes": args.loadgen_processes,
                 "ack_timeout": args.ack_timeout,
                 "server": args.server,
                 "server_env": args.server_env,
@@ -565,8 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         for repeat in range(args.repeat):
-            # Alternate the order, so neither target always runs on a machine the other just warmed.
-            targets = args.targets if repeat % 2 == 0 else args.targets[::-1]
+            targets = target_order(args.targets, repeat)
             for processes in args.processes:
                 for target_name in targets:
                     run = run_target(args, target_name, processes, env, tmp, f"{stamp}-r{repeat}")
@@ -580,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.idle:
         print(report.text_table(report.IDLE_HEADER, report.idle_rows(result["runs"])))
     else:
+        print(report.text_table(report.CONNECT_HEADER, report.connect_rows(result["runs"])))
+        print()
         print(report.text_table(report.LOAD_HEADER, report.load_rows(result["runs"])))
     if args.repeat > 1:
         print("\nover the repeats:")
@@ -599,17 +638,42 @@ def _public_args(argv: list[str]) -> list[str]:
     return argv[: -4 if "--plot" in argv[-2:-1] else -2]
 
 
+def target_order(targets: list[str], repeat: int) -> list[str]:
+    """
+    The targets' order in repeat ``repeat``: a row of a balanced Latin square
+    (Williams' design), so that over the repeats each target runs in every
+    position and straight after every other target equally often, and none
+    always runs on a machine one particular other target just warmed. With
+    two targets: as given, then reversed, and so on.
+    """
+    count = len(targets)
+    base, low, high = [], 0, count - 1
+    for position in range(count):  # 0, 1, n-1, 2, n-2, ...
+        if position % 2 == 0:
+            base.append(low)
+            low += 1
+        else:
+            base.append(high)
+            high -= 1
+    # Labelled so that the first repeat runs them in the order given.
+    row = [targets[base.index((symbol + repeat) % count)] for symbol in base]
+    # With an odd number of targets the square needs its mirror image too.
+    return row[::-1] if count % 2 and (repeat // count) % 2 else row
+
+
 def smoke_verdict(result: dict) -> int:
-    """CI check: every socket connected, messages flowed, the project lost none."""
+    """CI check: every socket connected, messages flowed, neither of the project's paths lost any."""
     failures = []
     for run in result["runs"]:
         name = f"{run['target']} x{run['processes']}"
         if run["connect"]["connected"] != run["connect"]["sockets"]:
             failures.append(f"{name}: {run['connect']['failures']}")
+        if not run["phases"]:
+            continue  # the ceiling: connects only
         phase = run["phases"][0]
         if not phase["deliveries"]:
             failures.append(f"{name}: no deliveries")
-        if run["target"] == "project" and phase["lost"]:
+        if run["target"] in ("project", "original") and phase["lost"]:
             failures.append(f"{name}: lost {phase['lost']}")
     for failure in failures:
         print("smoke FAILED: " + failure, file=sys.stderr)

@@ -127,11 +127,11 @@ def _measure(connection, args) -> None:
     print(f"{version}; messages table {table_size}, message_body_search index {index_size}; "
           f"the searcher is in {groups} groups.\n")
     cases = [
-        ("rare word, all your conversations", dict(query="w4990")),
-        ("common word, all your conversations", dict(query="w1")),
-        ("two words, all your conversations", dict(query="w1 w4000")),
-        ("rare word, one conversation", dict(query="w4990", conversation=conversation)),
-        ("common word, one conversation", dict(query="w1", conversation=conversation)),
+        ("rare word, all your conversations", {"query": "w4990"}),
+        ("common word, all your conversations", {"query": "w1"}),
+        ("two words, all your conversations", {"query": "w1 w4000"}),
+        ("rare word, one conversation", {"query": "w4990", "conversation": conversation}),
+        ("common word, one conversation", {"query": "w1", "conversation": conversation}),
     ]
     for title, kwargs in cases:
         timings = []

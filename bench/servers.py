@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 import psutil
 
@@ -103,7 +104,7 @@ class ServerGroup:
     def pids(self) -> list[int]:
         return [proc.pid for proc in self.procs]
 
-    def __enter__(self) -> "ServerGroup":
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -122,7 +123,7 @@ class ServerGroup:
         try:
             for index, listener in enumerate(listeners):
                 private_port = free_port()
-                log = open(self.log_dir / f"server-{self.port}-{index}.log", "ab")
+                log = open(self.log_dir / f"server-{self.port}-{index}.log", "ab")  # noqa: SIM115 (open while the server runs; closed in stop)
                 self._logs.append(log)
                 command = server_command(
                     self.server, self.application, listener.fileno(), private_port
@@ -195,7 +196,7 @@ class ServerGroup:
             text = [
                 line
                 for line in path.read_text(errors="replace").splitlines()
-                if not any(noise in line for noise in LOG_NOISE)
+                if line.strip() and not any(noise in line for noise in LOG_NOISE)
             ][-lines:]
             if text:
                 out.append(f"--- {path.name}\n" + "\n".join(text))

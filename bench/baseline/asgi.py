@@ -22,11 +22,11 @@ os.environ["CHANNEL_LAYER_CAPACITY"] = "100"
 os.environ["DATABASE_POOL"] = "0"
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import path  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
 
-from bench.baseline.consumers import ChatConsumer  # noqa: E402
-from bench.baseline.token_auth import TokenAuthMiddleware  # noqa: E402
+from bench.baseline.consumers import ChatConsumer
+from bench.baseline.token_auth import TokenAuthMiddleware
 
 websocket_urlpatterns = [
     path("ws/<str:room_name>/", ChatConsumer.as_asgi()),
