@@ -8,9 +8,11 @@ limits are settings, documented in docs/protocol.md ("Limits"):
   transport's 64 KiB high-water mark for ``WEBSOCKET_SEND_TIMEOUT`` seconds,
   the socket is closed with 4008: a client that does not read cannot grow
   the server's memory, whatever else it sends (pings included).
-- Receiving: frames wait in the socket's inbox until its consumer takes them;
-  with ``WEBSOCKET_RECEIVE_QUEUE`` waiting, the server stops reading from that
-  socket (TCP pushes back on the client) until half of them are taken. A
+- Receiving: frames wait in the socket's inbox until its consumer takes them
+  (on the pub/sub channel layer the socket's events wait there too, in
+  order: chat.sockets.base); with ``WEBSOCKET_RECEIVE_QUEUE`` waiting, the
+  server stops reading from that socket (TCP pushes back on the client)
+  until half of them are taken. A
   message over ``WEBSOCKET_MAX_MESSAGE_BYTES`` closes the socket with 1009.
 - Requests: the request line and headers must arrive within
   ``HTTP_HEADER_TIMEOUT`` seconds of their first byte (slow-drip clients).
