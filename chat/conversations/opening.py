@@ -69,9 +69,13 @@ def statement(vendor: str) -> str:
         f"EXISTS (SELECT 1 FROM {blacklisted} bt JOIN {outstanding} ot ON ot.id = bt.token_id "
         f"WHERE ot.jti = %(session)s)"
     )
-    # The user's conversations where their presence is announced: the inner
-    # ``c`` stands for each of them, so the rule's parts read it.
-    announced_in = _id_list(vendor, "c.id", f"FROM {conversations} c WHERE {part['member']} AND NOT {closed}")
+    # The user's conversations where their presence is announced, found from
+    # their memberships; the inner ``c`` stands for each, so the rule's parts read it.
+    announced_in = _id_list(
+        vendor, "c.id",
+        f"FROM {members} mine JOIN {conversations} c ON c.id = mine.conversation_id "
+        f"WHERE mine.user_id = %(sender)s AND NOT {closed}",
+    )
     return (
         f"SELECT {user_columns}, {revoked}, "
         f"(SELECT ot.expires_at FROM {outstanding} ot WHERE ot.jti = %(session)s), "
