@@ -33,6 +33,21 @@ class _LoopLayer(RedisPubSubLoopLayer):
         self.channels[channel] = queue
         return channel
 
+    async def group_send(self, group, message):
+        """
+        Publish on the group's shard without waiting for the shard's other
+        publishes: channels-redis holds one lock per shard around each
+        PUBLISH's round trip, so a process published one event at a time
+        however many sockets sent at once (docs/benchmarks.md). Each publish
+        takes a connection of the shard's pool instead. Events of one group
+        were never ordered by that lock either: room sockets order messages
+        by seq (chat.realtime.session).
+        """
+        channel = self._get_group_channel_name(group)
+        shard = self._get_shard(channel)
+        shard._ensure_redis()
+        await shard._redis.publish(channel, self.channel_layer.serialize(message))
+
     async def send(self, channel, message):
         queue = self.channels.get(channel)
         if queue is None:
