@@ -63,3 +63,25 @@ async def test_a_sockets_own_channel_is_not_subscribed_on_redis_and_still_receiv
         await layer.flush()
         await other_process.flush()
         await redis.aclose()
+
+
+async def test_group_sends_of_one_process_publish_at_the_same_time_not_one_after_another():
+    layer = configured_layer(f"layer-test-{uuid.uuid4().hex[:8]}")
+    group_a, group_b = "conversation.a", "conversation.b"
+    shard = layer._get_layer()._get_shard(layer._get_layer()._get_group_channel_name(group_a))
+    shard._ensure_redis()
+    entered, release = [], asyncio.Event()
+
+    async def slow_publish(channel, data):
+        entered.append(channel)
+        await release.wait()
+
+    shard._redis.publish = slow_publish
+    layer._get_layer()._shards = [shard]  # both groups on that shard
+    sends = [asyncio.ensure_future(layer.group_send(group, {"type": "x"})) for group in (group_a, group_b)]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert len(entered) == 2, "the second publish did not wait for the first's round trip"
+    release.set()
+    await asyncio.gather(*sends)
+    await shard.flush()
