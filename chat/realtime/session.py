@@ -53,9 +53,13 @@ class RoomPresence:
     An announcement newer than a snapshot wins over it. Members in
     ``hidden`` (the other member of a direct conversation a block closes)
     are not watched: the client is told nothing of them.
+
+    Who is online is kept as bits over the member tuple (bit i: member i),
+    and announcement times only once there are some: a set of 20 online
+    members was about 2 KB for the socket's life, the bits are one int.
     """
 
-    __slots__ = ("member_ids", "hidden", "online", "_announced_at", "_clock")
+    __slots__ = ("member_ids", "hidden", "_online", "_announced_at", "_clock")
 
     def __init__(
         self, member_ids: Iterable[str], *, hidden: Iterable[str] = (), clock: Callable[[], float] = time.monotonic
@@ -67,9 +71,21 @@ class RoomPresence:
         # bytes more for the socket's life; interned, a process keeps one.
         self.member_ids = tuple(map(intern, member_ids))
         self.hidden = tuple(map(intern, hidden))
-        self.online: set[str] = set()
-        self._announced_at: dict[str, float] = {}
+        self._online = 0
+        self._announced_at: dict[str, float] | None = None
         self._clock = clock
+
+    @property
+    def online(self) -> set[str]:
+        """The members the client was last told are online."""
+        return {user_id for i, user_id in enumerate(self.member_ids) if self._online >> i & 1}
+
+    def _set(self, user_id: str, online: bool) -> None:
+        try:
+            bit = 1 << self.member_ids.index(user_id)
+        except ValueError:  # not a member (any more): nothing to show
+            return
+        self._online = self._online | bit if online else self._online & ~bit
 
     @property
     def watched(self) -> tuple[str, ...]:
@@ -80,20 +96,29 @@ class RoomPresence:
 
     def start(self, online: Iterable[str]) -> list[str]:
         """The members online when the socket opened, sorted, for ``presence.state``."""
-        self.online = set(map(intern, online)).intersection(self.watched)
+        online = set(online)
+        hidden = self.hidden
+        self._online = 0
+        for i, user_id in enumerate(self.member_ids):
+            if user_id in online and user_id not in hidden:
+                self._online |= 1 << i
         return sorted(self.online)
 
     def members_changed(self, member_ids: Iterable[str]) -> None:
+        online = self.online
         self.member_ids = tuple(map(intern, member_ids))
-        self.online.intersection_update(self.member_ids)
+        self._online = 0
+        for user_id in online:
+            self._set(user_id, True)
 
     def hide(self, user_id: str) -> bool:
         """Stop showing ``user_id``; True when the client was last told they are online (so now: offline)."""
         if user_id not in self.hidden:
             self.hidden = (*self.hidden, intern(user_id))
-        self._announced_at.pop(user_id, None)
+        if self._announced_at:
+            self._announced_at.pop(user_id, None)
         if user_id in self.online:
-            self.online.discard(user_id)
+            self._set(user_id, False)
             return True
         return False
 
@@ -104,11 +129,10 @@ class RoomPresence:
     def announce(self, user_id: str, online: bool) -> None:
         """A presence event arrived for ``user_id``."""
         user_id = intern(user_id)
+        if self._announced_at is None:
+            self._announced_at = {}
         self._announced_at[user_id] = self._clock()
-        if online:
-            self.online.add(user_id)
-        else:
-            self.online.discard(user_id)
+        self._set(user_id, online)
 
     def reconcile(self, snapshot: set[str], taken_at: float) -> list[tuple[str, bool]]:
         """
@@ -116,15 +140,13 @@ class RoomPresence:
         reading), as ``(user_id, online)``; the view is updated to match.
         """
         changes = []
+        announced_at = self._announced_at or {}
         for user_id in sorted(snapshot.intersection(self.watched) ^ self.online):
-            if self._announced_at.get(user_id, float("-inf")) > taken_at:
+            if announced_at.get(user_id, float("-inf")) > taken_at:
                 continue
             now_online = user_id in snapshot
             changes.append((user_id, now_online))
-            if now_online:
-                self.online.add(user_id)
-            else:
-                self.online.discard(user_id)
+            self._set(user_id, now_online)
         return changes
 
 

@@ -113,3 +113,15 @@ async def test_a_send_from_the_event_loop_makes_no_database_wrapper_for_the_sock
         return getattr(connections._connections, "default", None)
 
     assert await asyncio.get_running_loop().create_task(a_socket(), context=contextvars.Context()) is None
+
+
+def test_a_room_view_keeps_who_is_online_as_bits_over_its_members():
+    from chat.realtime.session import RoomPresence
+
+    members = [f"{n:08d}-0000-0000-0000-000000000000" for n in range(20)]
+    view = RoomPresence(members, clock=lambda: 0.0)
+    assert view.start(members[:15]) == sorted(members[:15])
+    assert isinstance(view._online, int) and sys.getsizeof(view._online) <= 32, "one small int, not a set of ids"
+    assert view._announced_at is None, "no table of announcement times until there is one"
+    view.announce(members[3], False)
+    assert view.online == set(members[:15]) - {members[3]}
