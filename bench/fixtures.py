@@ -155,13 +155,14 @@ def bench_data_delete(*, tag: str | None = None, stale_after: timedelta | None =
 def database_vacuum() -> float:
     """
     ``VACUUM ANALYZE`` the benchmark's database (PostgreSQL), so that every
-    target starts on the same database: without it each run measures a
-    slower one than the run before. Every run leaves dead rows behind (its
+    target starts on the same database: without it each run measures one
+    with more dead rows than the run before. Every run leaves them behind (its
     messages, members and users deleted, each message's update of its
     conversation's last seq), and a PostgreSQL with autovacuum off, as a
-    CI-tuned one is, never removes them: on this machine 84,000 dead message
-    rows cost the next run a third of its deliveries/s (docs/benchmarks.md,
-    "The two harnesses"). Returns the seconds it took.
+    CI-tuned one is, never removes them (docs/benchmarks.md, "The two
+    harnesses", measured what they cost). Not ``VACUUM FULL``: it locks each
+    table while it rewrites it and made no difference that runs could show.
+    Returns the seconds it took.
     """
     import time
 
