@@ -4,6 +4,7 @@ Database side of the benchmark: preparing the database and the rooms.
 ``bench/run.py`` calls, in its own process and before any server starts:
 
     prepare_database(database_url)          # create (PostgreSQL) and migrate
+    database_vacuum()                        # before each target: no dead rows of earlier runs
     plan = rooms_create(tag="a1", rooms=50, members=20, senders=1)
     ...                                      # run the load
     bench_data_delete(tag="a1")
@@ -149,6 +150,31 @@ def bench_data_delete(*, tag: str | None = None, stale_after: timedelta | None =
         queryset._raw_delete(queryset.db)
     bench_users.delete()
     connection.close()
+
+
+def database_vacuum() -> float:
+    """
+    ``VACUUM ANALYZE`` the benchmark's database (PostgreSQL), so that every
+    target starts on the same database: without it each run measures one
+    with more dead rows than the run before. Every run leaves them behind (its
+    messages, members and users deleted, each message's update of its
+    conversation's last seq), and a PostgreSQL with autovacuum off, as a
+    CI-tuned one is, never removes them (docs/benchmarks.md, "The two
+    harnesses", measured what they cost). Not ``VACUUM FULL``: it locks each
+    table while it rewrites it and made no difference that runs could show.
+    Returns the seconds it took.
+    """
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    started = time.perf_counter()
+    with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
+        cursor.execute("VACUUM ANALYZE")
+    connection.close()
+    return time.perf_counter() - started
 
 
 def server_environment(*, database_url: str, redis_url: str | None, secret_key: str) -> dict:

@@ -103,8 +103,20 @@ def connect_rows(runs: list[dict]) -> list[list[str]]:
 
 LOAD_HEADER = [
     "target", "procs", "phase", "msgs/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "unacked",
-    "server CPU%", "loadgen CPU%", "DB+Redis CPU%", "other CPU%",
+    "server CPU%", "server ms/msg", "loadgen CPU%", "DB+Redis CPU%", "other CPU%",
 ]  # fmt: skip
+
+
+def server_ms_per_message(phase: dict) -> float | None:
+    """
+    Server CPU per message sent (ms): what a saturated server's throughput
+    follows. The same code reads up to twice as much on one day as on
+    another on this kind of shared virtual machine, with nothing else running
+    in it (docs/benchmarks.md, "The two harnesses"): read deliveries/s
+    together with it, and compare targets within one invocation.
+    """
+    percent, rate = phase.get("cpu", {}).get("server_percent"), phase.get("messages_per_s")
+    return round(10 * percent / rate, 2) if percent is not None and rate else None
 
 
 def load_rows(runs: list[dict]) -> list[list[str]]:
@@ -129,6 +141,7 @@ def load_rows(runs: list[dict]) -> list[list[str]]:
                     _fmt(phase["lost"]),
                     _fmt(phase["ack_timeouts"] + phase["unacked_at_end"]),
                     _fmt(cpu.get("server_percent")),
+                    _fmt(server_ms_per_message(phase), 2),
                     _loadgen_cpu(cpu) if cpu else "-",
                     _fmt(cpu.get("db_and_redis_percent")),
                     _fmt(cpu.get("background_percent")),
@@ -345,8 +358,25 @@ def plot_title(result: dict) -> str:
 COLOURS = {"project": "tab:blue", "original": "tab:cyan", "baseline": "tab:grey", "ceiling": "tab:green"}
 
 
+def _median_bars(axis, groups: dict, value, ylabel: str, title: str) -> None:
+    """One bar per target and process count: the median over its runs, the range as an error bar."""
+    names = list(groups)
+    values = [[value(run) or 0 for run in groups[name]] for name in names]
+    medians = [_median(v) for v in values]
+    errors = [[m - min(v) for m, v in zip(medians, values)], [max(v) - m for m, v in zip(medians, values)]]
+    repeated = any(len(v) > 1 for v in values)
+    bars = axis.bar(
+        names, medians, color=[COLOURS.get(groups[name][0]["target"], "tab:purple") for name in names],
+        yerr=errors if repeated else None, capsize=3,
+    )  # fmt: skip
+    axis.bar_label(bars, labels=[f"{m:,.0f}" for m in medians], fontsize=8, label_type="center")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title + ("\n(median, range over the repeats)" if repeated else ""), fontsize=10)
+    axis.tick_params(axis="x", labelsize=8, labelrotation=30)
+
+
 def plot(runs: list[dict], path: Path, title: str = "") -> None:
-    """Deliveries/s, latency percentiles and connects/s, one group per run."""
+    """Deliveries/s, latency percentiles and connects/s per target and process count (medians over repeats)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -355,24 +385,25 @@ def plot(runs: list[dict], path: Path, title: str = "") -> None:
     load_runs = [run for run in runs if any(p["phase"] == "max" for p in run["phases"])]
     if not load_runs:
         return
-    labels = [label(run) for run in load_runs]
-    colours = [COLOURS.get(run["target"], "tab:purple") for run in load_runs]
+    by_label: dict = {}
+    for run in load_runs:
+        by_label.setdefault(label(run), []).append(run)
     figure, (left, middle, right) = plt.subplots(
         1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1, 1.6, 1]}
     )
 
-    rates = [_max_phase(run)["deliveries_per_s"] for run in load_runs]
-    bars = left.bar(labels, rates, color=colours)
-    left.bar_label(bars, labels=[f"{rate:,.0f}" for rate in rates], fontsize=8)
-    left.set_ylabel("deliveries / s (higher is better)")
-    left.set_title("Throughput, window W (max phase)", fontsize=10)
-    left.tick_params(axis="x", labelsize=8, labelrotation=30)
+    _median_bars(
+        left, by_label, lambda run: _max_phase(run)["deliveries_per_s"],
+        "deliveries / s (higher is better)", "Throughput, window W (max phase)",
+    )  # fmt: skip
 
     series = []
-    for run in load_runs:
-        for phase in run["phases"]:
-            if phase["phase"] in ("max", "half"):
-                series.append((f"{run['target']}\nx{run['processes']} {phase['phase']}", phase["latency_ms"]))
+    for name, group in by_label.items():
+        for phase_name in ("max", "half"):
+            phases = [p for run in group for p in run["phases"] if p["phase"] == phase_name]
+            if phases:
+                latency = {key: _median([p["latency_ms"][key] for p in phases]) for key in ("p50", "p99", "max")}
+                series.append((f"{name.replace(' ', chr(10))} {phase_name}", latency))
     width = 0.27
     positions = range(len(series))
     for offset, (key, colour) in zip(
@@ -387,18 +418,16 @@ def plot(runs: list[dict], path: Path, title: str = "") -> None:
     middle.legend(fontsize=8)
 
     # Connects: every run, the ceiling (which sends nothing) included.
-    connect_runs = [run for run in runs if run.get("mode") != "idle"]
-    connects = [run["connect"]["connects_per_s"] or 0 for run in connect_runs]
-    bars = right.bar(
-        [label(run) for run in connect_runs], connects,
-        color=[COLOURS.get(run["target"], "tab:purple") for run in connect_runs],
-    )  # fmt: skip
-    right.bar_label(bars, labels=[f"{rate:,.0f}" for rate in connects], fontsize=8)
-    right.set_ylabel("sockets opened / s (higher is better)")
-    concurrency = {run["connect"].get("concurrency") for run in connect_runs}
+    connect_runs: dict = {}
+    for run in runs:
+        if run.get("mode") != "idle":
+            connect_runs.setdefault(label(run), []).append(run)
+    concurrency = {run["connect"].get("concurrency") for group in connect_runs.values() for run in group}
     in_flight = f"{concurrency.pop()} handshakes in flight" if len(concurrency) == 1 else "handshakes in flight as set"
-    right.set_title(f"Connects, {in_flight}", fontsize=10)
-    right.tick_params(axis="x", labelsize=8, labelrotation=30)
+    _median_bars(
+        right, connect_runs, lambda run: run["connect"]["connects_per_s"],
+        "sockets opened / s (higher is better)", f"Connects, {in_flight}",
+    )  # fmt: skip
 
     if title:
         figure.suptitle(title, fontsize=9)

@@ -435,6 +435,7 @@ def run_target(args, target_name: str, processes: int, env: dict, tmp: Path, sta
     target = TARGETS[target_name]
     tag = f"{target_name[0]}{processes}{secrets.token_hex(3)}"
     fixtures.bench_data_delete(stale_after=STALE_BENCH_DATA)
+    vacuum_seconds = fixtures.database_vacuum()
     rooms = args.idle // args.members if args.idle else args.rooms
     started = time.perf_counter()
     plan = fixtures.rooms_create(tag=tag, rooms=rooms, members=args.members, senders=args.senders)
@@ -462,6 +463,7 @@ def run_target(args, target_name: str, processes: int, env: dict, tmp: Path, sta
             "processes": processes,
             "mode": "idle" if args.idle else "load",
             "fixtures_seconds": round(fixtures_seconds, 2),
+            "vacuum_seconds": round(vacuum_seconds, 2),
             "machine_cpu_percent_before": cpu_before,
             "server_log_tail": errors[-4000:],
         }
