@@ -41,7 +41,7 @@ class RoomOpening:
     conversation: Conversation | None  # None: no such conversation, or the user is not a member
     member_ids: list[str]
     hidden: list[str]  # the other member of a direct conversation a block closes
-    announced_in: list[UUID]  # where the user's presence is announced (not where a block closes it)
+    announced_in: list[str]  # conversation ids where the user's presence is announced (not where a block closes it)
 
 
 _USER_FIELDS = tuple(User._meta.concrete_fields)
@@ -50,8 +50,12 @@ _EXPIRES = OutstandingToken._meta.get_field("expires_at")
 
 
 def _id_list(vendor: str, column: str, source: str) -> str:
-    """Every ``column`` of ``source`` as one value: an array on PostgreSQL, a JSON array elsewhere."""
-    aggregate = f"array_agg({column})" if vendor == "postgresql" else f"json_group_array({column})"
+    """
+    Every id ``column`` of ``source`` as one value: on PostgreSQL an array of
+    their text (the driver then makes no UUID object to turn back into text,
+    which was most of reading a room's member ids), elsewhere a JSON array.
+    """
+    aggregate = f"array_agg({column}::text)" if vendor == "postgresql" else f"json_group_array({column})"
     return f"(SELECT {aggregate} {source})"
 
 
@@ -98,12 +102,12 @@ def _params(db, *, user_id: UUID, conversation_id: UUID | None, session: str | N
     }
 
 
-def _ids(value) -> list[UUID]:
-    """An aggregated id list, as either database gives it (an array of uuid, or JSON text of hex ids)."""
+def _ids(value) -> list[str]:
+    """An aggregated id list as text (``str(uuid)``), as either database gives it (text[], or JSON of hex ids)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [UUID(item) for item in json.loads(value) if item is not None]
+        return [str(UUID(item)) for item in json.loads(value) if item is not None]
     return [item for item in value if item is not None]
 
 
@@ -123,12 +127,13 @@ def _opening(db, row) -> RoomOpening | None:
         conversation = Conversation.from_db(
             "default", [f.attname for f in _CONVERSATION_FIELDS], converted(db, _CONVERSATION_FIELDS, values)
         )
-        if closed:
-            hidden = [str(user_id) for user_id in _ids(member_ids) if user_id != user.id]
+    members = _ids(member_ids) if conversation is not None else []
+    if closed:
+        own = str(user.id)
+        hidden = [user_id for user_id in members if user_id != own]
     return RoomOpening(
         user=user, revoked=revoked, session_ends=expires, conversation=conversation,
-        member_ids=[str(user_id) for user_id in _ids(member_ids)] if conversation is not None else [],
-        hidden=hidden, announced_in=_ids(announced_in),
+        member_ids=members, hidden=hidden, announced_in=_ids(announced_in),
     )  # fmt: skip
 
 

@@ -39,7 +39,7 @@ class PresenceAnnouncer:
     def __init__(self, *, window: float | None = None, publish: Publish = outbox.publish):
         self._window = window
         self._publish = publish
-        self._pending: dict[object, dict[str, bool]] = {}  # conversation id -> user id -> online
+        self._pending: dict[str, dict[str, bool]] = {}  # conversation id -> user id -> online
         self._quiet_from = float("-inf")  # loop time from which a change goes out at once
         self._flush: asyncio.TimerHandle | None = None
 
@@ -56,7 +56,8 @@ class PresenceAnnouncer:
             await self._send({conversation_id: event for conversation_id in conversation_ids})
             return
         for conversation_id in conversation_ids:
-            self._pending.setdefault(conversation_id, {})[user_id] = online
+            # As text: a connect gives its conversations' ids as text, a disconnect as UUIDs.
+            self._pending.setdefault(str(conversation_id), {})[user_id] = online
         if self._flush is None:
             self._flush = loop.call_at(max(self._quiet_from, now), lambda: asyncio.ensure_future(self.flush()))
 

@@ -40,7 +40,7 @@ async def test_a_member_reads_the_room_its_members_and_where_it_is_announced(ope
     assert found.user == alice and found.user.email == alice.email
     assert found.conversation.id == group.id and found.conversation.last_seq == 2
     assert sorted(found.member_ids) == ids([alice, bob, carol]) and found.hidden == []
-    assert sorted(found.announced_in) == sorted([group.id, direct.id])
+    assert sorted(found.announced_in) == sorted([str(group.id), str(direct.id)])
     assert (found.revoked, found.session_ends) == (False, None)
 
 
@@ -64,7 +64,7 @@ async def test_a_block_hides_the_other_member_and_stops_announcing_there(opening
     await database_sync_to_async(Block.objects.create)(blocker=bob, blocked=alice)
     found = await opening(user_id=alice.id, conversation_id=direct.id, session=None)
     assert found.conversation.id == direct.id and found.hidden == [str(bob.id)]
-    assert found.announced_in == [group.id]
+    assert found.announced_in == [str(group.id)]
 
 
 async def test_the_session_is_read_with_its_end_and_whether_it_was_logged_out(opening, alice, direct):
