@@ -38,7 +38,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -107,23 +107,12 @@ def _token_user(payload: dict, user: User | None) -> tuple[User, dict] | None:
     return (user, payload) if password_unchanged(payload, user) else None
 
 
-def session_end(payload: dict) -> datetime | None:
-    """
-    When the session of a token's claims ends: its refresh token's expiry;
-    None once it has ended or was logged out. A token of no session (not one
-    this server's login issues) holds only until it expires, as everywhere else.
-    """
-    session = payload.get(SESSION_CLAIM)
-    row = None
-    if session:
-        row = OutstandingToken.objects.filter(jti=session).values_list("expires_at", "blacklistedtoken").first()
-    return session_end_from(payload, expires_at=row[0] if row else None, revoked=bool(row and row[1] is not None))
-
-
 def session_end_from(payload: dict, *, expires_at: datetime | None, revoked: bool) -> datetime | None:
     """
-    ``session_end`` from what was read of the session: its refresh token's
-    expiry (None: no such token) and whether it was logged out.
+    When the session of a token's claims ends, from what was read of it: its
+    refresh token's expiry (None: no such token) and whether it was logged
+    out; None once it has ended or was. A token of no session (not one this
+    server's login issues) holds only until it expires, as everywhere else.
     """
     if payload.get(SESSION_CLAIM):
         if expires_at is None or revoked:

@@ -28,7 +28,7 @@ from django.db import DatabaseError, connection
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from chat.models import Conversation, ConversationMember
-from chat.rules import rule_parts
+from chat.rules import rule_params, rule_parts
 from core.runtime.asyncdb import compiling_connection, converted, loop_connections
 from useraccount.models import User
 
@@ -93,11 +93,9 @@ def statement(vendor: str) -> str:
 
 
 def _params(db, *, user_id: UUID, conversation_id: UUID | None, session: str | None) -> dict:
-    pk = User._meta.pk
+    """The posting rule's parameters (``sender``, ``sender_hex``, ``conversation``) and the session's."""
     return {
-        "sender": pk.get_db_prep_value(user_id, db),
-        "sender_hex": user_id.hex,
-        "conversation": Conversation._meta.pk.get_db_prep_value(conversation_id, db) if conversation_id else None,
+        **rule_params(conversation_id=conversation_id, sender_id=user_id, db=db),
         "session": session if isinstance(session, str) else None,
     }
 

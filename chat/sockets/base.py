@@ -241,8 +241,8 @@ class Consumer(AsyncWebsocketConsumer):
         if self._expiry is not None:
             self._expiry.cancel()
         try:
-            for group in self.groups if leave_groups and hasattr(self, "channel_name") else ():
-                await self.channel_layer.group_discard(group, self.channel_name)
+            if leave_groups and hasattr(self, "channel_name"):
+                await self.leave_groups()
             if self.user is not None and await presence_store().leave(self.user_id, self.channel_name):
                 await self.announce_presence(online=False)
         except REDIS_ERRORS as error:  # presence expires by its TTL
