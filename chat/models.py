@@ -48,9 +48,10 @@ class Conversation(models.Model):
         related_name="+", editable=False,
     )
     client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, default="", editable=False)
-    # A group's owner renames it and adds and removes members (chat.conversations.groups,
-    # "Managing groups"); when the owner leaves, the longest-standing member
-    # takes over. Direct conversations have none.
+    # A group's owner: every right in it, including changing members' roles
+    # (chat.conversations.roles); when the owner leaves, the longest-standing
+    # admin, else member, takes over. Direct conversations have none. The
+    # other roles are on the memberships (ConversationMember.role).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -98,6 +99,12 @@ class ConversationMember(models.Model):
     # is empty.
     muted = models.BooleanField(default=False)
     muted_until = models.DateTimeField(null=True, blank=True)
+    # A group member's role below the owner (who is Conversation.owner):
+    # admins manage the group with the owner (chat.conversations.roles says
+    # what each may do). Always "member" in a direct conversation.
+    ADMIN, MEMBER = "admin", "member"
+    ROLES = [(ADMIN, "admin"), (MEMBER, "member")]
+    role = models.CharField(max_length=16, choices=ROLES, default=MEMBER)
 
     class Meta:
         constraints = [

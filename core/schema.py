@@ -18,7 +18,7 @@ _MEANINGS = {
     400: "Invalid input: `fields` says which.",
     401: "No access token, or it is malformed, expired or of a logged-out session.",
     403: (
-        "Not allowed; `code` says why: `forbidden` (someone else's message), `not_owner` (a group you do not own), "
+        "Not allowed; `code` says why: `forbidden` (someone else's message), `not_admin` (a group you are neither owner nor admin of), `not_owner` (what only the group's owner may do), "
         "`blocked` (one of two users blocks the other) or `recipient_deleted` (the other member of a direct "
         "conversation deleted their account)."
     ),

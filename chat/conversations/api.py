@@ -5,9 +5,10 @@ Conversation endpoints under /api/chat/ (docs/protocol.md has them all):
     POST /api/chat/         {user_ids, title?}             -> 201 conversation
     GET|POST /api/chat/start/<user_id>/     -> {success, conversation_id}
     GET  /api/chat/<id>/                    -> {conversation, messages (the latest CHAT_HISTORY_MESSAGES)}
-    PATCH /api/chat/<id>/   {title}         -> conversation (the group's owner)
-    POST /api/chat/<id>/members/ {user_ids} -> conversation (the group's owner)
-    DELETE /api/chat/<id>/members/<user_id>/ -> 204 (the owner removes; anyone leaves)
+    PATCH /api/chat/<id>/   {title}         -> conversation (the group's owner and admins)
+    POST /api/chat/<id>/members/ {user_ids} -> conversation (the group's owner and admins)
+    PATCH /api/chat/<id>/members/<user_id>/ {role} -> conversation (the group's owner)
+    DELETE /api/chat/<id>/members/<user_id>/ -> 204 (the owner and admins remove; anyone leaves)
     POST /api/chat/<id>/read/     {seq}     -> {conversation_id, last_read_seq, unread_count}
     PUT  /api/chat/<id>/mute/     {until?}  -> {muted, muted_until}
     DELETE /api/chat/<id>/mute/             -> 204
@@ -29,6 +30,7 @@ from chat.conversations.groups import (
     conversation_add_members,
     conversation_remove_member,
     conversation_rename,
+    conversation_set_role,
 )
 from chat.conversations.membership import (
     conversation_mark_read,
@@ -52,6 +54,7 @@ from chat.conversations.serializers import (
     ConversationStartOut,
     ConversationUpdateInput,
     MembersAddInput,
+    MemberRoleInput,
     MuteInput,
     MuteOut,
     PresenceOut,
@@ -168,7 +171,10 @@ class ConversationStartView(APIView):
 class ConversationDetailView(APIView):
     @extend_schema(
         tags=["conversations"], request=ConversationUpdateInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
-        description="Rename a group (its owner only): a system message and `conversation.updated` tell the members.",
+        description=(
+            "Rename a group (its owner and admins; others 403 `not_admin`): a system message and "
+            "`conversation.updated` tell the members."
+        ),
     )
     def patch(self, request, conversation_id):
         data = ConversationUpdateInput(data=request.data)
@@ -233,7 +239,7 @@ class MembersView(APIView):
     @extend_schema(
         tags=["conversations"], request=MembersAddInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
         description=(
-            "Add users to a group (its owner only; members already in it are skipped). They see its history, "
+            "Add users to a group as members (its owner and admins; members already in it are skipped). They see its history, "
             "start with nothing unread, and their notifications sockets follow it at once."
         ),
     )
@@ -250,13 +256,30 @@ class MemberView(APIView):
     @extend_schema(
         tags=["conversations"], responses={204: None, **errors(400, 401, 403, 404)},
         description=(
-            "Remove a member (the group's owner), or leave (your own id; anyone). Their room sockets close "
-            "with 4403 and their notifications sockets stop following the group."
+            "Remove a member (the owner and admins; only the owner removes an admin: 403 `not_owner`), or leave "
+            "(your own id; anyone). Their room sockets close with 4403 and their notifications sockets stop "
+            "following the group. When the owner leaves, the earliest admin owns the group, else the earliest member."
         ),
     )
     def delete(self, request, conversation_id, user_id):
         conversation_remove_member(conversation_id=conversation_id, user=request.user, member_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["conversations"], request=MemberRoleInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Change a member's role (the group's owner only; others 403 `not_owner`): `admin` or `member`, or "
+            "`owner` to hand the group on (you become an admin). A system message and `conversation.updated` tell "
+            "the members."
+        ),
+    )
+    def patch(self, request, conversation_id, user_id):
+        data = MemberRoleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conversation_set_role(
+            conversation_id=conversation_id, user=request.user, member_id=user_id, role=data.validated_data["role"]
+        )
+        return Response(_with_presence(conversation))
 
 
 class MuteView(APIView):

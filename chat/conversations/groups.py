@@ -1,10 +1,12 @@
 """
-Managing groups: rename, add members, remove a member or leave.
+Managing groups: rename, add members, remove a member or leave, change roles.
 
-Who may do what (docs/protocol.md, "Groups"): the owner (the creator, until
-they leave) renames the group and adds and removes members; any member
-leaves; when the owner leaves, the member who joined earliest owns it; a
-direct conversation has no owner and its members never change. Every change
+Who may do what is chat.conversations.roles' table (docs/protocol.md,
+"Roles"): the owner and admins rename the group and add and remove members
+(an admin removes members, only the owner removes admins); only the owner
+changes roles or hands the group on; any member leaves; when the owner
+leaves, the admin who joined earliest owns it, else the member who did; a
+direct conversation has no roles and its members never change. Every change
 is a system message in the timeline (it takes a seq through chat.rules) and
 a ``conversation.updated`` event to the members, those added and those removed.
 """
@@ -13,7 +15,9 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, When
 
+from chat.conversations.roles import ADMIN, OWNER, ROLES, Action, direct_refusal, group_for, outranks, role_of
 from chat.conversations.selectors import conversation_with_users
 from chat.conversations.services import refuse_users_who_blocked, validate_title
 from chat.models import (
@@ -23,7 +27,7 @@ from chat.models import (
 )
 from chat.realtime import events
 from chat.realtime.groups import conversation_group, user_group
-from chat.rules import mark_own_read_now, next_seq, parse_conversation_id
+from chat.rules import mark_own_read_now, next_seq
 from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.outbox import Outbox, with_outbox
@@ -31,28 +35,6 @@ from core.validation import uuid_or_none
 from useraccount.models import User
 from useraccount.selectors import active_users
 
-
-
-def _members_group(*, conversation_id, user: User) -> Conversation:
-    """The group, locked, if ``user`` is a member; NotFound, or InvalidInput for a direct conversation."""
-    conversation_id = parse_conversation_id(conversation_id)
-    conversation = (
-        Conversation.objects.select_for_update().filter(id=conversation_id, members__user=user).first()
-    )
-    if conversation is None:
-        raise NotFound("No such conversation.")
-    if conversation.is_direct:
-        raise InvalidInput(
-            "A direct conversation has no title or members to change.", code="direct_conversation"
-        )
-    return conversation
-
-
-def _owned_group(*, conversation_id, user: User) -> Conversation:
-    conversation = _members_group(conversation_id=conversation_id, user=user)
-    if conversation.owner_id != user.id:
-        raise Forbidden("Only the group's owner can do that.", code="not_owner")
-    return conversation
 
 
 def _names(users) -> str:
@@ -93,10 +75,10 @@ def _announce_update(
 
 @with_outbox
 def conversation_rename(*, conversation_id, user: User, title, outbox: Outbox) -> Conversation:
-    """The owner gives the group a new title (the same title changes nothing)."""
+    """The owner or an admin gives the group a new title (the same title changes nothing)."""
     title = validate_title(title)
     with transaction.atomic():
-        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        conversation = group_for(conversation_id=conversation_id, user=user, action=Action.RENAME)
         if conversation.title == title:
             return conversation_with_users(conversation_id=conversation.id)
         Conversation.objects.filter(id=conversation.id).update(title=title)
@@ -110,12 +92,12 @@ def conversation_rename(*, conversation_id, user: User, title, outbox: Outbox) -
 @with_outbox
 def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID], outbox: Outbox) -> Conversation:
     """
-    The owner adds active users to the group (members already in it are
-    skipped). They see its history and start with nothing unread; their
+    The owner or an admin adds active users to the group (members already
+    in it are skipped), as members. They see its history and start with nothing unread; their
     notifications sockets follow it at once.
     """
     with transaction.atomic():
-        conversation = _owned_group(conversation_id=conversation_id, user=user)
+        conversation = group_for(conversation_id=conversation_id, user=user, action=Action.ADD_MEMBERS)
         current = set(ConversationMember.objects.filter(conversation=conversation).values_list("user_id", flat=True))
         wanted = {user_id for user_id in user_ids if user_id not in current}
         if not wanted:
@@ -145,17 +127,20 @@ def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID
 @with_outbox
 def conversation_remove_member(*, conversation_id, user: User, member_id, outbox: Outbox) -> Conversation:
     """
-    The owner removes a member, or a member (``member_id`` their own id)
-    leaves. Their open room sockets close with 4403 and their notifications
-    sockets stop following the group, on every server process. When the
-    owner leaves, the member who joined earliest owns the group.
+    The owner or an admin removes a member of a lower role, or a member
+    (``member_id`` their own id) leaves. Their open room sockets close with
+    4403 and their notifications sockets stop following the group, on every
+    server process. When the owner leaves, the admin who joined earliest
+    owns the group, else the member who did.
     """
     member_id = uuid_or_none(member_id)
     with transaction.atomic():
         leaving = member_id == user.id
-        conversation = (
-            _members_group if leaving else _owned_group
-        )(conversation_id=conversation_id, user=user)
+        conversation = group_for(
+            conversation_id=conversation_id, user=user, action=None if leaving else Action.REMOVE_MEMBERS
+        )
+        if conversation.is_direct:
+            raise direct_refusal()
         target = (
             ConversationMember.objects.select_related("user").filter(conversation=conversation, user_id=member_id).first()
             if member_id
@@ -169,6 +154,8 @@ def conversation_remove_member(*, conversation_id, user: User, member_id, outbox
                 user_ids=[user.id], outbox=outbox,
             )
         else:
+            if not outranks(conversation.actor_role, role_of(conversation, user_id=target.user_id, stored=target.role)):
+                raise Forbidden("Only the group's owner can remove an admin, and nobody the owner.", code="not_owner")
             message = _system_message(
                 conversation, actor=user, body=f"{user.display_name} removed {target.user.display_name}",
                 action="member_removed", user_ids=[target.user_id], outbox=outbox,
@@ -177,9 +164,50 @@ def conversation_remove_member(*, conversation_id, user: User, member_id, outbox
         if conversation.owner_id == target.user_id:
             successor = (
                 ConversationMember.objects.filter(conversation=conversation)
-                .order_by("joined_at", "id").values_list("user_id", flat=True).first()
+                .order_by(Case(When(role=ADMIN, then=0), default=1), "joined_at", "id")
+                .values_list("user_id", flat=True).first()
             )
             Conversation.objects.filter(id=conversation.id).update(owner_id=successor)
         return _announce_update(
             conversation.id, actor=user, message=message, outbox=outbox, removed=[target.user_id]
         )
+
+
+@with_outbox
+def conversation_set_role(*, conversation_id, user: User, member_id, role, outbox: Outbox) -> Conversation:
+    """
+    The owner makes a member an admin or a member again, or hands the group
+    on (``role="owner"``: the former owner becomes an admin). A member's own
+    role, or the role they have, changes nothing.
+    """
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}.", code="invalid_role", field="role")
+    member_id = uuid_or_none(member_id)
+    with transaction.atomic():
+        conversation = group_for(conversation_id=conversation_id, user=user, action=Action.CHANGE_ROLES)
+        target = (
+            ConversationMember.objects.select_related("user").filter(conversation=conversation, user_id=member_id).first()
+            if member_id
+            else None
+        )
+        if target is None:
+            raise NotFound("No such member.")
+        if target.user_id == user.id or role_of(conversation, user_id=target.user_id, stored=target.role) == role:
+            return conversation_with_users(conversation_id=conversation.id)
+        name = target.user.display_name
+        if role == OWNER:
+            Conversation.objects.filter(id=conversation.id).update(owner_id=target.user_id)
+            ConversationMember.objects.filter(conversation=conversation, user_id__in=[user.id, target.user_id]).update(
+                role=ADMIN
+            )
+            text = f"{user.display_name} made {name} the owner"
+        else:
+            ConversationMember.objects.filter(pk=target.pk).update(role=role)
+            text = f"{user.display_name} made {name} an admin" if role == ADMIN else (
+                f"{user.display_name} made {name} a member"
+            )
+        message = _system_message(
+            conversation, actor=user, body=text, action="role_changed", user_ids=[target.user_id], role=role,
+            outbox=outbox,
+        )
+        return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)

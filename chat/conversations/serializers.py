@@ -12,6 +12,7 @@ from chat.messages.serializers import MessageOut, message_data, timestamp
 from chat.models import (
     Conversation,
 )
+from chat.conversations.roles import ROLES, role_of
 from chat.realtime.presence import Unknown
 from useraccount.serializers import UserPublicOut, user_public
 
@@ -35,11 +36,17 @@ def conversation_data(conversation: Conversation, online: set[str] | None = None
         "id": str(conversation.id),
         "title": conversation.title,
         "is_direct": conversation.is_direct,
-        "users": [user_with_presence(user, online) for user in conversation.users.all()],
+        "users": [_member(conversation, user, online) for user in conversation.users.all()],
         "modified_at": timestamp(conversation.modified_at),
         "last_seq": conversation.last_seq,
         "owner_id": str(conversation.owner_id) if conversation.owner_id else None,
     }
+
+
+def _member(conversation: Conversation, user, online) -> dict:
+    data = user_with_presence(user, online)
+    data["role"] = role_of(conversation, user_id=user.id, stored=user.member_role)
+    return data
 
 
 def mute_data(muted: bool, muted_until: datetime | None) -> dict:
@@ -98,11 +105,23 @@ class ReadInput(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
 
+class MemberOut(UserPublicOut):
+    role = serializers.ChoiceField(
+        choices=ROLES, help_text='Their role in a group ("member" for both in a direct conversation): docs/protocol.md, "Roles".'
+    )
+
+
+class MemberRoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=ROLES, help_text='"admin" or "member"; "owner" hands the group on (you become an admin).'
+    )
+
+
 class ConversationOut(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField(allow_blank=True)
     is_direct = serializers.BooleanField()
-    users = UserPublicOut(many=True)
+    users = MemberOut(many=True)
     modified_at = serializers.DateTimeField()
     last_seq = serializers.IntegerField()
     owner_id = serializers.UUIDField(allow_null=True, help_text="Who manages the group; null for a direct conversation.")

@@ -112,7 +112,7 @@ class MessageDetailView(APIView):
 
     @extend_schema(
         tags=["messages"], responses={200: MessageOut, **errors(401, 403, 404)},
-        description="Delete your message: a tombstone keeps its seq.",
+        description="Delete your message, or in a group you own or are an admin of anyone's: a tombstone keeps its seq.",
     )
     def delete(self, request, conversation_id, message_id):
         message = message_delete(

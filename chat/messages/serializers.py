@@ -149,9 +149,14 @@ class ReactionOut(serializers.Serializer):
 
 
 class SystemOut(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["renamed", "members_added", "member_removed", "member_left"])
-    user_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Who was added, removed or left.")
+    action = serializers.ChoiceField(choices=["renamed", "members_added", "member_removed", "member_left", "role_changed"])
+    user_ids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Who was added, removed or left, or whose role changed."
+    )
     title = serializers.CharField(allow_blank=True, required=False, help_text="The new title (renamed).")
+    role = serializers.ChoiceField(
+        choices=["owner", "admin", "member"], required=False, help_text="The new role (role_changed)."
+    )
 
 
 class MessageOut(serializers.Serializer):

@@ -1,8 +1,9 @@
 """
-Editing and deleting messages: only the author, only text messages (not
-system ones), not in a direct conversation the posting rule closes
-(chat.rules); a deleted message stays as a tombstone with its seq, so
-histories stay gapless.
+Editing and deleting messages: only text messages (not system ones). The
+author edits, not in a direct conversation the posting rule closes
+(chat.rules); the author deletes, and so do a group's owner and admins
+(chat.conversations.roles). A deleted message stays as a tombstone with its
+seq, so histories stay gapless.
 """
 
 
@@ -11,6 +12,7 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from chat.attachments.services import attachments_delete
+from chat.conversations.roles import Action, member_may
 from chat.models import (
     ConversationMember,
     ConversationMessage,
@@ -84,12 +86,16 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
 @with_outbox
 def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -> ConversationMessage:
     """
-    The author deletes a message: it stays as a tombstone (same seq, no body)
-    so histories stay gapless; members get ``chat.message.deleted``.
-    Deleting a deleted message changes nothing.
+    The author, or a group's owner or admin, deletes a message: it stays as
+    a tombstone (same seq, no body) so histories stay gapless; members get
+    ``chat.message.deleted``. Deleting a deleted message changes nothing.
     """
     with transaction.atomic():
-        message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
+        message = member_message(conversation_id=conversation_id, user=user, message_id=message_id)
+        if message.created_by_id != user.id and not member_may(
+            conversation_id=message.conversation_id, user=user, action=Action.DELETE_OTHERS_MESSAGES
+        ):
+            raise Forbidden("Only the author, or a group's owner and admins, can delete a message.")
         if message.is_deleted:
             return message
         if message.kind != ConversationMessage.TEXT:

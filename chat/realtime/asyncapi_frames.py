@@ -172,7 +172,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
         "id": example_message["conversation_id"], "title": "", "is_direct": True,
-        "users": [example_message["created_by"]], "modified_at": "2026-11-21T09:30:00Z", "last_seq": 0,
+        "users": [{**example_message["created_by"], "role": "member"}], "modified_at": "2026-11-21T09:30:00Z", "last_seq": 0,
         "owner_id": None,
     }
     return {
@@ -244,7 +244,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "conversation.created", "conversation": example_conversation},
         ),
         "conversation.updated": (
-            "A group the user is (or was) in was renamed, or members were added or removed, or left",
+            "A group the user is (or was) in was renamed, or members were added or removed, or left, or a role changed",
             frame("conversation.updated", {
                 "conversation": ref("ConversationOut"),
                 "change": {

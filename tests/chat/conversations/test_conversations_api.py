@@ -30,9 +30,9 @@ def public(user) -> dict:
     return {"id": str(user.id), "name": user.name, "avatar_url": ""}
 
 
-def member(user, online=False) -> dict:
+def member(user, online=False, role="member") -> dict:
     """A user as listed among a conversation's members over REST."""
-    return {**public(user), "online": online}
+    return {**public(user), "online": online, "role": role}
 
 
 
@@ -226,7 +226,7 @@ def test_create_group_returns_201_including_the_caller(client_for, alice, bob, c
     assert (data["title"], data["is_direct"], data["last_seq"], data["last_message"]) == (
         "Trip", False, 0, None,
     )
-    assert data["users"] == [member(alice), member(bob), member(carol)]
+    assert data["users"] == [member(alice, role="owner"), member(bob), member(carol)]
     assert_timestamp(data["modified_at"], conversation.modified_at)
     assert set(conversation.users.all()) == {alice, bob, carol}
 
@@ -242,7 +242,7 @@ def test_create_group_lists_the_caller_once(client_for, alice, bob):
         "/api/chat/", {"user_ids": [str(alice.id), str(bob.id), str(bob.id)]}, format="json"
     )
     assert response.status_code == 201
-    assert response.json()["users"] == [member(alice), member(bob)]
+    assert response.json()["users"] == [member(alice, role="owner"), member(bob)]
     assert ConversationMember.objects.count() == 2
 
 
