@@ -365,6 +365,8 @@ REST_FRAMEWORK = {
         # Reports per user: someone reporting a thread message by message
         # stays under it; a script filing reports against everyone does not.
         "report": env("THROTTLE_REPORT", cast=rate, default="20/hour"),
+        # Attempts to join a group with an invite link, per user.
+        "invite_join": env("THROTTLE_INVITE_JOIN", cast=rate, default="20/hour"),
     },
     # Proxies in front of the server whose X-Forwarded-For entries to trust
     # for the client address. 0 uses the connection's address, so a client
@@ -475,6 +477,13 @@ CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, m
 CHAT_REACTION_USERS_SHOWN = env.int("CHAT_REACTION_USERS_SHOWN", default=20, minimum=1)
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
+# Invite links (chat.invites): how long one works unless its maker says
+# (seconds), the longest it may, how many work at once per group, and how
+# many requests to join may wait per group.
+CHAT_INVITE_DEFAULT_SECONDS = env.int("CHAT_INVITE_DEFAULT_SECONDS", default=7 * 24 * 3600, minimum=60)
+CHAT_INVITE_MAX_SECONDS = max(CHAT_INVITE_DEFAULT_SECONDS, env.int("CHAT_INVITE_MAX_SECONDS", default=30 * 24 * 3600))
+CHAT_INVITES_PER_CONVERSATION = env.int("CHAT_INVITES_PER_CONVERSATION", default=20, minimum=1)
+CHAT_JOIN_REQUESTS_PER_CONVERSATION = env.int("CHAT_JOIN_REQUESTS_PER_CONVERSATION", default=100, minimum=1)
 # The most users one user may block: each notifications socket of theirs
 # keeps the blocked ids in memory to filter what it is sent.
 USER_MAX_BLOCKS = env.int("USER_MAX_BLOCKS", default=1000, minimum=1)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .attachments import api as attachments
 from .conversations import api as conversations
+from .invites import api as invites
 from .messages import api as messages
 from .search import api as search
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("unread/", conversations.UnreadView.as_view(), name="chat-unread"),
     path("presence/", conversations.PresenceView.as_view(), name="chat-presence"),
     path("search/", search.SearchView.as_view(), name="chat-search"),
+    path("invites/<str:token>/", invites.InvitePreviewView.as_view(), name="chat-invite"),
+    path("invites/<str:token>/join/", invites.InviteJoinView.as_view(), name="chat-invite-join"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -32,6 +35,19 @@ urlpatterns = [
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", conversations.MemberView.as_view(), name="chat-member"),
+    path("<str:conversation_id>/invites/", invites.InvitesView.as_view(), name="chat-invites"),
+    path("<str:conversation_id>/invites/<str:invite_id>/", invites.InviteView.as_view(), name="chat-invite-revoke"),
+    path("<str:conversation_id>/join-requests/", invites.JoinRequestsView.as_view(), name="chat-join-requests"),
+    path(
+        "<str:conversation_id>/join-requests/<str:user_id>/",
+        invites.JoinRequestView.as_view(),
+        name="chat-join-request",
+    ),
+    path(
+        "<str:conversation_id>/join-requests/<str:user_id>/approve/",
+        invites.JoinRequestApproveView.as_view(),
+        name="chat-join-request-approve",
+    ),
     path("<str:conversation_id>/attachments/", attachments.AttachmentsView.as_view(), name="chat-attachments"),
     path(
         "<str:conversation_id>/attachments/<str:attachment_id>/",

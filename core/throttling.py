@@ -257,6 +257,12 @@ class AttachmentUploadThrottle(UserThrottle):
     scope = "attachment_upload"
 
 
+class InviteJoinThrottle(UserThrottle):
+    """Joins with invite links per user, every attempt counted (a user trying links one after another included)."""
+
+    scope = "invite_join"
+
+
 class ReportThrottle(UserThrottle):
     """
     Reports made, per user. Only those count: ``allow_request`` refuses a

@@ -82,7 +82,7 @@ from core.validation import uuid_or_none
 
 
 
-def _with_presence(conversation) -> dict:
+def with_presence(conversation) -> dict:
     return conversation_data(conversation, online_among(user.id for user in conversation.users.all()))
 
 
@@ -182,7 +182,7 @@ class ConversationDetailView(APIView):
         conversation = conversation_rename(
             conversation_id=conversation_id, user=request.user, title=data.validated_data["title"]
         )
-        return Response(_with_presence(conversation))
+        return Response(with_presence(conversation))
 
     @extend_schema(
         tags=["conversations"], responses={200: ConversationDetailOut, **errors(401, 404)},
@@ -249,7 +249,7 @@ class MembersView(APIView):
         conversation = conversation_add_members(
             conversation_id=conversation_id, user=request.user, user_ids=data.validated_data["user_ids"]
         )
-        return Response(_with_presence(conversation))
+        return Response(with_presence(conversation))
 
 
 class MemberView(APIView):
@@ -279,7 +279,7 @@ class MemberView(APIView):
         conversation = conversation_set_role(
             conversation_id=conversation_id, user=request.user, member_id=user_id, role=data.validated_data["role"]
         )
-        return Response(_with_presence(conversation))
+        return Response(with_presence(conversation))
 
 
 class MuteView(APIView):

@@ -42,7 +42,7 @@ def _names(users) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _system_message(
+def system_message(
     conversation: Conversation, *, actor: User, body: str, action: str, outbox: Outbox,
     user_ids=(), **details,
 ) -> ConversationMessage:
@@ -59,7 +59,7 @@ def _system_message(
     return message
 
 
-def _announce_update(
+def announce_update(
     conversation_id: UUID, *, actor: User, message: ConversationMessage, outbox: Outbox,
     added=(), removed=(),
 ) -> Conversation:
@@ -85,8 +85,8 @@ def conversation_rename(*, conversation_id, user: User, title, outbox: Outbox) -
         text = f"{user.display_name} renamed the group to \u201c{title}\u201d" if title else (
             f"{user.display_name} removed the group's title"
         )
-        message = _system_message(conversation, actor=user, body=text, action="renamed", title=title, outbox=outbox)
-        return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+        message = system_message(conversation, actor=user, body=text, action="renamed", title=title, outbox=outbox)
+        return announce_update(conversation.id, actor=user, message=message, outbox=outbox)
 
 
 @with_outbox
@@ -112,14 +112,14 @@ def conversation_add_members(*, conversation_id, user: User, user_ids: list[UUID
         if len(current) + len(users) > limit:
             raise InvalidInput(f"A group has at most {limit} members.", code="too_many_members", field="user_ids")
         refuse_users_who_blocked(user=user, others=users)
-        message = _system_message(
+        message = system_message(
             conversation, actor=user, body=f"{user.display_name} added {_names(users)}",
             action="members_added", user_ids=[added.id for added in users], outbox=outbox,
         )
         ConversationMember.objects.bulk_create(
             [ConversationMember(conversation=conversation, user=added, last_read_seq=message.seq) for added in users]
         )
-        return _announce_update(
+        return announce_update(
             conversation.id, actor=user, message=message, outbox=outbox, added=[added.id for added in users]
         )
 
@@ -149,14 +149,14 @@ def conversation_remove_member(*, conversation_id, user: User, member_id, outbox
         if target is None:
             raise NotFound("No such member.")
         if leaving:
-            message = _system_message(
+            message = system_message(
                 conversation, actor=user, body=f"{user.display_name} left", action="member_left",
                 user_ids=[user.id], outbox=outbox,
             )
         else:
             if not outranks(conversation.actor_role, role_of(conversation, user_id=target.user_id, stored=target.role)):
                 raise Forbidden("Only the group's owner can remove an admin, and nobody the owner.", code="not_owner")
-            message = _system_message(
+            message = system_message(
                 conversation, actor=user, body=f"{user.display_name} removed {target.user.display_name}",
                 action="member_removed", user_ids=[target.user_id], outbox=outbox,
             )
@@ -168,7 +168,7 @@ def conversation_remove_member(*, conversation_id, user: User, member_id, outbox
                 .values_list("user_id", flat=True).first()
             )
             Conversation.objects.filter(id=conversation.id).update(owner_id=successor)
-        return _announce_update(
+        return announce_update(
             conversation.id, actor=user, message=message, outbox=outbox, removed=[target.user_id]
         )
 
@@ -206,8 +206,8 @@ def conversation_set_role(*, conversation_id, user: User, member_id, role, outbo
             text = f"{user.display_name} made {name} an admin" if role == ADMIN else (
                 f"{user.display_name} made {name} a member"
             )
-        message = _system_message(
+        message = system_message(
             conversation, actor=user, body=text, action="role_changed", user_ids=[target.user_id], role=role,
             outbox=outbox,
         )
-        return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+        return announce_update(conversation.id, actor=user, message=message, outbox=outbox)

@@ -84,17 +84,18 @@ def direct_refusal() -> InvalidInput:
     return InvalidInput("A direct conversation has no title, members or roles to change.", code="direct_conversation")
 
 
-def group_for(*, conversation_id, user: User, action: Action | None) -> Conversation:
+def group_for(*, conversation_id, user: User, action: Action | None, lock: bool = True) -> Conversation:
     """
-    The conversation, locked until the transaction ends, if ``user`` is a
-    member who may do ``action`` (None: any member); ``actor_role`` is set on
-    it. NotFound for a non-member; ``direct_conversation`` for what a direct
+    The conversation, locked until the transaction ends (unless ``lock`` is
+    False, for reads), if ``user`` is a member who may do ``action`` (None:
+    any member); ``actor_role`` is set on it. NotFound for a non-member; ``direct_conversation`` for what a direct
     conversation has no room for; Forbidden ``not_admin``/``not_owner``.
     """
     conversation_id = parse_conversation_id(conversation_id)
     stored = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user).values("role")[:1]
+    conversations = Conversation.objects.select_for_update(of=("self",)) if lock else Conversation.objects
     conversation = (
-        Conversation.objects.select_for_update(of=("self",))
+        conversations
         .annotate(stored_role=Subquery(stored))
         .filter(id=conversation_id, stored_role__isnull=False)
         .first()

@@ -149,9 +149,11 @@ class ReactionOut(serializers.Serializer):
 
 
 class SystemOut(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["renamed", "members_added", "member_removed", "member_left", "role_changed"])
+    action = serializers.ChoiceField(
+        choices=["renamed", "members_added", "member_removed", "member_left", "role_changed", "member_joined"]
+    )
     user_ids = serializers.ListField(
-        child=serializers.UUIDField(), help_text="Who was added, removed or left, or whose role changed."
+        child=serializers.UUIDField(), help_text="Who was added, removed, left or joined, or whose role changed."
     )
     title = serializers.CharField(allow_blank=True, required=False, help_text="The new title (renamed).")
     role = serializers.ChoiceField(

@@ -289,6 +289,16 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "conversation.muted", "conversation_id": example_message["conversation_id"], "muted": True,
              "muted_until": "2026-11-22T08:00:00Z"},
         ),
+        "conversation.join_requested": (
+            "Someone opened an invite link that needs approval, to a group the user owns or is an admin of",
+            frame("conversation.join_requested", {
+                "conversation_id": UUID_SCHEMA,
+                "user": ref("UserPublicOut"),
+                "created_at": {"type": "string", "format": "date-time"},
+            }, ("conversation_id", "user", "created_at")),
+            {"type": "conversation.join_requested", "conversation_id": example_message["conversation_id"],
+             "user": example_message["created_by"], "created_at": "2026-11-21T09:30:00Z"},
+        ),
         "sync.done": (
             "Every message after the asked seq was sent",
             frame("sync.done", {"last_seq": SEQ_SCHEMA}, ("last_seq",)),

@@ -16,6 +16,7 @@ from datetime import datetime
 from chat.conversations.serializers import conversation_data
 from core.events import dumps
 from chat.messages.serializers import message_data, timestamp
+from useraccount.serializers import user_public
 
 from ..models import Conversation, ConversationMessage
 
@@ -193,3 +194,15 @@ def conversation_muted(*, conversation_id, muted: bool, muted_until: datetime | 
         "until": muted_until.timestamp() if muted_until is not None else None,
         "text": dumps(frame),
     }
+
+
+def join_requested(request, *, user) -> dict:
+    """``conversation.join_requested``, for a group's owner and admins: someone opened a link that needs approval."""
+    frame = {
+        "type": "conversation.join_requested",
+        "conversation_id": str(request.conversation_id),
+        "user": user_public(user),
+        "created_at": timestamp(request.created_at),
+    }
+    return {"type": "conversation.join_requested", "conversation_id": str(request.conversation_id),
+            "text": dumps(frame)}

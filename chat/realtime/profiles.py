@@ -65,6 +65,7 @@ NOTIFICATIONS = ClientProfile(
     "notifications",
     _MESSAGES | {
         "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
+        "conversation.join_requested",
     },
     _not_own_message_or_presence,
 )

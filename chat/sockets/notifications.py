@@ -70,6 +70,7 @@ class NotificationsConsumer(Consumer):
             await self.session.event(event)
 
     chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
+    conversation_join_requested = deliver
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""

@@ -204,7 +204,7 @@ async def _next_of(ws, kind: str) -> dict:
             return frame
 
 
-async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch, client_for, alice, bob, direct):
+async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch, client_for, make_user, alice, bob, direct):
     recorder = _Recorder(monkeypatch)
     fresh = str(AccessToken.for_user(alice))
     async with notifications(bob) as feed, room(direct, bob) as bobs_room:
@@ -255,6 +255,14 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
         renamed = await _async(client_for(alice).patch, f"/api/chat/{group}/", {"title": "Trip"}, format="json")
         assert renamed.status_code == 200
         await _next_of(feed, "conversation.updated")
+        promoted = await _async(client_for(alice).patch, f"/api/chat/{group}/members/{bob.id}/", {"role": "admin"},
+                                format="json")
+        assert promoted.status_code == 200
+        invite = await _async(client_for(alice).post, f"/api/chat/{group}/invites/", {"approval": True}, format="json")
+        dave = await _async(make_user, "Dave")
+        asking = await _async(client_for(dave).post, f"/api/chat/invites/{invite.json()['token']}/join/")
+        assert asking.json()["status"] == "pending"
+        await _next_of(feed, "conversation.join_requested")
         async with room(direct, alice, original=True) as legacy:
             await legacy.send_json_to({"event": "chat_message", "data": {"body": "old style"}})
             await _next_of(legacy, "chat.message")
