@@ -415,3 +415,51 @@ async def test_two_people_chat_live_through_the_demo_page(start_server):
             assert_no_errors(bob, expected=re.compile(r"status of 401"))
         finally:
             await browser.close()
+
+
+@pytest.mark.slow
+async def test_a_group_is_joined_with_an_invite_link_and_its_owner_gives_roles_in_the_demo_page(start_server):
+    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
+    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+    server = start_server()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            alice = await sign_up(browser, server, "Alice")
+            bob = await sign_up(browser, server, "Bob")
+            carol = await sign_up(browser, server, "Carol")
+            await alice.page.fill("#group-title", "Trip")
+            await alice.page.fill("#group-users", bob.id)
+            await alice.page.click("#group-form button")
+            await expect(alice.room_state).to_have_attribute("data-state", "open")
+            group = await alice.active_conversation()
+
+            # The owner opens the group's panel, makes Bob an admin, and makes a link.
+            await alice.page.click("#group-panel summary")
+            roles = alice.page.get_by_test_id("group-member")
+            await expect(roles).to_have_text([re.compile("^Alice · owner"), re.compile("^Bob · member")])
+            await roles.nth(1).get_by_role("button", name="Make admin").click()
+            await expect(roles.nth(1)).to_have_attribute("data-role", "admin")
+            # Bob's page hears of it live (conversation.updated) and shows him the invite controls.
+            await expect(bob.conversation(group)).to_be_visible()
+            await bob.open(group)
+            await bob.page.click("#group-panel summary")
+            await expect(bob.page.locator("#make-invite")).to_be_visible()
+            await alice.page.click("#make-invite")
+            invite_url = alice.page.get_by_test_id("invite-url")
+            await expect(invite_url).to_have_value(re.compile(re.escape(f"{server.http}/api/chat/invites/")))
+            link = await invite_url.input_value()
+
+            # Carol pastes the link and is in, with the whole group shown.
+            await carol.page.fill("#join-link", link)
+            await carol.page.click("#join-form button")
+            await expect(carol.page.locator("#room-title")).to_have_text("Trip")
+            await expect(carol.room_state).to_have_attribute("data-state", "open")
+            await expect(carol.page.locator("#messages [data-seq] .body").last).to_have_text(
+                "Carol joined with an invite link"
+            )
+            await expect(roles).to_have_count(3)
+            for person in (alice, bob, carol):
+                assert person.page_errors == [], person.page_errors
+        finally:
+            await browser.close()

@@ -358,6 +358,16 @@ function notificationFrame(frame) {
   switch (frame.type) {
     case "sync.result": return syncResult(frame);
     case "conversation.created": remember(frame.conversation); break;
+    case "conversation.updated":
+      // Renamed, members or roles changed; gone from the list once the user is no longer in it.
+      if (frame.conversation.users.some((user) => user.id === session.user.id)) remember(frame.conversation);
+      else conversations.delete(frame.conversation.id);
+      if (room?.id === frame.conversation.id) {
+        $("#room-title").textContent = titleOf(frame.conversation);
+        renderMembers();
+      }
+      break;
+    case "conversation.join_requested": onJoinRequested(frame); break;
     case "notification":
       if (!item) return loadConversations().catch((error) => notice(error.message));
       noteMessage(item, frame.message);
@@ -643,6 +653,7 @@ function renderReceipts() {
 
 function renderMembers() {
   if (!room) return;
+  renderGroupPanel();
   const conversation = conversations.get(room.id) ?? {users: []};
   $("#room-members").replaceChildren(...others(conversation).map((user) => {
     const isOnline = online.get(user.id) === true;
@@ -765,3 +776,91 @@ input.addEventListener("keydown", (event) => {
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
 
 if (session) start();
+
+// --- Roles and invite links (groups) ------------------------------------------------
+
+const ROLE_ACTIONS = {member: ["admin"], admin: ["member"]}; // what the owner may make each role
+
+function button(label, handler) {
+  const element = el("button", {type: "button", class: "link"}, label);
+  element.addEventListener("click", safely(handler));
+  return element;
+}
+
+const myRole = (conversation) => conversation.users.find((user) => user.id === session.user.id)?.role ?? "member";
+
+/** The open group's members with their roles; the owner changes roles, owner and admins make invite links. */
+function renderGroupPanel() {
+  const conversation = conversations.get(room.id);
+  const panel = $("#group-panel");
+  panel.hidden = !conversation || conversation.is_direct;
+  if (panel.hidden) return;
+  const mine = myRole(conversation);
+  $("#group-roles").replaceChildren(...conversation.users.map((user) => {
+    const buttons = [];
+    if (mine === "owner" && user.id !== session.user.id) {
+      for (const role of [...(ROLE_ACTIONS[user.role] ?? []), "owner"]) {
+        const label = role === "owner" ? "Make owner" : `Make ${role}`;
+        buttons.push(button(label, () => setRole(user.id, role)));
+      }
+    }
+    return el("li", {"data-testid": "group-member", "data-role": user.role}, `${user.name} · ${user.role} `, ...buttons);
+  }));
+  const manages = mine === "owner" || mine === "admin";
+  $("#group-invites").hidden = !manages;
+  if (manages && panel.open) loadJoinRequests();
+}
+
+async function setRole(userId, role) {
+  const conversation = await apiJson(`/api/chat/${room.id}/members/${userId}/`, {method: "PATCH", body: {role}});
+  remember(conversation);
+  renderMembers();
+}
+
+async function loadJoinRequests() {
+  const id = room.id;
+  const waiting = await apiJson(`/api/chat/${id}/join-requests/`);
+  if (room?.id !== id) return;
+  $("#join-requests").replaceChildren(...waiting.map(({user}) => el("li", {"data-testid": "join-request"},
+    `${user.name} asks to join `,
+    button("Let in", () => decideJoin(id, user.id, true)),
+    button("Turn away", () => decideJoin(id, user.id, false)))));
+}
+
+async function decideJoin(id, userId, approve) {
+  if (approve) remember(await apiJson(`/api/chat/${id}/join-requests/${userId}/approve/`, {method: "POST"}));
+  else await api(`/api/chat/${id}/join-requests/${userId}/`, {method: "DELETE"});
+  renderMembers();
+  loadJoinRequests();
+}
+
+$("#group-panel").addEventListener("toggle", () => { if (room) renderGroupPanel(); });
+
+$("#make-invite").addEventListener("click", safely(async () => {
+  const invite = await apiJson(`/api/chat/${room.id}/invites/`, {
+    method: "POST", body: {approval: $("#invite-approval").checked},
+  });
+  // The link others paste into "Join a group with an invite link".
+  const url = $("#invite-url");
+  url.value = invite.url;
+  url.hidden = false;
+  url.select();
+}));
+
+$("#join-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  // A whole link (…/api/chat/invites/<token>/) or the token alone.
+  const text = $("#join-link").value.trim();
+  const token = /invites\/([^/]+)\/?$/.exec(text)?.[1] ?? text;
+  const {conversation_id, status} = await apiJson(`/api/chat/invites/${encodeURIComponent(token)}/join/`, {method: "POST"});
+  event.target.reset();
+  if (status === "pending") return notice("Asked to join: an admin of the group will let you in.");
+  conversations.delete(conversation_id);
+  await ensureConversation(conversation_id);
+  await openRoom(conversation_id);
+}));
+
+function onJoinRequested(frame) {
+  notice(`${frame.user.name} asks to join ${titleOf(conversations.get(frame.conversation_id) ?? {users: []})}`);
+  if (room?.id === frame.conversation_id && $("#group-panel").open) loadJoinRequests();
+}
