@@ -4,6 +4,7 @@ from .attachments import api as attachments
 from .conversations import api as conversations
 from .messages import api as messages
 from .search import api as search
+from .threads import api as threads
 
 urlpatterns = [
     path("", conversations.ConversationListView.as_view(), name="chat-list"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("unread/", conversations.UnreadView.as_view(), name="chat-unread"),
     path("presence/", conversations.PresenceView.as_view(), name="chat-presence"),
     path("search/", search.SearchView.as_view(), name="chat-search"),
+    path("threads/", threads.ThreadListView.as_view(), name="chat-threads"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -27,6 +29,21 @@ urlpatterns = [
         "<str:conversation_id>/messages/<str:message_id>/reactions/<str:emoji>/",
         messages.ReactionView.as_view(),
         name="chat-reaction",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/",
+        threads.ThreadView.as_view(),
+        name="chat-thread",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/read/",
+        threads.ThreadReadView.as_view(),
+        name="chat-thread-read",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/follow/",
+        threads.ThreadFollowView.as_view(),
+        name="chat-thread-follow",
     ),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
