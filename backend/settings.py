@@ -399,6 +399,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
         {"name": "moderation", "description": "Reports of messages and users, for the moderators."},
         {"name": "push", "description": "Devices that get push notifications while no socket is open."},
+        {"name": "threads", "description": "Replies in a message's thread, following threads, thread read positions."},
     ],
     "ENUM_NAME_OVERRIDES": {"PushDeviceKindEnum": "chat.models.PushDevice.KINDS"},
 }
