@@ -163,17 +163,10 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
-    # Threads (chat.threads): a reply in a thread names its root, always a
-    # message of the main timeline (threads are one level deep). A root keeps
-    # its thread's summary as message JSON shows it (reply count, last reply,
-    # latest repliers), rewritten under the root's row lock in each reply's
-    # transaction, and the last reply's time as a column, which the list of
-    # a user's threads sorts by. All three null until a first reply, so the
-    # one-statement send, which never writes them, needs no change.
-    thread_root = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="thread_replies", editable=False,
-        db_index=False,
-    )
+    # Threads (chat.threads): a reply's root; a root's summary as shown and last reply's time (to sort by).
+    # Null outside threads, so the one-statement send never writes them.
+    thread_root = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="thread_replies",
+                                    editable=False, db_index=False)
     thread_summary = models.JSONField(null=True, blank=True, editable=False)
     thread_last_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -181,10 +174,7 @@ class ConversationMessage(models.Model):
 
     class Meta:
         ordering = ["conversation", "seq"]
-        indexes = [
-            # A thread's replies page by seq (chat.threads.selectors.thread_replies).
-            models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq"),
-        ]
+        indexes = [models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq")]  # a thread's pages
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),
             models.UniqueConstraint(
@@ -204,30 +194,6 @@ class ConversationMessage(models.Model):
     @property
     def is_moderated(self) -> bool:
         return self.moderated_at is not None
-
-
-class ThreadMember(models.Model):
-    """
-    One conversation member's state of one thread: how far they have read it
-    (a seq of the conversation, never backwards) and whether they follow it
-    (followers, and only they, are notified of its replies). Made when they
-    reply, when a reply comes to a thread whose root they wrote, or when they
-    follow or read it; it goes with their membership.
-    """
-
-    member = models.ForeignKey(ConversationMember, on_delete=models.CASCADE, related_name="threads")
-    root = models.ForeignKey("ConversationMessage", on_delete=models.CASCADE, related_name="thread_members")
-    last_read_seq = models.PositiveBigIntegerField(default=0)
-    following = models.BooleanField(default=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["root", "member"], name="one_thread_member_per_member"),
-        ]
-        indexes = [models.Index(fields=["member", "following"], name="thread_member_following")]
-
-    def __str__(self):
-        return f"{self.member_id} in thread {self.root_id}"
 
 
 # The longest reaction a user may add, in characters: an emoji with a skin
@@ -430,3 +396,5 @@ class PushDevice(models.Model):
 
     def __str__(self):
         return f"{self.kind} device of {self.user_id}"
+
+from chat.threads.models import ThreadMember  # noqa: E402,F401  (a model of this app, kept with threads)
