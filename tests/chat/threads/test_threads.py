@@ -45,6 +45,27 @@ def test_thread_replies_take_the_conversations_next_seqs_with_no_gaps(group, ali
     assert group.last_seq == 7
 
 
+def test_concurrent_replies_and_messages_keep_seqs_gapless_and_count_every_reply(group, alice, bob, carol):
+    from chat.messages.send import message_send
+    from tests.chat.messages.test_seq import run_in_threads
+
+    root = send(group, alice, "plans?")
+
+    def send_many(index):
+        sender = (alice, bob, carol)[index % 3]
+        thread = {"thread_id": root.id} if index % 2 else {}
+        return [message_send(conversation_id=group.id, sender=sender, body=f"{index}-{n}", **thread)[0].seq
+                for n in range(8)]
+
+    seqs = sorted(seq for batch in run_in_threads(6, send_many) for seq in batch)
+    assert seqs == list(range(root.seq + 1, root.seq + 49))
+    root.refresh_from_db()
+    assert root.thread_summary["reply_count"] == 24, "no reply's summary update was lost"
+    assert root.thread_summary["last_reply_seq"] == max(
+        ConversationMessage.objects.filter(thread_root=root).values_list("seq", flat=True)
+    )
+
+
 def test_the_root_keeps_its_threads_summary_and_message_json_shows_it(client_for, settings, group, alice, bob, carol):
     settings.CHAT_THREAD_REPLIERS_SHOWN = 2
     root = send(group, alice, "plans?")
