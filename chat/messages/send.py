@@ -7,7 +7,7 @@ position and announces it, all in one transaction on any database; REST,
 system-free sends and the sockets' replies and attachments use it.
 
 ``message_send_from_loop`` is what a socket calls. On PostgreSQL a plain
-text message (no reply, no attachments, not in a thread) is the same send as one statement
+text message (no reply, attachments or thread) is the same send as one statement
 run from the event loop (a data-modifying ``WITH``: the same ``SEQ_BUMP``
 and ``MARK_OWN_READ`` of chat.rules around the insert), with no worker
 thread and one round trip; everything else runs ``message_send`` on a
