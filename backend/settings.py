@@ -401,6 +401,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
         {"name": "moderation", "description": "Reports of messages and users, for the moderators."},
         {"name": "push", "description": "Devices that get push notifications while no socket is open."},
+        {"name": "threads", "description": "Replies in a message's thread, following threads, thread read positions."},
     ],
     "ENUM_NAME_OVERRIDES": {"PushDeviceKindEnum": "chat.models.PushDevice.KINDS"},
 }
@@ -475,6 +476,14 @@ CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=2
 # reactors' ids each emoji lists in message JSON (``count`` has them all).
 CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, minimum=1)
 CHAT_REACTION_USERS_SHOWN = env.int("CHAT_REACTION_USERS_SHOWN", default=20, minimum=1)
+# Threads: how many of the latest repliers' ids a thread's root shows
+# (newest first; ``reply_count`` counts every reply), the largest ?limit= of
+# a thread's page of replies (50 without one), and the list of a user's
+# threads (GET /api/chat/threads/): its page size and largest ?limit=.
+CHAT_THREAD_REPLIERS_SHOWN = env.int("CHAT_THREAD_REPLIERS_SHOWN", default=5, minimum=1)
+CHAT_THREAD_PAGE_MAX = env.int("CHAT_THREAD_PAGE_MAX", default=200, minimum=1)
+CHAT_THREAD_LIST_PAGE_SIZE = env.int("CHAT_THREAD_LIST_PAGE_SIZE", default=20, minimum=1)
+CHAT_THREAD_LIST_PAGE_MAX = max(CHAT_THREAD_LIST_PAGE_SIZE, env.int("CHAT_THREAD_LIST_PAGE_MAX", default=100))
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
 # Invite links (chat.invites): how long one works unless its maker says

@@ -5,6 +5,7 @@ from .conversations import api as conversations
 from .invites import api as invites
 from .messages import api as messages
 from .search import api as search
+from .threads import api as threads
 
 urlpatterns = [
     path("", conversations.ConversationListView.as_view(), name="chat-list"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("search/", search.SearchView.as_view(), name="chat-search"),
     path("invites/<str:token>/", invites.InvitePreviewView.as_view(), name="chat-invite"),
     path("invites/<str:token>/join/", invites.InviteJoinView.as_view(), name="chat-invite-join"),
+    path("threads/", threads.ThreadListView.as_view(), name="chat-threads"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -30,6 +32,21 @@ urlpatterns = [
         "<str:conversation_id>/messages/<str:message_id>/reactions/<str:emoji>/",
         messages.ReactionView.as_view(),
         name="chat-reaction",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/",
+        threads.ThreadView.as_view(),
+        name="chat-thread",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/read/",
+        threads.ThreadReadView.as_view(),
+        name="chat-thread-read",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/thread/follow/",
+        threads.ThreadFollowView.as_view(),
+        name="chat-thread-follow",
     ),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),

@@ -463,3 +463,59 @@ async def test_a_group_is_joined_with_an_invite_link_and_its_owner_gives_roles_i
                 assert person.page_errors == [], person.page_errors
         finally:
             await browser.close()
+
+
+@pytest.mark.slow
+async def test_a_thread_through_the_demo_page(start_server):
+    """A reply count under a root, the thread pane listing replies, and replies sent in it, live on both sides."""
+    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
+    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+    server = start_server(**SERVER_ENV)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            alice = await sign_up(browser, server, "Alice")
+            bob = await sign_up(browser, server, "Bob")
+            await alice.page.fill("#start-user", bob.id)
+            await alice.page.click("#start-form button")
+            await expect(alice.room_state).to_have_attribute("data-state", "open")
+            direct = await alice.active_conversation()
+            await alice.send("Plans for Friday?")
+            await expect_messages(alice, ["Plans for Friday?"])
+            await bob.open(direct)
+            await expect_messages(bob, ["Plans for Friday?"])
+
+            # Bob opens the root's thread and replies in it: the reply stays out of the timeline.
+            root_line = bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
+            await expect(root_line).to_have_text("Reply in thread")
+            await root_line.click()
+            await expect(bob.page.locator("#thread")).to_be_visible()
+            await bob.page.fill("#thread-input", "Hiking?")
+            await bob.page.press("#thread-input", "Enter")
+            await expect(bob.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
+            await expect(bob.page.get_by_test_id("thread-count")).to_have_text("1 reply")
+            await expect(bob.page.locator("#thread-follow")).to_have_text("Unfollow")
+
+            # Alice sees the reply count under her message live, opens the thread and answers.
+            alices_line = alice.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
+            await expect(alices_line).to_contain_text("1 reply")
+            await expect_messages(alice, ["Plans for Friday?"])
+            await alices_line.click()
+            await expect(alice.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
+            await alice.page.fill("#thread-input", "Yes, hiking")
+            await alice.page.press("#thread-input", "Enter")
+            for person in (alice, bob):
+                await expect(person.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?", "Yes, hiking"])
+                await expect(person.page.get_by_test_id("thread-count")).to_have_text("2 replies")
+                await expect_messages(person, ["Plans for Friday?"])
+            await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')).to_contain_text("2 replies")
+
+            # Unfollowing is a click; the thread closes with another.
+            await bob.page.click("#thread-follow")
+            await expect(bob.page.locator("#thread-follow")).to_have_text("Follow")
+            await bob.page.click("#thread-close")
+            await expect(bob.page.locator("#thread")).to_be_hidden()
+            assert_no_errors(alice)
+            assert_no_errors(bob)
+        finally:
+            await browser.close()

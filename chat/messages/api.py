@@ -3,7 +3,7 @@ Message endpoints under /api/chat/<id>/:
 
     GET  messages/?before=&after=&limit=    -> [message...]
     GET  messages/?q=&limit=                -> [message...] matching, best first (Link)
-    POST messages/ {body, client_id?, reply_to?, attachment_ids?} -> 201 message (200 on a resend)
+    POST messages/ {body, client_id?, reply_to?, attachment_ids?, thread_id?} -> 201 message (200 on a resend)
     PATCH|DELETE messages/<message_id>/     -> the message (author only)
     POST messages/<message_id>/reactions/ {emoji}   -> the message
     DELETE messages/<message_id>/reactions/<emoji>/ -> the message
@@ -87,6 +87,7 @@ class MessageListView(APIView):
             client_id=data.validated_data["client_id"],
             reply_to=data.validated_data.get("reply_to"),
             attachment_ids=data.validated_data.get("attachment_ids"),
+            thread_id=data.validated_data.get("thread_id"),
         )
         return Response(
             message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -7,7 +7,7 @@ position and announces it, all in one transaction on any database; REST,
 system-free sends and the sockets' replies and attachments use it.
 
 ``message_send_from_loop`` is what a socket calls. On PostgreSQL a plain
-text message (no reply, no attachments) is the same send as one statement
+text message (no reply, attachments or thread) is the same send as one statement
 run from the event loop (a data-modifying ``WITH``: the same ``SEQ_BUMP``
 and ``MARK_OWN_READ`` of chat.rules around the insert), with no worker
 thread and one round trip; everything else runs ``message_send`` on a
@@ -35,7 +35,7 @@ from chat.attachments.services import attach_uploads, uploads_for_message
 from chat.models import ConversationMessage
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
-from chat.realtime.groups import conversation_group
+from chat.realtime.groups import conversation_group, room_group
 from chat.rules import (
     mark_own_read,
     mark_own_read_now,
@@ -48,6 +48,7 @@ from chat.rules import (
     validate_body,
     validate_client_id,
 )
+from chat.threads.services import thread_ref, thread_reply_added, thread_root_for_reply
 from core import metrics
 from core.errors import InvalidInput
 from core.outbox import Outbox, with_outbox
@@ -61,7 +62,7 @@ CLIENT_ID_CONSTRAINT = "unique_message_client_id"
 @with_outbox
 def message_send(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    outbox: Outbox,
+    thread_id=None, outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     Validate, save and announce a message. Returns ``(message, created)``.
@@ -72,13 +73,17 @@ def message_send(
     with ``created=False`` and announces nothing: a retry is not a new
     message. ``reply_to`` is a message of the same conversation;
     ``attachment_ids`` are the sender's uploads to it that no message carries
-    yet (the body may then be empty).
+    yet (the body may then be empty). ``thread_id`` makes it a reply in
+    that message's thread (chat.threads): the root's summary is rewritten
+    under its row lock, the sender follows the thread, and the room also
+    gets ``chat.thread.updated``.
     """
     conversation_id = parse_conversation_id(conversation_id)
     attachment_ids = _attachment_ids(attachment_ids)
     body = validate_body(body, may_be_empty=bool(attachment_ids))
     client_id = validate_client_id(client_id)
     reply_to_id = _reply_to_id(reply_to)
+    thread_id = thread_ref(thread_id)
     # A resend is found by the unique constraint below, not by a lookup
     # first: retries are rare and the lookup would cost every message a query.
     # The reply and the attachments are checked after the insert for the
@@ -86,6 +91,7 @@ def message_send(
     try:
         with transaction.atomic():
             seq, peer_id = next_seq(conversation_id=conversation_id, sender=sender)
+            root = thread_root_for_reply(conversation_id=conversation_id, thread_id=thread_id) if thread_id else None
             uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
@@ -95,12 +101,16 @@ def message_send(
                 sent_to_id=peer_id,
                 client_id=client_id,
                 reply_to_id=reply_to_id,
+                thread_root=root,
                 attachment_summary=[attachment_summary(upload) for upload in uploads],
             )
             message.reply_to = _replied_message(message=message)
             attach_uploads(message=message, uploads=uploads)
+            follower_ids = thread_reply_added(reply=message, root=root) if root else None
             mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
-            announce_new_message(message, outbox=outbox)
+            announce_new_message(message, outbox=outbox, follower_ids=follower_ids)
+            if root:
+                outbox.emit(room_group(conversation_id), events.thread_updated(root))
     except IntegrityError:
         # Only the client_id constraint can fail here (seq is serialised by
         # the row lock): a resend. The rollback also undid the seq bump.
@@ -114,13 +124,16 @@ def message_send(
     return message, True
 
 
-def announce_new_message(message: ConversationMessage, *, outbox: Outbox) -> None:
+def announce_new_message(
+    message: ConversationMessage, *, outbox: Outbox, follower_ids: list[str] | None = None
+) -> None:
     """
     Put what a new message sets off in ``outbox``: its event to the
-    conversation, and a push job when pushes are on (both kept only if the
+    conversation (with its thread's ``follower_ids`` for a reply in a
+    thread), and a push job when pushes are on (both kept only if the
     message's transaction commits).
     """
-    outbox.emit(conversation_group(message.conversation_id), events.message(message))
+    outbox.emit(conversation_group(message.conversation_id), events.message(message, follower_ids=follower_ids))
     # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
     if push_enabled():
         outbox.after_commit(partial(push_enqueue, message_id=message.id))
@@ -128,17 +141,17 @@ def announce_new_message(message: ConversationMessage, *, outbox: Outbox) -> Non
 
 async def message_send_from_loop(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    outbox: Outbox,
+    thread_id=None, outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     ``message_send`` for a socket: a plain text message in one statement from
     the event loop on PostgreSQL (DATABASE_LOOP_QUERIES), anything else on a
     database thread. Same answers, same errors, same events in ``outbox``.
     """
-    if not (loop_queries() and reply_to is None and not attachment_ids):
+    if not (loop_queries() and reply_to is None and not attachment_ids and thread_id is None):
         return await db(message_send)(
             conversation_id=conversation_id, sender=sender, body=body, client_id=client_id, reply_to=reply_to,
-            attachment_ids=attachment_ids, outbox=outbox,
+            attachment_ids=attachment_ids, thread_id=thread_id, outbox=outbox,
         )
     import psycopg
 

@@ -58,6 +58,9 @@ def message_data(message: ConversationMessage) -> dict:
         "attachments": [] if moderated else [
             attachment_data(message.conversation_id, item) for item in message.attachment_summary
         ],
+        "thread_id": str(message.thread_root_id) if message.thread_root_id else None,
+        # Kept on the root's row in the shape shown (chat.threads.services.thread_summary).
+        "thread": message.thread_summary,
     }
 
 
@@ -104,6 +107,10 @@ class MessageCreateInput(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=CLIENT_ID_MAX_LENGTH
     )
     reply_to = serializers.UUIDField(required=False, allow_null=True, help_text="A message of this conversation.")
+    thread_id = serializers.UUIDField(
+        required=False, allow_null=True,
+        help_text="Reply in this message's thread (a reply's id: the same thread, threads are one level deep).",
+    )
     attachment_ids = serializers.ListField(
         child=serializers.UUIDField(), required=False,
         help_text="Your uploads to this conversation (POST .../attachments/), at most CHAT_MESSAGE_MAX_ATTACHMENTS (10).",
@@ -161,6 +168,15 @@ class SystemOut(serializers.Serializer):
     )
 
 
+class ThreadSummaryOut(serializers.Serializer):
+    reply_count = serializers.IntegerField(help_text="Every reply in the thread (deleted ones stay as tombstones).")
+    last_reply_at = serializers.DateTimeField()
+    last_reply_seq = serializers.IntegerField(help_text="The newest reply's seq.")
+    latest_replier_ids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Who replied last, newest first: at most CHAT_THREAD_REPLIERS_SHOWN (5)."
+    )
+
+
 class MessageOut(serializers.Serializer):
     id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps.")
@@ -182,3 +198,7 @@ class MessageOut(serializers.Serializer):
     reply_to = ReplyOut(allow_null=True, help_text="The message this one answers.")
     reactions = ReactionOut(many=True, help_text="In the order each emoji was first used.")
     attachments = AttachmentOut(many=True)
+    thread_id = serializers.UUIDField(
+        allow_null=True, help_text="For a reply in a thread: the thread's root (a message of the main timeline)."
+    )
+    thread = ThreadSummaryOut(allow_null=True, help_text="For a thread's root: its replies in short; null without any.")

@@ -168,11 +168,18 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
+    # Threads (chat.threads): a reply's root; a root's summary as shown and last reply's time (to sort by).
+    # Null outside threads, so the one-statement send never writes them.
+    thread_root = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="thread_replies",
+                                    editable=False, db_index=False)
+    thread_summary = models.JSONField(null=True, blank=True, editable=False)
+    thread_last_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["conversation", "seq"]
+        indexes = [models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq")]  # a thread's pages
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),
             models.UniqueConstraint(
@@ -307,4 +314,5 @@ class PushDevice(models.Model):
 
 # The models of the domains with their own module here, in the package Django reads.
 from chat.models.invites import ConversationInvite, JoinRequest  # noqa: E402,F401
+from chat.models.threads import ThreadMember  # noqa: E402,F401
 from chat.models.moderation import REPORT_DETAILS_MAX_LENGTH, ModerationAction, Report  # noqa: E402,F401

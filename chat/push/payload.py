@@ -8,7 +8,9 @@ encryption's overhead), so a long body is cut further to fit.
 
     {"type": "message", "conversation_id": "…", "conversation_title": "Team",
      "message_id": "…", "seq": 12, "sender_id": "…", "sender_name": "Alice",
-     "body": "See you at…", "attachments": 0}
+     "body": "See you at…", "attachments": 0, "thread_id": null}
+
+``thread_id``: the thread's root, for a reply in a thread (chat.threads).
 """
 
 import json
@@ -45,6 +47,7 @@ def push_payload(message: ConversationMessage) -> dict:
         "sender_name": message.created_by.display_name,
         "body": excerpt(message.body, settings.PUSH_BODY_EXCERPT),
         "attachments": len(message.attachment_summary),
+        "thread_id": str(message.thread_root_id) if message.thread_root_id else None,
     }
     over = len(encoded(payload)) - PAYLOAD_MAX_BYTES
     if over > 0:

@@ -134,6 +134,7 @@ def message_fan_out(message_id: str) -> None:
     """The job of one message: who gets a push (chat.push.recipients), then one job per device."""
     from chat.models import ConversationMember, ConversationMessage, PushDevice
     from chat.realtime.presence import Unknown, online_among
+    from chat.threads.selectors import thread_follower_ids
     from useraccount.models import Block
 
     from .payload import push_payload
@@ -169,6 +170,7 @@ def message_fan_out(message_id: str) -> None:
         recipients = push_recipients(
             members, sender_id=sender_id, online=None if isinstance(online, Unknown) else online,
             blocked_sender=blocked_sender, now=timezone.now(),
+            followers=thread_follower_ids(root_id=message.thread_root_id) if message.thread_root_id else None,
         )
         devices = list(PushDevice.objects.filter(user_id__in=recipients).values_list("id", "user_id"))
         payload = push_payload(message) if devices else None

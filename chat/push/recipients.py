@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from chat.audience import notified
+
 
 @dataclass(frozen=True)
 class Member:
@@ -23,20 +25,24 @@ class Member:
 
 def push_recipients(
     members: Iterable[Member], *, sender_id: UUID, online: set[str] | None, blocked_sender: set[UUID],
-    now: datetime,
+    now: datetime, followers: set[str] | None = None,
 ) -> list[UUID]:
     """
-    The members to push a message of ``sender_id`` to: everyone but the
-    sender, those who muted the conversation, those who blocked the sender
-    and those online (``online``: ids as strings). ``online=None`` means
-    presence is unknown (Redis unreachable): then nobody is taken for online,
-    since a notification twice is better than none.
+    The members to push a message of ``sender_id`` to: those chat.audience
+    says are notified of it (not the sender, not those who muted the
+    conversation or block the sender; for a reply in a thread, only its
+    ``followers``, ids as strings), less those online (``online``: ids as
+    strings). ``online=None`` means presence is unknown (Redis unreachable):
+    then nobody is taken for online, since a notification twice is better
+    than none.
     """
+    sender = str(sender_id)
     return [
         member.user_id
         for member in members
-        if member.user_id != sender_id
-        and not member.muted_at(now)
-        and member.user_id not in blocked_sender
+        if notified(
+            user_id=str(member.user_id), sender_id=sender, muted=member.muted_at(now),
+            blocks_sender=member.user_id in blocked_sender, followers=followers,
+        )
         and (online is None or str(member.user_id) not in online)
     ]

@@ -50,6 +50,10 @@ def client_frames() -> dict[str, tuple[str, dict, dict]]:
                  "description": "Not blank, unless the message carries attachments."},
         "client_id": client_id,
         "reply_to": {"type": ["string", "null"], "format": "uuid", "description": "A message of this conversation."},
+        "thread_id": {
+            "type": ["string", "null"], "format": "uuid",
+            "description": "Reply in this message's thread (a reply's id: the same thread; threads are one level deep).",
+        },
         "attachment_ids": {
             "type": "array", "items": UUID_SCHEMA, "uniqueItems": True, "maxItems": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
             "description": "Your uploads to this conversation (POST /api/chat/<id>/attachments/).",
@@ -167,7 +171,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
         "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "moderated": False, "kind": "text",
         "system": None,
-        "reply_to": None, "reactions": [], "attachments": [],
+        "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -269,6 +273,18 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "chat.reaction", "message_id": example_message["id"], "seq": 42, "user_id": user_id,
              "emoji": "\U0001f44d", "added": True,
              "reactions": [{"emoji": "\U0001f44d", "count": 1, "user_ids": [user_id]}]},
+        ),
+        "chat.thread.updated": (
+            "A reply came to a message's thread (its chat.message carries thread_id): the root's thread summary "
+            "as it is now, to update its reply count",
+            frame("chat.thread.updated", {
+                "conversation_id": UUID_SCHEMA, "message_id": UUID_SCHEMA, "seq": SEQ_SCHEMA,
+                "thread": ref("ThreadSummaryOut"),
+            }, ("conversation_id", "message_id", "seq", "thread")),
+            {"type": "chat.thread.updated", "conversation_id": example_message["conversation_id"],
+             "message_id": example_message["id"], "seq": 42,
+             "thread": {"reply_count": 3, "last_reply_at": "2026-11-21T09:40:00.123456Z", "last_reply_seq": 57,
+                        "latest_replier_ids": [user_id]}},
         ),
         "block.updated": (
             "The user blocked or unblocked someone (on any device): hide or show their messages",

@@ -34,6 +34,7 @@ class SendMessage:
     client_id: object = None
     reply_to: object = None
     attachment_ids: object = None
+    thread_id: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,8 @@ _COMMON = {
 _ROOM = {
     **_COMMON,
     "message.send": lambda frame: SendMessage(
-        frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("attachment_ids")
+        frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("attachment_ids"),
+        frame.get("thread_id"),
     ),
     "message.edit": lambda frame: EditMessage(frame.get("message_id"), frame.get("body")),
     "message.delete": lambda frame: DeleteMessage(frame.get("message_id")),

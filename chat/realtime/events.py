@@ -35,15 +35,16 @@ def original_client_error(error: dict, *, client_id: str | None, body: object) -
     return dumps({"type": "error", **error, **extra, "name": name, "body": text})
 
 
-def message(message: ConversationMessage) -> dict:
+def message(message: ConversationMessage, *, follower_ids: list[str] | None = None) -> dict:
     """
     ``chat.message`` for a saved message. The room frame is flat (the message
     JSON plus ``name``) so the original client, which reads only ``body`` and
-    ``name``, keeps working.
+    ``name``, keeps working. A reply in a thread also carries its thread's
+    ``follower_ids``, whom alone notifications sockets tell (chat.audience).
     """
     data = message_data(message)
     notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
-    return {
+    event = {
         "type": "chat.message",
         "conversation_id": data["conversation_id"],
         "seq": message.seq,
@@ -51,6 +52,21 @@ def message(message: ConversationMessage) -> dict:
         "text": _room_frame("chat.message", data),
         "notification": dumps(notification),
     }
+    if follower_ids is not None:
+        event["follower_ids"] = follower_ids
+    return event
+
+
+def thread_updated(root: ConversationMessage) -> dict:
+    """``chat.thread.updated``: a reply came to the thread of ``root``; its summary as it is now."""
+    frame = {
+        "type": "chat.thread.updated",
+        "conversation_id": str(root.conversation_id),
+        "message_id": str(root.id),
+        "seq": root.seq,
+        "thread": root.thread_summary,
+    }
+    return {"type": "chat.thread.updated", "conversation_id": frame["conversation_id"], "text": dumps(frame)}
 
 
 def message_frame(message: ConversationMessage) -> str:

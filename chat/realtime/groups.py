@@ -4,7 +4,8 @@ Channel-layer group names, built from primary keys only (never user text).
 - ``conversation.<hex>``: messages, edits, deletions and members' presence.
   Followed by every room socket of the conversation and by the
   notifications sockets of its members, so a message costs one publish.
-- ``room.<hex>``: typing notices and read positions; room sockets only, so
+- ``room.<hex>``: typing notices, read positions, reactions and thread
+  summaries (``chat.thread.updated``); room sockets only, so
   notifications sockets are not sent events they would drop.
 - ``user.<hex>``: every socket of one user: new conversations and unread
   counts (for notifications sockets), and revoked sessions (for all);

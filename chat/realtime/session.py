@@ -17,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from sys import intern
 
+from chat.audience import notified
+
 from . import events
 from .profiles import ClientProfile
 
@@ -310,10 +312,11 @@ class QuietList:
         self._clock = clock
 
     def silences(self, event: dict) -> bool:
-        """Whether a ``chat.message`` event goes unannounced (no ``notification``)."""
-        if event["sender_id"] in self.blocked:
-            return True
-        conversation_id = event["conversation_id"]
+        """Whether a ``chat.message`` event's sender is blocked or its conversation muted."""
+        return event["sender_id"] in self.blocked or self.mutes(event["conversation_id"])
+
+    def mutes(self, conversation_id: str) -> bool:
+        """Whether the conversation is muted now (a mute that ran out is forgotten)."""
         if conversation_id not in self.muted:
             return False
         until = self.muted[conversation_id]
@@ -338,7 +341,9 @@ class QuietList:
 class NotificationsSession:
     """
     One notifications socket's side: messages as ``notification`` frames
-    (none from blocked users or in muted conversations), presence once per change.
+    to whom chat.audience says (none from blocked users or in muted
+    conversations; a thread's replies to its followers only), presence once
+    per change.
     """
 
     __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
@@ -356,7 +361,11 @@ class NotificationsSession:
             return
         kind = event["type"]
         if kind == "chat.message":
-            if self.quiet.silences(event):
+            sender_id = event["sender_id"]
+            if not notified(
+                user_id=self.viewer_id, sender_id=sender_id, muted=self.quiet.mutes(event["conversation_id"]),
+                blocks_sender=sender_id in self.quiet.blocked, followers=event.get("follower_ids"),
+            ):
                 return
             return await self._send(event["notification"])
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):

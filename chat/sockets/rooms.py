@@ -124,7 +124,7 @@ class RoomConsumer(Consumer):
             message, created = await self.carry_out(
                 message_send_from_loop, conversation_id=self.conversation.id, sender=self.user,
                 body=command.body, client_id=command.client_id, reply_to=command.reply_to,
-                attachment_ids=command.attachment_ids,
+                attachment_ids=command.attachment_ids, thread_id=command.thread_id,
             )
         except ApplicationError:
             raise

@@ -22,6 +22,7 @@ LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
     "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
+    "thread_id", "thread",
 }
 
 
@@ -81,6 +82,8 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "reply_to": None,
         "reactions": [],
         "attachments": [],
+        "thread_id": None,
+        "thread": None,
     }
     assert_timestamp(data["created_at"], saved.created_at)
 

@@ -170,6 +170,7 @@ def test_a_message_reaches_an_offline_member_as_an_encrypted_web_push(web_push, 
         "type": "message", "conversation_id": str(direct.id), "conversation_title": "",
         "message_id": str(message.id), "seq": message.seq, "sender_id": str(alice.id),
         "sender_name": alice.display_name, "body": "Lunch at noon?", "attachments": 0,
+        "thread_id": None,
     }
     headers = request["headers"]
     assert headers["content-encoding"] == "aes128gcm"

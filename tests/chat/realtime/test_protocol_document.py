@@ -221,6 +221,8 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await _next_of(feed, "unread")
             await bobs_room.send_json_to({"type": "reaction.add", "message_id": sent["id"], "emoji": "\U0001f44d"})
             await _next_of(ws, "chat.reaction")
+            await bobs_room.send_json_to({"type": "message.send", "body": "in a thread", "thread_id": sent["id"]})
+            await _next_of(ws, "chat.thread.updated")
             await ws.send_json_to({"type": "message.edit", "message_id": sent["id"], "body": "hello"})
             await _next_of(ws, "chat.message.updated")
             await _next_of(feed, "chat.message.updated")

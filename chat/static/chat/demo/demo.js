@@ -503,6 +503,7 @@ async function openRoom(id) {
   $("#load-older").hidden = true;
   showRoomState("connecting");
   stopEditing();
+  closeThread();
   renderConversations();
   renderMembers();
 
@@ -564,6 +565,7 @@ function roomFrame(frame) {
     case "chat.read":
       noteRead(frame.user_id, frame.seq);
       return renderReceipts();
+    case "chat.thread.updated": return threadUpdated(frame);
     case "chat.typing": return showTyping(frame.user_id, frame.name);
     case "presence.state": {
       const now = new Set(frame.online);
@@ -588,6 +590,7 @@ function roomFrame(frame) {
 
 /** Put a message at its place by seq, or replace the one shown with that seq. */
 function showMessage(message) {
+  if (message.thread_id) return showThreadReply(message); // threads: in their own pane, not the timeline
   // Sending marks everything up to one's own message as read, without a
   // `chat.read` frame: each message tells how far its author has read.
   noteRead(message.created_by.id, message.seq);
@@ -619,7 +622,8 @@ function messageElement(message) {
       mine && !message.deleted ? el("span", {class: "actions"},
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
-    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body),
+    threadLine(message));
 }
 
 function pendingElement(body) {
@@ -770,6 +774,116 @@ function stopEditing() {
 $("#cancel-edit").addEventListener("click", () => { stopEditing(); input.value = ""; });
 input.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && room?.editing) { stopEditing(); input.value = ""; }
+});
+
+// --- Threads -----------------------------------------------------------------------
+// A reply in a thread is a message like any other (same seqs, same socket),
+// carrying thread_id: the timeline leaves it out and shows, under its root,
+// the root's `thread` summary; the thread pane lists a thread's replies and
+// sends new ones with thread_id (docs/protocol.md, "Threads").
+
+let thread = null; // the open thread: {rootSeq, root, replies: Map seq -> message, pending: Map client_id -> element}
+
+/** Under a message of the timeline: its reply count (or a way to start a thread). */
+function threadLine(message) {
+  if (message.deleted && !message.thread) return null;
+  if (message.kind !== "text") return null;
+  const summary = message.thread;
+  const text = summary
+    ? `${summary.reply_count} ${summary.reply_count === 1 ? "reply" : "replies"} · last ${clock(summary.last_reply_at)}`
+    : "Reply in thread";
+  return el("p", {class: "thread-line"},
+    el("button", {type: "button", class: "link", "data-open-thread": message.seq, "data-testid": "thread-line"}, text));
+}
+
+/** A thread reply arrived (live, catch-up or a page): the timeline skips it, an open pane shows it. */
+function showThreadReply(message) {
+  room.lastSeq = Math.max(room.lastSeq, message.seq); // where the socket resumes: thread replies count too
+  room.oldestSeq = Math.min(room.oldestSeq, message.seq);
+  if (!thread || thread.root.id !== message.thread_id) return;
+  const pending = message.client_id && thread.pending.get(message.client_id);
+  if (pending) { pending.remove(); thread.pending.delete(message.client_id); }
+  thread.replies.set(message.seq, message);
+  renderThread();
+  markThreadRead();
+}
+
+/** chat.thread.updated: the root's new summary, under the root and in the pane. */
+function threadUpdated(frame) {
+  const root = room.messages.get(frame.seq);
+  if (root) showMessage({...root, thread: frame.thread});
+  if (thread && thread.root.id === frame.message_id) {
+    thread.root = {...thread.root, thread: frame.thread};
+    renderThread();
+  }
+}
+
+async function openThread(rootSeq) {
+  const root = room.messages.get(rootSeq);
+  if (!root) return;
+  const current = room;
+  const page = await apiJson(`/api/chat/${current.id}/messages/${root.id}/thread/?limit=${MESSAGE_PAGE}`);
+  if (room !== current) return;
+  thread = {root: page.root, replies: new Map(), pending: new Map(), following: page.following};
+  page.replies.forEach((reply) => thread.replies.set(reply.seq, reply));
+  $("#thread").hidden = false;
+  renderThread();
+  markThreadRead();
+  $("#thread-input").focus();
+}
+
+function closeThread() {
+  thread = null;
+  $("#thread").hidden = true;
+}
+
+function renderThread() {
+  const summary = thread.root.thread;
+  $("#thread-count").textContent = summary ? `${summary.reply_count} ${summary.reply_count === 1 ? "reply" : "replies"}` : "No replies yet";
+  $("#thread-follow").textContent = thread.following ? "Unfollow" : "Follow";
+  $("#thread-root").replaceChildren(threadMessageElement(thread.root));
+  const replies = [...thread.replies.values()].sort((a, b) => a.seq - b.seq).map(threadMessageElement);
+  $("#thread-replies").replaceChildren(...replies, ...thread.pending.values());
+}
+
+function threadMessageElement(message) {
+  const mine = message.created_by.id === session.user.id;
+  return el("li", {"data-testid": "thread-message", "data-seq": message.seq, class: `message${mine ? " mine" : ""}`},
+    el("div", {class: "meta"},
+      el("span", {class: "author"}, message.created_by.name), " ",
+      el("time", {datetime: message.created_at}, clock(message.created_at))),
+    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+}
+
+function markThreadRead() {
+  const last = Math.max(0, ...thread.replies.keys());
+  if (!last) return;
+  api(`/api/chat/${room.id}/messages/${thread.root.id}/thread/read/`, {method: "POST", body: {seq: last}}).catch(() => {});
+}
+
+$("#messages").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-open-thread]");
+  if (button) safely(openThread)(Number(button.dataset.openThread));
+});
+$("#thread-close").addEventListener("click", closeThread);
+$("#thread-follow").addEventListener("click", safely(async () => {
+  const state = await apiJson(`/api/chat/${room.id}/messages/${thread.root.id}/thread/follow/`,
+    {method: thread.following ? "DELETE" : "PUT"});
+  thread.following = state.following;
+  renderThread();
+}));
+$("#thread-composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = $("#thread-input").value;
+  if (!thread || !body.trim()) return;
+  const clientId = newClientId();
+  if (!room.socket?.send({type: "message.send", body, client_id: clientId, thread_id: thread.root.id})) {
+    return notice("Not connected; try again in a moment.");
+  }
+  thread.pending.set(clientId, pendingElement(body));
+  thread.following = true; // replying follows the thread
+  renderThread();
+  $("#thread-input").value = "";
 });
 
 // The network is back: reconnect now rather than at the end of the back-off.
