@@ -475,6 +475,11 @@ CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, m
 CHAT_REACTION_USERS_SHOWN = env.int("CHAT_REACTION_USERS_SHOWN", default=20, minimum=1)
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
+# The most messages pinned in one conversation at once (a pin past it is a
+# 400 ``too_many_pins``), and the most conversations one forward request may
+# send a message to (past it, a 400 ``too_many_targets``).
+CHAT_PINS_PER_CONVERSATION = env.int("CHAT_PINS_PER_CONVERSATION", default=50, minimum=1)
+CHAT_FORWARD_MAX_TARGETS = env.int("CHAT_FORWARD_MAX_TARGETS", default=10, minimum=1)
 # The most users one user may block: each notifications socket of theirs
 # keeps the blocked ids in memory to filter what it is sent.
 USER_MAX_BLOCKS = env.int("USER_MAX_BLOCKS", default=1000, minimum=1)

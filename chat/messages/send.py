@@ -31,7 +31,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from chat.attachments.serializers import attachment_summary
-from chat.attachments.services import attach_uploads, uploads_for_message
+from chat.attachments.services import attach_shared, attach_uploads, attachments_shared, uploads_for_message
 from chat.models import ConversationMessage
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
@@ -61,7 +61,7 @@ CLIENT_ID_CONSTRAINT = "unique_message_client_id"
 @with_outbox
 def message_send(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    outbox: Outbox,
+    forward_of: ConversationMessage | None = None, outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     Validate, save and announce a message. Returns ``(message, created)``.
@@ -72,11 +72,15 @@ def message_send(
     with ``created=False`` and announces nothing: a retry is not a new
     message. ``reply_to`` is a message of the same conversation;
     ``attachment_ids`` are the sender's uploads to it that no message carries
-    yet (the body may then be empty).
+    yet (the body may then be empty). ``forward_of`` makes the message a
+    forwarded copy of that one (chat.messages.forward, which checked it and
+    holds its row's lock): it says whose it was and when, and shares its
+    files through new attachment rows of this conversation.
     """
     conversation_id = parse_conversation_id(conversation_id)
     attachment_ids = _attachment_ids(attachment_ids)
-    body = validate_body(body, may_be_empty=bool(attachment_ids))
+    shares_files = forward_of is not None and bool(forward_of.attachment_summary)
+    body = validate_body(body, may_be_empty=bool(attachment_ids) or shares_files)
     client_id = validate_client_id(client_id)
     reply_to_id = _reply_to_id(reply_to)
     # A resend is found by the unique constraint below, not by a lookup
@@ -86,7 +90,10 @@ def message_send(
     try:
         with transaction.atomic():
             seq, peer_id = next_seq(conversation_id=conversation_id, sender=sender)
-            uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
+            if forward_of is None:
+                uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
+            else:
+                uploads = attachments_shared(source=forward_of, conversation_id=conversation_id, sender=sender)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
                 seq=seq,
@@ -96,9 +103,13 @@ def message_send(
                 client_id=client_id,
                 reply_to_id=reply_to_id,
                 attachment_summary=[attachment_summary(upload) for upload in uploads],
+                **_forwarded_origin(forward_of),
             )
             message.reply_to = _replied_message(message=message)
-            attach_uploads(message=message, uploads=uploads)
+            if forward_of is None:
+                attach_uploads(message=message, uploads=uploads)
+            else:
+                attach_shared(message=message, shared=uploads)
             mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
             announce_new_message(message, outbox=outbox)
     except IntegrityError:
@@ -206,6 +217,15 @@ def message_by_client_id(*, conversation_id: UUID, sender: User, client_id: str)
         .filter(conversation_id=conversation_id, created_by=sender, client_id=client_id)
         .first()
     )
+
+
+def _forwarded_origin(source: ConversationMessage | None) -> dict:
+    """A copy's ``forwarded_from`` and ``forwarded_created_at``: the original's, even through copies of copies."""
+    if source is None:
+        return {}
+    if source.forwarded_created_at is not None:
+        return {"forwarded_from": source.forwarded_from, "forwarded_created_at": source.forwarded_created_at}
+    return {"forwarded_from": source.created_by, "forwarded_created_at": source.created_at}
 
 
 def _attachment_ids(value) -> list[UUID]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from chat.conversations.serializers import conversation_data
 from core.events import dumps
 from chat.messages.serializers import message_data, timestamp
+from useraccount.serializers import user_public
 
 from ..models import Conversation, ConversationMessage
 
@@ -193,3 +194,30 @@ def conversation_muted(*, conversation_id, muted: bool, muted_until: datetime | 
         "until": muted_until.timestamp() if muted_until is not None else None,
         "text": dumps(frame),
     }
+
+
+def pinned(message: ConversationMessage) -> dict:
+    """``chat.pinned``: a message was pinned (``pinned_by`` loaded); the message as it is now."""
+    frame = {
+        "type": "chat.pinned",
+        "message_id": str(message.id),
+        "seq": message.seq,
+        "pinned_by": user_public(message.pinned_by) if message.pinned_by is not None else None,
+        "pinned_at": timestamp(message.pinned_at),
+        "message": message_data(message),
+    }
+    return {"type": "chat.pinned", "conversation_id": str(message.conversation_id), "text": dumps(frame)}
+
+
+def unpinned(message: ConversationMessage, *, by_id) -> dict:
+    """
+    ``chat.unpinned``: a message stopped being pinned; ``by`` is who unpinned
+    it, None when it went because the message was deleted or hidden.
+    """
+    frame = {
+        "type": "chat.unpinned",
+        "message_id": str(message.id),
+        "seq": message.seq,
+        "by": str(by_id) if by_id is not None else None,
+    }
+    return {"type": "chat.unpinned", "conversation_id": str(message.conversation_id), "text": dumps(frame)}

@@ -4,7 +4,7 @@ Client profiles: one place answers "does this client want this event?".
     ORIGINAL.accepts(event, viewer_id=...)   # the tutorial client on ws/<id>/
 
 - ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
-  deletions, reactions, read positions, typing, presence), except the
+  deletions, reactions, pins, read positions, typing, presence), except the
   viewer's own typing notices.
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
@@ -19,7 +19,7 @@ Client profiles: one place answers "does this client want this event?".
 from dataclasses import dataclass
 from typing import Callable
 
-_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction"})
+_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction", "chat.pinned", "chat.unpinned"})
 _MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
 
 
@@ -57,7 +57,10 @@ class ClientProfile:
 
 RICH = ClientProfile(
     "rich",
-    _MESSAGES | {"chat.read", "chat.typing", "chat.reaction", "presence", "presence.changes", "presence.state"},
+    _MESSAGES | {
+        "chat.read", "chat.typing", "chat.reaction", "chat.pinned", "chat.unpinned",
+        "presence", "presence.changes", "presence.state",
+    },
     _not_own_typing,
 )
 ORIGINAL = ClientProfile("original", frozenset({"chat.message"}))

@@ -329,6 +329,7 @@ class Consumer(AsyncWebsocketConsumer):
         await self.session.event(event)
 
     chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = deliver
+    chat_pinned = chat_unpinned = deliver
     presence = presence_changes = deliver
     # The user's blocks and mutes (their group carries them to every socket of theirs).
     block_updated = conversation_muted = deliver
