@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from chat.pinned_forwarded import PinnedAndForwarded
+
 # The longest client_id a client may choose (see ConversationMessage.client_id).
 CLIENT_ID_MAX_LENGTH = 64
 TITLE_MAX_LENGTH = 255
@@ -121,7 +123,7 @@ class MessageQuerySet(models.QuerySet):
         return self.select_related("created_by", "reply_to__created_by", "forwarded_from")
 
 
-class ConversationMessage(models.Model):
+class ConversationMessage(PinnedAndForwarded, models.Model):
     TEXT, SYSTEM = "text", "system"
     KINDS = [(TEXT, "text"), (SYSTEM, "system")]
 
@@ -170,32 +172,11 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
-    # Pinned to its conversation (chat.messages.pins): when and by whom, on
-    # the row so that message JSON shows ``pinned`` with no other query and
-    # the pins list is one index scan. Cleared when the message is deleted
-    # or hidden by a moderator.
-    pinned_at = models.DateTimeField(null=True, blank=True, editable=False)
-    pinned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
-    # A forwarded copy (chat.messages.forward): who wrote the original and
-    # when, never where (recipients may not be members of the source
-    # conversation). A copy of a copy keeps the first original's.
-    # ``forwarded_created_at`` marks a copy: its author may be gone.
-    forwarded_from = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
-    forwarded_created_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
-    class Meta:
+    class Meta(PinnedAndForwarded.Meta):
         ordering = ["conversation", "seq"]
-        indexes = [
-            models.Index(
-                fields=["conversation", "-pinned_at"], condition=Q(pinned_at__isnull=False), name="pinned_messages"
-            ),
-        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),
             models.UniqueConstraint(

@@ -59,6 +59,15 @@ def _system_message(
     return message
 
 
+def system_message_post(
+    conversation: Conversation, *, actor: User, body: str, action: str, outbox: Outbox, user_ids=(), **details,
+) -> ConversationMessage:
+    """A system message for a change another service makes in a conversation (a pin: chat.messages.pins)."""
+    return _system_message(
+        conversation, actor=actor, body=body, action=action, outbox=outbox, user_ids=user_ids, **details
+    )
+
+
 def _announce_update(
     conversation_id: UUID, *, actor: User, message: ConversationMessage, outbox: Outbox,
     added=(), removed=(),

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat.conversations.groups import _system_message
+from chat.conversations.groups import system_message_post
 from chat.conversations.roles import Action, group_for
 from chat.messages.services import member_message, unpin
 from chat.models import ConversationMessage
@@ -66,7 +66,7 @@ def message_pin(*, conversation_id, user: User, message_id, outbox: Outbox) -> C
             )
         message.pinned_at, message.pinned_by = timezone.now(), user
         message.save(update_fields=["pinned_at", "pinned_by"])
-        _system_message(
+        system_message_post(
             conversation, actor=user, body=f"{user.display_name} pinned a message", action="message_pinned",
             message_id=str(message.id), outbox=outbox,
         )

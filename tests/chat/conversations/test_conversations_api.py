@@ -21,7 +21,7 @@ CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_s
 LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
-    "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
+    "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments", "pinned", "forwarded",
 }
 
 
@@ -81,6 +81,8 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "reply_to": None,
         "reactions": [],
         "attachments": [],
+        "pinned": False,
+        "forwarded": None,
     }
     assert_timestamp(data["created_at"], saved.created_at)
 
