@@ -493,6 +493,11 @@ CHAT_INVITE_DEFAULT_SECONDS = env.int("CHAT_INVITE_DEFAULT_SECONDS", default=7 *
 CHAT_INVITE_MAX_SECONDS = max(CHAT_INVITE_DEFAULT_SECONDS, env.int("CHAT_INVITE_MAX_SECONDS", default=30 * 24 * 3600))
 CHAT_INVITES_PER_CONVERSATION = env.int("CHAT_INVITES_PER_CONVERSATION", default=20, minimum=1)
 CHAT_JOIN_REQUESTS_PER_CONVERSATION = env.int("CHAT_JOIN_REQUESTS_PER_CONVERSATION", default=100, minimum=1)
+# The most messages pinned in one conversation at once (a pin past it is a
+# 400 ``too_many_pins``), and the most conversations one forward request may
+# send a message to (past it, a 400 ``too_many_targets``).
+CHAT_PINS_PER_CONVERSATION = env.int("CHAT_PINS_PER_CONVERSATION", default=50, minimum=1)
+CHAT_FORWARD_MAX_TARGETS = env.int("CHAT_FORWARD_MAX_TARGETS", default=10, minimum=1)
 # The most users one user may block: each notifications socket of theirs
 # keeps the blocked ids in memory to filter what it is sent.
 USER_MAX_BLOCKS = env.int("USER_MAX_BLOCKS", default=1000, minimum=1)

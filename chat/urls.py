@@ -48,6 +48,17 @@ urlpatterns = [
         threads.ThreadFollowView.as_view(),
         name="chat-thread-follow",
     ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/pin/",
+        messages.PinView.as_view(),
+        name="chat-message-pin",
+    ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/forward/",
+        messages.ForwardView.as_view(),
+        name="chat-message-forward",
+    ),
+    path("<str:conversation_id>/pins/", messages.PinsView.as_view(), name="chat-pins"),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),

@@ -519,3 +519,65 @@ async def test_a_thread_through_the_demo_page(start_server):
             assert_no_errors(bob)
         finally:
             await browser.close()
+
+
+@pytest.mark.slow
+async def test_pins_and_forwarding_through_the_demo_page(start_server):
+    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
+    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+    server = start_server(**SERVER_ENV)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            alice = await sign_up(browser, server, "Alice")
+            bob = await sign_up(browser, server, "Bob")
+            await alice.page.fill("#group-title", "Team")
+            await alice.page.fill("#group-users", bob.id)
+            await alice.page.click("#group-form button")
+            await expect(alice.page.locator("#room-title")).to_have_text("Team")
+            group = await alice.active_conversation()
+            await alice.page.fill("#start-user", bob.id)
+            await alice.page.click("#start-form button")
+            await expect(alice.page.locator("#room-title")).to_have_text("Bob")
+            await expect(alice.room_state).to_have_attribute("data-state", "open")
+            direct = await alice.active_conversation()
+            await expect(bob.conversation(direct).locator(".title")).to_have_text("Alice")
+            await bob.open(direct)
+            await bob.send("Look at this")
+            await expect_messages(alice, ["Look at this"])
+
+            # Alice pins Bob's message from its menu: both see it pinned, and Bob's pins list shows it.
+            message = alice.page.locator('#messages [data-seq="1"]')
+            await message.hover()
+            await message.get_by_role("button", name="Pin").click()
+            await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=pinned]')).to_be_visible()
+            await expect(message.get_by_test_id("pinned")).to_be_visible()
+            await expect_messages(bob, ["Look at this", "Alice pinned a message"])
+            await bob.page.click("#show-pins")
+            await expect(bob.page.get_by_test_id("pin")).to_have_count(1)
+            await expect(bob.page.get_by_test_id("pin")).to_contain_text("Look at this")
+            await expect(bob.page.get_by_test_id("pin")).to_contain_text("pinned by Alice")
+
+            # She forwards it to the group, where it says whose it was.
+            await message.hover()
+            await message.get_by_role("button", name="Forward").click()
+            await alice.page.locator("#forward-to").select_option(label="Team")
+            await alice.page.fill("#forward-comment", "from our chat")
+            await alice.page.click("#forward-form button[type=submit]")
+            await expect(alice.page.locator("#notice")).to_have_text("Forwarded to 1 conversation.")
+            await alice.open(group)
+            await expect_messages(alice, ["Look at this", "from our chat"])
+            await expect(alice.page.locator('#messages [data-seq="1"] [data-testid=forwarded]')).to_have_text(
+                "Forwarded from Bob"
+            )
+
+            # Unpinning (Bob, a member of the direct conversation) updates the list live.
+            mine = bob.page.locator('#messages [data-seq="1"]')
+            await mine.hover()
+            await mine.get_by_role("button", name="Unpin").click()
+            await expect(bob.page.get_by_test_id("pin")).to_have_count(0)
+            await expect(mine.get_by_test_id("pinned")).to_have_count(0)
+            assert_no_errors(alice)
+            assert_no_errors(bob)
+        finally:
+            await browser.close()

@@ -130,13 +130,57 @@ def attach_uploads(*, message: ConversationMessage, uploads: list[Attachment]) -
     Attachment.objects.filter(id__in=[attachment.id for attachment in uploads]).update(message=message)
 
 
+def attachments_shared(*, source: ConversationMessage, conversation_id: UUID, sender: User) -> list[Attachment]:
+    """
+    New attachment rows of ``conversation_id`` for the files ``source``
+    carries, in its order, unsaved: a forwarded copy shares the stored files
+    rather than copying them, and rows of its own conversation let its
+    members (only they) download them. The caller holds ``source``'s lock,
+    so its files cannot be deleted meanwhile.
+    """
+    if not source.attachment_summary:
+        return []
+    rows = {str(row.id): row for row in Attachment.objects.filter(message=source)}
+    return [
+        Attachment(
+            conversation_id=conversation_id, uploaded_by=sender, file=row.file.name, name=row.name,
+            content_type=row.content_type, size=row.size, width=row.width, height=row.height,
+        )
+        for row in (rows.get(item["id"]) for item in source.attachment_summary)
+        if row is not None
+    ]
+
+
+def attach_shared(*, message: ConversationMessage, shared: list[Attachment]) -> None:
+    """Save the rows ``attachments_shared`` made, carried by ``message``."""
+    for attachment in shared:
+        attachment.message = message
+    Attachment.objects.bulk_create(shared)
+
+
 def attachments_delete(attachments: list[Attachment]) -> None:
-    """Delete the rows now and the files once the transaction commits."""
+    """
+    Delete the rows now and, once the transaction commits, each file no
+    other row refers to (forwarded copies share files: chat.messages.forward).
+    """
     if not attachments:
         return
     Attachment.objects.filter(id__in=[attachment.id for attachment in attachments]).delete()
     files = [(attachment.file.storage, attachment.file.name) for attachment in attachments]
-    transaction.on_commit(lambda: _delete_files(files))
+    transaction.on_commit(lambda: _delete_unreferenced_files(files))
+
+
+def _delete_unreferenced_files(files) -> None:
+    """
+    Delete the files no attachment row refers to any more. Asked after the
+    commit: of two transactions deleting a file's last two rows at once, the
+    one that commits last sees neither row and deletes the file. A new row
+    for a file is only made from a row of a message whose lock the maker
+    holds (attachments_shared), which its deleter also takes.
+    """
+    names = {name for _, name in files}
+    still_used = set(Attachment.objects.filter(file__in=names).values_list("file", flat=True))
+    _delete_files([(storage, name) for storage, name in files if name not in still_used])
 
 
 def _delete_files(files) -> None:

@@ -7,31 +7,41 @@ Message endpoints under /api/chat/<id>/:
     PATCH|DELETE messages/<message_id>/     -> the message (author only)
     POST messages/<message_id>/reactions/ {emoji}   -> the message
     DELETE messages/<message_id>/reactions/<emoji>/ -> the message
+    POST|DELETE messages/<message_id>/pin/          -> the message (pinned or not)
+    GET  pins/?limit=&cursor=                       -> [{message, pinned_by, pinned_at}...] newest pin first (Link)
+    POST messages/<message_id>/forward/ {conversation_ids, comment?} -> {results: [per target]}
 """
 
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.conversations.api import members_conversation
+from chat.messages.forward import message_forward
+from chat.messages.pins import message_pin, message_unpin
 from chat.messages.reactions import reaction_add, reaction_remove
-from chat.messages.selectors import message_list
+from chat.messages.selectors import message_list, pinned_messages
 from chat.messages.send import message_send
 from chat.messages.serializers import (
+    ForwardInput,
+    ForwardOut,
     MessageCreateInput,
     MessageEditInput,
     MessageOut,
     MessageRangeInput,
+    PinOut,
     ReactionInput,
     message_data,
+    timestamp,
 )
 from chat.messages.services import message_delete, message_edit
 from chat.search.api import search_response
 from chat.search.serializers import SearchInput
 from core.errors import InvalidInput
-from core.pagination import LINK_HEADER
+from useraccount.serializers import user_public
+from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
 from core.schema import errors
 from core.throttling import (
     MessageSearchThrottle,
@@ -149,3 +159,90 @@ class ReactionView(APIView):
             conversation_id=conversation_id, user=request.user, message_id=message_id, emoji=emoji
         )
         return Response(message_data(message))
+
+
+class PinView(APIView):
+    @extend_schema(
+        tags=["messages"], request=None, responses={200: MessageOut, **errors(400, 401, 403, 404)},
+        description=(
+            "Pin a message (again: no change). A group's owner and admins (else 403 `not_admin`), either member of "
+            "a direct conversation (403 `blocked` or `recipient_deleted` while it is closed). 400 `too_many_pins` "
+            "past CHAT_PINS_PER_CONVERSATION; `message_deleted`, `message_moderated`, `system_message`. Posts a "
+            "system message (`message_pinned`); the room gets `chat.pinned`."
+        ),
+    )
+    def post(self, request, conversation_id, message_id):
+        message = message_pin(conversation_id=conversation_id, user=request.user, message_id=message_id)
+        return Response(message_data(message))
+
+    @extend_schema(
+        tags=["messages"], responses={200: MessageOut, **errors(401, 403, 404)},
+        description="Unpin a message (not pinned: no change); the same right as pinning. The room gets `chat.unpinned`.",
+    )
+    def delete(self, request, conversation_id, message_id):
+        message = message_unpin(conversation_id=conversation_id, user=request.user, message_id=message_id)
+        return Response(message_data(message))
+
+
+class PinPage(LinkHeaderCursorPagination):
+    """Pins newest first, paged as the conversations are (?limit=, cursors in Link)."""
+
+    ordering = "-pinned_at"
+
+
+class PinsView(APIView):
+    @extend_schema(
+        tags=["messages"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            LINK_HEADER,
+        ],
+        responses={200: PinOut(many=True), **errors(401, 404)},
+        description="The conversation's pinned messages, newest pin first, with who pinned each and when.",
+    )
+    def get(self, request, conversation_id):
+        conversation = members_conversation(request, conversation_id)
+        paginator = PinPage()
+        page = paginator.paginate_queryset(pinned_messages(conversation=conversation), request, view=self)
+        return paginator.get_paginated_response([
+            {
+                "message": message_data(message),
+                "pinned_by": user_public(message.pinned_by) if message.pinned_by is not None else None,
+                "pinned_at": timestamp(message.pinned_at),
+            }
+            for message in page
+        ])
+
+
+class ForwardView(APIView):
+    throttle_classes = [UserThrottle, MessageSendThrottle]
+
+    @extend_schema(
+        tags=["messages"], request=ForwardInput, responses={200: ForwardOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Forward a message of this conversation to conversations of yours (at most CHAT_FORWARD_MAX_TARGETS, "
+            "else 400 `too_many_targets`), each copy sent as any message is and saying whose it was, never from "
+            "where; then `comment`, if any. One result per target: a target you may not post in (404 `not_found`, "
+            "403 `blocked`, `recipient_deleted`) fails alone, the others are sent. The whole request fails for a "
+            "message you cannot see (404) or that cannot be forwarded (400 `message_deleted`, `message_moderated`, "
+            "`system_message`). Files are shared with the copies, not copied."
+        ),
+    )
+    def post(self, request, conversation_id, message_id):
+        data = ForwardInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = message_forward(
+            conversation_id=conversation_id, user=request.user, message_id=message_id,
+            conversation_ids=data.validated_data["conversation_ids"], comment=data.validated_data["comment"],
+        )
+        return Response({"results": [
+            {
+                "conversation_id": result.conversation_id,
+                "ok": result.error is None,
+                "message": message_data(result.message) if result.message is not None else None,
+                "comment": message_data(result.comment) if result.comment is not None else None,
+                "error": result.error.as_dict() if result.error is not None else None,
+            }
+            for result in results
+        ]})

@@ -1,7 +1,8 @@
 """
-Reads of messages: a conversation's history page by page (``message_list``)
-and what changed since a client last looked (``changes_since``, the
-notifications socket's ``sync``, in three queries).
+Reads of messages: a conversation's history page by page (``message_list``),
+what changed since a client last looked (``changes_since``, the
+notifications socket's ``sync``, in three queries) and its pinned messages
+(``pinned_messages``).
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from operator import or_
 from django.db.models import (
     F,
     Q,
+    QuerySet,
     Window,
 )
 from django.db.models.functions import RowNumber
@@ -22,6 +24,17 @@ from chat.models import (
 )
 from useraccount.models import User
 
+
+
+def pinned_messages(*, conversation: Conversation) -> QuerySet[ConversationMessage]:
+    """
+    The conversation's pinned messages with who pinned them, for a page
+    ordered newest pin first (the ``pinned_messages`` index: one scan).
+    """
+    return (
+        ConversationMessage.objects.for_display().select_related("pinned_by")
+        .filter(conversation=conversation, pinned_at__isnull=False)
+    )
 
 
 def message_list(

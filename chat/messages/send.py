@@ -31,7 +31,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from chat.attachments.serializers import attachment_summary
-from chat.attachments.services import attach_uploads, uploads_for_message
+from chat.attachments.services import attach_shared, attach_uploads, attachments_shared, uploads_for_message
 from chat.models import ConversationMessage
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
@@ -62,7 +62,7 @@ CLIENT_ID_CONSTRAINT = "unique_message_client_id"
 @with_outbox
 def message_send(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    thread_id=None, outbox: Outbox,
+    thread_id=None, forward_of: ConversationMessage | None = None, outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     Validate, save and announce a message. Returns ``(message, created)``.
@@ -76,11 +76,15 @@ def message_send(
     yet (the body may then be empty). ``thread_id`` makes it a reply in
     that message's thread (chat.threads): the root's summary is rewritten
     under its row lock, the sender follows the thread, and the room also
-    gets ``chat.thread.updated``.
+    gets ``chat.thread.updated``. ``forward_of`` makes the message a
+    forwarded copy of that one (chat.messages.forward, which checked it and
+    holds its row's lock): it says whose it was and when, and shares its
+    files through new attachment rows of this conversation.
     """
     conversation_id = parse_conversation_id(conversation_id)
     attachment_ids = _attachment_ids(attachment_ids)
-    body = validate_body(body, may_be_empty=bool(attachment_ids))
+    shares_files = forward_of is not None and bool(forward_of.attachment_summary)
+    body = validate_body(body, may_be_empty=bool(attachment_ids) or shares_files)
     client_id = validate_client_id(client_id)
     reply_to_id = _reply_to_id(reply_to)
     thread_id = thread_ref(thread_id)
@@ -92,7 +96,10 @@ def message_send(
         with transaction.atomic():
             seq, peer_id = next_seq(conversation_id=conversation_id, sender=sender)
             root = thread_root_for_reply(conversation_id=conversation_id, thread_id=thread_id) if thread_id else None
-            uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
+            if forward_of is None:
+                uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
+            else:
+                uploads = attachments_shared(source=forward_of, conversation_id=conversation_id, sender=sender)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
                 seq=seq,
@@ -103,9 +110,13 @@ def message_send(
                 reply_to_id=reply_to_id,
                 thread_root=root,
                 attachment_summary=[attachment_summary(upload) for upload in uploads],
+                **_forwarded_origin(forward_of),
             )
             message.reply_to = _replied_message(message=message)
-            attach_uploads(message=message, uploads=uploads)
+            if forward_of is None:
+                attach_uploads(message=message, uploads=uploads)
+            else:
+                attach_shared(message=message, shared=uploads)
             follower_ids = thread_reply_added(reply=message, root=root) if root else None
             mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
             announce_new_message(message, outbox=outbox, follower_ids=follower_ids)
@@ -219,6 +230,15 @@ def message_by_client_id(*, conversation_id: UUID, sender: User, client_id: str)
         .filter(conversation_id=conversation_id, created_by=sender, client_id=client_id)
         .first()
     )
+
+
+def _forwarded_origin(source: ConversationMessage | None) -> dict:
+    """A copy's ``forwarded_from`` and ``forwarded_created_at``: the original's, even through copies of copies."""
+    if source is None:
+        return {}
+    if source.forwarded_created_at is not None:
+        return {"forwarded_from": source.forwarded_from, "forwarded_created_at": source.forwarded_created_at}
+    return {"forwarded_from": source.created_by, "forwarded_created_at": source.created_at}
 
 
 def _attachment_ids(value) -> list[UUID]:

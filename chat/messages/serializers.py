@@ -61,6 +61,22 @@ def message_data(message: ConversationMessage) -> dict:
         "thread_id": str(message.thread_root_id) if message.thread_root_id else None,
         # Kept on the root's row in the shape shown (chat.threads.services.thread_summary).
         "thread": message.thread_summary,
+        "pinned": message.pinned_at is not None,
+        "forwarded": forwarded_data(message),
+    }
+
+
+def forwarded_data(message: ConversationMessage) -> dict | None:
+    """
+    Where a forwarded copy came from: the original's author and time, never
+    its conversation (the copy's readers may not be members of it).
+    """
+    if message.forwarded_created_at is None:
+        return None
+    author = message.forwarded_from if message.forwarded_from_id is not None else None
+    return {
+        "from_user": user_public(author) if author is not None else None,
+        "original_created_at": timestamp(message.forwarded_created_at),
     }
 
 
@@ -157,7 +173,8 @@ class ReactionOut(serializers.Serializer):
 
 class SystemOut(serializers.Serializer):
     action = serializers.ChoiceField(
-        choices=["renamed", "members_added", "member_removed", "member_left", "role_changed", "member_joined"]
+        choices=["renamed", "members_added", "member_removed", "member_left", "role_changed", "member_joined",
+                 "message_pinned"]
     )
     user_ids = serializers.ListField(
         child=serializers.UUIDField(), help_text="Who was added, removed, left or joined, or whose role changed."
@@ -166,6 +183,12 @@ class SystemOut(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=["owner", "admin", "member"], required=False, help_text="The new role (role_changed)."
     )
+    message_id = serializers.UUIDField(required=False, help_text="The message pinned (message_pinned).")
+
+
+class ForwardedOut(serializers.Serializer):
+    from_user = UserPublicOut(allow_null=True, help_text="Who wrote the original (of a copy of a copy, the first).")
+    original_created_at = serializers.DateTimeField(help_text="When the original was sent.")
 
 
 class ThreadSummaryOut(serializers.Serializer):
@@ -202,3 +225,42 @@ class MessageOut(serializers.Serializer):
         allow_null=True, help_text="For a reply in a thread: the thread's root (a message of the main timeline)."
     )
     thread = ThreadSummaryOut(allow_null=True, help_text="For a thread's root: its replies in short; null without any.")
+    pinned = serializers.BooleanField(help_text="Pinned to the conversation (GET /api/chat/<id>/pins/).")
+    forwarded = ForwardedOut(
+        allow_null=True, help_text="A forwarded copy: whose message it copies and when that was sent; never from where."
+    )
+
+
+class PinOut(serializers.Serializer):
+    message = MessageOut()
+    pinned_by = UserPublicOut(allow_null=True, help_text="Who pinned it (null if their account is gone).")
+    pinned_at = serializers.DateTimeField()
+
+
+class ForwardInput(serializers.Serializer):
+    # The bound is checked by the service (CHAT_FORWARD_MAX_TARGETS), with the code clients switch on.
+    conversation_ids = serializers.ListField(
+        child=serializers.CharField(), allow_empty=False,
+        help_text="Conversations of yours to forward to, at most CHAT_FORWARD_MAX_TARGETS (10); each once.",
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, default="",
+        help_text="Sent after the copy, as your own message, in each conversation the copy reached.",
+    )
+
+
+class ForwardErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ForwardResultOut(serializers.Serializer):
+    conversation_id = serializers.CharField()
+    ok = serializers.BooleanField()
+    message = MessageOut(allow_null=True, help_text="The copy, when it was sent.")
+    comment = MessageOut(allow_null=True, help_text="The comment sent after it, when there was one.")
+    error = ForwardErrorOut(allow_null=True, help_text="Why nothing was sent there (as an error response's body).")
+
+
+class ForwardOut(serializers.Serializer):
+    results = ForwardResultOut(many=True, help_text="One per target, in the order asked.")

@@ -100,7 +100,8 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
             return message
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
-        # Its reactions and files go with it.
+        # Its reactions, files and pin go with it.
+        pin_drop(message, outbox=outbox)
         message.reactions.all().delete()
         attachments_delete(list(message.attachments.all()))
         message.body = ""
@@ -109,3 +110,20 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
         message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
     return message
+
+
+def pin_drop(message: ConversationMessage, *, outbox: Outbox) -> None:
+    """
+    Unpin a message that is being deleted or hidden (chat.messages.pins),
+    its row locked by the caller, in the caller's transaction; the room gets
+    ``chat.unpinned`` with no ``by``. Nothing for a message that is not pinned.
+    """
+    if message.pinned_at is None:
+        return
+    unpin(message)
+    outbox.emit(conversation_group(message.conversation_id), events.unpinned(message, by_id=None))
+
+
+def unpin(message: ConversationMessage) -> None:
+    message.pinned_at, message.pinned_by = None, None
+    ConversationMessage.objects.filter(pk=message.pk).update(pinned_at=None, pinned_by=None)

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from chat.models.pinned_forwarded import PinnedAndForwarded
+
 # The longest client_id a client may choose (see ConversationMessage.client_id).
 CLIENT_ID_MAX_LENGTH = 64
 TITLE_MAX_LENGTH = 255
@@ -116,10 +118,10 @@ class ConversationMember(models.Model):
 class MessageQuerySet(models.QuerySet):
     def for_display(self):
         """With everything ``message_data`` reads, in the same query."""
-        return self.select_related("created_by", "reply_to__created_by")
+        return self.select_related("created_by", "reply_to__created_by", "forwarded_from")
 
 
-class ConversationMessage(models.Model):
+class ConversationMessage(PinnedAndForwarded, models.Model):
     TEXT, SYSTEM = "text", "system"
     KINDS = [(TEXT, "text"), (SYSTEM, "system")]
 
@@ -177,9 +179,12 @@ class ConversationMessage(models.Model):
 
     objects = MessageQuerySet.as_manager()
 
-    class Meta:
+    class Meta(PinnedAndForwarded.Meta):
         ordering = ["conversation", "seq"]
-        indexes = [models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq")]  # a thread's pages
+        indexes = [
+            *PinnedAndForwarded.Meta.indexes,
+            models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq"),  # a thread's pages
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),
             models.UniqueConstraint(

@@ -14,6 +14,7 @@ from chat.models import (
     ModerationAction,
     Report,
 )
+from chat.messages.services import pin_drop
 from chat.realtime import events
 from chat.realtime.groups import conversation_group
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -127,6 +128,7 @@ def message_hide(
             raise Forbidden("A system message cannot be hidden.")
         if message.is_moderated:
             return message, False
+        pin_drop(message, outbox=outbox)
         message.moderated_at, message.moderated_by = timezone.now(), moderator
         message.save(update_fields=["moderated_at", "moderated_by"])
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))

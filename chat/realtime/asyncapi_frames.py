@@ -171,7 +171,8 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
         "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "moderated": False, "kind": "text",
         "system": None,
-        "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None,
+        "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None, "pinned": False,
+        "forwarded": None,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -285,6 +286,28 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "message_id": example_message["id"], "seq": 42,
              "thread": {"reply_count": 3, "last_reply_at": "2026-11-21T09:40:00.123456Z", "last_reply_seq": 57,
                         "latest_replier_ids": [user_id]}},
+        ),
+        "chat.pinned": (
+            "A message was pinned (the owner or an admin of a group, either member of a direct conversation); "
+            "the message as it is now",
+            frame("chat.pinned", {
+                "message_id": UUID_SCHEMA, "seq": SEQ_SCHEMA,
+                "pinned_by": {"anyOf": [ref("UserPublicOut"), {"type": "null"}]},
+                "pinned_at": {"type": "string", "format": "date-time"},
+                "message": ref("MessageOut"),
+            }, ("message_id", "seq", "pinned_by", "pinned_at", "message")),
+            {"type": "chat.pinned", "message_id": example_message["id"], "seq": 42,
+             "pinned_by": example_message["created_by"], "pinned_at": "2026-11-21T09:32:00Z",
+             "message": {**example_message, "pinned": True}},
+        ),
+        "chat.unpinned": (
+            "A message stopped being pinned: unpinned by a member (`by`), or deleted or hidden by a moderator "
+            "(`by` null)",
+            frame("chat.unpinned", {
+                "message_id": UUID_SCHEMA, "seq": SEQ_SCHEMA,
+                "by": {"type": ["string", "null"], "format": "uuid"},
+            }, ("message_id", "seq", "by")),
+            {"type": "chat.unpinned", "message_id": example_message["id"], "seq": 42, "by": user_id},
         ),
         "block.updated": (
             "The user blocked or unblocked someone (on any device): hide or show their messages",

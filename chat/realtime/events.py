@@ -222,3 +222,30 @@ def join_requested(request, *, user) -> dict:
     }
     return {"type": "conversation.join_requested", "conversation_id": str(request.conversation_id),
             "text": dumps(frame)}
+
+
+def pinned(message: ConversationMessage) -> dict:
+    """``chat.pinned``: a message was pinned (``pinned_by`` loaded); the message as it is now."""
+    frame = {
+        "type": "chat.pinned",
+        "message_id": str(message.id),
+        "seq": message.seq,
+        "pinned_by": user_public(message.pinned_by) if message.pinned_by is not None else None,
+        "pinned_at": timestamp(message.pinned_at),
+        "message": message_data(message),
+    }
+    return {"type": "chat.pinned", "conversation_id": str(message.conversation_id), "text": dumps(frame)}
+
+
+def unpinned(message: ConversationMessage, *, by_id) -> dict:
+    """
+    ``chat.unpinned``: a message stopped being pinned; ``by`` is who unpinned
+    it, None when it went because the message was deleted or hidden.
+    """
+    frame = {
+        "type": "chat.unpinned",
+        "message_id": str(message.id),
+        "seq": message.seq,
+        "by": str(by_id) if by_id is not None else None,
+    }
+    return {"type": "chat.unpinned", "conversation_id": str(message.conversation_id), "text": dumps(frame)}

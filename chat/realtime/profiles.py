@@ -4,7 +4,7 @@ Client profiles: one place answers "does this client want this event?".
     ORIGINAL.accepts(event, viewer_id=...)   # the tutorial client on ws/<id>/
 
 - ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
-  deletions, reactions, thread summaries, read positions, typing,
+  deletions, reactions, thread summaries, pins, read positions, typing,
   presence), except the viewer's own typing notices.
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
@@ -19,7 +19,7 @@ Client profiles: one place answers "does this client want this event?".
 from dataclasses import dataclass
 from typing import Callable
 
-_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction", "chat.thread.updated"})
+_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned", "chat.unpinned"})
 _MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
 
 
@@ -58,8 +58,8 @@ class ClientProfile:
 RICH = ClientProfile(
     "rich",
     _MESSAGES | {
-        "chat.read", "chat.typing", "chat.reaction", "chat.thread.updated", "presence", "presence.changes",
-        "presence.state",
+        "chat.read", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned", "chat.unpinned",
+        "presence", "presence.changes", "presence.state",
     },
     _not_own_typing,
 )

@@ -330,6 +330,7 @@ class Consumer(AsyncWebsocketConsumer):
 
     chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = deliver
     chat_thread_updated = deliver
+    chat_pinned = chat_unpinned = deliver
     presence = presence_changes = deliver
     # The user's blocks and mutes (their group carries them to every socket of theirs).
     block_updated = conversation_muted = deliver

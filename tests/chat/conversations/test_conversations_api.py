@@ -22,7 +22,7 @@ LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
     "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
-    "thread_id", "thread",
+    "thread_id", "thread", "pinned", "forwarded",
 }
 
 
@@ -84,6 +84,8 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "attachments": [],
         "thread_id": None,
         "thread": None,
+        "pinned": False,
+        "forwarded": None,
     }
     assert_timestamp(data["created_at"], saved.created_at)
 

@@ -223,6 +223,12 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await _next_of(ws, "chat.reaction")
             await bobs_room.send_json_to({"type": "message.send", "body": "in a thread", "thread_id": sent["id"]})
             await _next_of(ws, "chat.thread.updated")
+            pinned = await _async(client_for(bob).post, f"/api/chat/{direct.id}/messages/{sent['id']}/pin/")
+            assert pinned.status_code == 200
+            await _next_of(ws, "chat.pinned")
+            unpinned = await _async(client_for(bob).delete, f"/api/chat/{direct.id}/messages/{sent['id']}/pin/")
+            assert unpinned.status_code == 200
+            await _next_of(ws, "chat.unpinned")
             await ws.send_json_to({"type": "message.edit", "message_id": sent["id"], "body": "hello"})
             await _next_of(ws, "chat.message.updated")
             await _next_of(feed, "chat.message.updated")

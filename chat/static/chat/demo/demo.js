@@ -501,6 +501,7 @@ async function openRoom(id) {
   $("#messages").replaceChildren();
   $("#typing").textContent = "";
   $("#load-older").hidden = true;
+  closePins();
   showRoomState("connecting");
   stopEditing();
   closeThread();
@@ -567,6 +568,8 @@ function roomFrame(frame) {
       return renderReceipts();
     case "chat.thread.updated": return threadUpdated(frame);
     case "chat.typing": return showTyping(frame.user_id, frame.name);
+    case "chat.pinned":
+    case "chat.unpinned": return pinFrame(frame);
     case "presence.state": {
       const now = new Set(frame.online);
       for (const user of conversations.get(room.id)?.users ?? []) online.set(user.id, now.has(user.id));
@@ -613,7 +616,7 @@ function showMessage(message) {
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`;
-  return el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
+  return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
@@ -623,7 +626,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body),
-    threadLine(message));
+    threadLine(message)));
 }
 
 function pendingElement(body) {
@@ -885,6 +888,105 @@ $("#thread-composer").addEventListener("submit", (event) => {
   renderThread();
   $("#thread-input").value = "";
 });
+
+// --- Pinned messages and forwarding (docs/protocol.md) -------------------------------
+// Their buttons carry data-message-action (not data-action), so the edit and
+// delete handler above never sees them.
+
+/** Whether the user may pin in the open room: a direct conversation's members, a group's owner and admins. */
+function mayPin() {
+  const conversation = conversations.get(room?.id);
+  if (!conversation) return false;
+  const me = conversation.users.find((user) => user.id === session.user.id);
+  return conversation.is_direct || me?.role === "owner" || me?.role === "admin";
+}
+
+/** A message's "Forwarded from" label, pin marker, and Pin/Unpin and Forward buttons. */
+function withPinAndForward(message, element) {
+  if (message.forwarded) {
+    const from = message.forwarded.from_user?.name ?? "someone";
+    element.querySelector(".meta").after(el("p", {class: "forwarded", "data-testid": "forwarded"}, `Forwarded from ${from}`));
+  }
+  if (message.pinned) {
+    element.querySelector(".meta").append(el("span", {class: "pinned", "data-testid": "pinned"}, " · pinned"));
+  }
+  if (message.deleted || message.moderated || message.kind === "system") return element;
+  const buttons = el("span", {class: "actions"},
+    mayPin() ? el("button", {type: "button", class: "link", "data-message-action": message.pinned ? "unpin" : "pin"},
+      message.pinned ? "Unpin" : "Pin") : null,
+    el("button", {type: "button", class: "link", "data-message-action": "forward"}, "Forward"));
+  element.querySelector(".meta").append(buttons);
+  return element;
+}
+
+function pinFrame(frame) {
+  const shown = room.messages.get(frame.seq);
+  if (frame.type === "chat.pinned") {
+    if (shown) showMessage(frame.message);
+  } else if (shown) {
+    showMessage({...shown, pinned: false});
+  }
+  if (!$("#pins-panel").hidden) safely(loadPins)();
+}
+
+async function loadPins() {
+  const current = room;
+  const pins = await apiJson(`/api/chat/${current.id}/pins/`);
+  if (room !== current) return;
+  $("#pins").replaceChildren(...pins.map((pin) => el("li", {"data-testid": "pin"},
+    el("span", {class: "author"}, pin.message.created_by.name), ": ", pin.message.body || "(attachment)",
+    el("span", {class: "muted"}, ` · pinned by ${pin.pinned_by?.name ?? "someone"} ${clock(pin.pinned_at)}`))));
+  $("#pins-empty").hidden = pins.length > 0;
+}
+
+function closePins() {
+  $("#pins-panel").hidden = true;
+  $("#pins").replaceChildren();
+}
+
+$("#show-pins").addEventListener("click", safely(async () => {
+  if (!$("#pins-panel").hidden) return closePins();
+  $("#pins-panel").hidden = false;
+  await loadPins();
+}));
+
+/** The forward dialog: the user's other conversations to choose from, and an optional comment. */
+function openForward(message) {
+  const choices = [...conversations.values()].sort(byTime);
+  $("#forward-to").replaceChildren(...choices.map((conversation) =>
+    el("option", {value: conversation.id}, titleOf(conversation))));
+  $("#forward-comment").value = "";
+  $("#forward-dialog").dataset.messageId = message.id;
+  $("#forward-dialog").dataset.conversationId = room.id;
+  $("#forward-dialog").showModal();
+}
+
+$("#forward-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  const dialog = $("#forward-dialog");
+  const targets = [...$("#forward-to").selectedOptions].map((option) => option.value);
+  if (!targets.length) return notice("Choose a conversation to forward to.");
+  const comment = $("#forward-comment").value;
+  dialog.close();
+  const {results} = await apiJson(
+    `/api/chat/${dialog.dataset.conversationId}/messages/${dialog.dataset.messageId}/forward/`,
+    {method: "POST", body: {conversation_ids: targets, ...(comment.trim() ? {comment} : {})}});
+  const failed = results.filter((result) => !result.ok);
+  notice(failed.length
+    ? `Not forwarded to ${failed.map((r) => titleOf(conversations.get(r.conversation_id) ?? {users: []})).join(", ")}: ${failed[0].error.detail}`
+    : `Forwarded to ${results.length} conversation${results.length > 1 ? "s" : ""}.`);
+}));
+$("#forward-cancel").addEventListener("click", () => $("#forward-dialog").close());
+
+$("#messages").addEventListener("click", safely(async (event) => {
+  const button = event.target.closest("[data-message-action]");
+  if (!button || !room) return;
+  const message = room.messages.get(Number(button.closest("li").dataset.seq));
+  const action = button.dataset.messageAction;
+  if (action === "forward") return openForward(message);
+  // The room's chat.pinned / chat.unpinned frame updates the message and the list.
+  await api(`/api/chat/${room.id}/messages/${message.id}/pin/`, {method: action === "pin" ? "POST" : "DELETE"});
+}));
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
