@@ -473,6 +473,14 @@ CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=2
 # reactors' ids each emoji lists in message JSON (``count`` has them all).
 CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, minimum=1)
 CHAT_REACTION_USERS_SHOWN = env.int("CHAT_REACTION_USERS_SHOWN", default=20, minimum=1)
+# Mentions: how many different people one message may mention (<@id>
+# markup; more is a 400), the group size up to which any member may mention
+# @all (in larger groups only the owner and admins), and the pages of
+# GET /api/chat/mentions/ (?limit= up to the max).
+CHAT_MESSAGE_MAX_MENTIONS = env.int("CHAT_MESSAGE_MAX_MENTIONS", default=20, minimum=1)
+CHAT_MENTION_ALL_MIN_MEMBERS = env.int("CHAT_MENTION_ALL_MIN_MEMBERS", default=10, minimum=0)
+CHAT_MENTIONS_PAGE_SIZE = env.int("CHAT_MENTIONS_PAGE_SIZE", default=20, minimum=1)
+CHAT_MENTIONS_PAGE_MAX = max(CHAT_MENTIONS_PAGE_SIZE, env.int("CHAT_MENTIONS_PAGE_MAX", default=50))
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
 # The most users one user may block: each notifications socket of theirs

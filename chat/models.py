@@ -105,6 +105,12 @@ class ConversationMember(models.Model):
     ADMIN, MEMBER = "admin", "member"
     ROLES = [(ADMIN, "admin"), (MEMBER, "member")]
     role = models.CharField(max_length=16, choices=ROLES, default=MEMBER)
+    # Which messages this member is told of (``notification`` frames and
+    # pushes): all of them, only those that mention them, or none (chat.notify
+    # has the rule, with mutes and blocks). Unread counts move either way.
+    NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE = "all", "mentions", "none"
+    NOTIFICATION_LEVELS = [(NOTIFY_ALL, "all messages"), (NOTIFY_MENTIONS, "mentions only"), (NOTIFY_NONE, "nothing")]
+    notification_level = models.CharField(max_length=16, choices=NOTIFICATION_LEVELS, default=NOTIFY_ALL)
 
     class Meta:
         constraints = [
@@ -170,6 +176,16 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
+    # Whom it mentions (chat.messages.mentions), kept on the row as message
+    # JSON shows them, so showing a message takes no other query: the ids
+    # (at most CHAT_MESSAGE_MAX_MENTIONS), and whether it mentions @all. The
+    # Mention rows are the same facts indexed by user, for "my mentions".
+    # Database defaults too: the one-statement send (chat.messages.send) and
+    # other raw inserts of plain messages need not name them.
+    mention_ids = models.JSONField(
+        default=list, db_default=models.Value([], output_field=models.JSONField()), blank=True, editable=False
+    )
+    mentions_all = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -194,6 +210,26 @@ class ConversationMessage(models.Model):
     @property
     def is_moderated(self) -> bool:
         return self.moderated_at is not None
+
+
+class Mention(models.Model):
+    """
+    A member a message mentions (by name, or through @all): one row per
+    message and user, so that a user's recent mentions are one indexed read
+    (chat.messages.selectors.mention_list). Written with the message, and
+    rewritten by an edit; a deleted message's go with its body.
+    """
+
+    message = models.ForeignKey(ConversationMessage, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "message"], name="one_mention_per_user_and_message"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} in {self.message_id}"
 
 
 # The longest reaction a user may add, in characters: an emoji with a skin

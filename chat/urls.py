@@ -11,6 +11,7 @@ urlpatterns = [
     path("unread/", conversations.UnreadView.as_view(), name="chat-unread"),
     path("presence/", conversations.PresenceView.as_view(), name="chat-presence"),
     path("search/", search.SearchView.as_view(), name="chat-search"),
+    path("mentions/", messages.MentionListView.as_view(), name="chat-mentions"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -30,6 +31,10 @@ urlpatterns = [
     ),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
+    path(
+        "<str:conversation_id>/notifications/", conversations.NotificationLevelView.as_view(),
+        name="chat-notification-level",
+    ),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", conversations.MemberView.as_view(), name="chat-member"),
     path("<str:conversation_id>/attachments/", attachments.AttachmentsView.as_view(), name="chat-attachments"),

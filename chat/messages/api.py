@@ -7,17 +7,21 @@ Message endpoints under /api/chat/<id>/:
     PATCH|DELETE messages/<message_id>/     -> the message (author only)
     POST messages/<message_id>/reactions/ {emoji}   -> the message
     DELETE messages/<message_id>/reactions/<emoji>/ -> the message
+
+and, across conversations, ``GET /api/chat/mentions/?limit=&cursor=`` -> [message...]
+(the messages that mention you, newest first; Link).
 """
 
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.conversations.api import members_conversation
 from chat.messages.reactions import reaction_add, reaction_remove
-from chat.messages.selectors import message_list
+from chat.messages.selectors import mention_list, message_list
 from chat.messages.send import message_send
 from chat.messages.serializers import (
     MessageCreateInput,
@@ -31,7 +35,7 @@ from chat.messages.services import message_delete, message_edit
 from chat.search.api import search_response
 from chat.search.serializers import SearchInput
 from core.errors import InvalidInput
-from core.pagination import LINK_HEADER
+from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
 from core.schema import errors
 from core.throttling import (
     MessageSearchThrottle,
@@ -148,3 +152,33 @@ class ReactionView(APIView):
             conversation_id=conversation_id, user=request.user, message_id=message_id, emoji=emoji
         )
         return Response(message_data(message))
+
+
+class MentionPagination(LinkHeaderCursorPagination):
+    """Mentions newest first, CHAT_MENTIONS_PAGE_SIZE a page unless ``?limit=`` asks (up to CHAT_MENTIONS_PAGE_MAX)."""
+
+    ordering = "-created_at"
+
+    def __init__(self):
+        self.page_size = settings.CHAT_MENTIONS_PAGE_SIZE
+        self.max_page_size = settings.CHAT_MENTIONS_PAGE_MAX
+
+
+class MentionListView(APIView):
+    @extend_schema(
+        tags=["messages"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            LINK_HEADER,
+        ],
+        responses={200: MessageOut(many=True), **errors(401, 404)},
+        description=(
+            "The messages that mention you (`<@your-id>` or `@all`), newest first, in the conversations you are "
+            "still a member of; deleted and moderated ones are left out."
+        ),
+    )
+    def get(self, request):
+        paginator = MentionPagination()
+        page = paginator.paginate_queryset(mention_list(user=request.user), request, self)
+        return paginator.get_paginated_response([message_data(m) for m in page])

@@ -58,6 +58,8 @@ def message_data(message: ConversationMessage) -> dict:
         "attachments": [] if moderated else [
             attachment_data(message.conversation_id, item) for item in message.attachment_summary
         ],
+        "mentions": [] if moderated else message.mention_ids,
+        "mentions_all": False if moderated else message.mentions_all,
     }
 
 
@@ -180,3 +182,8 @@ class MessageOut(serializers.Serializer):
     reply_to = ReplyOut(allow_null=True, help_text="The message this one answers.")
     reactions = ReactionOut(many=True, help_text="In the order each emoji was first used.")
     attachments = AttachmentOut(many=True)
+    mentions = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The members it mentions with `<@user-id>` markup, each once (docs/protocol.md, \"Mentions\").",
+    )
+    mentions_all = serializers.BooleanField(help_text="It mentions `@all`: every member of the group.")

@@ -8,7 +8,9 @@ encryption's overhead), so a long body is cut further to fit.
 
     {"type": "message", "conversation_id": "…", "conversation_title": "Team",
      "message_id": "…", "seq": 12, "sender_id": "…", "sender_name": "Alice",
-     "body": "See you at…", "attachments": 0}
+     "body": "See you at…", "attachments": 0, "mentioned": false}
+
+(``mentioned`` is set per device by the worker: whether the message mentions that device's user.)
 """
 
 import json

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from chat.notify import ALL, notifies
+
 
 @dataclass(frozen=True)
 class Member:
     user_id: UUID
     muted: bool = False
     muted_until: datetime | None = None
+    level: str = ALL
 
     def muted_at(self, now: datetime) -> bool:
         """Muted for good (no end), or until a time still to come."""
@@ -23,20 +26,22 @@ class Member:
 
 def push_recipients(
     members: Iterable[Member], *, sender_id: UUID, online: set[str] | None, blocked_sender: set[UUID],
-    now: datetime,
+    now: datetime, mentioned: set[UUID] = frozenset(), mentions_all: bool = False,
 ) -> list[UUID]:
     """
-    The members to push a message of ``sender_id`` to: everyone but the
-    sender, those who muted the conversation, those who blocked the sender
-    and those online (``online``: ids as strings). ``online=None`` means
-    presence is unknown (Redis unreachable): then nobody is taken for online,
-    since a notification twice is better than none.
+    The members to push a message of ``sender_id`` to: those chat.notify
+    tells of it (never the sender or those who blocked them; a mention,
+    ``mentioned`` or ``mentions_all``, gets through a mute and the
+    "mentions" level), but not those online (``online``: ids as strings).
+    ``online=None`` means presence is unknown (Redis unreachable): then
+    nobody is taken for online, since a notification twice is better than none.
     """
     return [
         member.user_id
         for member in members
-        if member.user_id != sender_id
-        and not member.muted_at(now)
-        and member.user_id not in blocked_sender
+        if notifies(
+            level=member.level, muted=member.muted_at(now), blocked_sender=member.user_id in blocked_sender,
+            is_sender=member.user_id == sender_id, mentioned=mentions_all or member.user_id in mentioned,
+        )
         and (online is None or str(member.user_id) not in online)
     ]

@@ -17,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from sys import intern
 
+from chat.notify import ALL, notifies
+
 from . import events
 from .profiles import ClientProfile
 
@@ -289,31 +291,31 @@ class RoomSession:
 class QuietList:
     """
     Whom and what a notifications socket stays quiet about: messages of the
-    users its user blocked, and conversations they muted (until the mute
-    ends). Loaded when the socket opens and kept current by the
-    ``block.updated`` and ``conversation.muted`` events on the user's group,
-    so deciding costs no database query per frame.
+    users its user blocked, conversations they muted (until the mute ends)
+    but for mentions of them, and conversations whose notification level
+    they lowered (chat.notify has the rule, shared with pushes). Loaded when
+    the socket opens and kept current by the ``block.updated``,
+    ``conversation.muted`` and ``conversation.notifications`` events on the
+    user's group, so deciding costs no database query per frame.
 
-        quiet = QuietList(blocked={"b1"}, muted={"c1": None, "c2": 1_700_000_000.0})
-        quiet.silences(event)   # True for a chat.message from b1, or in c1
+        quiet = QuietList(blocked={"b1"}, muted={"c1": None, "c2": 1_700_000_000.0}, levels={"c3": "mentions"})
+        quiet.silences(event, viewer_id=me)   # True for a chat.message from b1, or in c1 not mentioning me
     """
 
-    __slots__ = ("blocked", "muted", "_clock")
+    __slots__ = ("blocked", "muted", "levels", "_clock")
 
     def __init__(
         self, *, blocked: Iterable[str] = (), muted: dict[str, float | None] | None = None,
-        clock: Callable[[], float] = time.time,
+        levels: dict[str, str] | None = None, clock: Callable[[], float] = time.time,
     ):
         self.blocked = set(blocked)
         # conversation id -> when the mute ends (a Unix time), None: until unmuted.
         self.muted = dict(muted or {})
+        # conversation id -> notification level, for those not at the default ("all").
+        self.levels = {conversation_id: level for conversation_id, level in (levels or {}).items() if level != ALL}
         self._clock = clock
 
-    def silences(self, event: dict) -> bool:
-        """Whether a ``chat.message`` event goes unannounced (no ``notification``)."""
-        if event["sender_id"] in self.blocked:
-            return True
-        conversation_id = event["conversation_id"]
+    def muted_now(self, conversation_id: str) -> bool:
         if conversation_id not in self.muted:
             return False
         until = self.muted[conversation_id]
@@ -321,6 +323,17 @@ class QuietList:
             return True
         del self.muted[conversation_id]  # the mute ran out
         return False
+
+    def silences(self, event: dict, *, viewer_id: str = "") -> bool:
+        """Whether a ``chat.message`` (or ``chat.mention``) event goes unannounced to ``viewer_id`` (no ``notification``)."""
+        conversation_id = event["conversation_id"]
+        return not notifies(
+            level=self.levels.get(conversation_id, ALL),
+            muted=self.muted_now(conversation_id),
+            blocked_sender=event["sender_id"] in self.blocked,
+            is_sender=event["sender_id"] == viewer_id,
+            mentioned=is_mentioned(event, viewer_id),
+        )
 
     def block_changed(self, user_id: str, blocked: bool) -> None:
         if blocked:
@@ -334,11 +347,23 @@ class QuietList:
         else:
             self.muted.pop(conversation_id, None)
 
+    def level_changed(self, conversation_id: str, level: str) -> None:
+        if level == ALL:
+            self.levels.pop(conversation_id, None)
+        else:
+            self.levels[conversation_id] = level
+
+
+def is_mentioned(event: dict, viewer_id: str) -> bool:
+    """Whether a message event mentions ``viewer_id`` (by name, or through @all)."""
+    return bool(event.get("mentions_all")) or viewer_id in event.get("mentioned", ())
+
 
 class NotificationsSession:
     """
     One notifications socket's side: messages as ``notification`` frames
-    (none from blocked users or in muted conversations), presence once per change.
+    (as chat.notify decides: none from blocked users, none in muted
+    conversations but mentions, ...), presence once per change.
     """
 
     __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
@@ -355,10 +380,14 @@ class NotificationsSession:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
             return
         kind = event["type"]
-        if kind == "chat.message":
-            if self.quiet.silences(event):
+        if kind == "chat.message" or kind == "chat.mention":
+            if self.quiet.silences(event, viewer_id=self.viewer_id):
                 return
-            return await self._send(event["notification"])
+            if is_mentioned(event, self.viewer_id):
+                return await self._send(event["mention_notification"])
+            if kind == "chat.message":
+                await self._send(event["notification"])
+            return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
         if kind == "presence.changes":
@@ -369,6 +398,8 @@ class NotificationsSession:
             self.quiet.block_changed(event["user_id"], event["blocked"])
         elif kind == "conversation.muted":
             self.quiet.mute_changed(event["conversation_id"], event["muted"], event["until"])
+        elif kind == "conversation.notifications":
+            self.quiet.level_changed(event["conversation_id"], event["level"])
         await self._send(event["text"])
 
 

@@ -42,10 +42,10 @@ class NotificationsConsumer(Consumer):
         conversation_ids = await db(conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
         # Read after joining: a block or mute from now on arrives as an event.
-        blocked, muted = await db(quiet_list)(user=user)
+        blocked, muted, levels = await db(quiet_list)(user=user)
         self.session = NotificationsSession(
             profile=self.profile, viewer_id=str(user.id), send=self.send_text,
-            quiet=QuietList(blocked=blocked, muted=muted),
+            quiet=QuietList(blocked=blocked, muted=muted, levels=levels),
         )
         if not (await self.admit()).admitted:
             return await self.refuse(CLOSE_TOO_MANY)
@@ -70,6 +70,7 @@ class NotificationsConsumer(Consumer):
             await self.session.event(event)
 
     chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
+    chat_mention = conversation_notifications = deliver
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""
