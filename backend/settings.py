@@ -400,7 +400,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "moderation", "description": "Reports of messages and users, for the moderators."},
         {"name": "push", "description": "Devices that get push notifications while no socket is open."},
     ],
-    "ENUM_NAME_OVERRIDES": {"PushDeviceKindEnum": "chat.models.PushDevice.KINDS"},
+    "ENUM_NAME_OVERRIDES": {
+        "PushDeviceKindEnum": "chat.models.PushDevice.KINDS",
+        "NotificationLevelEnum": "chat.models.ConversationMember.NOTIFICATION_LEVELS",
+    },
 }
 
 # --- Email ------------------------------------------------------------------

@@ -11,9 +11,12 @@ from rest_framework import serializers
 from chat.messages.serializers import MessageOut, message_data, timestamp
 from chat.models import (
     Conversation,
+    ConversationMember,
 )
 from chat.conversations.roles import ROLES, role_of
-from chat.notify import ALL, LEVELS
+from chat.notify import ALL
+
+LEVELS = ConversationMember.NOTIFICATION_LEVELS
 from chat.realtime.presence import Unknown
 from useraccount.serializers import UserPublicOut, user_public
 

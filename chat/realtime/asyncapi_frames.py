@@ -167,7 +167,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
         "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "moderated": False, "kind": "text",
         "system": None,
-        "reply_to": None, "reactions": [], "attachments": [],
+        "reply_to": None, "reactions": [], "attachments": [], "mentions": [], "mentions_all": False,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -233,10 +233,25 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "unread", "conversation_id": example_message["conversation_id"], "unread_count": 0, "total": 3},
         ),
         "notification": (
-            "Someone else sent a message in one of the user's conversations",
-            frame("notification", {"conversation_id": UUID_SCHEMA, "message": ref("MessageOut")},
-                   ("conversation_id", "message")),
-            {"type": "notification", "conversation_id": example_message["conversation_id"], "message": example_message},
+            "Someone else sent a message in one of the user's conversations (as the user's notification level, "
+            "mutes and blocks allow: docs/protocol.md, \"Mentions and notification levels\"), or an edit "
+            "newly mentions the user",
+            frame("notification", {
+                "conversation_id": UUID_SCHEMA, "message": ref("MessageOut"),
+                "mentioned": {"type": "boolean", "description": "The message mentions the user (by name or @all)."},
+            }, ("conversation_id", "message", "mentioned")),
+            {"type": "notification", "conversation_id": example_message["conversation_id"], "message": example_message,
+             "mentioned": False},
+        ),
+        "conversation.notifications": (
+            "The user chose which messages of a conversation they are told of (on any device)",
+            frame("conversation.notifications", {
+                "conversation_id": UUID_SCHEMA,
+                "level": {"enum": ["all", "mentions", "none"],
+                          "description": "all messages, only those mentioning the user, or none."},
+            }, ("conversation_id", "level")),
+            {"type": "conversation.notifications", "conversation_id": example_message["conversation_id"],
+             "level": "mentions"},
         ),
         "conversation.created": (
             "The user was added to a new conversation",
@@ -308,10 +323,13 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
                         "muted": {"type": "boolean", "description": "The user muted it (no notification frames)."},
                         "muted_until": {"type": ["string", "null"], "format": "date-time",
                                         "description": "When the mute ends; null: until unmuted, or not muted."},
+                        "notification_level": {"enum": ["all", "mentions", "none"],
+                                               "description": "Which of its messages the user is told of."},
                         "messages": {"type": "array", "items": ref("MessageOut")},
                         "has_more": {"type": "boolean", "description": "More messages at GET /api/chat/<id>/messages/?after=."},
                     },
-                    "required": ["conversation", "unread_count", "muted", "muted_until", "messages", "has_more"],
+                    "required": ["conversation", "unread_count", "muted", "muted_until", "notification_level",
+                                 "messages", "has_more"],
                 }},
             }, ("unread_total", "more", "conversations")),
             {"type": "sync.result", "unread_total": 0, "more": False, "conversations": []},
