@@ -169,7 +169,7 @@ def test_a_message_reaches_an_offline_member_as_an_encrypted_web_push(web_push, 
     assert bob_browser.decrypt(request) == {
         "type": "message", "conversation_id": str(direct.id), "conversation_title": "",
         "message_id": str(message.id), "seq": message.seq, "sender_id": str(alice.id),
-        "sender_name": alice.display_name, "body": "Lunch at noon?", "attachments": 0,
+        "sender_name": alice.display_name, "body": "Lunch at noon?", "attachments": 0, "mentioned": False,
     }
     headers = request["headers"]
     assert headers["content-encoding"] == "aes128gcm"
