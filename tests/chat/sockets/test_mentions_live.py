@@ -92,3 +92,15 @@ async def test_a_mention_from_someone_blocked_is_not_announced(alice, bob, group
         await drain(feed)
         await database_sync_to_async(send)(group, alice, f"<@{bob.id}> look")
         await assert_silent(feed)
+
+
+async def test_a_level_chosen_earlier_holds_on_a_socket_opened_later(alice, bob, group):
+    await database_sync_to_async(conversation_set_notification_level)(
+        conversation_id=group.id, user=bob, level="mentions"
+    )
+    async with notifications(bob) as feed:
+        await drain(feed)
+        await database_sync_to_async(send)(group, alice, "plain")
+        await assert_silent(feed)
+        await database_sync_to_async(send)(group, alice, f"<@{bob.id}> look")
+        assert (await receive(feed))["mentioned"] is True
