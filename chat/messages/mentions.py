@@ -1,6 +1,10 @@
 """
-Mentions in a message body, parsed on the server (``parse_mentions``) by the
-one send path (chat.messages.send) and by edits (chat.messages.services).
+Mentions in a message body, parsed on the server by the one send path
+(chat.messages.send) and by edits (chat.messages.services): the rule in plain
+Python (``parse_mentions``, tested without a database), the member list it
+needs read in one query (``mentions_for``), and the Mention rows kept in step
+(``mentions_store``). ``mentions_as_text`` writes the markup as names, for
+where no client renders it (push texts).
 
 The markup is ``<@user-id>`` (as Slack's): the client inserts it when its
 user picks a member, and shows it as ``@Name``; a name with spaces, or two
@@ -81,6 +85,15 @@ def parse_mentions(
                 code="not_admin",
             )
     return Mentions(user_ids, mentions_all)
+
+
+def mentions_as_text(body: str, names: Mapping[str, str]) -> str:
+    """``body`` with the markup of each user in ``names`` (id -> name) as ``@Name``; other markup as written."""
+    def name(match: re.Match) -> str:
+        user_id = str(UUID(match.group(1)))
+        return f"@{names[user_id]}" if user_id in names else match.group(0)
+
+    return USER_MARKUP.sub(name, body)
 
 
 def mentions_for(*, conversation_id, sender_id, body: str) -> Mentions:

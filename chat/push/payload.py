@@ -17,7 +17,9 @@ import json
 
 from django.conf import settings
 
+from chat.messages.mentions import mentions_as_text
 from chat.models import ConversationMessage
+from useraccount.models import User
 
 
 PAYLOAD_MAX_BYTES = 3800
@@ -37,6 +39,10 @@ def excerpt(body: str, limit: int) -> str:
 
 def push_payload(message: ConversationMessage) -> dict:
     """The push for ``message`` (its ``created_by`` and ``conversation`` loaded)."""
+    body = message.body
+    if message.mention_ids:  # a lock screen shows "@Ann", not the markup (one query, for messages with mentions)
+        users = User.objects.filter(id__in=message.mention_ids)
+        body = mentions_as_text(body, {str(user.id): user.display_name for user in users})
     payload = {
         "type": "message",
         "conversation_id": str(message.conversation_id),
@@ -45,7 +51,7 @@ def push_payload(message: ConversationMessage) -> dict:
         "seq": message.seq,
         "sender_id": str(message.created_by_id),
         "sender_name": message.created_by.display_name,
-        "body": excerpt(message.body, settings.PUSH_BODY_EXCERPT),
+        "body": excerpt(body, settings.PUSH_BODY_EXCERPT),
         "attachments": len(message.attachment_summary),
     }
     over = len(encoded(payload)) - PAYLOAD_MAX_BYTES

@@ -79,3 +79,9 @@ def test_at_all_in_a_direct_conversation_is_text():
 def test_may_mention_spots_any_markup_and_nothing_else():
     assert may_mention(f"hi <@{BEN}>") and may_mention("@all")
     assert not may_mention("hi @ben, mail a@b.org") and not may_mention("plain")
+
+
+def test_markup_reads_as_names_where_no_client_renders_it():
+    from chat.messages.mentions import mentions_as_text
+
+    assert mentions_as_text(f"hi <@{BEN}> and <@{OUTSIDER}>", {BEN: "Ben Smith"}) == f"hi @Ben Smith and <@{OUTSIDER}>"

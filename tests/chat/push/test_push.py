@@ -634,4 +634,6 @@ def test_an_edit_pushes_to_the_newly_mentioned_only(web_push, worker, push_servi
     worker()
     requests = push_service.wait_for(2)
     assert [r["path"] for r in requests] == [browsers[first].path, browsers[added].path]
-    assert browsers[added].decrypt(requests[1])["mentioned"] is True
+    pushed = browsers[added].decrypt(requests[1])
+    assert pushed["mentioned"] is True
+    assert pushed["body"] == f"@{first.name} @{added.name} @{blocking.name} look", "the markup reads as names"
