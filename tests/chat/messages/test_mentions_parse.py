@@ -7,7 +7,8 @@ import pytest
 from chat.messages.mentions import Mentions, may_mention, parse_mentions
 from core.errors import Forbidden, InvalidInput
 
-OWNER, ADMIN, ANN, BEN, OUTSIDER = (str(uuid.uuid4()) for _ in range(5))
+# Fixed ids: test ids name them, and xdist workers must collect the same tests.
+OWNER, ADMIN, ANN, BEN, OUTSIDER = (str(uuid.UUID(int=n)) for n in range(1, 6))
 MEMBERS = {OWNER: "member", ADMIN: "admin", ANN: "member", BEN: "member"}
 
 
@@ -60,7 +61,7 @@ def test_anyone_may_mention_all_in_a_small_group():
     assert parse("@all", sender=BEN, all_min=4).all
 
 
-@pytest.mark.parametrize("sender", [OWNER, ADMIN])
+@pytest.mark.parametrize("sender", [OWNER, ADMIN], ids=["owner", "admin"])
 def test_owner_and_admins_may_mention_all_in_a_large_group(sender):
     assert parse("@all", sender=sender, all_min=3).all
 
