@@ -1,5 +1,8 @@
 """
-Conversations and their messages: data and constraints only.
+Conversations and their messages: data and constraints only. The rows of
+one domain only live in its package and are imported here, so that every
+model is ``chat.models.<Name>``: Mention (chat.messages.models), PushDevice
+(chat.push.models).
 
 Workflows (creating conversations, sending messages, broadcasting) live in
 the services of each domain package (chat/messages/, chat/conversations/, ...);
@@ -13,9 +16,12 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
+
+from chat.messages.models import Mention  # noqa: F401 (the models of every domain are chat.models.<Name>)
+from chat.push.models import PUSH_ADDRESS_MAX_LENGTH, PushDevice  # noqa: F401 (the models of every domain are chat.models.<Name>)
 
 # The longest client_id a client may choose (see ConversationMessage.client_id).
 CLIENT_ID_MAX_LENGTH = 64
@@ -105,9 +111,7 @@ class ConversationMember(models.Model):
     ADMIN, MEMBER = "admin", "member"
     ROLES = [(ADMIN, "admin"), (MEMBER, "member")]
     role = models.CharField(max_length=16, choices=ROLES, default=MEMBER)
-    # Which messages this member is told of (``notification`` frames and
-    # pushes): all of them, only those that mention them, or none (chat.notify
-    # has the rule, with mutes and blocks). Unread counts move either way.
+    # Which messages notify this member (frames and pushes; chat.notify): all, mentions of them, or none.
     NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE = "all", "mentions", "none"
     NOTIFICATION_LEVELS = [(NOTIFY_ALL, "all messages"), (NOTIFY_MENTIONS, "mentions only"), (NOTIFY_NONE, "nothing")]
     notification_level = models.CharField(max_length=16, choices=NOTIFICATION_LEVELS, default=NOTIFY_ALL)
@@ -176,15 +180,9 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
-    # Whom it mentions (chat.messages.mentions), kept on the row as message
-    # JSON shows them, so showing a message takes no other query: the ids
-    # (at most CHAT_MESSAGE_MAX_MENTIONS), and whether it mentions @all. The
-    # Mention rows are the same facts indexed by user, for "my mentions".
-    # Database defaults too: the one-statement send (chat.messages.send) and
-    # other raw inserts of plain messages need not name them.
-    mention_ids = models.JSONField(
-        default=list, db_default=models.Value([], output_field=models.JSONField()), blank=True, editable=False
-    )
+    # And whom it mentions (ids, and @all: chat.messages.mentions), as message JSON shows them; Mention rows
+    # index the same by user. Database defaults: raw inserts of plain messages (the one-statement send) skip them.
+    mention_ids = models.JSONField(default=list, db_default=Value([], output_field=models.JSONField()), editable=False)
     mentions_all = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = MessageQuerySet.as_manager()
@@ -210,26 +208,6 @@ class ConversationMessage(models.Model):
     @property
     def is_moderated(self) -> bool:
         return self.moderated_at is not None
-
-
-class Mention(models.Model):
-    """
-    A member a message mentions (by name, or through @all): one row per
-    message and user, so that a user's recent mentions are one indexed read
-    (chat.messages.selectors.mention_list). Written with the message, and
-    rewritten by an edit; a deleted message's go with its body.
-    """
-
-    message = models.ForeignKey(ConversationMessage, on_delete=models.CASCADE, related_name="mentions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "message"], name="one_mention_per_user_and_message"),
-        ]
-
-    def __str__(self):
-        return f"{self.user_id} in {self.message_id}"
 
 
 # The longest reaction a user may add, in characters: an emoji with a skin
@@ -396,39 +374,3 @@ class ModerationAction(models.Model):
 
     def __str__(self):
         return f"{self.moderator} {self.get_action_display()}"
-
-
-# The longest Web Push endpoint URL or FCM registration token accepted. Push
-# services' endpoints run to a few hundred characters, FCM tokens to about 200.
-PUSH_ADDRESS_MAX_LENGTH = 1024
-
-
-class PushDevice(models.Model):
-    """
-    Where to push a user's notifications while they have no socket open: a
-    browser's Web Push subscription or an app's FCM registration token
-    (chat.push). An address belongs to one user at a time: registered again
-    by someone else (another account on the same browser), it moves to them.
-    """
-
-    WEBPUSH, FCM = "webpush", "fcm"
-    KINDS = [(WEBPUSH, "Web Push"), (FCM, "Firebase Cloud Messaging")]
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
-    kind = models.CharField(max_length=16, choices=KINDS)
-    # The subscription's endpoint URL (Web Push) or the registration token (FCM).
-    address = models.CharField(max_length=PUSH_ADDRESS_MAX_LENGTH)
-    # Web Push only: the browser's P-256 public key and auth secret, base64url.
-    p256dh = models.CharField(max_length=100, blank=True, default="")
-    auth = models.CharField(max_length=32, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "address"], name="unique_push_address"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind} device of {self.user_id}"

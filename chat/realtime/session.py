@@ -290,16 +290,14 @@ class RoomSession:
 
 class QuietList:
     """
-    Whom and what a notifications socket stays quiet about: messages of the
-    users its user blocked, conversations they muted (until the mute ends)
-    but for mentions of them, and conversations whose notification level
-    they lowered (chat.notify has the rule, shared with pushes). Loaded when
-    the socket opens and kept current by the ``block.updated``,
-    ``conversation.muted`` and ``conversation.notifications`` events on the
-    user's group, so deciding costs no database query per frame.
+    What a notifications socket stays quiet about (chat.notify's rule, as
+    pushes): messages of users its user blocked, in conversations they muted
+    (mentions get through) or whose level they lowered. Loaded at the open,
+    kept current by the user's ``block.updated``, ``conversation.muted`` and
+    ``conversation.notifications``: deciding costs no query per frame.
 
-        quiet = QuietList(blocked={"b1"}, muted={"c1": None, "c2": 1_700_000_000.0}, levels={"c3": "mentions"})
-        quiet.silences(event, viewer_id=me)   # True for a chat.message from b1, or in c1 not mentioning me
+        quiet = QuietList(blocked={"b1"}, muted={"c1": None}, levels={"c3": "mentions"})
+        quiet.silences(event, viewer_id=me)   # True for a message from b1, or in c1 or c3 not mentioning me
     """
 
     __slots__ = ("blocked", "muted", "levels", "_clock")
@@ -311,8 +309,8 @@ class QuietList:
         self.blocked = set(blocked)
         # conversation id -> when the mute ends (a Unix time), None: until unmuted.
         self.muted = dict(muted or {})
-        # conversation id -> notification level, for those not at the default ("all").
-        self.levels = {conversation_id: level for conversation_id, level in (levels or {}).items() if level != ALL}
+        # conversation id -> notification level (those at the default, "all", need not be there).
+        self.levels = dict(levels or {})
         self._clock = clock
 
     def muted_now(self, conversation_id: str) -> bool:
@@ -325,15 +323,12 @@ class QuietList:
         return False
 
     def silences(self, event: dict, *, viewer_id: str = "") -> bool:
-        """Whether a ``chat.message`` (or ``chat.mention``) event goes unannounced to ``viewer_id`` (no ``notification``)."""
-        conversation_id = event["conversation_id"]
-        return not notifies(
-            level=self.levels.get(conversation_id, ALL),
-            muted=self.muted_now(conversation_id),
-            blocked_sender=event["sender_id"] in self.blocked,
-            is_sender=event["sender_id"] == viewer_id,
-            mentioned=is_mentioned(event, viewer_id),
-        )
+        """Whether a ``chat.message`` or ``chat.mention`` event goes unannounced to ``viewer_id``."""
+        conversation_id, sender, mentioned = event["conversation_id"], event["sender_id"], is_mentioned(event, viewer_id)
+        if event["type"] == "chat.mention" and not mentioned:  # an edit's new mentions: for them only
+            return True
+        return not notifies(level=self.levels.get(conversation_id, ALL), muted=self.muted_now(conversation_id),
+                            blocked_sender=sender in self.blocked, is_sender=sender == viewer_id, mentioned=mentioned)
 
     def block_changed(self, user_id: str, blocked: bool) -> None:
         if blocked:
@@ -348,10 +343,7 @@ class QuietList:
             self.muted.pop(conversation_id, None)
 
     def level_changed(self, conversation_id: str, level: str) -> None:
-        if level == ALL:
-            self.levels.pop(conversation_id, None)
-        else:
-            self.levels[conversation_id] = level
+        self.levels[conversation_id] = level
 
 
 def is_mentioned(event: dict, viewer_id: str) -> bool:
@@ -361,9 +353,8 @@ def is_mentioned(event: dict, viewer_id: str) -> bool:
 
 class NotificationsSession:
     """
-    One notifications socket's side: messages as ``notification`` frames
-    (as chat.notify decides: none from blocked users, none in muted
-    conversations but mentions, ...), presence once per change.
+    One notifications socket's side: messages as ``notification`` frames as
+    chat.notify decides (through QuietList), presence once per change.
     """
 
     __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
@@ -380,13 +371,10 @@ class NotificationsSession:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
             return
         kind = event["type"]
-        if kind == "chat.message" or kind == "chat.mention":
-            if self.quiet.silences(event, viewer_id=self.viewer_id):
-                return
-            if is_mentioned(event, self.viewer_id):
-                return await self._send(event["mention_notification"])
-            if kind == "chat.message":
-                await self._send(event["notification"])
+        if kind in ("chat.message", "chat.mention"):
+            if not self.quiet.silences(event, viewer_id=self.viewer_id):
+                mentioned = is_mentioned(event, self.viewer_id)
+                await self._send(event["mention_notification" if mentioned else "notification"])
             return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
