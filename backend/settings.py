@@ -403,7 +403,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "push", "description": "Devices that get push notifications while no socket is open."},
         {"name": "threads", "description": "Replies in a message's thread, following threads, thread read positions."},
     ],
-    "ENUM_NAME_OVERRIDES": {"PushDeviceKindEnum": "chat.models.PushDevice.KINDS"},
+    "ENUM_NAME_OVERRIDES": {
+        "PushDeviceKindEnum": "chat.models.PushDevice.KINDS",
+        "NotificationLevelEnum": "chat.models.ConversationMember.NOTIFICATION_LEVELS",
+    },
 }
 
 # --- Email ------------------------------------------------------------------
@@ -484,6 +487,14 @@ CHAT_THREAD_REPLIERS_SHOWN = env.int("CHAT_THREAD_REPLIERS_SHOWN", default=5, mi
 CHAT_THREAD_PAGE_MAX = env.int("CHAT_THREAD_PAGE_MAX", default=200, minimum=1)
 CHAT_THREAD_LIST_PAGE_SIZE = env.int("CHAT_THREAD_LIST_PAGE_SIZE", default=20, minimum=1)
 CHAT_THREAD_LIST_PAGE_MAX = max(CHAT_THREAD_LIST_PAGE_SIZE, env.int("CHAT_THREAD_LIST_PAGE_MAX", default=100))
+# Mentions: how many different people one message may mention (<@id>
+# markup; more is a 400), the group size up to which any member may mention
+# @all (in larger groups only the owner and admins), and the pages of
+# GET /api/chat/mentions/ (?limit= up to the max).
+CHAT_MESSAGE_MAX_MENTIONS = env.int("CHAT_MESSAGE_MAX_MENTIONS", default=20, minimum=1)
+CHAT_MENTION_ALL_MIN_MEMBERS = env.int("CHAT_MENTION_ALL_MIN_MEMBERS", default=10, minimum=0)
+CHAT_MENTIONS_PAGE_SIZE = env.int("CHAT_MENTIONS_PAGE_SIZE", default=20, minimum=1)
+CHAT_MENTIONS_PAGE_MAX = max(CHAT_MENTIONS_PAGE_SIZE, env.int("CHAT_MENTIONS_PAGE_MAX", default=50))
 # The most members a group may have (creating or adding).
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500, minimum=2)
 # Invite links (chat.invites): how long one works unless its maker says

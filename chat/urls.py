@@ -16,6 +16,7 @@ urlpatterns = [
     path("invites/<str:token>/", invites.InvitePreviewView.as_view(), name="chat-invite"),
     path("invites/<str:token>/join/", invites.InviteJoinView.as_view(), name="chat-invite-join"),
     path("threads/", threads.ThreadListView.as_view(), name="chat-threads"),
+    path("mentions/", messages.MentionListView.as_view(), name="chat-mentions"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -61,6 +62,10 @@ urlpatterns = [
     path("<str:conversation_id>/pins/", messages.PinsView.as_view(), name="chat-pins"),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
+    path(
+        "<str:conversation_id>/notifications/", conversations.NotificationLevelView.as_view(),
+        name="chat-notification-level",
+    ),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", conversations.MemberView.as_view(), name="chat-member"),
     path("<str:conversation_id>/invites/", invites.InvitesView.as_view(), name="chat-invites"),

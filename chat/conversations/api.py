@@ -12,6 +12,7 @@ Conversation endpoints under /api/chat/ (docs/protocol.md has them all):
     POST /api/chat/<id>/read/     {seq}     -> {conversation_id, last_read_seq, unread_count}
     PUT  /api/chat/<id>/mute/     {until?}  -> {muted, muted_until}
     DELETE /api/chat/<id>/mute/             -> 204
+    PUT  /api/chat/<id>/notifications/ {level} -> {conversation_id, level}
     GET  /api/chat/unread/                  -> {total, conversations: {id: count}}
     GET  /api/chat/presence/                -> {online: [ids of contacts online]}
 
@@ -35,6 +36,7 @@ from chat.conversations.groups import (
 from chat.conversations.membership import (
     conversation_mark_read,
     conversation_mute,
+    conversation_set_notification_level,
     conversation_unmute,
 )
 from chat.conversations.selectors import (
@@ -57,6 +59,8 @@ from chat.conversations.serializers import (
     MemberRoleInput,
     MuteInput,
     MuteOut,
+    NotificationLevelInput,
+    NotificationLevelOut,
     PresenceOut,
     ReadInput,
     ReadOut,
@@ -305,3 +309,22 @@ class MuteView(APIView):
     def delete(self, request, conversation_id):
         conversation_unmute(conversation_id=conversation_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationLevelView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=NotificationLevelInput,
+        responses={200: NotificationLevelOut, **errors(400, 401, 404, 415)},
+        description=(
+            "Choose which messages of a conversation of yours you are told of (`notification` frames and pushes): "
+            "`all`, `mentions` (only those mentioning you, even while muted) or `none`. Unread counts still move. "
+            "Your sockets get `conversation.notifications`."
+        ),
+    )
+    def put(self, request, conversation_id):
+        data = NotificationLevelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        level = conversation_set_notification_level(
+            conversation_id=conversation_id, user=request.user, level=data.validated_data["level"]
+        )
+        return Response({"conversation_id": str(uuid_or_none(conversation_id)), "level": level})

@@ -1,8 +1,9 @@
 """
 A member's own state of a conversation: how far they have read
-(``conversation_mark_read``, never backwards) and whether they muted it
-(``conversation_mute``/``conversation_unmute``). Each tells the user's
-other sockets.
+(``conversation_mark_read``, never backwards), whether they muted it
+(``conversation_mute``/``conversation_unmute``) and which of its messages
+they are told of (``conversation_set_notification_level``). Each tells the
+user's other sockets.
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from chat.models import (
 )
 from chat.realtime import events
 from chat.realtime.groups import room_group, user_group
+from chat.audience import LEVELS
 from chat.rules import parse_conversation_id
 from core.errors import InvalidInput, NotFound
 from core.outbox import Outbox, with_outbox
@@ -117,3 +119,26 @@ def _set_mute(*, conversation_id: UUID, user: User, muted: bool, until: datetime
             events.conversation_muted(conversation_id=conversation_id, muted=muted, muted_until=until),
         )
     return ConversationMember.objects.get(conversation_id=conversation_id, user=user)
+
+
+@with_outbox
+def conversation_set_notification_level(*, conversation_id, user: User, level, outbox: Outbox) -> str:
+    """
+    ``user`` chooses which messages of a conversation of theirs they are
+    told of (``notification`` frames and pushes): "all", "mentions" (only
+    those that mention them) or "none" (chat.audience). Unread counts move
+    either way. Every socket of theirs gets ``conversation.notifications``.
+    """
+    conversation_id = parse_conversation_id(conversation_id)
+    if level not in LEVELS:
+        raise InvalidInput(
+            f"level must be one of {', '.join(LEVELS)}.", code="invalid_notification_level", field="level"
+        )
+    with transaction.atomic():
+        changed = ConversationMember.objects.filter(conversation_id=conversation_id, user=user).update(
+            notification_level=level
+        )
+        if not changed:
+            raise NotFound("No such conversation.")
+        outbox.emit(user_group(user.id), events.conversation_notifications(conversation_id=conversation_id, level=level))
+    return level

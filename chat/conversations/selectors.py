@@ -59,7 +59,7 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
     """
     The user's conversations, latest activity first, members prefetched, each
     with the user's ``unread_count`` (messages after their last read seq),
-    their mute (``muted``, ``muted_until``) and ``closed_by_block``: a direct
+    their mute (``muted``, ``muted_until``), their ``notification_level``, and ``closed_by_block``: a direct
     conversation whose other member blocks them or is blocked by them.
     """
     mine = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user)
@@ -74,6 +74,7 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
             unread_count=F("last_seq") - Subquery(mine.values("last_read_seq")[:1]),
             muted=Subquery(mine.values("muted")[:1]),
             muted_until=Subquery(mine.values("muted_until")[:1]),
+            notification_level=Subquery(mine.values("notification_level")[:1]),
             closed_by_block=Case(
                 When(direct_key__isnull=False, then=Exists(block_with_a_member)),
                 default=Value(False), output_field=BooleanField(),
@@ -151,11 +152,12 @@ def _announced_in(user_id, block_rows, conversation_rows) -> list[UUID]:
     ]
 
 
-def quiet_list(*, user: User) -> tuple[list[str], dict[str, float | None]]:
+def quiet_list(*, user: User) -> tuple[list[str], dict[str, float | None], dict[str, str]]:
     """
     What a notifications socket stays quiet about (chat.realtime.session.QuietList):
-    the ids of the users ``user`` blocked, and their muted conversations with
-    when each mute ends (a Unix time; None: until unmuted). Two queries.
+    the ids of the users ``user`` blocked, their muted conversations with
+    when each mute ends (a Unix time; None: until unmuted), and the
+    conversations whose notification level is not "all". Three queries.
     """
     from useraccount.selectors import blocked_ids
 
@@ -164,7 +166,11 @@ def quiet_list(*, user: User) -> tuple[list[str], dict[str, float | None]]:
         Q(muted_until__isnull=True) | Q(muted_until__gt=now)
     ).values_list("conversation_id", "muted_until")
     muted = {str(conversation_id): until.timestamp() if until else None for conversation_id, until in mutes}
-    return blocked_ids(user=user), muted
+    levels = dict(
+        ConversationMember.objects.filter(user=user).exclude(notification_level=ConversationMember.NOTIFY_ALL)
+        .values_list("conversation_id", "notification_level")
+    )
+    return blocked_ids(user=user), muted, {str(conversation_id): level for conversation_id, level in levels.items()}
 
 
 def conversation_with_users(*, conversation_id: UUID) -> Conversation:

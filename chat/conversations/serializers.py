@@ -11,8 +11,12 @@ from rest_framework import serializers
 from chat.messages.serializers import MessageOut, message_data, timestamp
 from chat.models import (
     Conversation,
+    ConversationMember,
 )
 from chat.conversations.roles import ROLES, role_of
+from chat.audience import ALL
+
+LEVELS = ConversationMember.NOTIFICATION_LEVELS
 from chat.realtime.presence import Unknown
 from useraccount.serializers import UserPublicOut, user_public
 
@@ -59,13 +63,15 @@ def mute_data(muted: bool, muted_until: datetime | None) -> dict:
 def conversation_list_item(conversation: Conversation, online: set[str] | None = None) -> dict:
     """
     ``conversation_data`` plus ``last_message`` (see attach_last_messages)
-    and the caller's ``unread_count``, ``muted`` and ``muted_until`` (see conversation_list).
+    and the caller's ``unread_count``, ``muted``, ``muted_until`` and
+    ``notification_level`` (see conversation_list).
     """
     data = conversation_data(conversation, online)
     last = getattr(conversation, "last_message", None)
     data["last_message"] = message_data(last) if last is not None else None
     data["unread_count"] = getattr(conversation, "unread_count", 0)
     data.update(mute_data(getattr(conversation, "muted", False), getattr(conversation, "muted_until", None)))
+    data["notification_level"] = getattr(conversation, "notification_level", None) or ALL
     return data
 
 
@@ -78,6 +84,7 @@ def sync_result_data(changes, unread_total: int, more: bool) -> dict:
                 "conversation": conversation_data(change.conversation),
                 "unread_count": change.conversation.unread_count,
                 **mute_data(change.conversation.muted, change.conversation.muted_until),
+                "notification_level": change.conversation.notification_level,
                 "messages": [message_data(m) for m in change.messages],
                 "has_more": change.has_more,
             }
@@ -137,6 +144,9 @@ class ConversationListItemOut(ConversationOut):
     unread_count = serializers.IntegerField()
     muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
     muted_until = serializers.DateTimeField(allow_null=True, help_text="When your mute ends; null: until you unmute, or not muted.")
+    notification_level = serializers.ChoiceField(
+        choices=LEVELS, help_text="Which of its messages you are told of: all, mentions (of you) or none.",
+    )
 
 
 class DateTimeAsGiven(serializers.DateTimeField):
@@ -158,6 +168,21 @@ class MuteInput(serializers.Serializer):
             "Null or left out: until you unmute."
         ),
     )
+
+
+class NotificationLevelInput(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=LEVELS,
+        help_text=(
+            "all: every message; mentions: only those that mention you (or @all); none: nothing. "
+            "A muted conversation still tells you of mentions unless this is none."
+        ),
+    )
+
+
+class NotificationLevelOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    level = serializers.ChoiceField(choices=LEVELS)
 
 
 class ConversationDetailOut(serializers.Serializer):

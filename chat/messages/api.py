@@ -10,9 +10,13 @@ Message endpoints under /api/chat/<id>/:
     POST|DELETE messages/<message_id>/pin/          -> the message (pinned or not)
     GET  pins/?limit=&cursor=                       -> [{message, pinned_by, pinned_at}...] newest pin first (Link)
     POST messages/<message_id>/forward/ {conversation_ids, comment?} -> {results: [per target]}
+
+and, across conversations, ``GET /api/chat/mentions/?limit=&cursor=`` -> [message...]
+(the messages that mention you, newest first; Link).
 """
 
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -22,7 +26,7 @@ from chat.conversations.api import members_conversation
 from chat.messages.forward import message_forward
 from chat.messages.pins import message_pin, message_unpin
 from chat.messages.reactions import reaction_add, reaction_remove
-from chat.messages.selectors import message_list, pinned_messages
+from chat.messages.selectors import mention_list, message_list, pinned_messages
 from chat.messages.send import message_send
 from chat.messages.serializers import (
     ForwardInput,
@@ -246,3 +250,31 @@ class ForwardView(APIView):
             }
             for result in results
         ]})
+class MentionPagination(LinkHeaderCursorPagination):
+    """Mentions newest first, CHAT_MENTIONS_PAGE_SIZE a page unless ``?limit=`` asks (up to CHAT_MENTIONS_PAGE_MAX)."""
+
+    ordering = "-created_at"
+
+    def __init__(self):
+        self.page_size = settings.CHAT_MENTIONS_PAGE_SIZE
+        self.max_page_size = settings.CHAT_MENTIONS_PAGE_MAX
+
+
+class MentionListView(APIView):
+    @extend_schema(
+        tags=["messages"],
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50)."),
+            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+            LINK_HEADER,
+        ],
+        responses={200: MessageOut(many=True), **errors(401, 404)},
+        description=(
+            "The messages that mention you (`<@your-id>` or `@all`), newest first, in the conversations you are "
+            "still a member of; deleted and moderated ones are left out."
+        ),
+    )
+    def get(self, request):
+        paginator = MentionPagination()
+        page = paginator.paginate_queryset(mention_list(user=request.user), request, self)
+        return paginator.get_paginated_response([message_data(m) for m in page])

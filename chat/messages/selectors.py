@@ -1,8 +1,8 @@
 """
 Reads of messages: a conversation's history page by page (``message_list``),
 what changed since a client last looked (``changes_since``, the
-notifications socket's ``sync``, in three queries) and its pinned messages
-(``pinned_messages``).
+notifications socket's ``sync``, in three queries), its pinned messages
+(``pinned_messages``) and the messages that mention a user (``mention_list``).
 """
 
 from dataclasses import dataclass
@@ -57,6 +57,20 @@ def message_list(
     newest = list(messages.order_by("-seq")[:limit])
     newest.reverse()
     return newest
+
+
+def mention_list(*, user: User) -> QuerySet[ConversationMessage]:
+    """
+    The messages that mention ``user`` (by name or @all), newest first: only
+    in conversations they are still a member of, none deleted or hidden by a
+    moderator. One query a page: the Mention rows (indexed by user) and the
+    membership join each give at most one row per message.
+    """
+    return (
+        ConversationMessage.objects.for_display()
+        .filter(mentions__user=user, conversation__members__user=user, deleted_at=None, moderated_at=None)
+        .order_by("-created_at")
+    )
 
 
 @dataclass

@@ -10,8 +10,9 @@ system-free sends and the sockets' replies and attachments use it.
 text message (no reply, attachments or thread) is the same send as one statement
 run from the event loop (a data-modifying ``WITH``: the same ``SEQ_BUMP``
 and ``MARK_OWN_READ`` of chat.rules around the insert), with no worker
-thread and one round trip; everything else runs ``message_send`` on a
-database thread. Both then read the same refusal when the bump matched
+thread and one round trip; everything else (replies, attachments, mention
+markup: chat.messages.mentions) runs ``message_send`` on a database
+thread. Both then read the same refusal when the bump matched
 nothing, handle a resent ``client_id`` through the same unique constraint
 (the rollback undoes the seq), and announce the message the same way
 (``announce_new_message``), so they cannot drift apart: tests/chat/messages/
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from chat.attachments.serializers import attachment_summary
 from chat.attachments.services import attach_shared, attach_uploads, attachments_shared, uploads_for_message
+from chat.messages.mentions import may_mention, mentions_for, mentions_store
 from chat.models import ConversationMessage
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
@@ -100,6 +102,7 @@ def message_send(
                 uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
             else:
                 uploads = attachments_shared(source=forward_of, conversation_id=conversation_id, sender=sender)
+            mentions = mentions_for(conversation_id=conversation_id, sender_id=sender.id, body=body)
             message = ConversationMessage.objects.create(
                 conversation_id=conversation_id,
                 seq=seq,
@@ -111,7 +114,11 @@ def message_send(
                 thread_root=root,
                 attachment_summary=[attachment_summary(upload) for upload in uploads],
                 **_forwarded_origin(forward_of),
+                mention_ids=list(mentions.user_ids),
+                mentions_all=mentions.all,
             )
+            if mentions:
+                mentions_store(message, mentions, created=True)
             message.reply_to = _replied_message(message=message)
             if forward_of is None:
                 attach_uploads(message=message, uploads=uploads)
@@ -156,10 +163,13 @@ async def message_send_from_loop(
 ) -> tuple[ConversationMessage, bool]:
     """
     ``message_send`` for a socket: a plain text message in one statement from
-    the event loop on PostgreSQL (DATABASE_LOOP_QUERIES), anything else on a
-    database thread. Same answers, same errors, same events in ``outbox``.
+    the event loop on PostgreSQL (DATABASE_LOOP_QUERIES), anything else (a
+    reply, attachments, mention markup) on a database thread. Same answers,
+    same errors, same events in ``outbox``.
     """
-    if not (loop_queries() and reply_to is None and not attachment_ids and thread_id is None):
+    if not (
+        loop_queries() and reply_to is None and not attachment_ids and thread_id is None and not _has_markup(body)
+    ):
         return await db(message_send)(
             conversation_id=conversation_id, sender=sender, body=body, client_id=client_id, reply_to=reply_to,
             attachment_ids=attachment_ids, thread_id=thread_id, outbox=outbox,
@@ -197,12 +207,17 @@ async def message_send_from_loop(
     message = ConversationMessage(
         id=params["id"], conversation_id=conversation_id, seq=seq, body=body, created_by=sender,
         sent_to_id=peer_id, client_id=client_id, created_at=now, kind=ConversationMessage.TEXT,
-        reaction_summary=[], attachment_summary=[],
+        reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False,
     )  # fmt: skip
     message.reply_to = None
     announce_new_message(message, outbox=outbox)  # committed already: kept at once
     metrics.MESSAGES_SAVED.inc()
     return message, True
+
+
+def _has_markup(body) -> bool:
+    """Mentions need the member list and rows of their own: such a message takes the transactional send."""
+    return isinstance(body, str) and may_mention(body)
 
 
 @cache

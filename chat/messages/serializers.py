@@ -63,6 +63,8 @@ def message_data(message: ConversationMessage) -> dict:
         "thread": message.thread_summary,
         "pinned": message.pinned_at is not None,
         "forwarded": forwarded_data(message),
+        "mentions": [] if moderated else message.mention_ids,
+        "mentions_all": False if moderated else message.mentions_all,
     }
 
 
@@ -229,6 +231,11 @@ class MessageOut(serializers.Serializer):
     forwarded = ForwardedOut(
         allow_null=True, help_text="A forwarded copy: whose message it copies and when that was sent; never from where."
     )
+    mentions = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The members it mentions with `<@user-id>` markup, each once (docs/protocol.md, \"Mentions\").",
+    )
+    mentions_all = serializers.BooleanField(help_text="It mentions `@all`: every member of the group.")
 
 
 class PinOut(serializers.Serializer):

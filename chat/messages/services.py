@@ -7,16 +7,21 @@ seq, so histories stay gapless.
 """
 
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import Exists
 from django.utils import timezone
 
 from chat.attachments.services import attachments_delete
 from chat.conversations.roles import Action, member_may
+from chat.messages.mentions import mentions_for, mentions_store
 from chat.models import (
     ConversationMember,
     ConversationMessage,
+    Mention,
 )
+from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
 from chat.realtime.groups import conversation_group
 from chat.rules import (
@@ -62,7 +67,11 @@ def _own_message(*, conversation_id, user: User, message_id) -> ConversationMess
 
 @with_outbox
 def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbox) -> ConversationMessage:
-    """The author replaces a message's body; members get ``chat.message.updated``."""
+    """
+    The author replaces a message's body; members get ``chat.message.updated``.
+    Its mentions are parsed again: those no longer mentioned are dropped,
+    those newly mentioned are told (``chat.mention``, and a push).
+    """
     body = validate_body(body, may_be_empty=True)
     with transaction.atomic():
         message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
@@ -76,10 +85,21 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
         body = validate_body(body, may_be_empty=bool(message.attachment_summary))
         if message.body == body:
             return message
+        fields = ["body", "edited_at"]
+        newly_mentioned = set()
+        mentions = mentions_for(conversation_id=message.conversation_id, sender_id=user.id, body=body)
+        if mentions or message.mention_ids or message.mentions_all:
+            newly_mentioned = mentions_store(message, mentions, created=False)
+            message.mention_ids, message.mentions_all = list(mentions.user_ids), mentions.all
+            fields += ["mention_ids", "mentions_all"]
         message.body = body
         message.edited_at = timezone.now()
-        message.save(update_fields=["body", "edited_at"])
+        message.save(update_fields=fields)
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        if newly_mentioned:
+            outbox.emit(conversation_group(message.conversation_id), events.mentioned(message, newly_mentioned))
+            if push_enabled():
+                outbox.after_commit(partial(push_enqueue, message_id=message.id, user_ids=sorted(newly_mentioned)))
     return message
 
 
@@ -106,8 +126,12 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
         attachments_delete(list(message.attachments.all()))
         message.body = ""
         message.deleted_at = timezone.now()
+        Mention.objects.filter(message=message).delete()
         message.reaction_summary, message.attachment_summary = [], []
-        message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
+        message.mention_ids, message.mentions_all = [], False
+        message.save(update_fields=[
+            "body", "deleted_at", "reaction_summary", "attachment_summary", "mention_ids", "mentions_all",
+        ])
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
     return message
 

@@ -1,5 +1,8 @@
 """
-Conversations and their messages: data and constraints only.
+Conversations and their messages: data and constraints only. The rows of
+some domains live in modules of this package (invites, threads, mentions,
+moderation, push, the pin and forward fields) and are imported here, so
+that every model is ``chat.models.<Name>``.
 
 Workflows (creating conversations, sending messages, broadcasting) live in
 the services of each domain package (chat/messages/, chat/conversations/, ...);
@@ -13,7 +16,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
@@ -105,6 +108,10 @@ class ConversationMember(models.Model):
     ADMIN, MEMBER = "admin", "member"
     ROLES = [(ADMIN, "admin"), (MEMBER, "member")]
     role = models.CharField(max_length=16, choices=ROLES, default=MEMBER)
+    # Which messages notify this member (frames and pushes; chat.notify): all, mentions of them, or none.
+    NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE = "all", "mentions", "none"
+    NOTIFICATION_LEVELS = [(NOTIFY_ALL, "all messages"), (NOTIFY_MENTIONS, "mentions only"), (NOTIFY_NONE, "nothing")]
+    notification_level = models.CharField(max_length=16, choices=NOTIFICATION_LEVELS, default=NOTIFY_ALL)
 
     class Meta:
         constraints = [
@@ -176,6 +183,10 @@ class ConversationMessage(PinnedAndForwarded, models.Model):
                                     editable=False, db_index=False)
     thread_summary = models.JSONField(null=True, blank=True, editable=False)
     thread_last_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # And whom it mentions (ids, and @all: chat.messages.mentions), as message JSON shows them; Mention rows
+    # index the same by user. Database defaults: raw inserts of plain messages (the one-statement send) skip them.
+    mention_ids = models.JSONField(default=list, db_default=Value([], output_field=models.JSONField()), editable=False)
+    mentions_all = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -280,44 +291,9 @@ class Attachment(models.Model):
         return self.name
 
 
-# The longest Web Push endpoint URL or FCM registration token accepted. Push
-# services' endpoints run to a few hundred characters, FCM tokens to about 200.
-PUSH_ADDRESS_MAX_LENGTH = 1024
-
-
-class PushDevice(models.Model):
-    """
-    Where to push a user's notifications while they have no socket open: a
-    browser's Web Push subscription or an app's FCM registration token
-    (chat.push). An address belongs to one user at a time: registered again
-    by someone else (another account on the same browser), it moves to them.
-    """
-
-    WEBPUSH, FCM = "webpush", "fcm"
-    KINDS = [(WEBPUSH, "Web Push"), (FCM, "Firebase Cloud Messaging")]
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
-    kind = models.CharField(max_length=16, choices=KINDS)
-    # The subscription's endpoint URL (Web Push) or the registration token (FCM).
-    address = models.CharField(max_length=PUSH_ADDRESS_MAX_LENGTH)
-    # Web Push only: the browser's P-256 public key and auth secret, base64url.
-    p256dh = models.CharField(max_length=100, blank=True, default="")
-    auth = models.CharField(max_length=32, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "address"], name="unique_push_address"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind} device of {self.user_id}"
-
-
-
 # The models of the domains with their own module here, in the package Django reads.
 from chat.models.invites import ConversationInvite, JoinRequest  # noqa: E402,F401
 from chat.models.threads import ThreadMember  # noqa: E402,F401
 from chat.models.moderation import REPORT_DETAILS_MAX_LENGTH, ModerationAction, Report  # noqa: E402,F401
+from chat.models.mentions import Mention  # noqa: E402,F401
+from chat.models.push import PUSH_ADDRESS_MAX_LENGTH, PushDevice  # noqa: E402,F401

@@ -8,16 +8,19 @@ encryption's overhead), so a long body is cut further to fit.
 
     {"type": "message", "conversation_id": "…", "conversation_title": "Team",
      "message_id": "…", "seq": 12, "sender_id": "…", "sender_name": "Alice",
-     "body": "See you at…", "attachments": 0, "thread_id": null}
+     "body": "See you at…", "attachments": 0, "thread_id": null, "mentioned": false}
 
 ``thread_id``: the thread's root, for a reply in a thread (chat.threads).
+``mentioned`` is set per device by the worker: whether the message mentions that device's user.
 """
 
 import json
 
 from django.conf import settings
 
+from chat.messages.mentions import mentions_as_text
 from chat.models import ConversationMessage
+from useraccount.models import User
 
 
 PAYLOAD_MAX_BYTES = 3800
@@ -37,6 +40,10 @@ def excerpt(body: str, limit: int) -> str:
 
 def push_payload(message: ConversationMessage) -> dict:
     """The push for ``message`` (its ``created_by`` and ``conversation`` loaded)."""
+    body = message.body
+    if message.mention_ids:  # a lock screen shows "@Ann", not the markup (one query, for messages with mentions)
+        users = User.objects.filter(id__in=message.mention_ids)
+        body = mentions_as_text(body, {str(user.id): user.display_name for user in users})
     payload = {
         "type": "message",
         "conversation_id": str(message.conversation_id),
@@ -45,7 +52,7 @@ def push_payload(message: ConversationMessage) -> dict:
         "seq": message.seq,
         "sender_id": str(message.created_by_id),
         "sender_name": message.created_by.display_name,
-        "body": excerpt(message.body, settings.PUSH_BODY_EXCERPT),
+        "body": excerpt(body, settings.PUSH_BODY_EXCERPT),
         "attachments": len(message.attachment_summary),
         "thread_id": str(message.thread_root_id) if message.thread_root_id else None,
     }

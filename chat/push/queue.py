@@ -105,17 +105,18 @@ def local_worker_stop() -> None:
         _local_worker = None
 
 
-def push_enqueue(*, message_id: UUID) -> None:
+def push_enqueue(*, message_id: UUID, user_ids: list[str] | None = None) -> None:
     """
     Queue the pushes for a message just committed; one Redis command, or an
-    in-memory put. A queue that cannot be reached loses this message's push:
-    logged and counted, never raised (the message is saved).
+    in-memory put. With ``user_ids``: an edit newly mentions them, and only
+    they are pushed to (as mentioned). A queue that cannot be reached loses
+    this message's push: logged and counted, never raised (the message is saved).
     """
     queue_broker = broker()
     if isinstance(queue_broker, StubBroker):
         local_worker_start()
     try:
-        _send("push_message", str(message_id))
+        _send("push_message", str(message_id), *([list(user_ids)] if user_ids else []))
     except (*REDIS_ERRORS, DramatiqError) as error:
         REDIS.failed(error)
         metrics.PUSH_DROPPED.labels(reason="not_queued").inc()
@@ -130,8 +131,11 @@ def _attempt() -> int:
     return (message.options.get("retries", 0) if message else 0) + 1
 
 
-def message_fan_out(message_id: str) -> None:
-    """The job of one message: who gets a push (chat.push.recipients), then one job per device."""
+def message_fan_out(message_id: str, newly_mentioned: list[str] | None = None) -> None:
+    """
+    The job of one message: who gets a push (chat.push.recipients), then one
+    job per device. With ``newly_mentioned`` (an edit's), only they, as mentioned.
+    """
     from chat.models import ConversationMember, ConversationMessage, PushDevice
     from chat.realtime.presence import Unknown, online_among
     from chat.threads.selectors import thread_follower_ids
@@ -150,11 +154,17 @@ def message_fan_out(message_id: str) -> None:
         if message is None:  # deleted or hidden before the worker got to it
             return
         sender_id = message.created_by_id
+        memberships = ConversationMember.objects.filter(conversation_id=message.conversation_id, user__is_active=True)
+        if newly_mentioned is not None:
+            memberships = memberships.filter(user_id__in=newly_mentioned)
+            mentioned, mentions_all = {UUID(user_id) for user_id in newly_mentioned}, False
+        else:
+            mentioned, mentions_all = {UUID(user_id) for user_id in message.mention_ids}, message.mentions_all
         members = [
-            Member(user_id, muted, muted_until)
-            for user_id, muted, muted_until in ConversationMember.objects.filter(
-                conversation_id=message.conversation_id, user__is_active=True
-            ).exclude(user_id=sender_id).values_list("user_id", "muted", "muted_until")
+            Member(user_id, muted, muted_until, level)
+            for user_id, muted, muted_until, level in memberships.exclude(user_id=sender_id).values_list(
+                "user_id", "muted", "muted_until", "notification_level"
+            )
         ]
         if not members:
             return
@@ -169,7 +179,7 @@ def message_fan_out(message_id: str) -> None:
             online = None
         recipients = push_recipients(
             members, sender_id=sender_id, online=None if isinstance(online, Unknown) else online,
-            blocked_sender=blocked_sender, now=timezone.now(),
+            blocked_sender=blocked_sender, now=timezone.now(), mentioned=mentioned, mentions_all=mentions_all,
             followers=thread_follower_ids(root_id=message.thread_root_id) if message.thread_root_id else None,
         )
         devices = list(PushDevice.objects.filter(user_id__in=recipients).values_list("id", "user_id"))
@@ -177,7 +187,8 @@ def message_fan_out(message_id: str) -> None:
     finally:
         close_old_connections()
     for device_id, user_id in devices:
-        _send("push_device", str(device_id), str(user_id), payload)
+        # Whether the push is for a mention of them: a client may show those differently.
+        _send("push_device", str(device_id), str(user_id), {**payload, "mentioned": mentions_all or user_id in mentioned})
 
 
 def device_push(device_id: str, user_id: str, payload: dict) -> None:

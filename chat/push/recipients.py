@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from chat.audience import notified
+from chat.audience import ALL, notified
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Member:
     user_id: UUID
     muted: bool = False
     muted_until: datetime | None = None
+    level: str = ALL
 
     def muted_at(self, now: datetime) -> bool:
         """Muted for good (no end), or until a time still to come."""
@@ -25,13 +26,14 @@ class Member:
 
 def push_recipients(
     members: Iterable[Member], *, sender_id: UUID, online: set[str] | None, blocked_sender: set[UUID],
-    now: datetime, followers: set[str] | None = None,
+    now: datetime, followers: set[str] | None = None, mentioned: set[UUID] = frozenset(), mentions_all: bool = False,
 ) -> list[UUID]:
     """
     The members to push a message of ``sender_id`` to: those chat.audience
-    says are notified of it (not the sender, not those who muted the
-    conversation or block the sender; for a reply in a thread, only its
-    ``followers``, ids as strings), less those online (``online``: ids as
+    says are notified of it (never the sender or those who block them; a
+    mention, ``mentioned`` or ``mentions_all``, gets through a mute and the
+    "mentions" level; for a reply in a thread, only its ``followers``, ids
+    as strings, unless mentioned), but not those online (``online``: ids as
     strings). ``online=None`` means presence is unknown (Redis unreachable):
     then nobody is taken for online, since a notification twice is better
     than none.
@@ -41,8 +43,9 @@ def push_recipients(
         member.user_id
         for member in members
         if notified(
-            user_id=str(member.user_id), sender_id=sender, muted=member.muted_at(now),
+            user_id=str(member.user_id), sender_id=sender, level=member.level, muted=member.muted_at(now),
             blocks_sender=member.user_id in blocked_sender, followers=followers,
+            mentioned=mentions_all or member.user_id in mentioned,
         )
         and (online is None or str(member.user_id) not in online)
     ]

@@ -26,9 +26,10 @@ from functools import lru_cache
 from django.conf import settings
 
 from . import commands, profiles
-from .asyncapi_frames import client_frames, ref, server_frames
+from .asyncapi_client_frames import client_frames
+from .asyncapi_frames import ref, server_frames
 
-_NOTIFICATION_FRAMES = {"chat.message": "notification"}
+_NOTIFICATION_FRAMES = {"chat.message": "notification", "chat.mention": "notification"}
 
 # Both room paths parse with the room parser, which also reads the original client's frame.
 _ROOM_CLIENT_FRAMES = {kind: kind for kind in (*commands.ROOM_FRAME_TYPES, commands.LEGACY_EVENT)}

@@ -1,16 +1,10 @@
 """
-The socket protocol's frames as JSON Schema, for the AsyncAPI document
-(chat.realtime.asyncapi): what each client frame may hold, from the parser's
-tables (chat.realtime.commands), and what each server frame holds.
+The socket protocol's server frames as JSON Schema, for the AsyncAPI
+document (chat.realtime.asyncapi): what each server frame holds, and the
+helpers both directions use (the client's frames: asyncapi_client_frames).
 """
 
 import copy
-
-from django.conf import settings
-
-from ..models import CLIENT_ID_MAX_LENGTH, REACTION_MAX_LENGTH
-from . import commands
-
 
 UUID_SCHEMA = {"type": "string", "format": "uuid"}
 SEQ_SCHEMA = {"type": "integer", "minimum": 0}
@@ -30,117 +24,6 @@ def frame(kind: str, properties: dict | None = None, required: tuple = (), *, de
     if description:
         schema["description"] = description
     return schema
-
-
-# --- Client -> server ---------------------------------------------------------------
-
-
-def client_frames() -> dict[str, tuple[str, dict, dict]]:
-    """Component name -> (summary, payload schema, example)."""
-    body = {
-        "type": "string", "minLength": 1, "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH, "pattern": "\\S",
-        "description": "Not blank.",
-    }
-    client_id = {
-        "type": ["string", "null"], "maxLength": CLIENT_ID_MAX_LENGTH,
-        "description": "Chosen by the client; a resend with the same one saves nothing new.",
-    }
-    send = frame("message.send", {
-        "body": {**body, "minLength": 0, "pattern": None,
-                 "description": "Not blank, unless the message carries attachments."},
-        "client_id": client_id,
-        "reply_to": {"type": ["string", "null"], "format": "uuid", "description": "A message of this conversation."},
-        "thread_id": {
-            "type": ["string", "null"], "format": "uuid",
-            "description": "Reply in this message's thread (a reply's id: the same thread; threads are one level deep).",
-        },
-        "attachment_ids": {
-            "type": "array", "items": UUID_SCHEMA, "uniqueItems": True, "maxItems": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
-            "description": "Your uploads to this conversation (POST /api/chat/<id>/attachments/).",
-        },
-    })
-    del send["properties"]["body"]["pattern"]
-    send["anyOf"] = [
-        {"required": ["body"], "properties": {"body": {"pattern": "\\S"}}},
-        {"required": ["attachment_ids"], "properties": {"attachment_ids": {"minItems": 1}}},
-    ]
-    reaction = {"message_id": UUID_SCHEMA, "emoji": {
-        "type": "string", "minLength": 1, "maxLength": REACTION_MAX_LENGTH, "description": "One emoji.",
-    }}
-    return {
-        "message.send": (
-            "Send a message (text, a reply, attachments)",
-            send,
-            {"type": "message.send", "body": "Hello!", "client_id": "3f1c0a7e-local-1"},
-        ),
-        "reaction.add": (
-            "React to a message with an emoji (once per user and emoji)",
-            frame("reaction.add", reaction, ("message_id", "emoji")),
-            {"type": "reaction.add", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "emoji": "\U0001f44d"},
-        ),
-        "reaction.remove": (
-            "Take one's reaction back",
-            frame("reaction.remove", reaction, ("message_id", "emoji")),
-            {"type": "reaction.remove", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "emoji": "\U0001f44d"},
-        ),
-        commands.LEGACY_EVENT: (
-            "Send a message (the original tutorial client's frame)",
-            {
-                "type": "object",
-                "properties": {
-                    "event": {"const": commands.LEGACY_EVENT},
-                    "data": {
-                        "title": "OriginalChatMessageData",
-                        "type": "object",
-                        "properties": {"body": body, "client_id": client_id},
-                        "required": ["body"],
-                        "additionalProperties": True,
-                        "description": "Other keys (name, sent_to_id, conversation_id) are ignored.",
-                    },
-                },
-                "required": ["event", "data"],
-                "not": {"required": ["type"]},
-                "description": "A frame with a `type` is read by its type instead.",
-            },
-            {"event": "chat_message", "data": {"body": "Hello!", "name": "Alice"}},
-        ),
-        "message.edit": (
-            "Edit one's own message",
-            frame("message.edit", {"message_id": UUID_SCHEMA, "body": body}, ("message_id", "body")),
-            {"type": "message.edit", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "body": "Hello, world!"},
-        ),
-        "message.delete": (
-            "Delete one's own message (it stays a tombstone at its seq)",
-            frame("message.delete", {"message_id": UUID_SCHEMA}, ("message_id",)),
-            {"type": "message.delete", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11"},
-        ),
-        "sync": (
-            "Resend every message after a seq, then sync.done",
-            frame("sync", {"after": SEQ_SCHEMA}, ("after",)),
-            {"type": "sync", "after": 41},
-        ),
-        "sync.conversations": (
-            "What changed since these per-conversation seqs (answered with sync.result)",
-            frame("sync", {"conversations": {
-                "type": "object", "propertyNames": {"format": "uuid"}, "additionalProperties": SEQ_SCHEMA,
-                "description": "The client's last seq per conversation id.",
-            }}),
-            {"type": "sync", "conversations": {"5c1d2a7e-0b7f-4a1e-8d4c-7e2f9a1b3c5d": 41}},
-        ),
-        "read": (
-            "Mark the conversation read up to a seq",
-            frame("read", {"seq": SEQ_SCHEMA}, ("seq",)),
-            {"type": "read", "seq": 44},
-        ),
-        "typing": ("The user is typing", frame("typing"), {"type": "typing"}),
-        "ping": ("Keep-alive; answered with pong", frame("ping"), {"type": "ping"}),
-        "auth": (
-            "Renew the socket's access token",
-            frame("auth", {"token": {"type": "string", "description": "A fresh access token of the same user."}},
-                   ("token",)),
-            {"type": "auth", "token": "<access token>"},
-        ),
-    }
 
 
 # --- Server -> client ---------------------------------------------------------------
@@ -173,6 +56,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "system": None,
         "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None, "pinned": False,
         "forwarded": None,
+        "mentions": [], "mentions_all": False,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -238,10 +122,25 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "unread", "conversation_id": example_message["conversation_id"], "unread_count": 0, "total": 3},
         ),
         "notification": (
-            "Someone else sent a message in one of the user's conversations",
-            frame("notification", {"conversation_id": UUID_SCHEMA, "message": ref("MessageOut")},
-                   ("conversation_id", "message")),
-            {"type": "notification", "conversation_id": example_message["conversation_id"], "message": example_message},
+            "Someone else sent a message in one of the user's conversations (as the user's notification level, "
+            "mutes and blocks allow: docs/protocol.md, \"Mentions and notification levels\"), or an edit "
+            "newly mentions the user",
+            frame("notification", {
+                "conversation_id": UUID_SCHEMA, "message": ref("MessageOut"),
+                "mentioned": {"type": "boolean", "description": "The message mentions the user (by name or @all)."},
+            }, ("conversation_id", "message", "mentioned")),
+            {"type": "notification", "conversation_id": example_message["conversation_id"], "message": example_message,
+             "mentioned": False},
+        ),
+        "conversation.notifications": (
+            "The user chose which messages of a conversation they are told of (on any device)",
+            frame("conversation.notifications", {
+                "conversation_id": UUID_SCHEMA,
+                "level": {"enum": ["all", "mentions", "none"],
+                          "description": "all messages, only those mentioning the user, or none."},
+            }, ("conversation_id", "level")),
+            {"type": "conversation.notifications", "conversation_id": example_message["conversation_id"],
+             "level": "mentions"},
         ),
         "conversation.created": (
             "The user was added to a new conversation",
@@ -357,10 +256,13 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
                         "muted": {"type": "boolean", "description": "The user muted it (no notification frames)."},
                         "muted_until": {"type": ["string", "null"], "format": "date-time",
                                         "description": "When the mute ends; null: until unmuted, or not muted."},
+                        "notification_level": {"enum": ["all", "mentions", "none"],
+                                               "description": "Which of its messages the user is told of."},
                         "messages": {"type": "array", "items": ref("MessageOut")},
                         "has_more": {"type": "boolean", "description": "More messages at GET /api/chat/<id>/messages/?after=."},
                     },
-                    "required": ["conversation", "unread_count", "muted", "muted_until", "messages", "has_more"],
+                    "required": ["conversation", "unread_count", "muted", "muted_until", "notification_level",
+                                 "messages", "has_more"],
                 }},
             }, ("unread_total", "more", "conversations")),
             {"type": "sync.result", "unread_total": 0, "more": False, "conversations": []},

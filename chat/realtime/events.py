@@ -40,7 +40,8 @@ def message(message: ConversationMessage, *, follower_ids: list[str] | None = No
     ``chat.message`` for a saved message. The room frame is flat (the message
     JSON plus ``name``) so the original client, which reads only ``body`` and
     ``name``, keeps working. A reply in a thread also carries its thread's
-    ``follower_ids``, whom alone notifications sockets tell (chat.audience).
+    ``follower_ids``, whom alone (and those it mentions) notifications
+    sockets tell (chat.audience).
     """
     data = message_data(message)
     notification = {"type": "notification", "conversation_id": data["conversation_id"], "message": data}
@@ -50,11 +51,34 @@ def message(message: ConversationMessage, *, follower_ids: list[str] | None = No
         "seq": message.seq,
         "sender_id": data["created_by"]["id"],
         "text": _room_frame("chat.message", data),
-        "notification": dumps(notification),
+        "notification": dumps({**notification, "mentioned": False}),
+        "mentioned": data["mentions"],
+        "mentions_all": data["mentions_all"],
     }
+    if data["mentions"] or data["mentions_all"]:
+        # The mentioned members' frame says so: a second serialisation, for messages with mentions only.
+        event["mention_notification"] = dumps({**notification, "mentioned": True})
     if follower_ids is not None:
         event["follower_ids"] = follower_ids
     return event
+
+
+def mentioned(message: ConversationMessage, user_ids) -> dict:
+    """
+    ``chat.mention``: an edit mentions ``user_ids`` who were not mentioned
+    before; their notifications sockets send them the message as a
+    ``notification`` with ``mentioned`` (no other socket sends anything).
+    """
+    data = message_data(message)
+    frame = {"type": "notification", "conversation_id": data["conversation_id"], "message": data, "mentioned": True}
+    return {
+        "type": "chat.mention",
+        "conversation_id": data["conversation_id"],
+        "sender_id": data["created_by"]["id"],
+        "mentioned": sorted(str(user_id) for user_id in user_ids),
+        "mentions_all": False,
+        "mention_notification": dumps(frame),
+    }
 
 
 def thread_updated(root: ConversationMessage) -> dict:
@@ -173,6 +197,17 @@ def conversation_updated(conversation: Conversation, *, system: dict, actor_id, 
         "member_ids": [str(user.id) for user in conversation.users.all()],
         "added": [str(user_id) for user_id in added],
         "removed": [str(user_id) for user_id in removed],
+        "text": dumps(frame),
+    }
+
+
+def conversation_notifications(*, conversation_id, level: str) -> dict:
+    """For the user's group: they chose which messages of a conversation they are told of (chat.audience)."""
+    frame = {"type": "conversation.notifications", "conversation_id": str(conversation_id), "level": level}
+    return {
+        "type": "conversation.notifications",
+        "conversation_id": str(conversation_id),
+        "level": level,
         "text": dumps(frame),
     }
 

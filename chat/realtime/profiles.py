@@ -11,8 +11,9 @@ Client profiles: one place answers "does this client want this event?".
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
   deletions, unread counts, new and changed conversations, contacts'
-  presence, and the user's own blocks and mutes (which its session also
-  filters messages by: chat.realtime.session.QuietList); never
+  presence, mentions an edit adds, and the user's own blocks, mutes and
+  notification levels (which its session also filters messages by:
+  chat.realtime.session.QuietList); never
   typing or read positions, and never the viewer's own messages or presence.
 """
 
@@ -28,7 +29,7 @@ def _not_own_typing(event: dict, viewer_id: str) -> bool:
 
 
 def _not_own_message_or_presence(event: dict, viewer_id: str) -> bool:
-    if event["type"] == "chat.message":
+    if event["type"] in ("chat.message", "chat.mention"):
         return event["sender_id"] != viewer_id
     if event["type"] == "presence":
         return event["user_id"] != viewer_id
@@ -69,6 +70,7 @@ NOTIFICATIONS = ClientProfile(
     _MESSAGES | {
         "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
         "conversation.join_requested",
+        "chat.mention", "conversation.notifications",
     },
     _not_own_message_or_presence,
 )

@@ -17,10 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from sys import intern
 
-from chat.audience import notified
-
 from . import events
 from .profiles import ClientProfile
+from .quiet import QuietList, is_mentioned
 
 
 class DeliveryCursor:
@@ -288,62 +287,13 @@ class RoomSession:
                 await self._send(events.presence(user_id=user_id, online=now_online)["text"])
 
 
-class QuietList:
-    """
-    Whom and what a notifications socket stays quiet about: messages of the
-    users its user blocked, and conversations they muted (until the mute
-    ends). Loaded when the socket opens and kept current by the
-    ``block.updated`` and ``conversation.muted`` events on the user's group,
-    so deciding costs no database query per frame.
-
-        quiet = QuietList(blocked={"b1"}, muted={"c1": None, "c2": 1_700_000_000.0})
-        quiet.silences(event)   # True for a chat.message from b1, or in c1
-    """
-
-    __slots__ = ("blocked", "muted", "_clock")
-
-    def __init__(
-        self, *, blocked: Iterable[str] = (), muted: dict[str, float | None] | None = None,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.blocked = set(blocked)
-        # conversation id -> when the mute ends (a Unix time), None: until unmuted.
-        self.muted = dict(muted or {})
-        self._clock = clock
-
-    def silences(self, event: dict) -> bool:
-        """Whether a ``chat.message`` event's sender is blocked or its conversation muted."""
-        return event["sender_id"] in self.blocked or self.mutes(event["conversation_id"])
-
-    def mutes(self, conversation_id: str) -> bool:
-        """Whether the conversation is muted now (a mute that ran out is forgotten)."""
-        if conversation_id not in self.muted:
-            return False
-        until = self.muted[conversation_id]
-        if until is None or self._clock() < until:
-            return True
-        del self.muted[conversation_id]  # the mute ran out
-        return False
-
-    def block_changed(self, user_id: str, blocked: bool) -> None:
-        if blocked:
-            self.blocked.add(user_id)
-        else:
-            self.blocked.discard(user_id)
-
-    def mute_changed(self, conversation_id: str, muted: bool, until: float | None) -> None:
-        if muted:
-            self.muted[conversation_id] = until
-        else:
-            self.muted.pop(conversation_id, None)
-
-
 class NotificationsSession:
     """
     One notifications socket's side: messages as ``notification`` frames
-    to whom chat.audience says (none from blocked users or in muted
-    conversations; a thread's replies to its followers only), presence once
-    per change.
+    to whom chat.audience says (through QuietList: none from blocked users,
+    in muted conversations or below the member's level unless they are
+    mentioned; a thread's replies to its followers only), presence once per
+    change.
     """
 
     __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
@@ -360,14 +310,11 @@ class NotificationsSession:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
             return
         kind = event["type"]
-        if kind == "chat.message":
-            sender_id = event["sender_id"]
-            if not notified(
-                user_id=self.viewer_id, sender_id=sender_id, muted=self.quiet.mutes(event["conversation_id"]),
-                blocks_sender=sender_id in self.quiet.blocked, followers=event.get("follower_ids"),
-            ):
-                return
-            return await self._send(event["notification"])
+        if kind in ("chat.message", "chat.mention"):
+            if not self.quiet.silences(event, viewer_id=self.viewer_id):
+                mentioned = is_mentioned(event, self.viewer_id)
+                await self._send(event["mention_notification" if mentioned else "notification"])
+            return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
         if kind == "presence.changes":
@@ -378,6 +325,8 @@ class NotificationsSession:
             self.quiet.block_changed(event["user_id"], event["blocked"])
         elif kind == "conversation.muted":
             self.quiet.mute_changed(event["conversation_id"], event["muted"], event["until"])
+        elif kind == "conversation.notifications":
+            self.quiet.level_changed(event["conversation_id"], event["level"])
         await self._send(event["text"])
 
 

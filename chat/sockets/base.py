@@ -332,8 +332,9 @@ class Consumer(AsyncWebsocketConsumer):
     chat_thread_updated = deliver
     chat_pinned = chat_unpinned = deliver
     presence = presence_changes = deliver
-    # The user's blocks and mutes (their group carries them to every socket of theirs).
-    block_updated = conversation_muted = deliver
+    # The user's blocks, mutes and notification levels (their group carries them to every socket of theirs),
+    # and mentions an edit adds (the conversation's group: only notifications sessions send them).
+    block_updated = conversation_muted = conversation_notifications = chat_mention = deliver
 
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""

@@ -12,7 +12,8 @@ from chat.conversations.serializers import sync_result_data
 from chat.messages.selectors import changes_since
 from chat.realtime import commands, events, profiles
 from chat.realtime.groups import conversation_group, user_group
-from chat.realtime.session import NotificationsSession, QuietList
+from chat.realtime.quiet import QuietList
+from chat.realtime.session import NotificationsSession
 from chat.sockets.base import (
     CLOSE_NOT_FOUND,
     CLOSE_TOO_MANY,
@@ -42,10 +43,10 @@ class NotificationsConsumer(Consumer):
         conversation_ids = await db(conversation_ids_for_user)(user_id=user.id)
         await self.join(user_group(user.id), *map(conversation_group, conversation_ids))
         # Read after joining: a block or mute from now on arrives as an event.
-        blocked, muted = await db(quiet_list)(user=user)
+        blocked, muted, levels = await db(quiet_list)(user=user)
         self.session = NotificationsSession(
             profile=self.profile, viewer_id=str(user.id), send=self.send_text,
-            quiet=QuietList(blocked=blocked, muted=muted),
+            quiet=QuietList(blocked=blocked, muted=muted, levels=levels),
         )
         if not (await self.admit()).admitted:
             return await self.refuse(CLOSE_TOO_MANY)
@@ -71,6 +72,7 @@ class NotificationsConsumer(Consumer):
 
     chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
     conversation_join_requested = deliver
+    chat_mention = conversation_notifications = deliver
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""

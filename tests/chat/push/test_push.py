@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.utils import timezone
 
+from chat.messages.services import message_edit
 from chat.models import ConversationMember, PushDevice
 from chat.push import queue, senders
 from chat.push.devices import b64url_encode, vapid_public_key
@@ -170,7 +171,7 @@ def test_a_message_reaches_an_offline_member_as_an_encrypted_web_push(web_push, 
         "type": "message", "conversation_id": str(direct.id), "conversation_title": "",
         "message_id": str(message.id), "seq": message.seq, "sender_id": str(alice.id),
         "sender_name": alice.display_name, "body": "Lunch at noon?", "attachments": 0,
-        "thread_id": None,
+        "thread_id": None, "mentioned": False,
     }
     headers = request["headers"]
     assert headers["content-encoding"] == "aes128gcm"
@@ -572,3 +573,68 @@ def test_clients_get_the_vapid_public_key(settings, client_for, alice, client):
     key = client_for(alice).get("/api/devices/vapid/").json()["public_key"]
     assert len(base64.urlsafe_b64decode(key + "=")) == 65
     assert client.get("/api/devices/").status_code == 401
+
+
+# --- Mentions and notification levels (chat.notify's rule) ---------------------------------
+# A mention reaches a member who muted the conversation or chose "mentions", never one who
+# chose "none" or blocked the sender; an edit that adds a mention pushes to the newly
+# mentioned only; each device's push says whether it is for a mention.
+
+
+def test_recipients_follow_levels_mutes_and_mentions():
+    now = timezone.now()
+    sender, muted, mentions_only, nothing, blocking, plain = (uuid.uuid4() for _ in range(6))
+    members = [
+        Member(sender), Member(muted, muted=True), Member(mentions_only, level="mentions"),
+        Member(nothing, level="none"), Member(blocking), Member(plain),
+    ]
+
+    def chosen(**mentions):
+        return set(push_recipients(
+            members, sender_id=sender, online=set(), blocked_sender={blocking}, now=now, **mentions
+        ))
+
+    assert chosen() == {plain}
+    everyone_mentioned = {muted, mentions_only, nothing, blocking, plain, sender}
+    assert chosen(mentioned=everyone_mentioned) == {muted, mentions_only, plain}
+    assert chosen(mentions_all=True) == {muted, mentions_only, plain}
+    assert chosen(mentioned={muted}) == {muted, plain}
+
+
+def test_a_mention_is_pushed_through_a_mute_and_marked(web_push, worker, push_service, subscribe, make_user, alice):
+    muted, mentions_only, nothing = (make_user() for _ in range(3))
+    group = GroupConversationFactory(creator=alice, members=[muted, mentions_only, nothing])
+    ConversationMember.objects.filter(conversation=group, user=muted).update(muted=True)
+    ConversationMember.objects.filter(conversation=group, user=mentions_only).update(notification_level="mentions")
+    ConversationMember.objects.filter(conversation=group, user=nothing).update(notification_level="none")
+    browsers = {user: subscribe(user) for user in (muted, mentions_only, nothing)}
+    send(group, alice, "plain: nobody")
+    send(group, alice, f"<@{muted.id}> <@{mentions_only.id}> <@{nothing.id}> look")
+    worker()
+    requests = push_service.wait_for(2)
+    assert {request["path"] for request in requests} == {browsers[muted].path, browsers[mentions_only].path}
+    for request in requests:
+        browser = next(b for b in browsers.values() if b.path == request["path"])
+        assert browser.decrypt(request)["mentioned"] is True
+
+
+def test_an_edit_pushes_to_the_newly_mentioned_only(web_push, worker, push_service, subscribe, make_user, alice):
+    first, added, blocking = (make_user() for _ in range(3))
+    group = GroupConversationFactory(creator=alice, members=[first, added, blocking])
+    for user in (first, added, blocking):
+        ConversationMember.objects.filter(conversation=group, user=user).update(muted=True)
+    BlockFactory(blocker=blocking, blocked=alice)
+    browsers = {user: subscribe(user) for user in (first, added, blocking)}
+    message = send(group, alice, f"<@{first.id}> look")
+    worker()
+    assert [r["path"] for r in push_service.wait_for(1)] == [browsers[first].path]
+    message_edit(
+        conversation_id=group.id, user=alice, message_id=message.id,
+        body=f"<@{first.id}> <@{added.id}> <@{blocking.id}> look",
+    )
+    worker()
+    requests = push_service.wait_for(2)
+    assert [r["path"] for r in requests] == [browsers[first].path, browsers[added].path]
+    pushed = browsers[added].decrypt(requests[1])
+    assert pushed["mentioned"] is True
+    assert pushed["body"] == f"@{first.name} @{added.name} @{blocking.name} look", "the markup reads as names"

@@ -31,7 +31,9 @@ def test_message_event_carries_the_room_frame_and_the_notification_frame():
     assert room["created_at"] == "2026-01-02T03:04:05Z"
     notification = json.loads(event["notification"])
     assert notification == {"type": "notification", "conversation_id": str(message.conversation_id),
-                            "message": {k: v for k, v in room.items() if k not in ("type", "name")}}
+                            "message": {k: v for k, v in room.items() if k not in ("type", "name")},
+                            "mentioned": False}
+    assert "mention_notification" not in event, "a message without mentions is serialised once for notifications"
     assert events.message_frame(message) == event["text"]
 
 

@@ -283,6 +283,10 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
         muted = await _async(client_for(bob).put, f"/api/chat/{group}/mute/", {"until": None}, format="json")
         assert muted.status_code == 200
         await _next_of(feed, "conversation.muted")
+        level = await _async(client_for(bob).put, f"/api/chat/{group}/notifications/", {"level": "mentions"},
+                             format="json")
+        assert level.status_code == 200
+        await _next_of(feed, "conversation.notifications")
         blocked = await _async(client_for(bob).post, "/api/auth/blocks/", {"user_id": str(alice.id)}, format="json")
         assert blocked.status_code == 201
         await _next_of(feed, "block.updated")

@@ -244,7 +244,9 @@ async def test_notifications_sync_returns_new_messages_of_changed_and_unlisted_c
     assert set(by_id) == {str(direct.id), str(quiet.id)}, "group is listed at its last seq"
 
     changed = by_id[str(direct.id)]
-    assert set(changed) == {"conversation", "unread_count", "muted", "muted_until", "messages", "has_more"}
+    assert set(changed) == {
+        "conversation", "unread_count", "muted", "muted_until", "notification_level", "messages", "has_more"
+    }
     assert (changed["unread_count"], changed["has_more"]) == (5, False)
     assert seqs(changed["messages"]) == [3, 4, 5]
     assert changed["messages"][0]["body"] == "message 3"

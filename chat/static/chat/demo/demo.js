@@ -384,8 +384,10 @@ function notificationFrame(frame) {
       break;
     case "presence": return setOnline(frame.user_id, frame.online);
     case "presence.changes": return setOnlineMany(frame);
+    case "conversation.notifications": return levelChanged(item, frame.level);
     case "error": return notice(frame.detail);
   }
+  if (frame.mentioned) noticeMention(item, frame.message);
   renderConversations();
 }
 
@@ -419,7 +421,7 @@ function titleOf(conversation) {
 
 function preview(message) {
   if (!message) return "No messages yet";
-  return message.deleted ? "Message deleted" : `${message.created_by.name}: ${message.body}`;
+  return message.deleted ? "Message deleted" : `${message.created_by.name}: ${mentionsAsText(message)}`;
 }
 
 function renderConversations() {
@@ -507,6 +509,7 @@ async function openRoom(id) {
   closeThread();
   renderConversations();
   renderMembers();
+  showLevel(conversation);
 
   const page = await apiJson(`/api/chat/${id}/messages/?limit=${MESSAGE_PAGE}`);
   if (room !== current) return;
@@ -615,7 +618,7 @@ function showMessage(message) {
 
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
-  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`;
+  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
@@ -625,7 +628,7 @@ function messageElement(message) {
       mine && !message.deleted ? el("span", {class: "actions"},
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
-    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body),
+    el("p", {class: "body"}, ...(message.deleted ? ["This message was deleted."] : bodyWithMentions(message))),
     threadLine(message)));
 }
 
@@ -988,16 +991,136 @@ $("#messages").addEventListener("click", safely(async (event) => {
   await api(`/api/chat/${room.id}/messages/${message.id}/pin/`, {method: action === "pin" ? "POST" : "DELETE"});
 }));
 
-// The network is back: reconnect now rather than at the end of the back-off.
-addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
+// --- Mentions and notification levels (docs/protocol.md, "Mentions and notification levels") ---------
 
-if (session) start();
+// <@user-id> markup (what the picker inserts) and @all as a word, as the server reads them.
+const MENTION = /<@([0-9a-fA-F-]{32,36})>|(?<![\w@.])@all(?![\w@-])/g;
+
+function memberName(userId, conversationId = room?.id) {
+  const users = conversations.get(conversationId)?.users ?? [];
+  return users.find((user) => user.id === userId)?.name;
+}
+
+const mentionsMe = (message) => !message.deleted && (message.mentions_all || message.mentions?.includes(session.user.id));
+
+/** The body as text nodes and highlighted mentions: markup of a member reads "@Name", of anyone else stays as written. */
+function bodyWithMentions(message) {
+  const parts = [];
+  let at = 0;
+  for (const match of message.body.matchAll(MENTION)) {
+    const userId = match[1]?.toLowerCase();
+    const mentioned = userId ? message.mentions?.includes(userId) : message.mentions_all;
+    if (!mentioned) continue;
+    parts.push(message.body.slice(at, match.index));
+    const label = userId ? `@${memberName(userId, message.conversation_id) ?? "someone"}` : "@all";
+    const mine = !userId || userId === session.user.id;
+    parts.push(el("span", {class: `mention${mine ? " me" : ""}`, "data-testid": "mention"}, label));
+    at = match.index + match[0].length;
+  }
+  parts.push(message.body.slice(at));
+  return parts;
+}
+
+/** The body as plain text with mentions as "@Name" (previews, notices). */
+function mentionsAsText(message) {
+  return bodyWithMentions(message).map((part) => (typeof part === "string" ? part : part.textContent)).join("");
+}
+
+function noticeMention(item, message) {
+  if (!item || room?.id === item.id) return;
+  notice(`${message.created_by.name} mentioned you in ${titleOf(item)}: ${mentionsAsText(message)}`);
+}
+
+// Typing "@" and a few letters offers the room's members; picking one puts its markup in the message.
+const picker = $("#mention-picker");
+
+function mentionQuery() {
+  const before = input.value.slice(0, input.selectionStart ?? input.value.length);
+  return /(?:^|\s)@([^\s@<>]*)$/.exec(before)?.[1] ?? null;
+}
+
+function renderMentionPicker() {
+  const query = room && mentionQuery();
+  const conversation = room && conversations.get(room.id);
+  if (query === null || !conversation) { picker.hidden = true; return; }
+  const wanted = query.toLowerCase();
+  const choices = others(conversation).filter((user) => user.name.toLowerCase().includes(wanted)).slice(0, 8);
+  if (!conversation.is_direct && "all".startsWith(wanted)) choices.push({id: "all", name: "all (everyone here)"});
+  picker.replaceChildren(...choices.map((user) => el("li", {},
+    el("button", {type: "button", class: "link", "data-mention": user.id, "data-testid": "mention-choice"}, `@${user.name}`))));
+  picker.hidden = !choices.length;
+}
+
+function pickMention(userId) {
+  const caret = input.selectionStart ?? input.value.length;
+  const before = input.value.slice(0, caret).replace(/@[^\s@<>]*$/, "");
+  const markup = userId === "all" ? "@all " : `<@${userId}> `;
+  input.value = before + markup + input.value.slice(caret);
+  input.focus();
+  input.selectionStart = input.selectionEnd = before.length + markup.length;
+  picker.hidden = true;
+}
+
+input.addEventListener("input", renderMentionPicker);
+picker.addEventListener("click", (event) => {
+  const choice = event.target.closest("[data-mention]");
+  if (choice) pickMention(choice.dataset.mention);
+});
+$("#composer").addEventListener("submit", () => { picker.hidden = true; });
+
+// Which messages of the open conversation this person is told of: all, mentions only, or none.
+const levelChooser = $("#notify-level");
+
+function showLevel(conversation) {
+  levelChooser.value = conversation?.notification_level ?? "all";
+}
+
+function levelChanged(item, level) {
+  if (!item) return;
+  item.notification_level = level;
+  if (room?.id === item.id) showLevel(item);
+}
+
+levelChooser.addEventListener("change", safely(async () => {
+  if (!room) return;
+  const {level} = await apiJson(`/api/chat/${room.id}/notifications/`, {method: "PUT", body: {level: levelChooser.value}});
+  levelChanged(conversations.get(room.id), level);
+}));
+
+// The messages that mention this person, newest first, a page at a time.
+let nextMentions = null;
+
+async function loadMentions(url = "/api/chat/mentions/?limit=20") {
+  const response = await api(url);
+  const page = await response.json();
+  nextMentions = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "")?.[1] ?? null;
+  const list = $("#mentions-list");
+  if (url.includes("?limit=")) list.replaceChildren();
+  list.append(...page.map((message) => el("li", {"data-testid": "mention-item"},
+    el("button", {type: "button", class: "link", "data-open-mention": message.conversation_id},
+      `${message.created_by.name} · ${clock(message.created_at)}: ${mentionsAsText(message)}`))));
+  if (!list.children.length) list.append(el("li", {class: "muted"}, "Nobody has mentioned you yet."));
+  $("#more-mentions").hidden = !nextMentions;
+}
+
+$("#show-mentions").addEventListener("click", safely(async () => {
+  const panel = $("#mentions");
+  panel.hidden = !panel.hidden;
+  if (!panel.hidden) await loadMentions();
+}));
+$("#more-mentions").addEventListener("click", safely(() => loadMentions(nextMentions)));
+$("#mentions-list").addEventListener("click", safely(async (event) => {
+  const button = event.target.closest("[data-open-mention]");
+  if (!button) return;
+  await ensureConversation(button.dataset.openMention);
+  await openRoom(button.dataset.openMention);
+}));
 
 // --- Roles and invite links (groups) ------------------------------------------------
 
 const ROLE_ACTIONS = {member: ["admin"], admin: ["member"]}; // what the owner may make each role
 
-function button(label, handler) {
+function linkButton(label, handler) {
   const element = el("button", {type: "button", class: "link"}, label);
   element.addEventListener("click", safely(handler));
   return element;
@@ -1017,7 +1140,7 @@ function renderGroupPanel() {
     if (mine === "owner" && user.id !== session.user.id) {
       for (const role of [...(ROLE_ACTIONS[user.role] ?? []), "owner"]) {
         const label = role === "owner" ? "Make owner" : `Make ${role}`;
-        buttons.push(button(label, () => setRole(user.id, role)));
+        buttons.push(linkButton(label, () => setRole(user.id, role)));
       }
     }
     return el("li", {"data-testid": "group-member", "data-role": user.role}, `${user.name} · ${user.role} `, ...buttons);
@@ -1039,8 +1162,8 @@ async function loadJoinRequests() {
   if (room?.id !== id) return;
   $("#join-requests").replaceChildren(...waiting.map(({user}) => el("li", {"data-testid": "join-request"},
     `${user.name} asks to join `,
-    button("Let in", () => decideJoin(id, user.id, true)),
-    button("Turn away", () => decideJoin(id, user.id, false)))));
+    linkButton("Let in", () => decideJoin(id, user.id, true)),
+    linkButton("Turn away", () => decideJoin(id, user.id, false)))));
 }
 
 async function decideJoin(id, userId, approve) {
@@ -1080,3 +1203,8 @@ function onJoinRequested(frame) {
   notice(`${frame.user.name} asks to join ${titleOf(conversations.get(frame.conversation_id) ?? {users: []})}`);
   if (room?.id === frame.conversation_id && $("#group-panel").open) loadJoinRequests();
 }
+
+// The network is back: reconnect now rather than at the end of the back-off.
+addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
+
+if (session) start();
