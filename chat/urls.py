@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
+    path("<str:conversation_id>/disappearing/", conversations.DisappearingView.as_view(), name="chat-disappearing"),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", conversations.MemberView.as_view(), name="chat-member"),
     path("<str:conversation_id>/attachments/", attachments.AttachmentsView.as_view(), name="chat-attachments"),

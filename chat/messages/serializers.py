@@ -36,7 +36,8 @@ def message_data(message: ConversationMessage) -> dict:
     The message JSON. Load messages with ``ConversationMessage.objects.for_display()``
     (sender, replied-to message, reactions and attachments in a fixed number of queries).
     A message a moderator hid is a tombstone marked ``moderated``: no body,
-    reactions or attachments (staff read it in the admin).
+    reactions or attachments (staff read it in the admin). A deleted one
+    that disappeared (its timer, or retention) is also marked ``expired``.
     """
     moderated = message.moderated_at is not None
     return {
@@ -50,6 +51,7 @@ def message_data(message: ConversationMessage) -> dict:
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
+        "expired": message.expired,
         "moderated": moderated,
         "kind": message.kind,
         "system": message.system,
@@ -149,13 +151,19 @@ class ReactionOut(serializers.Serializer):
 
 
 class SystemOut(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["renamed", "members_added", "member_removed", "member_left", "role_changed"])
+    action = serializers.ChoiceField(
+        choices=["renamed", "members_added", "member_removed", "member_left", "role_changed", "disappearing_set"]
+    )
     user_ids = serializers.ListField(
         child=serializers.UUIDField(), help_text="Who was added, removed or left, or whose role changed."
     )
     title = serializers.CharField(allow_blank=True, required=False, help_text="The new title (renamed).")
     role = serializers.ChoiceField(
         choices=["owner", "admin", "member"], required=False, help_text="The new role (role_changed)."
+    )
+    seconds = serializers.IntegerField(
+        allow_null=True, required=False,
+        help_text="The new disappearing-messages timer in seconds, null: off (disappearing_set).",
     )
 
 
@@ -170,6 +178,12 @@ class MessageOut(serializers.Serializer):
     client_id = serializers.CharField(allow_null=True)
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
+    expired = serializers.BooleanField(
+        help_text=(
+            "Deleted because it disappeared (the conversation's timer, or the server's retention), "
+            "not by someone: show “message expired”. Always with `deleted`."
+        )
+    )
     moderated = serializers.BooleanField(
         help_text="Hidden by a moderator: a tombstone like a deleted message (empty body, no reactions or attachments)."
     )

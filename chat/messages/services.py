@@ -3,7 +3,8 @@ Editing and deleting messages: only text messages (not system ones). The
 author edits, not in a direct conversation the posting rule closes
 (chat.rules); the author deletes, and so do a group's owner and admins
 (chat.conversations.roles). A deleted message stays as a tombstone with its
-seq, so histories stay gapless.
+seq, so histories stay gapless; ``messages_tombstone`` makes one, for a
+user's delete and for the expiry pass (chat.messages.expiry) alike.
 """
 
 
@@ -14,8 +15,10 @@ from django.utils import timezone
 from chat.attachments.services import attachments_delete
 from chat.conversations.roles import Action, member_may
 from chat.models import (
+    Attachment,
     ConversationMember,
     ConversationMessage,
+    Reaction,
 )
 from chat.realtime import events
 from chat.realtime.groups import conversation_group
@@ -100,12 +103,39 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
             return message
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
-        # Its reactions and files go with it.
-        message.reactions.all().delete()
-        attachments_delete(list(message.attachments.all()))
-        message.body = ""
-        message.deleted_at = timezone.now()
-        message.reaction_summary, message.attachment_summary = [], []
-        message.save(update_fields=["body", "deleted_at", "reaction_summary", "attachment_summary"])
-        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        messages_tombstone([message], outbox=outbox)
     return message
+
+
+def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = False, outbox: Outbox) -> None:
+    """
+    Turn live ``messages`` (locked by the caller, loaded ``for_display``)
+    into tombstones: body emptied, reactions and attachments removed (the
+    files once the transaction commits), same seq. Members get
+    ``chat.message.deleted`` for each. ``expired``: the expiry pass's
+    (chat.messages.expiry), marked so clients can say "expired" rather than
+    "deleted"; a system message's details go too, but its action stays.
+    A user's delete and the expiry pass share this, so a tombstone is the
+    same whoever made it.
+    """
+    if not messages:
+        return
+    ids = [message.id for message in messages]
+    Reaction.objects.filter(message_id__in=ids).delete()
+    attachments_delete(list(Attachment.objects.filter(message_id__in=ids)))
+    now = timezone.now()
+    ConversationMessage.objects.filter(id__in=ids).update(
+        body="", deleted_at=now, expired=expired, reaction_summary=[], attachment_summary=[]
+    )
+    system = []
+    for message in messages:
+        message.body, message.deleted_at, message.expired = "", now, expired
+        message.reaction_summary, message.attachment_summary = [], []
+        if message.kind == ConversationMessage.SYSTEM and message.system:
+            # Who was added, the new title...: content like any other.
+            message.system = {"action": message.system.get("action"), "user_ids": []}
+            system.append(message)
+    if system:
+        ConversationMessage.objects.bulk_update(system, ["system"])
+    for message in messages:
+        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))

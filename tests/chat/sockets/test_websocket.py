@@ -263,7 +263,7 @@ async def test_message_send_is_acknowledged_with_client_id(alice, bob, carol, gr
         assert ack == seen
         assert set(ack) == {
             "type", "id", "seq", "conversation_id", "body", "created_by", "sent_to_id",
-            "created_at", "client_id", "name", "edited_at", "deleted", "moderated", "kind", "system", "reply_to",
+            "created_at", "client_id", "name", "edited_at", "deleted", "expired", "moderated", "kind", "system", "reply_to",
             "reactions", "attachments",
         }
         assert ack["client_id"] == "c-1"
