@@ -184,7 +184,8 @@ class ConversationMessage(models.Model):
     # (chat.messages.expiry) turns it into a tombstone with ``expired`` set,
     # as it does a message older than CHAT_MESSAGE_RETENTION_DAYS.
     expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    expired = models.BooleanField(default=False, editable=False)
+    # db_default too: rows written by plain SQL (bench/, tests) need no value.
+    expired = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = MessageQuerySet.as_manager()
 

@@ -75,6 +75,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "client_id": saved.client_id or None,
         "edited_at": None,
         "deleted": False,
+        "expired": False,
         "moderated": False,
         "kind": "text",
         "system": None,

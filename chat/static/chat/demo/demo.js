@@ -358,6 +358,7 @@ function notificationFrame(frame) {
   switch (frame.type) {
     case "sync.result": return syncResult(frame);
     case "conversation.created": remember(frame.conversation); break;
+    case "conversation.updated": disappearingChanged(frame.conversation); break;
     case "notification":
       if (!item) return loadConversations().catch((error) => notice(error.message));
       noteMessage(item, frame.message);
@@ -409,7 +410,7 @@ function titleOf(conversation) {
 
 function preview(message) {
   if (!message) return "No messages yet";
-  return message.deleted ? "Message deleted" : `${message.created_by.name}: ${message.body}`;
+  return message.deleted ? tombstoneText(message) : `${message.created_by.name}: ${message.body}`;
 }
 
 function renderConversations() {
@@ -495,6 +496,7 @@ async function openRoom(id) {
   stopEditing();
   renderConversations();
   renderMembers();
+  renderDisappearing();
 
   const page = await apiJson(`/api/chat/${id}/messages/?limit=${MESSAGE_PAGE}`);
   if (room !== current) return;
@@ -599,7 +601,7 @@ function showMessage(message) {
 
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
-  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`;
+  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}`;
   return el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
@@ -609,7 +611,12 @@ function messageElement(message) {
       mine && !message.deleted ? el("span", {class: "actions"},
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
-    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+    el("p", {class: "body"}, message.deleted ? tombstoneText(message) : message.body));
+}
+
+/** What a tombstone says: expired (a disappearing timer, or retention) or deleted by someone. */
+function tombstoneText(message) {
+  return message.expired ? "This message expired." : "This message was deleted.";
 }
 
 function pendingElement(body) {
@@ -760,6 +767,34 @@ $("#cancel-edit").addEventListener("click", () => { stopEditing(); input.value =
 input.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && room?.editing) { stopEditing(); input.value = ""; }
 });
+
+// --- Disappearing messages (docs/protocol.md, "Disappearing messages") ------------------
+
+/** The open conversation's timer in its chooser; only a group's owner and admins may change it. */
+function renderDisappearing() {
+  const conversation = room && conversations.get(room.id);
+  if (!conversation) return;
+  const chooser = $("#disappearing");
+  chooser.value = conversation.disappearing_seconds == null ? "" : String(conversation.disappearing_seconds);
+  const me = conversation.users.find((user) => user.id === session.user.id);
+  chooser.disabled = !conversation.is_direct && !["owner", "admin"].includes(me?.role);
+}
+
+/** A `conversation.updated` frame: keep its timer (and the rest of it), and show it if it is open. */
+function disappearingChanged(conversation) {
+  if (!conversation || !conversations.has(conversation.id)) return;
+  remember(conversation);
+  if (room?.id === conversation.id) renderDisappearing();
+}
+
+$("#disappearing").addEventListener("change", safely(async (event) => {
+  const seconds = event.target.value === "" ? null : Number(event.target.value);
+  try {
+    remember(await apiJson(`/api/chat/${room.id}/disappearing/`, {method: "PUT", body: {seconds}}));
+  } finally {
+    renderDisappearing(); // the timer the server has, also when it refused
+  }
+}));
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
