@@ -19,7 +19,7 @@ from chat.messages.reactions import reaction_add
 from chat.models import Attachment, ConversationMessage, Reaction
 from tests.factories import AttachmentFactory
 from tests.plugins.conversations import send
-from tests.plugins.sockets import assert_silent, receive, room
+from tests.plugins.sockets import assert_silent, open_socket, receive, room
 from tests.plugins.users import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,8 +68,6 @@ async def test_a_socket_send_stores_the_same_expiry_on_either_send_path(alice, b
     """On PostgreSQL the one-statement send computes it in its statement; on SQLite the transactional send does."""
     if seconds:
         await database_sync_to_async(with_timer)(direct, bob, seconds)
-    from tests.plugins.sockets import open_socket
-
     async with open_socket(f"/ws/chat/{direct.id}/", token=access_token(alice)) as ws:
         await ws.send_json_to({"type": "message.send", "body": "hello"})
         ack = await receive(ws)
