@@ -22,9 +22,6 @@ CLIENT_ID_MAX_LENGTH = 64
 TITLE_MAX_LENGTH = 255
 # The longest ``details`` a report may carry, in characters.
 REPORT_DETAILS_MAX_LENGTH = 1000
-# The disappearing-messages timers a conversation may have, in seconds (none: off):
-# 1 hour, 1 day, 7 days, 90 days, as WhatsApp offers them.
-DISAPPEARING_TIMERS = {3600: "1 hour", 86400: "1 day", 604800: "7 days", 7776000: "90 days"}
 
 
 class Conversation(models.Model):
@@ -58,12 +55,7 @@ class Conversation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Disappearing messages: each message sent while this is set expires
-    # this many seconds after it was sent (one of DISAPPEARING_TIMERS; null:
-    # off). Read by the seq bump that sends a message, so a message takes the
-    # timer in force when it got its seq; changing it leaves earlier
-    # messages as they were.
-    disappearing_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    disappearing_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)  # chat.messages.expiry
 
     class Meta:
         ordering = ["-modified_at"]
@@ -179,30 +171,12 @@ class ConversationMessage(models.Model):
     # carries (fixed when it is sent).
     reaction_summary = models.JSONField(default=list, blank=True, editable=False)
     attachment_summary = models.JSONField(default=list, blank=True, editable=False)
-    # When the conversation's disappearing timer removes it (set when it is
-    # sent, from the timer then in force; null: never). The expiry pass
-    # (chat.messages.expiry) turns it into a tombstone with ``expired`` set,
-    # as it does a message older than CHAT_MESSAGE_RETENTION_DAYS.
-    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # db_default too: rows written by plain SQL (bench/, tests) need no value.
-    expired = models.BooleanField(default=False, db_default=False, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)  # its timer's end: chat.messages.expiry
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["conversation", "seq"]
-        indexes = [
-            # What the expiry pass reads, oldest first: only messages that
-            # will expire and are not tombstones yet, so the index stays the
-            # size of what is left to do, and costs nothing for the others.
-            models.Index(
-                fields=["expires_at"], condition=Q(expires_at__isnull=False, deleted_at__isnull=True),
-                name="message_expiring",
-            ),
-            # CHAT_MESSAGE_RETENTION_DAYS: live messages by age. The
-            # created_at index would walk every tombstone of earlier passes.
-            models.Index(fields=["created_at"], condition=Q(deleted_at__isnull=True), name="message_live_by_age"),
-        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),
             models.UniqueConstraint(

@@ -23,7 +23,6 @@ from chat.conversations.roles import ADMIN, OWNER, ROLES, Action, direct_refusal
 from chat.conversations.selectors import conversation_with_users
 from chat.conversations.services import refuse_users_who_blocked, validate_title
 from chat.models import (
-    DISAPPEARING_TIMERS,
     Conversation,
     ConversationMember,
     ConversationMessage,
@@ -214,6 +213,9 @@ def conversation_set_role(*, conversation_id, user: User, member_id, role, outbo
             outbox=outbox,
         )
         return _announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+
+# The disappearing-messages timers a conversation may have, in seconds (none: off), as WhatsApp offers them.
+DISAPPEARING_TIMERS = {3600: "1 hour", 86400: "1 day", 604800: "7 days", 7776000: "90 days"}
 
 
 def validate_disappearing_seconds(value) -> int | None:

@@ -66,7 +66,7 @@ def messages_expire_batch(*, now: datetime, limit: int, outbox: Outbox) -> int:
     """
     At most ``limit`` expired messages become tombstones, in one transaction;
     returns how many. Timers first, then retention; each read follows its
-    partial index (chat.models: ``message_expiring``, ``message_live_by_age``)
+    partial index (migration 0013: ``message_expiring``, ``message_live_by_age``)
     oldest first. Rows another transaction holds (a user deleting one) are
     skipped on PostgreSQL and left for the next batch or pass.
     """

@@ -197,9 +197,9 @@ def _one_statement() -> str:
 WITH bumped (last_seq, peer, disappearing) AS ({seq_bump("postgresql")}),
 inserted AS (
     INSERT INTO {messages} (id, conversation_id, seq, body, created_by_id, sent_to_id, client_id, created_at,
-                            kind, reaction_summary, attachment_summary, expires_at, expired)
+                            kind, reaction_summary, attachment_summary, expires_at)
     SELECT %(id)s, %(conversation)s, last_seq, %(body)s, %(sender)s, peer, %(client_id)s, %(now)s,
-           %(kind)s, '[]'::jsonb, '[]'::jsonb, {expires_at_sql(disappearing_seconds="disappearing")}, false
+           %(kind)s, '[]'::jsonb, '[]'::jsonb, {expires_at_sql(disappearing_seconds="disappearing")}
     FROM bumped
     RETURNING seq, sent_to_id, expires_at
 ),
