@@ -51,7 +51,7 @@ def message_data(message: ConversationMessage) -> dict:
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
-        "expired": message.expired,
+        "expired": is_expired(message),
         "moderated": moderated,
         "kind": message.kind,
         "system": message.system,
@@ -61,6 +61,16 @@ def message_data(message: ConversationMessage) -> dict:
             attachment_data(message.conversation_id, item) for item in message.attachment_summary
         ],
     }
+
+
+def is_expired(message: ConversationMessage) -> bool:
+    """
+    A tombstone the expiry pass made: it sets ``expires_at`` to the time of
+    deletion (chat.messages.services.messages_tombstone, so retention's
+    count too), and a message deleted by someone before its time has an
+    ``expires_at`` after its ``deleted_at``, or none.
+    """
+    return message.deleted_at is not None and message.expires_at is not None and message.expires_at <= message.deleted_at
 
 
 def reply_data(message: ConversationMessage | None) -> dict | None:

@@ -113,8 +113,10 @@ def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = F
     into tombstones: body emptied, reactions and attachments removed (the
     files once the transaction commits), same seq. Members get
     ``chat.message.deleted`` for each. ``expired``: the expiry pass's
-    (chat.messages.expiry), marked so clients can say "expired" rather than
-    "deleted"; a system message's details go too, but its action stays.
+    (chat.messages.expiry): ``expires_at`` becomes the time of deletion, which
+    is what marks a tombstone as expired rather than deleted
+    (chat.messages.serializers.is_expired); a system message's details go
+    too, but its action stays.
     A user's delete and the expiry pass share this, so a tombstone is the
     same whoever made it.
     """
@@ -124,12 +126,13 @@ def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = F
     Reaction.objects.filter(message_id__in=ids).delete()
     attachments_delete(list(Attachment.objects.filter(message_id__in=ids)))
     now = timezone.now()
+    ended = {"expires_at": now} if expired else {}
     ConversationMessage.objects.filter(id__in=ids).update(
-        body="", deleted_at=now, expired=expired, reaction_summary=[], attachment_summary=[]
+        body="", deleted_at=now, reaction_summary=[], attachment_summary=[], **ended
     )
     system = []
     for message in messages:
-        message.body, message.deleted_at, message.expired = "", now, expired
+        message.body, message.deleted_at, message.expires_at = "", now, now if expired else message.expires_at
         message.reaction_summary, message.attachment_summary = [], []
         if message.kind == ConversationMessage.SYSTEM and message.system:
             # Who was added, the new title...: content like any other.

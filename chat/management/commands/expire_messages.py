@@ -15,6 +15,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
 from chat.messages.expiry import messages_expire
 
@@ -40,7 +41,11 @@ class Command(BaseCommand):
             signal.signal(number, lambda *_: stop.set())
         self.stderr.write(f"Expiring messages every {interval} s.")
         while not stop.is_set():
-            self._pass()
+            try:
+                self._pass()
+            except DatabaseError as error:
+                # The database is away (restarting, failing over): the next pass catches up.
+                self.stderr.write(f"The expiry pass failed, trying again in {interval} s: {error}")
             stop.wait(interval)
         self.stderr.write("Stopped expiring messages.")
 

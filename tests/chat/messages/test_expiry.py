@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from chat.conversations.groups import conversation_set_disappearing
@@ -180,7 +180,7 @@ def test_the_pass_is_a_management_command(alice, bob, direct):
     assert is_expired(message)
 
 
-def test_the_command_loops_until_stopped(monkeypatch):
+def test_the_command_loops_until_stopped_through_database_errors(monkeypatch):
     from chat.management.commands import expire_messages
 
     waits, passes = [], []
@@ -201,9 +201,17 @@ def test_the_command_loops_until_stopped(monkeypatch):
 
     monkeypatch.setattr(expire_messages.threading, "Event", Stop)
     monkeypatch.setattr(expire_messages.signal, "signal", lambda *args: None)
-    monkeypatch.setattr(expire_messages, "messages_expire", lambda: passes.append(1) or 0)
-    call_command("expire_messages", "--loop", "--interval", "7", stdout=StringIO(), stderr=StringIO())
+    def expire():
+        passes.append(1)
+        if len(passes) == 1:
+            raise OperationalError("the database is restarting")
+        return 0
+
+    monkeypatch.setattr(expire_messages, "messages_expire", expire)
+    errors = StringIO()
+    call_command("expire_messages", "--loop", "--interval", "7", stdout=StringIO(), stderr=errors)
     assert waits == [7, 7, 7] and len(passes) == 3
+    assert "the database is restarting" in errors.getvalue()
 
 
 # --- Retention
