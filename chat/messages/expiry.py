@@ -10,6 +10,14 @@ name people and titles). ``expired`` is that rule, written once; search
 reads it so that it never finds a message that has expired but that the
 pass has not reached yet.
 
+Why ``expires_at`` is stored when a message is sent rather than computed in
+the query from the conversation's timer: the timer applies to messages sent
+after it was set, so the query would need the timer's history, not its value
+now; and a stored time has an index that holds only what is left to expire.
+It costs one column that the send's own statement writes (the seq bump reads
+the timer from the row it locks anyway). Retention has no such history, so
+it is computed: ``created_at`` before now less CHAT_MESSAGE_RETENTION_DAYS.
+
 ``messages_expire`` is one pass: it turns expired messages into tombstones
 marked ``expired`` (chat.messages.services.messages_tombstone, the same as a
 user's delete: same seq, no body, reactions and files gone) in batches of
