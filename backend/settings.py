@@ -475,6 +475,15 @@ CHAT_ATTACHMENT_TYPES = frozenset(
 )
 CHAT_MESSAGE_MAX_ATTACHMENTS = env.int("CHAT_MESSAGE_MAX_ATTACHMENTS", default=10, minimum=1)
 CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=24, minimum=1)
+# Disappearing messages and retention (chat.messages.expiry): the expiry pass
+# (``manage.py expire_messages``) tombstones at most CHAT_EXPIRY_BATCH_SIZE
+# messages a transaction, and with --loop runs every
+# CHAT_EXPIRY_INTERVAL_SECONDS (a message may stay readable that long past its
+# time; search never finds it). CHAT_MESSAGE_RETENTION_DAYS (0: off) expires
+# every message older than that, whatever its conversation's timer.
+CHAT_EXPIRY_BATCH_SIZE = env.int("CHAT_EXPIRY_BATCH_SIZE", default=500, minimum=1)
+CHAT_EXPIRY_INTERVAL_SECONDS = env.int("CHAT_EXPIRY_INTERVAL_SECONDS", default=60, minimum=1)
+CHAT_MESSAGE_RETENTION_DAYS = env.int("CHAT_MESSAGE_RETENTION_DAYS", default=0, minimum=0)
 # Reactions: how many different emoji one message may carry, and how many
 # reactors' ids each emoji lists in message JSON (``count`` has them all).
 CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, minimum=1)

@@ -27,7 +27,9 @@ up to their own message) and the input checks below.
 """
 
 import uuid
+from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -104,8 +106,11 @@ def may_post(vendor: str) -> str:
 @cache
 def seq_bump(vendor: str) -> str:
     """
-    Take the next seq where ``may_post`` holds: returns ``(last_seq, peer)``
-    (the other member of a direct conversation, None in a group), or no row.
+    Take the next seq where ``may_post`` holds: returns ``(last_seq, peer,
+    disappearing_seconds)`` (the other member of a direct conversation, None
+    in a group; the conversation's disappearing timer, None when off), or no
+    row. The timer is read from the row the bump locks, so a message takes
+    the timer in force when it got its seq.
     """
     conversations = Conversation._meta.db_table
     # RETURNING names the row's columns unqualified: SQLite does not take the alias there.
@@ -113,7 +118,8 @@ def seq_bump(vendor: str) -> str:
     return (
         f"UPDATE {conversations} AS c SET last_seq = c.last_seq + 1, modified_at = %(now)s "
         f"WHERE c.id = %(conversation)s AND {may_post(vendor)} "
-        f"RETURNING last_seq, CASE WHEN direct_key IS NULL OR direct_key = '' THEN NULL ELSE {peer} END"
+        f"RETURNING last_seq, CASE WHEN direct_key IS NULL OR direct_key = '' THEN NULL ELSE {peer} END, "
+        "disappearing_seconds"
     )
 
 
@@ -123,6 +129,16 @@ def refusal_query(vendor: str) -> str:
     part = rule_parts(vendor)
     columns = ", ".join(part[name] for name in ("member", "direct", "peer_active", "blocked"))
     return f"SELECT {columns} FROM {Conversation._meta.db_table} c WHERE c.id = %(conversation)s"
+
+
+def expires_at(*, sent_at: datetime, disappearing_seconds: int | None) -> datetime | None:
+    """When a message sent at ``sent_at`` under the timer the seq bump read expires (None: never)."""
+    return None if disappearing_seconds is None else sent_at + timedelta(seconds=disappearing_seconds)
+
+
+def expires_at_sql(*, sent_at: str = "%(now)s", disappearing_seconds: str) -> str:
+    """``expires_at`` as PostgreSQL computes it in the one-statement send (null timer: null)."""
+    return f"{sent_at} + {disappearing_seconds} * interval '1 second'"
 
 
 def mark_own_read(*, seq: str = "%(seq)s", source: str = "") -> str:
@@ -163,6 +179,12 @@ def refusal(row) -> Exception | None:
     return None
 
 
+class Bump(NamedTuple):
+    seq: int
+    peer_id: UUID | None
+    disappearing_seconds: int | None
+
+
 def next_seq(*, conversation_id: UUID, sender: User) -> tuple[int, UUID | None]:
     """
     The conversation's next seq for a message by ``sender``, where the rule
@@ -170,6 +192,12 @@ def next_seq(*, conversation_id: UUID, sender: User) -> tuple[int, UUID | None]:
     it commits, so writers in every process get 1, 2, 3...). Returns ``(seq,
     peer_id)``; raises the refusal otherwise.
     """
+    bump = take_seq(conversation_id=conversation_id, sender=sender)
+    return bump.seq, bump.peer_id
+
+
+def take_seq(*, conversation_id: UUID, sender: User) -> Bump:
+    """``next_seq`` with the conversation's disappearing timer as the bump read it (what a text message needs)."""
     params = {**rule_params(conversation_id=conversation_id, sender_id=sender.id), "now": timezone.now()}
     for _ in range(2):  # a second try only if the rule came to hold between the bump and the refusal's read
         with connection.cursor() as cursor:
@@ -181,8 +209,8 @@ def next_seq(*, conversation_id: UUID, sender: User) -> tuple[int, UUID | None]:
             raise error
     else:
         raise NotFound("No such conversation.")
-    seq, peer = row
-    return seq, (peer if peer is None or isinstance(peer, UUID) else uuid.UUID(peer))
+    seq, peer, disappearing_seconds = row
+    return Bump(seq, (peer if peer is None or isinstance(peer, UUID) else uuid.UUID(peer)), disappearing_seconds)
 
 
 def refuse_unless_open(*, conversation_id: UUID, user: User) -> None:

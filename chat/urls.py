@@ -66,6 +66,7 @@ urlpatterns = [
         "<str:conversation_id>/notifications/", conversations.NotificationLevelView.as_view(),
         name="chat-notification-level",
     ),
+    path("<str:conversation_id>/disappearing/", conversations.DisappearingView.as_view(), name="chat-disappearing"),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),
     path("<str:conversation_id>/members/<str:user_id>/", conversations.MemberView.as_view(), name="chat-member"),
     path("<str:conversation_id>/invites/", invites.InvitesView.as_view(), name="chat-invites"),

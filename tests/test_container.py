@@ -99,6 +99,18 @@ def test_the_scheduler_runs_housekeeping_commands_that_exist(compose):
     assert result.returncode == 0, result.stderr
 
 
+def test_the_expiry_service_runs_the_expiry_loop_with_the_servers_settings_and_files(compose):
+    from django.core.management import get_commands
+
+    expiry = compose["services"]["expiry"]
+    web = compose["services"]["web"]
+    assert {**web["environment"], "RUN_MIGRATIONS": "0"} == expiry["environment"], "the same settings as the server"
+    assert expiry["env_file"] == ".env" and expiry["build"] == web["build"]
+    assert "attachments:/app/attachments" in expiry["volumes"], "it deletes expired messages' files"
+    assert expiry["command"] == ["python", "manage.py", "expire_messages", "--loop"]
+    assert "expire_messages" in get_commands()
+
+
 def test_the_push_worker_runs_the_push_worker_command_with_the_servers_settings(compose):
     from django.core.management import get_commands
 

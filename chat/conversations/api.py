@@ -11,6 +11,7 @@ Conversation endpoints under /api/chat/ (docs/protocol.md has them all):
     DELETE /api/chat/<id>/members/<user_id>/ -> 204 (the owner and admins remove; anyone leaves)
     POST /api/chat/<id>/read/     {seq}     -> {conversation_id, last_read_seq, unread_count}
     PUT  /api/chat/<id>/mute/     {until?}  -> {muted, muted_until}
+    PUT  /api/chat/<id>/disappearing/ {seconds} -> conversation (a group's owner and admins; either member of a direct one)
     DELETE /api/chat/<id>/mute/             -> 204
     PUT  /api/chat/<id>/notifications/ {level} -> {conversation_id, level}
     GET  /api/chat/unread/                  -> {total, conversations: {id: count}}
@@ -31,6 +32,7 @@ from chat.conversations.groups import (
     conversation_add_members,
     conversation_remove_member,
     conversation_rename,
+    conversation_set_disappearing,
     conversation_set_role,
 )
 from chat.conversations.membership import (
@@ -55,6 +57,7 @@ from chat.conversations.serializers import (
     ConversationOut,
     ConversationStartOut,
     ConversationUpdateInput,
+    DisappearingInput,
     MembersAddInput,
     MemberRoleInput,
     MuteInput,
@@ -328,3 +331,23 @@ class NotificationLevelView(APIView):
             conversation_id=conversation_id, user=request.user, level=data.validated_data["level"]
         )
         return Response({"conversation_id": str(uuid_or_none(conversation_id)), "level": level})
+
+
+class DisappearingView(APIView):
+    @extend_schema(
+        tags=["conversations"], request=DisappearingInput, responses={200: ConversationOut, **errors(400, 401, 403, 404, 415)},
+        description=(
+            "Set the disappearing-messages timer: `seconds` 3600 (1 hour), 86400 (1 day), 604800 (7 days) or 7776000 "
+            "(90 days), or null to turn it off (anything else: 400 `invalid_disappearing_timer`). A group's owner and "
+            "admins (others 403 `not_admin`); either member of a direct conversation. Messages sent from then on "
+            "expire that long after they were sent; earlier ones keep their timer. A system message "
+            "(`disappearing_set`) and `conversation.updated` tell the members."
+        ),
+    )
+    def put(self, request, conversation_id):
+        data = DisappearingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conversation_set_disappearing(
+            conversation_id=conversation_id, user=request.user, seconds=data.validated_data["seconds"]
+        )
+        return Response(with_presence(conversation))

@@ -1,10 +1,12 @@
 """
-Managing groups: rename, add members, remove a member or leave, change roles.
+Managing groups: rename, add members, remove a member or leave, change
+roles; and the disappearing-messages timer, which direct conversations have too.
 
 Who may do what is chat.conversations.roles' table (docs/protocol.md,
 "Roles"): the owner and admins rename the group and add and remove members
 (an admin removes members, only the owner removes admins); only the owner
-changes roles or hands the group on; any member leaves; when the owner
+changes roles or hands the group on; the owner and admins set the
+disappearing-messages timer (in a direct conversation, either member); any member leaves; when the owner
 leaves, the admin who joined earliest owns it, else the member who did; a
 direct conversation has no roles and its members never change. Every change
 is a system message in the timeline (it takes a seq through chat.rules) and
@@ -209,5 +211,44 @@ def conversation_set_role(*, conversation_id, user: User, member_id, role, outbo
         message = system_message(
             conversation, actor=user, body=text, action="role_changed", user_ids=[target.user_id], role=role,
             outbox=outbox,
+        )
+        return announce_update(conversation.id, actor=user, message=message, outbox=outbox)
+
+# The disappearing-messages timers a conversation may have, in seconds (none: off), as WhatsApp offers them.
+DISAPPEARING_TIMERS = {3600: "1 hour", 86400: "1 day", 604800: "7 days", 7776000: "90 days"}
+
+
+def validate_disappearing_seconds(value) -> int | None:
+    """A disappearing-messages timer: one of DISAPPEARING_TIMERS' seconds, or None (off)."""
+    if value is None or (type(value) is int and value in DISAPPEARING_TIMERS):
+        return value
+    choices = ", ".join(f"{seconds} ({name})" for seconds, name in DISAPPEARING_TIMERS.items())
+    raise InvalidInput(
+        f"seconds must be null (off) or one of {choices}.", code="invalid_disappearing_timer", field="seconds"
+    )
+
+
+@with_outbox
+def conversation_set_disappearing(*, conversation_id, user: User, seconds, outbox: Outbox) -> Conversation:
+    """
+    Set the conversation's disappearing-messages timer (``seconds``, one of
+    DISAPPEARING_TIMERS; None: off): the group's owner and admins, either
+    member of a direct conversation. Messages sent from then on expire that
+    long after they were sent; earlier ones keep the timer they were sent
+    under. The same timer again changes nothing.
+    """
+    seconds = validate_disappearing_seconds(seconds)
+    with transaction.atomic():
+        # Locked: a message sent meanwhile takes its seq (and its timer) before or after this, never between.
+        conversation = group_for(conversation_id=conversation_id, user=user, action=Action.SET_DISAPPEARING)
+        if conversation.disappearing_seconds == seconds:
+            return conversation_with_users(conversation_id=conversation.id)
+        Conversation.objects.filter(id=conversation.id).update(disappearing_seconds=seconds)
+        text = (
+            f"{user.display_name} turned off disappearing messages" if seconds is None else
+            f"{user.display_name} set messages to disappear after {DISAPPEARING_TIMERS[seconds]}"
+        )
+        message = system_message(
+            conversation, actor=user, body=text, action="disappearing_set", seconds=seconds, outbox=outbox
         )
         return announce_update(conversation.id, actor=user, message=message, outbox=outbox)

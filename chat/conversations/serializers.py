@@ -44,6 +44,7 @@ def conversation_data(conversation: Conversation, online: set[str] | None = None
         "modified_at": timestamp(conversation.modified_at),
         "last_seq": conversation.last_seq,
         "owner_id": str(conversation.owner_id) if conversation.owner_id else None,
+        "disappearing_seconds": conversation.disappearing_seconds,
     }
 
 
@@ -108,6 +109,14 @@ class MembersAddInput(serializers.Serializer):
     user_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
 
 
+class DisappearingInput(serializers.Serializer):
+    # Any whole number or null here: which ones are timers is the service's rule (invalid_disappearing_timer).
+    seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="3600 (1 hour), 86400 (1 day), 604800 (7 days), 7776000 (90 days), or null: off.",
+    )
+
+
 class ReadInput(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
@@ -132,6 +141,13 @@ class ConversationOut(serializers.Serializer):
     modified_at = serializers.DateTimeField()
     last_seq = serializers.IntegerField()
     owner_id = serializers.UUIDField(allow_null=True, help_text="Who manages the group; null for a direct conversation.")
+    disappearing_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The disappearing-messages timer: messages sent from when it was set expire this many seconds later "
+            "(3600, 86400, 604800 or 7776000); null: off."
+        ),
+    )
 
 
 class MuteOut(serializers.Serializer):

@@ -39,14 +39,16 @@ from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
 from chat.realtime.groups import conversation_group, room_group
 from chat.rules import (
+    expires_at,
+    expires_at_sql,
     mark_own_read,
     mark_own_read_now,
-    next_seq,
     parse_conversation_id,
     refusal,
     refusal_query,
     rule_params,
     seq_bump,
+    take_seq,
     validate_body,
     validate_client_id,
 )
@@ -96,7 +98,7 @@ def message_send(
     # same reason: a resend's attachments are already taken by its original.
     try:
         with transaction.atomic():
-            seq, peer_id = next_seq(conversation_id=conversation_id, sender=sender)
+            seq, peer_id, disappearing_seconds = take_seq(conversation_id=conversation_id, sender=sender)
             root = thread_root_for_reply(conversation_id=conversation_id, thread_id=thread_id) if thread_id else None
             if forward_of is None:
                 uploads = uploads_for_message(conversation_id=conversation_id, sender=sender, ids=attachment_ids)
@@ -109,6 +111,8 @@ def message_send(
                 body=body,
                 created_by=sender,
                 sent_to_id=peer_id,
+                # From the time taken here; created_at (auto_now_add) is taken a moment later.
+                expires_at=expires_at(sent_at=timezone.now(), disappearing_seconds=disappearing_seconds),
                 client_id=client_id,
                 reply_to_id=reply_to_id,
                 thread_root=root,
@@ -203,11 +207,11 @@ async def message_send_from_loop(
     if row is None:  # the rule held by the time it was asked why: something changed meanwhile
         return await db(message_send)(conversation_id=conversation_id, sender=sender, body=body, client_id=client_id,
                                       outbox=outbox)
-    seq, peer_id = row
+    seq, peer_id, expires = row
     message = ConversationMessage(
         id=params["id"], conversation_id=conversation_id, seq=seq, body=body, created_by=sender,
         sent_to_id=peer_id, client_id=client_id, created_at=now, kind=ConversationMessage.TEXT,
-        reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False,
+        reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False, expires_at=expires,
     )  # fmt: skip
     message.reply_to = None
     announce_new_message(message, outbox=outbox)  # committed already: kept at once
@@ -222,20 +226,24 @@ def _has_markup(body) -> bool:
 
 @cache
 def _one_statement() -> str:
-    """chat.rules' seq bump, the insert and chat.rules' read position as one PostgreSQL statement."""
+    """
+    chat.rules' seq bump, the insert and chat.rules' read position as one
+    PostgreSQL statement; the expiry is chat.rules' ``expires_at`` in SQL,
+    from the timer the bump read (as the transactional send's).
+    """
     messages = ConversationMessage._meta.db_table
     return f"""
-WITH bumped (last_seq, peer) AS ({seq_bump("postgresql")}),
+WITH bumped (last_seq, peer, disappearing) AS ({seq_bump("postgresql")}),
 inserted AS (
     INSERT INTO {messages} (id, conversation_id, seq, body, created_by_id, sent_to_id, client_id, created_at,
-                            kind, reaction_summary, attachment_summary)
+                            kind, reaction_summary, attachment_summary, expires_at)
     SELECT %(id)s, %(conversation)s, last_seq, %(body)s, %(sender)s, peer, %(client_id)s, %(now)s,
-           %(kind)s, '[]'::jsonb, '[]'::jsonb
+           %(kind)s, '[]'::jsonb, '[]'::jsonb, {expires_at_sql(disappearing_seconds="disappearing")}
     FROM bumped
-    RETURNING seq, sent_to_id
+    RETURNING seq, sent_to_id, expires_at
 ),
 marked AS ({mark_own_read(seq="inserted.seq", source="FROM inserted")})
-SELECT seq, sent_to_id FROM inserted
+SELECT seq, sent_to_id, expires_at FROM inserted
 """
 
 

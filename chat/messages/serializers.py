@@ -36,7 +36,8 @@ def message_data(message: ConversationMessage) -> dict:
     The message JSON. Load messages with ``ConversationMessage.objects.for_display()``
     (sender, replied-to message, reactions and attachments in a fixed number of queries).
     A message a moderator hid is a tombstone marked ``moderated``: no body,
-    reactions or attachments (staff read it in the admin).
+    reactions or attachments (staff read it in the admin). A deleted one
+    that disappeared (its timer, or retention) is also marked ``expired``.
     """
     moderated = message.moderated_at is not None
     return {
@@ -50,6 +51,7 @@ def message_data(message: ConversationMessage) -> dict:
         "client_id": message.client_id or None,
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
+        "expired": is_expired(message),
         "moderated": moderated,
         "kind": message.kind,
         "system": message.system,
@@ -80,6 +82,16 @@ def forwarded_data(message: ConversationMessage) -> dict | None:
         "from_user": user_public(author) if author is not None else None,
         "original_created_at": timestamp(message.forwarded_created_at),
     }
+
+
+def is_expired(message: ConversationMessage) -> bool:
+    """
+    A tombstone the expiry pass made: it sets ``expires_at`` to the time of
+    deletion (chat.messages.services.messages_tombstone, so retention's
+    count too), and a message deleted by someone before its time has an
+    ``expires_at`` after its ``deleted_at``, or none.
+    """
+    return message.deleted_at is not None and message.expires_at is not None and message.expires_at <= message.deleted_at
 
 
 def reply_data(message: ConversationMessage | None) -> dict | None:
@@ -176,7 +188,7 @@ class ReactionOut(serializers.Serializer):
 class SystemOut(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=["renamed", "members_added", "member_removed", "member_left", "role_changed", "member_joined",
-                 "message_pinned"]
+                 "message_pinned", "disappearing_set"]
     )
     user_ids = serializers.ListField(
         child=serializers.UUIDField(), help_text="Who was added, removed, left or joined, or whose role changed."
@@ -186,6 +198,10 @@ class SystemOut(serializers.Serializer):
         choices=["owner", "admin", "member"], required=False, help_text="The new role (role_changed)."
     )
     message_id = serializers.UUIDField(required=False, help_text="The message pinned (message_pinned).")
+    seconds = serializers.IntegerField(
+        allow_null=True, required=False,
+        help_text="The new disappearing-messages timer in seconds, null: off (disappearing_set).",
+    )
 
 
 class ForwardedOut(serializers.Serializer):
@@ -213,6 +229,12 @@ class MessageOut(serializers.Serializer):
     client_id = serializers.CharField(allow_null=True)
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
+    expired = serializers.BooleanField(
+        help_text=(
+            "Deleted because it disappeared (the conversation's timer, or the server's retention), "
+            "not by someone: show “message expired”. Always with `deleted`."
+        )
+    )
     moderated = serializers.BooleanField(
         help_text="Hidden by a moderator: a tombstone like a deleted message (empty body, no reactions or attachments)."
     )

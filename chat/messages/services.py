@@ -3,7 +3,8 @@ Editing and deleting messages: only text messages (not system ones). The
 author edits, not in a direct conversation the posting rule closes
 (chat.rules); the author deletes, and so do a group's owner and admins
 (chat.conversations.roles). A deleted message stays as a tombstone with its
-seq, so histories stay gapless.
+seq, so histories stay gapless; ``messages_tombstone`` makes one, for a
+user's delete and for the expiry pass (chat.messages.expiry) alike.
 """
 
 
@@ -17,9 +18,11 @@ from chat.attachments.services import attachments_delete
 from chat.conversations.roles import Action, member_may
 from chat.messages.mentions import mentions_for, mentions_store
 from chat.models import (
+    Attachment,
     ConversationMember,
     ConversationMessage,
     Mention,
+    Reaction,
 )
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
@@ -120,19 +123,7 @@ def message_delete(*, conversation_id, user: User, message_id, outbox: Outbox) -
             return message
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
-        # Its reactions, files and pin go with it.
-        pin_drop(message, outbox=outbox)
-        message.reactions.all().delete()
-        attachments_delete(list(message.attachments.all()))
-        message.body = ""
-        message.deleted_at = timezone.now()
-        Mention.objects.filter(message=message).delete()
-        message.reaction_summary, message.attachment_summary = [], []
-        message.mention_ids, message.mentions_all = [], False
-        message.save(update_fields=[
-            "body", "deleted_at", "reaction_summary", "attachment_summary", "mention_ids", "mentions_all",
-        ])
-        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        messages_tombstone([message], outbox=outbox)
     return message
 
 
@@ -151,3 +142,45 @@ def pin_drop(message: ConversationMessage, *, outbox: Outbox) -> None:
 def unpin(message: ConversationMessage) -> None:
     message.pinned_at, message.pinned_by = None, None
     ConversationMessage.objects.filter(pk=message.pk).update(pinned_at=None, pinned_by=None)
+
+
+def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = False, outbox: Outbox) -> None:
+    """
+    Turn live ``messages`` (locked by the caller, loaded ``for_display``)
+    into tombstones: body emptied, reactions, mentions, pins and attachments
+    removed (the files once the transaction commits), same seq. Members get
+    ``chat.message.deleted`` for each. ``expired``: the expiry pass's
+    (chat.messages.expiry): ``expires_at`` becomes the time of deletion, which
+    is what marks a tombstone as expired rather than deleted
+    (chat.messages.serializers.is_expired); a system message's details go
+    too, but its action stays.
+    A user's delete and the expiry pass share this, so a tombstone is the
+    same whoever made it.
+    """
+    if not messages:
+        return
+    ids = [message.id for message in messages]
+    for message in messages:  # their pins go with them
+        pin_drop(message, outbox=outbox)
+    Reaction.objects.filter(message_id__in=ids).delete()
+    Mention.objects.filter(message_id__in=ids).delete()
+    attachments_delete(list(Attachment.objects.filter(message_id__in=ids)))
+    now = timezone.now()
+    ended = {"expires_at": now} if expired else {}
+    ConversationMessage.objects.filter(id__in=ids).update(
+        body="", deleted_at=now, reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False,
+        **ended,
+    )
+    system = []
+    for message in messages:
+        message.body, message.deleted_at, message.expires_at = "", now, now if expired else message.expires_at
+        message.reaction_summary, message.attachment_summary = [], []
+        message.mention_ids, message.mentions_all = [], False
+        if message.kind == ConversationMessage.SYSTEM and message.system:
+            # Who was added, the new title...: content like any other.
+            message.system = {"action": message.system.get("action"), "user_ids": []}
+            system.append(message)
+    if system:
+        ConversationMessage.objects.bulk_update(system, ["system"])
+    for message in messages:
+        outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))

@@ -58,6 +58,7 @@ class Conversation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    disappearing_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)  # chat.messages.expiry
 
     class Meta:
         ordering = ["-modified_at"]
@@ -187,6 +188,7 @@ class ConversationMessage(PinnedAndForwarded, models.Model):
     # index the same by user. Database defaults: raw inserts of plain messages (the one-statement send) skip them.
     mention_ids = models.JSONField(default=list, db_default=Value([], output_field=models.JSONField()), editable=False)
     mentions_all = models.BooleanField(default=False, db_default=False, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)  # its timer's end: chat.messages.expiry
 
     objects = MessageQuerySet.as_manager()
 

@@ -52,7 +52,8 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "body": "Hello!",
         "created_by": {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "Alice", "avatar_url": ""},
         "sent_to_id": "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f", "created_at": "2026-11-21T09:30:00.123456Z",
-        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "moderated": False, "kind": "text",
+        "client_id": "3f1c0a7e-local-1", "edited_at": None, "deleted": False, "expired": False, "moderated": False,
+        "kind": "text",
         "system": None,
         "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None, "pinned": False,
         "forwarded": None,
@@ -62,7 +63,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
     example_conversation = {
         "id": example_message["conversation_id"], "title": "", "is_direct": True,
         "users": [{**example_message["created_by"], "role": "member"}], "modified_at": "2026-11-21T09:30:00Z", "last_seq": 0,
-        "owner_id": None,
+        "owner_id": None, "disappearing_seconds": None,
     }
     return {
         "chat.message": (
@@ -77,7 +78,8 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "edited_at": "2026-11-21T09:31:02Z", "name": "Alice"},
         ),
         "chat.message.deleted": (
-            "A message was deleted: a tombstone with an empty body",
+            "A message was deleted, or disappeared (`expired`: its conversation's timer or the server's retention "
+            "ran out; sent by the expiry pass, one frame per message): a tombstone with an empty body",
             message_frame("chat.message.deleted", message, deleted={"const": True}),
             {"type": "chat.message.deleted", **example_message, "body": "", "deleted": True,
              "edited_at": "2026-11-21T09:31:02Z", "name": "Alice"},

@@ -6,7 +6,9 @@ Reads: full-text search of the messages a user may see (docs/search.md).
 from django.db.models import (
     QuerySet,
 )
+from django.utils import timezone
 
+from chat.messages.expiry import expired
 from chat.models import (
     Conversation,
     ConversationMember,
@@ -20,9 +22,13 @@ from useraccount.models import User
 def message_search(*, user: User, query: str, conversation: Conversation | None = None) -> QuerySet[ConversationMessage]:
     """
     Messages of the user's conversations (or of ``conversation``, which they
-    are in) matching ``query``, best first; never one a moderator hid.
+    are in) matching ``query``, best first; never one a moderator hid, nor
+    one that has expired (chat.messages.expiry), even before the expiry
+    pass has made it a tombstone.
     """
-    messages = ConversationMessage.objects.for_display().filter(moderated_at__isnull=True)
+    messages = (
+        ConversationMessage.objects.for_display().filter(moderated_at__isnull=True).exclude(expired(timezone.now()))
+    )
     if conversation is not None:
         messages = messages.filter(conversation=conversation)
     else:

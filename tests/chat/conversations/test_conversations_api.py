@@ -17,11 +17,11 @@ from tests.plugins.users import access_token, error_fields
 
 pytestmark = pytest.mark.django_db
 
-CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq", "owner_id"}
+CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq", "owner_id", "disappearing_seconds"}
 LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until", "notification_level"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
-    "edited_at", "deleted", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
+    "edited_at", "deleted", "expired", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
     "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all",
 }
 
@@ -76,6 +76,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "client_id": saved.client_id or None,
         "edited_at": None,
         "deleted": False,
+        "expired": False,
         "moderated": False,
         "kind": "text",
         "system": None,

@@ -366,6 +366,7 @@ function notificationFrame(frame) {
         $("#room-title").textContent = titleOf(frame.conversation);
         renderMembers();
       }
+      disappearingChanged(frame.conversation);
       break;
     case "conversation.join_requested": onJoinRequested(frame); break;
     case "notification":
@@ -421,7 +422,7 @@ function titleOf(conversation) {
 
 function preview(message) {
   if (!message) return "No messages yet";
-  return message.deleted ? "Message deleted" : `${message.created_by.name}: ${mentionsAsText(message)}`;
+  return message.deleted ? tombstoneText(message) : `${message.created_by.name}: ${mentionsAsText(message)}`;
 }
 
 function renderConversations() {
@@ -510,6 +511,7 @@ async function openRoom(id) {
   renderConversations();
   renderMembers();
   showLevel(conversation);
+  renderDisappearing();
 
   const page = await apiJson(`/api/chat/${id}/messages/?limit=${MESSAGE_PAGE}`);
   if (room !== current) return;
@@ -618,7 +620,7 @@ function showMessage(message) {
 
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
-  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
+  const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
@@ -628,8 +630,13 @@ function messageElement(message) {
       mine && !message.deleted ? el("span", {class: "actions"},
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
-    el("p", {class: "body"}, ...(message.deleted ? ["This message was deleted."] : bodyWithMentions(message))),
+    el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
     threadLine(message)));
+}
+
+/** What a tombstone says: expired (a disappearing timer, or retention) or deleted by someone. */
+function tombstoneText(message) {
+  return message.expired ? "This message expired." : "This message was deleted.";
 }
 
 function pendingElement(body) {
@@ -1203,6 +1210,35 @@ function onJoinRequested(frame) {
   notice(`${frame.user.name} asks to join ${titleOf(conversations.get(frame.conversation_id) ?? {users: []})}`);
   if (room?.id === frame.conversation_id && $("#group-panel").open) loadJoinRequests();
 }
+
+
+// --- Disappearing messages (docs/protocol.md, "Disappearing messages") ------------------
+
+/** The open conversation's timer in its chooser; only a group's owner and admins may change it. */
+function renderDisappearing() {
+  const conversation = room && conversations.get(room.id);
+  if (!conversation) return;
+  const chooser = $("#disappearing");
+  chooser.value = conversation.disappearing_seconds == null ? "" : String(conversation.disappearing_seconds);
+  const me = conversation.users.find((user) => user.id === session.user.id);
+  chooser.disabled = !conversation.is_direct && !["owner", "admin"].includes(me?.role);
+}
+
+/** A `conversation.updated` frame: keep its timer (and the rest of it), and show it if it is open. */
+function disappearingChanged(conversation) {
+  if (!conversation || !conversations.has(conversation.id)) return;
+  remember(conversation);
+  if (room?.id === conversation.id) renderDisappearing();
+}
+
+$("#disappearing").addEventListener("change", safely(async (event) => {
+  const seconds = event.target.value === "" ? null : Number(event.target.value);
+  try {
+    remember(await apiJson(`/api/chat/${room.id}/disappearing/`, {method: "PUT", body: {seconds}}));
+  } finally {
+    renderDisappearing(); // the timer the server has, also when it refused
+  }
+}));
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
