@@ -3,6 +3,7 @@ from django.urls import path
 from .attachments import api as attachments
 from .conversations import api as conversations
 from .messages import api as messages
+from .receipts import api as receipts
 from .search import api as search
 
 urlpatterns = [
@@ -28,6 +29,12 @@ urlpatterns = [
         messages.ReactionView.as_view(),
         name="chat-reaction",
     ),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/receipts/",
+        receipts.MessageReceiptsView.as_view(),
+        name="chat-message-receipts",
+    ),
+    path("<str:conversation_id>/receipts/", receipts.MemberReceiptsView.as_view(), name="chat-receipts"),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
     path("<str:conversation_id>/members/", conversations.MembersView.as_view(), name="chat-members"),

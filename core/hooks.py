@@ -43,3 +43,8 @@ block_changed = Hook(
     "block_changed",
     "``blocker_id``, ``blocked_id``, ``outbox``: inside the transaction that made or lifted a block.",
 )
+server_stopping = Hook(
+    "server_stopping",
+    "``tasks`` (a list): the server is stopping, its applications ended; a receiver appends a coroutine to await "
+    "before the process exits (writing what a process holds in memory, such as delivered positions).",
+)

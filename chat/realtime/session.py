@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from sys import intern
 
 from . import events
-from .profiles import ClientProfile
+from .profiles import ClientProfile, read_position_shown
 
 
 class DeliveryCursor:
@@ -184,7 +184,7 @@ class RoomSession:
     their typing and presence are not sent (``block_changed`` keeps it current).
     """
 
-    __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch", "_drained")
+    __slots__ = ("profile", "viewer_id", "cursor", "presence", "shares_reads", "_send", "_fetch", "_drained", "_delivered")
 
     def __init__(
         self,
@@ -198,14 +198,20 @@ class RoomSession:
         drained: Callable[[], Awaitable[None]] | None = None,
         hidden: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        delivered_to: Callable[[int], None] | None = None,
+        shares_reads: bool = True,
     ):
         self.profile = profile
         self.viewer_id = viewer_id
         self.cursor = DeliveryCursor(delivered)
         self.presence = RoomPresence(member_ids, hidden=hidden, clock=clock)
+        # The viewer's read_receipts setting: off, others' read positions are not sent.
+        self.shares_reads = shares_reads
         self._send = send
         self._fetch = fetch
         self._drained = drained
+        # Told the highest seq each send carried (chat.realtime.delivery_flush notes it).
+        self._delivered = delivered_to
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -247,6 +253,8 @@ class RoomSession:
                 await self._send(text)
                 self.cursor.advance(seq)
             after = page[-1][0]
+            if self._delivered is not None:
+                self._delivered(after)
 
     async def message(self, event: dict) -> None:
         """A message was saved: skip it if sent already, fill any gap before it, send it."""
@@ -257,6 +265,8 @@ class RoomSession:
             await self.catch_up(missing.start - 1, before=missing.stop)
         await self._send(event["text"])
         self.cursor.advance(event["seq"])
+        if self._delivered is not None:
+            self._delivered(event["seq"])
 
     async def event(self, event: dict) -> None:
         """Any other event: sent if the client wants it (no typing or presence of a hidden member)."""
@@ -268,6 +278,11 @@ class RoomSession:
                     self.presence.announce(user_id, online)
                 return await _send_changes(self._send, event, changes, shown)
             if event["type"] in _OF_A_MEMBER and event["user_id"] in self.presence.hidden:
+                return
+            if event["type"] == "chat.read" and not read_position_shown(
+                reader_id=event["user_id"], viewer_id=self.viewer_id,
+                reader_shares=event["shared"], viewer_shares=self.shares_reads,
+            ):
                 return
             if event["type"] == "presence":
                 self.presence.announce(event["user_id"], event["online"])
@@ -341,15 +356,20 @@ class NotificationsSession:
     (none from blocked users or in muted conversations), presence once per change.
     """
 
-    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
+    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send", "_delivered")
     watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
-    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None):
+    def __init__(
+        self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None,
+        delivered_to: Callable[[str, int], None] | None = None,
+    ):
         self.profile = profile
         self.viewer_id = viewer_id
         self.contacts = ContactPresence()
         self.quiet = quiet if quiet is not None else QuietList()
         self._send = send
+        # Told (conversation id, seq) of every notification sent (chat.realtime.delivery_flush notes it).
+        self._delivered = delivered_to
 
     async def event(self, event: dict) -> None:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
@@ -358,7 +378,10 @@ class NotificationsSession:
         if kind == "chat.message":
             if self.quiet.silences(event):
                 return
-            return await self._send(event["notification"])
+            await self._send(event["notification"])
+            if self._delivered is not None:
+                self._delivered(event["conversation_id"], event["seq"])
+            return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
         if kind == "presence.changes":

@@ -328,10 +328,15 @@ class Consumer(AsyncWebsocketConsumer):
         """Any event of the groups followed: the session decides what to send."""
         await self.session.event(event)
 
-    chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = deliver
+    chat_message_updated = chat_message_deleted = chat_read = chat_delivered = chat_typing = chat_reaction = unread = deliver
     presence = presence_changes = deliver
     # The user's blocks and mutes (their group carries them to every socket of theirs).
     block_updated = conversation_muted = deliver
+
+    async def read_receipts_changed(self, event):
+        """The user turned read receipts on or off (their group carries it): a room session shows others' reads or not."""
+        if hasattr(self.session, "shares_reads"):
+            self.session.shares_reads = event["enabled"]
 
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""
