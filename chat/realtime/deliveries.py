@@ -33,7 +33,7 @@ class DeliveryTracker:
         self._clock = clock
         self._pending: dict[str, dict[str, int]] = {}  # conversation id -> user id -> seq
         self._size = 0
-        self._last_take = float("-inf")
+        self._last_take = clock()
 
     def __len__(self) -> int:
         """How many (conversation, member) positions wait."""
