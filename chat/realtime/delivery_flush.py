@@ -20,14 +20,17 @@ member carries their position past anything lost.
     flusher = process_deliveries()
     flusher.record(conversation_id, user_id, seq)   # per frame: a dict update
     await flusher.flush()                           # tests, shutdown
+    push_deliveries().record(conversation_id, user_id, seq)   # from a push worker's thread
 """
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from functools import cache
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from chat.receipts.deliveries import Positions, deliveries_record, deliveries_record_on_loop
 from core import outbox
@@ -47,7 +50,7 @@ Publish = Callable[[str, dict], Awaitable[None]]
 class DeliveryFlusher:
     def __init__(self, *, tracker: DeliveryTracker | None = None, write: Write | None = None,
                  publish: Publish = outbox.publish):
-        self.tracker = tracker or DeliveryTracker(
+        self.tracker = tracker if tracker is not None else DeliveryTracker(
             interval=settings.CHAT_DELIVERY_FLUSH_SECONDS, max_pending=settings.CHAT_DELIVERY_MAX_PENDING
         )
         self._write = write
@@ -85,17 +88,84 @@ class DeliveryFlusher:
             if not database_failed(error):
                 logger.exception("Could not write %s delivered positions", sum(map(len, pending.values())))
             return
-        for conversation_id, positions in moved.items():
+        for group, event in delivered_events(moved):
             try:
-                await self._publish(
-                    room_group(conversation_id), events.delivered(conversation_id=conversation_id, positions=positions)
-                )
+                await self._publish(group, event)
             except REDIS_ERRORS as error:  # saved: clients read the positions over REST
                 REDIS.failed(error)
                 return
             except Exception:
                 logger.warning("Could not publish delivered positions", exc_info=True)
                 return
+
+
+def delivered_events(moved: Positions) -> list[tuple[str, dict]]:
+    """One ``chat.delivered`` event per conversation whose positions moved, for its room group."""
+    return [
+        (room_group(conversation_id), events.delivered(conversation_id=conversation_id, positions=positions))
+        for conversation_id, positions in moved.items()
+    ]
+
+
+class ThreadDeliveryFlusher:
+    """
+    ``DeliveryFlusher`` for threads with no event loop (the push worker's:
+    a push a push service accepted delivers its message): the same tracker
+    behind a lock, flushed by a timer thread, written with the ORM and
+    published through an ``Outbox``.
+    """
+
+    def __init__(self, *, tracker: DeliveryTracker | None = None, write=deliveries_record):
+        self.tracker = tracker if tracker is not None else DeliveryTracker(
+            interval=settings.CHAT_DELIVERY_FLUSH_SECONDS, max_pending=settings.CHAT_DELIVERY_MAX_PENDING
+        )
+        self._write = write
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def record(self, conversation_id: str, user_id: str, seq: int) -> None:
+        with self._lock:
+            now = self.tracker.record(conversation_id, user_id, seq)
+            if not now and self._timer is None:
+                self._timer = threading.Timer(self.tracker.wait(), self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        if now:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            pending = self.tracker.take()
+        if not pending:
+            return
+        try:
+            moved = self._write(positions=pending)
+        except Exception as error:
+            if not database_failed(error):
+                logger.exception("Could not write %s delivered positions", sum(map(len, pending.values())))
+            return
+        finally:
+            close_old_connections()
+        box = outbox.Outbox()
+        for group, event in delivered_events(moved):
+            box.emit(group, event)
+        box.flush_sync()
+
+
+_push_deliveries: ThreadDeliveryFlusher | None = None
+_push_lock = threading.Lock()
+
+
+def push_deliveries() -> ThreadDeliveryFlusher:
+    """This process's flusher for pushes, made on first use (from any thread)."""
+    global _push_deliveries
+    with _push_lock:
+        if _push_deliveries is None:
+            _push_deliveries = ThreadDeliveryFlusher()
+        return _push_deliveries
 
 
 @cache
@@ -108,3 +178,5 @@ def flush_at_shutdown(*, tasks: list) -> None:
     """``core.hooks.server_stopping``'s receiver: the last positions are written before the process exits."""
     if process_deliveries.cache_info().currsize:
         tasks.append(process_deliveries().flush())
+    if _push_deliveries is not None:  # the embedded push worker's threads
+        tasks.append(asyncio.to_thread(_push_deliveries.flush))

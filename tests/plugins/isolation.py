@@ -63,14 +63,19 @@ def deliveries_held(settings):
     gets a ``chat.delivered`` frame it did not ask for, nor inherits the last
     one's positions. The server processes tests start use the default.
     """
+    from chat.realtime import delivery_flush
     from chat.realtime.delivery_flush import process_deliveries
 
     settings.CHAT_DELIVERY_FLUSH_SECONDS = 3600
     process_deliveries.cache_clear()
+    delivery_flush._push_deliveries = None
     yield
     if process_deliveries.cache_info().currsize:
         process_deliveries()._cancel_timer()
     process_deliveries.cache_clear()
+    if delivery_flush._push_deliveries is not None and delivery_flush._push_deliveries._timer is not None:
+        delivery_flush._push_deliveries._timer.cancel()
+    delivery_flush._push_deliveries = None
 
 
 @pytest.fixture(autouse=True)
