@@ -208,3 +208,20 @@ def test_the_push_flusher_batches_behind_a_lock_and_flushes_past_the_bound(monke
     deliveries.record(C1, "bob", 2)
     assert writes == [{C1: {"ann": 3, "bob": 2}}]
     assert deliveries._timer is None
+
+
+async def test_the_stop_hook_gives_up_on_work_that_hangs(caplog):
+    from core import hooks
+
+    async def hangs():
+        await asyncio.sleep(3600)
+
+    def receiver(*, tasks):
+        tasks.append(hangs())
+
+    hooks.server_stopping.connect(receiver)
+    try:
+        await asyncio.wait_for(run_stopping_hook(timeout=0.05), 5)
+    finally:
+        hooks.server_stopping._receivers.remove(receiver)
+    assert "stopped without it" in caplog.text

@@ -235,9 +235,9 @@ function start() {
   $("#me").hidden = false;
   $("#my-name").textContent = session.user.name;
   $("#my-id").textContent = session.user.id;
-  showReadReceiptsSetting();
   scheduleRenewal();
   loadConversations().then(() => {
+    showReadReceiptsSetting(); // after the first request: it renews a stale token on its own
     notifications = new LiveSocket({
       path: () => `ws/notifications/?token=${session.access}`,
       onOpen: () => sendSync(),
