@@ -170,6 +170,7 @@ class ContactPresence:
 _OF_A_MEMBER = frozenset({"chat.typing", "presence"})
 
 Send = Callable[[str], Awaitable[None]]
+_nowhere = lambda *delivered: None  # noqa: E731 (no delivered positions noted: tests)
 # fetch(after, before) -> the room frames of the next page of messages after
 # ``after`` (and below ``before``), as (seq, frame text), in seq order.
 Fetch = Callable[[int, int | None], Awaitable[list[tuple[int, str]]]]
@@ -205,13 +206,11 @@ class RoomSession:
         self.viewer_id = viewer_id
         self.cursor = DeliveryCursor(delivered)
         self.presence = RoomPresence(member_ids, hidden=hidden, clock=clock)
-        # The viewer's read_receipts setting: off, others' read positions are not sent.
-        self.shares_reads = shares_reads
+        self.shares_reads = shares_reads  # the viewer's read_receipts: off, others' reads are not sent
         self._send = send
         self._fetch = fetch
         self._drained = drained
-        # Told the highest seq each send carried (chat.realtime.delivery_flush notes it).
-        self._delivered = delivered_to
+        self._delivered = delivered_to or _nowhere  # told each seq sent (chat.realtime.delivery_flush)
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -253,8 +252,7 @@ class RoomSession:
                 await self._send(text)
                 self.cursor.advance(seq)
             after = page[-1][0]
-            if self._delivered is not None:
-                self._delivered(after)
+            self._delivered(after)
 
     async def message(self, event: dict) -> None:
         """A message was saved: skip it if sent already, fill any gap before it, send it."""
@@ -265,8 +263,7 @@ class RoomSession:
             await self.catch_up(missing.start - 1, before=missing.stop)
         await self._send(event["text"])
         self.cursor.advance(event["seq"])
-        if self._delivered is not None:
-            self._delivered(event["seq"])
+        self._delivered(event["seq"])
 
     async def event(self, event: dict) -> None:
         """Any other event: sent if the client wants it (no typing or presence of a hidden member)."""
@@ -359,17 +356,14 @@ class NotificationsSession:
     __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send", "_delivered")
     watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
-    def __init__(
-        self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None,
-        delivered_to: Callable[[str, int], None] | None = None,
-    ):
+    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None,
+                 delivered_to: Callable[[str, int], None] | None = None):
         self.profile = profile
         self.viewer_id = viewer_id
         self.contacts = ContactPresence()
         self.quiet = quiet if quiet is not None else QuietList()
         self._send = send
-        # Told (conversation id, seq) of every notification sent (chat.realtime.delivery_flush notes it).
-        self._delivered = delivered_to
+        self._delivered = delivered_to or _nowhere  # told (conversation id, seq) of each notification sent
 
     async def event(self, event: dict) -> None:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
@@ -379,9 +373,7 @@ class NotificationsSession:
             if self.quiet.silences(event):
                 return
             await self._send(event["notification"])
-            if self._delivered is not None:
-                self._delivered(event["conversation_id"], event["seq"])
-            return
+            return self._delivered(event["conversation_id"], event["seq"])
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
         if kind == "presence.changes":

@@ -346,29 +346,8 @@ class BoundedServer(Server):
         for details in self.connections.values():
             details.setdefault("application_instance", _ENDED)
         killed = super().kill_all_applications()
-        killed.addCallback(lambda _: defer.Deferred.fromFuture(asyncio.ensure_future(run_stopping_hook())))
+        killed.addCallback(lambda _: defer.Deferred.fromFuture(asyncio.ensure_future(hooks.run_server_stopping())))
         return killed
-
-
-# At most this long for the apps' work at stop: a stop must not hang on a
-# database that does not answer (what was not written is lost, as in a crash).
-STOPPING_TIMEOUT = 5.0
-
-
-async def run_stopping_hook(timeout: float = STOPPING_TIMEOUT) -> None:
-    """Await what the apps' ``server_stopping`` receivers asked for, each failure logged, none raised."""
-    tasks: list = []
-    hooks.server_stopping(tasks=tasks)
-    if not tasks:
-        return
-    try:
-        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
-    except asyncio.TimeoutError:
-        logger.error("Work at server stop took over %s s; the server stopped without it", timeout)
-        return
-    for result in results:
-        if isinstance(result, BaseException):
-            logger.error("Work at server stop failed", exc_info=result)
 
 
 class _Ended:

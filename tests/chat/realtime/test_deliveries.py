@@ -13,7 +13,7 @@ import pytest
 from chat.realtime.deliveries import DeliveryTracker
 from chat.realtime.delivery_flush import DeliveryFlusher, ThreadDeliveryFlusher, flush_at_shutdown
 from chat.realtime.groups import room_group
-from core.runtime.server import run_stopping_hook
+from core.hooks import run_server_stopping
 
 
 class Clock:
@@ -178,7 +178,7 @@ async def test_the_server_stop_hook_flushes_what_waits(settings):
     deliveries = process_deliveries()
     deliveries._write, deliveries._publish = recorder.write, recorder.publish
     deliveries.record(C1, "ann", 4)
-    await run_stopping_hook()
+    await run_server_stopping()
     assert recorder.writes == [{C1: {"ann": 4}}]
 
 
@@ -221,7 +221,7 @@ async def test_the_stop_hook_gives_up_on_work_that_hangs(caplog):
 
     hooks.server_stopping.connect(receiver)
     try:
-        await asyncio.wait_for(run_stopping_hook(timeout=0.05), 5)
+        await asyncio.wait_for(run_server_stopping(timeout=0.05), 5)
     finally:
         hooks.server_stopping._receivers.remove(receiver)
     assert "stopped without it" in caplog.text
