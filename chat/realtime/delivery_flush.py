@@ -48,6 +48,8 @@ Publish = Callable[[str, dict], Awaitable[None]]
 
 
 class DeliveryFlusher:
+    """A process's delivered positions on its event loop: noted per frame, written and announced per interval."""
+
     def __init__(self, *, tracker: DeliveryTracker | None = None, write: Write | None = None,
                  publish: Publish = outbox.publish):
         self.tracker = tracker if tracker is not None else DeliveryTracker(
