@@ -518,6 +518,9 @@ CHAT_JOIN_REQUESTS_PER_CONVERSATION = env.int("CHAT_JOIN_REQUESTS_PER_CONVERSATI
 # send a message to (past it, a 400 ``too_many_targets``).
 CHAT_PINS_PER_CONVERSATION = env.int("CHAT_PINS_PER_CONVERSATION", default=50, minimum=1)
 CHAT_FORWARD_MAX_TARGETS = env.int("CHAT_FORWARD_MAX_TARGETS", default=10, minimum=1)
+# GET /api/chat/<id>/receipts/: members' positions, this many a page (?limit= up to the max).
+CHAT_RECEIPTS_PAGE_SIZE = env.int("CHAT_RECEIPTS_PAGE_SIZE", default=100, minimum=1)
+CHAT_RECEIPTS_PAGE_MAX = max(CHAT_RECEIPTS_PAGE_SIZE, env.int("CHAT_RECEIPTS_PAGE_MAX", default=500))
 # The most users one user may block: each notifications socket of theirs
 # keeps the blocked ids in memory to filter what it is sent.
 USER_MAX_BLOCKS = env.int("USER_MAX_BLOCKS", default=1000, minimum=1)
@@ -534,6 +537,13 @@ PRESENCE_HEARTBEAT = env.int("PRESENCE_HEARTBEAT", default=20)
 # last PRESENCE_COALESCE_SECONDS; otherwise at the end of that window, with
 # every other change of the window (chat.realtime.announcer). 0: always at once.
 PRESENCE_COALESCE_SECONDS = env.float("PRESENCE_COALESCE_SECONDS", default=0.5)
+# Delivered positions are noted in memory per process and written at most once
+# per this many seconds, one statement per flush (chat.realtime.delivery_flush);
+# past CHAT_DELIVERY_MAX_PENDING (conversation, member) positions waiting, at once.
+CHAT_DELIVERY_FLUSH_SECONDS = env.float("CHAT_DELIVERY_FLUSH_SECONDS", default=1.0)
+if CHAT_DELIVERY_FLUSH_SECONDS <= 0:  # 0 would be a write per delivered frame, what the batching is for
+    raise ImproperlyConfigured(f"CHAT_DELIVERY_FLUSH_SECONDS must be above 0, got {CHAT_DELIVERY_FLUSH_SECONDS}")
+CHAT_DELIVERY_MAX_PENDING = env.int("CHAT_DELIVERY_MAX_PENDING", default=50_000, minimum=1)
 # Typing notices are relayed at most once per user and room per this many seconds.
 TYPING_INTERVAL = 2
 # Catch-up (?after=, sync) reads history in pages of this many messages and

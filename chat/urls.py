@@ -4,6 +4,7 @@ from .attachments import api as attachments
 from .conversations import api as conversations
 from .invites import api as invites
 from .messages import api as messages
+from .receipts import api as receipts
 from .search import api as search
 from .threads import api as threads
 
@@ -60,6 +61,12 @@ urlpatterns = [
         name="chat-message-forward",
     ),
     path("<str:conversation_id>/pins/", messages.PinsView.as_view(), name="chat-pins"),
+    path(
+        "<str:conversation_id>/messages/<str:message_id>/receipts/",
+        receipts.MessageReceiptsView.as_view(),
+        name="chat-message-receipts",
+    ),
+    path("<str:conversation_id>/receipts/", receipts.MemberReceiptsView.as_view(), name="chat-receipts"),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
     path(

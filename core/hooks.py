@@ -17,6 +17,11 @@ keyword arguments its docstring names, and a receiver's error is not
 swallowed: it rolls the whole change back.
 """
 
+import asyncio
+import logging
+
+logger = logging.getLogger(__name__)
+
 
 class Hook:
     """One point where the apps above take part in a change; receivers run in the order they connected."""
@@ -43,3 +48,29 @@ block_changed = Hook(
     "block_changed",
     "``blocker_id``, ``blocked_id``, ``outbox``: inside the transaction that made or lifted a block.",
 )
+server_stopping = Hook(
+    "server_stopping",
+    "``tasks`` (a list): the server is stopping, its applications ended; a receiver appends a coroutine to await "
+    "before the process exits (writing what a process holds in memory, such as delivered positions).",
+)
+
+
+# At most this long for the apps' work at stop: a stop must not hang on a
+# database that does not answer (what was not written is lost, as in a crash).
+STOPPING_TIMEOUT = 5.0
+
+
+async def run_server_stopping(timeout: float = STOPPING_TIMEOUT) -> None:
+    """Await what the apps' ``server_stopping`` receivers asked for, each failure logged, none raised."""
+    tasks: list = []
+    server_stopping(tasks=tasks)
+    if not tasks:
+        return
+    try:
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
+    except asyncio.TimeoutError:
+        logger.error("Work at server stop took over %s s; the server stopped without it", timeout)
+        return
+    for result in results:
+        if isinstance(result, BaseException):
+            logger.error("Work at server stop failed", exc_info=result)

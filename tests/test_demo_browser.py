@@ -28,6 +28,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from tests.plugins.servers import http_request
+from useraccount.models import User
 
 try:
     from playwright.async_api import async_playwright, expect
@@ -79,6 +80,9 @@ class Person:
 
     def receipt_under(self, seq: int):
         return self.page.locator(f'#messages [data-seq="{seq}"] [data-testid=receipt]')
+
+    def ticks_under(self, seq: int):
+        return self.page.locator(f'#messages [data-seq="{seq}"] [data-testid=ticks]')
 
     @property
     def room_state(self):
@@ -255,6 +259,9 @@ async def test_two_people_chat_live_through_the_demo_page(start_server):
             # Her messages raise his unread count live, until he opens the chat and reads them.
             await alice.send("Hi Bob")
             await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("1")
+            # His notifications socket had it: delivered (✓✓) once the server writes positions (1 s).
+            await expect(alice.ticks_under(1)).to_have_attribute("data-state", "delivered")
+            await expect(alice.ticks_under(1)).to_have_text("✓✓")
             await expect(bob.conversation(direct).locator(".preview")).to_have_text("Alice: Hi Bob")
             await alice.send("Are you there?")
             await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("2")
@@ -262,6 +269,7 @@ async def test_two_people_chat_live_through_the_demo_page(start_server):
             await expect_messages(bob, ["Hi Bob", "Are you there?"])
             await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_count(0)
             await expect(alice.receipt_under(2)).to_have_text("Seen by Bob")
+            await expect(alice.ticks_under(2)).to_have_attribute("data-state", "read")
 
             # Presence: each sees the other online.
             await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
@@ -323,6 +331,19 @@ async def test_two_people_chat_live_through_the_demo_page(start_server):
             await bob.send("Thanks!")
             await expect_messages(alice, ["Welcome to the team", "Thanks!"])
             await expect_messages(bob, ["Welcome to the team", "Thanks!"])
+            # In a group, counts: of the one other member, delivered to and read by him.
+            welcome = alice.page.locator(".message.mine [data-testid=ticks]").last
+            await expect(welcome).to_have_text(re.compile(r"delivered 1/1 · read 1"))
+
+            # Read receipts off and on again, from the switch in the top bar.
+            switch = bob.page.get_by_test_id("read-receipts")
+            await expect(switch).to_be_checked()
+            await switch.uncheck()
+            await expect(bob.page.locator("#notice")).to_contain_text("Read receipts off")
+            assert not await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
+            await switch.check()
+            await expect(bob.page.locator("#notice")).to_contain_text("Read receipts on")
+            assert await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
 
             # Scroll-back: more history than a page (30); scrolling up and "Load older" fetch the rest.
             history = [f"History {n}" for n in range(1, 65)]

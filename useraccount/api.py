@@ -233,7 +233,10 @@ class MeView(APIView):
     @extend_schema(
         tags=["accounts"], request={"application/json": ProfileInput, "multipart/form-data": ProfileInput},
         responses={200: UserPrivateOut, **errors(400, 401, 413, 415)},
-        description="Change your name and/or avatar (multipart `avatar`, an image of at most AVATAR_MAX_SIZE bytes; null removes it).",
+        description=(
+            "Change your name and/or avatar (multipart `avatar`, an image of at most AVATAR_MAX_SIZE bytes; null "
+            "removes it), and/or `read_receipts` (off: your read positions are hidden from others, and theirs from you)."
+        ),
     )
     def patch(self, request):
         data = ProfileInput(data=request.data, partial=True)

@@ -16,3 +16,8 @@ def block_updated(*, user_id, blocked: bool) -> dict:
     """For the blocker's user group: they blocked (or unblocked) ``user_id``; their notifications sockets filter by it."""
     frame = {"type": "block.updated", "user_id": str(user_id), "blocked": blocked}
     return {"type": "block.updated", "user_id": str(user_id), "blocked": blocked, "text": dumps(frame)}
+
+
+def read_receipts_changed(*, user_id, enabled: bool) -> dict:
+    """For the user's group: they turned read receipts on or off; their room sockets show others' reads or not."""
+    return {"type": "read_receipts.changed", "user_id": str(user_id), "enabled": enabled}

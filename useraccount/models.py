@@ -49,6 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # the row stays, anonymised, because their messages stay in other people's
     # histories; they are shown as "Deleted user".
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Off: the user's read positions are not shown to others, and others'
+    # are not shown to them (docs/protocol.md, "Delivery and read receipts").
+    read_receipts = models.BooleanField(default=True)
 
     objects = CustomUserManager()
 

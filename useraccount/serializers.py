@@ -36,6 +36,7 @@ def user_private(user: User) -> dict:
         "email": user.email,
         "name": user.display_name,
         "avatar_url": avatar_url(user),
+        "read_receipts": user.read_receipts,
     }
 
 
@@ -105,6 +106,9 @@ class AvatarField(serializers.ImageField):
 class ProfileInput(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     avatar = AvatarField(required=False, allow_null=True)
+    read_receipts = serializers.BooleanField(
+        required=False, help_text="Off: others do not see how far you read, and you do not see theirs.",
+    )
 
 
 # --- Documented shapes (OpenAPI): what user_public / user_private and the views return.
@@ -130,6 +134,9 @@ class UserPrivateOut(serializers.Serializer):
     email = serializers.EmailField()
     name = serializers.CharField()
     avatar_url = serializers.CharField()
+    read_receipts = serializers.BooleanField(
+        help_text="Whether you share read receipts (and see others'); delivered receipts are always shared.",
+    )
 
 
 class SessionOut(serializers.Serializer):

@@ -68,9 +68,18 @@ def _logged_in(user: User) -> None:
     User.objects.filter(id=user.id).update(last_login=user.last_login)
 
 
-def user_update_profile(*, user: User, **changes) -> User:
-    """Change the name and/or avatar (None removes it); a replaced avatar's file is deleted once saved."""
+@with_outbox
+def user_update_profile(*, user: User, outbox: Outbox, **changes) -> User:
+    """
+    Change the name, avatar (None removes it) and/or ``read_receipts``; a
+    replaced avatar's file is deleted once saved. A change of
+    ``read_receipts`` reaches every socket of the user's (``read_receipts.changed``).
+    """
     fields, replaced = [], None
+    if "read_receipts" in changes and changes["read_receipts"] != user.read_receipts:
+        user.read_receipts = changes["read_receipts"]
+        fields.append("read_receipts")
+        outbox.emit(user_group(user.id), events.read_receipts_changed(user_id=user.id, enabled=user.read_receipts))
     if "name" in changes:
         user.name = changes["name"].strip()
         fields.append("name")

@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from chat.conversations.selectors import unread_counts
@@ -39,16 +40,17 @@ class ReadState:
 def conversation_mark_read(*, conversation_id, user: User, seq, outbox: Outbox) -> ReadState:
     """
     Record that ``user`` has read up to ``seq`` (capped at the newest message);
-    it never moves backwards. NotFound unless ``user`` is a member. When it
-    moved, the room gets ``chat.read`` and the user's notifications sockets
-    ``unread``.
+    it never moves backwards, and moves the delivered position with it (read
+    implies delivered). NotFound unless ``user`` is a member. When it moved,
+    the room gets ``chat.read`` (shown to others only while the user's
+    ``read_receipts`` is on) and the user's notifications sockets ``unread``.
     """
     conversation_id = parse_conversation_id(conversation_id)
     seq = whole_number(seq, name="seq")
     with transaction.atomic():
         member = (
             ConversationMember.objects.filter(conversation_id=conversation_id, user=user)
-            .values("last_read_seq", "conversation__last_seq")
+            .values("last_read_seq", "conversation__last_seq", "user__read_receipts")
             .first()
         )
         if member is None:
@@ -57,14 +59,15 @@ def conversation_mark_read(*, conversation_id, user: User, seq, outbox: Outbox) 
         seq = min(seq, last_seq)
         moved = ConversationMember.objects.filter(
             conversation_id=conversation_id, user=user, last_read_seq__lt=seq
-        ).update(last_read_seq=seq)
+        ).update(last_read_seq=seq, delivered_seq=Greatest("delivered_seq", seq))  # read implies delivered
         if not moved:
             # Already there, or another device moved it further meanwhile.
             current = ConversationMember.objects.filter(
                 conversation_id=conversation_id, user=user
             ).values_list("last_read_seq", flat=True).get()
             return ReadState(conversation_id, current, last_seq - current)
-        outbox.emit(room_group(conversation_id), events.read(user_id=user.id, seq=seq))
+        shared = member["user__read_receipts"]
+        outbox.emit(room_group(conversation_id), events.read(user_id=user.id, seq=seq, shared=shared))
         outbox.emit(
             user_group(user.id),
             events.unread(

@@ -98,6 +98,11 @@ class ConversationMember(models.Model):
     )
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # The highest seq the server sent to one of the member's sockets or a
+    # push service accepted for them, written in batches (chat.realtime.deliveries):
+    # it may lag the truth by CHAT_DELIVERY_FLUSH_SECONDS, never leads it.
+    # Readers take the greater of it and ``last_read_seq`` (read implies delivered).
+    delivered_seq = models.PositiveBigIntegerField(default=0)
     # Muted: no pushes and no ``notification`` frames for this conversation
     # (unread counts still move) until ``muted_until``, or for good when that
     # is empty.

@@ -195,6 +195,8 @@ def device_push(device_id: str, user_id: str, payload: dict) -> None:
     """The job of one device: send, then remove it if dead, retry later, or drop and count."""
     from chat.models import PushDevice
 
+    from chat.realtime.delivery_flush import push_deliveries
+
     from .senders import SENDERS, Outcome
 
     close_old_connections()
@@ -211,6 +213,8 @@ def device_push(device_id: str, user_id: str, payload: dict) -> None:
         close_old_connections()
     if outcome is Outcome.SENT:
         metrics.PUSH_SENT.labels(kind=device.kind).inc()
+        # Accepted by the push service: delivered, as far as the server can know (written in batches).
+        push_deliveries().record(payload["conversation_id"], user_id, payload["seq"])
     elif outcome is Outcome.REJECTED:
         metrics.PUSH_DROPPED.labels(reason="rejected").inc()
     elif outcome is Outcome.RETRY:

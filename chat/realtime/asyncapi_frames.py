@@ -85,9 +85,22 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "edited_at": "2026-11-21T09:31:02Z", "name": "Alice"},
         ),
         "chat.read": (
-            "A member read up to a seq",
+            "A member read up to a seq (never of a member whose read receipts are off, nor to a user whose are: "
+            "their own sockets still get their own)",
             frame("chat.read", {"user_id": UUID_SCHEMA, "seq": SEQ_SCHEMA}, ("user_id", "seq")),
             {"type": "chat.read", "user_id": user_id, "seq": 44},
+        ),
+        "chat.delivered": (
+            "Members' delivered positions moved: the highest seq the server sent to one of their sockets or a push "
+            "service accepted for them. One frame per conversation per CHAT_DELIVERY_FLUSH_SECONDS at most, only "
+            "the members whose position moved; a position never moves backwards",
+            frame("chat.delivered", {
+                "positions": {
+                    "type": "object", "additionalProperties": SEQ_SCHEMA,
+                    "description": "User id -> their delivered seq.",
+                },
+            }, ("positions",)),
+            {"type": "chat.delivered", "positions": {user_id: 44}},
         ),
         "chat.typing": (
             "A member is typing (never the other member of a direct conversation a block closes)",

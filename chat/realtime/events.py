@@ -109,8 +109,25 @@ def message_changed(message: ConversationMessage) -> dict:
     return {"type": kind, "conversation_id": data["conversation_id"], "text": _room_frame(kind, data)}
 
 
-def read(*, user_id, seq: int) -> dict:
-    return {"type": "chat.read", "text": dumps({"type": "chat.read", "user_id": str(user_id), "seq": seq})}
+def read(*, user_id, seq: int, shared: bool = True) -> dict:
+    """
+    ``chat.read``: a member read up to ``seq``. ``shared`` is the reader's
+    ``read_receipts`` setting: off, room sessions show it to the reader's own
+    sockets only (chat.rules.read_position_shown).
+    """
+    frame = dumps({"type": "chat.read", "user_id": str(user_id), "seq": seq})
+    return {"type": "chat.read", "user_id": str(user_id), "shared": shared, "text": frame}
+
+
+def delivered(*, conversation_id, positions: dict[str, int]) -> dict:
+    """
+    ``chat.delivered``: members' delivered positions that moved in one flush
+    (chat.realtime.delivery_flush), one event per conversation per flush.
+    Neither ``body`` nor ``name``: the original client would show it, and
+    its profile does not take it anyway.
+    """
+    frame = {"type": "chat.delivered", "positions": dict(sorted(positions.items()))}
+    return {"type": "chat.delivered", "conversation_id": str(conversation_id), "text": dumps(frame)}
 
 
 def unread(*, conversation_id, unread_count: int, total: int) -> dict:

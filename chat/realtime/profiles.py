@@ -4,8 +4,9 @@ Client profiles: one place answers "does this client want this event?".
     ORIGINAL.accepts(event, viewer_id=...)   # the tutorial client on ws/<id>/
 
 - ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
-  deletions, reactions, thread summaries, pins, read positions, typing,
-  presence), except the viewer's own typing notices.
+  deletions, reactions, thread summaries, pins, read and delivered
+  positions, typing, presence), except the viewer's own typing notices (and
+  read positions ``read_position_shown`` withholds: the room session asks it).
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
   errors, pong).
@@ -20,7 +21,9 @@ Client profiles: one place answers "does this client want this event?".
 from dataclasses import dataclass
 from typing import Callable
 
-_ROOM_ONLY = frozenset({"chat.read", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned", "chat.unpinned"})
+_ROOM_ONLY = frozenset({
+    "chat.read", "chat.delivered", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned", "chat.unpinned",
+})
 _MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
 
 
@@ -34,6 +37,16 @@ def _not_own_message_or_presence(event: dict, viewer_id: str) -> bool:
     if event["type"] == "presence":
         return event["user_id"] != viewer_id
     return True
+
+
+def read_position_shown(*, reader_id: str, viewer_id: str, reader_shares: bool, viewer_shares: bool) -> bool:
+    """
+    Whether ``viewer_id`` is shown ``reader_id``'s read position: always their
+    own; someone else's only while both keep ``read_receipts`` on (off, a
+    user neither shows their reads nor sees others'). The receipts
+    selectors ask the same in SQL (chat.receipts.selectors.read_shown_q).
+    """
+    return reader_id == viewer_id or (reader_shares and viewer_shares)
 
 
 @dataclass(frozen=True)
@@ -59,8 +72,8 @@ class ClientProfile:
 RICH = ClientProfile(
     "rich",
     _MESSAGES | {
-        "chat.read", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned", "chat.unpinned",
-        "presence", "presence.changes", "presence.state",
+        "chat.read", "chat.delivered", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned",
+        "chat.unpinned", "presence", "presence.changes", "presence.state",
     },
     _not_own_typing,
 )

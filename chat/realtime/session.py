@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from sys import intern
 
 from . import events
-from .profiles import ClientProfile
+from .profiles import ClientProfile, read_position_shown
 from .quiet import QuietList, is_mentioned
 
 
@@ -171,6 +171,7 @@ class ContactPresence:
 _OF_A_MEMBER = frozenset({"chat.typing", "presence"})
 
 Send = Callable[[str], Awaitable[None]]
+_nowhere = lambda *delivered: None  # noqa: E731 (no delivered positions noted: tests)
 # fetch(after, before) -> the room frames of the next page of messages after
 # ``after`` (and below ``before``), as (seq, frame text), in seq order.
 Fetch = Callable[[int, int | None], Awaitable[list[tuple[int, str]]]]
@@ -185,7 +186,7 @@ class RoomSession:
     their typing and presence are not sent (``block_changed`` keeps it current).
     """
 
-    __slots__ = ("profile", "viewer_id", "cursor", "presence", "_send", "_fetch", "_drained")
+    __slots__ = ("profile", "viewer_id", "cursor", "presence", "shares_reads", "_send", "_fetch", "_drained", "_delivered")
 
     def __init__(
         self,
@@ -199,14 +200,18 @@ class RoomSession:
         drained: Callable[[], Awaitable[None]] | None = None,
         hidden: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        delivered_to: Callable[[int], None] | None = None,
+        shares_reads: bool = True,
     ):
         self.profile = profile
         self.viewer_id = viewer_id
         self.cursor = DeliveryCursor(delivered)
         self.presence = RoomPresence(member_ids, hidden=hidden, clock=clock)
+        self.shares_reads = shares_reads  # the viewer's read_receipts: off, others' reads are not sent
         self._send = send
         self._fetch = fetch
         self._drained = drained
+        self._delivered = delivered_to or _nowhere  # told each seq sent (chat.realtime.delivery_flush)
 
     @property
     def watched_user_ids(self) -> tuple[str, ...]:
@@ -248,6 +253,7 @@ class RoomSession:
                 await self._send(text)
                 self.cursor.advance(seq)
             after = page[-1][0]
+            self._delivered(after)
 
     async def message(self, event: dict) -> None:
         """A message was saved: skip it if sent already, fill any gap before it, send it."""
@@ -258,6 +264,7 @@ class RoomSession:
             await self.catch_up(missing.start - 1, before=missing.stop)
         await self._send(event["text"])
         self.cursor.advance(event["seq"])
+        self._delivered(event["seq"])
 
     async def event(self, event: dict) -> None:
         """Any other event: sent if the client wants it (no typing or presence of a hidden member)."""
@@ -269,6 +276,11 @@ class RoomSession:
                     self.presence.announce(user_id, online)
                 return await _send_changes(self._send, event, changes, shown)
             if event["type"] in _OF_A_MEMBER and event["user_id"] in self.presence.hidden:
+                return
+            if event["type"] == "chat.read" and not read_position_shown(
+                reader_id=event["user_id"], viewer_id=self.viewer_id,
+                reader_shares=event["shared"], viewer_shares=self.shares_reads,
+            ):
                 return
             if event["type"] == "presence":
                 self.presence.announce(event["user_id"], event["online"])
@@ -296,24 +308,29 @@ class NotificationsSession:
     change.
     """
 
-    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send")
+    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send", "_delivered")
     watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
-    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None):
+    def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None,
+                 delivered_to: Callable[[str, int], None] | None = None):
         self.profile = profile
         self.viewer_id = viewer_id
         self.contacts = ContactPresence()
         self.quiet = quiet if quiet is not None else QuietList()
         self._send = send
+        self._delivered = delivered_to or _nowhere  # told (conversation id, seq) of each notification sent
 
     async def event(self, event: dict) -> None:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
             return
         kind = event["type"]
         if kind in ("chat.message", "chat.mention"):
-            if not self.quiet.silences(event, viewer_id=self.viewer_id):
-                mentioned = is_mentioned(event, self.viewer_id)
-                await self._send(event["mention_notification" if mentioned else "notification"])
+            if self.quiet.silences(event, viewer_id=self.viewer_id):
+                return
+            mentioned = is_mentioned(event, self.viewer_id)
+            await self._send(event["mention_notification" if mentioned else "notification"])
+            if kind == "chat.message":  # a chat.mention repeats a message already counted
+                self._delivered(event["conversation_id"], event["seq"])
             return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return

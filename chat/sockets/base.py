@@ -328,13 +328,18 @@ class Consumer(AsyncWebsocketConsumer):
         """Any event of the groups followed: the session decides what to send."""
         await self.session.event(event)
 
-    chat_message_updated = chat_message_deleted = chat_read = chat_typing = chat_reaction = unread = deliver
+    chat_message_updated = chat_message_deleted = chat_read = chat_delivered = chat_typing = chat_reaction = unread = deliver
     chat_thread_updated = deliver
     chat_pinned = chat_unpinned = deliver
     presence = presence_changes = deliver
     # The user's blocks, mutes and notification levels (their group carries them to every socket of theirs),
     # and mentions an edit adds (the conversation's group: only notifications sessions send them).
     block_updated = conversation_muted = conversation_notifications = chat_mention = deliver
+
+    async def read_receipts_changed(self, event):
+        """The user turned read receipts on or off (their group carries it): a room session shows others' reads or not."""
+        if hasattr(self.session, "shares_reads"):
+            self.session.shares_reads = event["enabled"]
 
     async def session_revoked(self, event):
         """Logged out, deactivated or a new password: close with 4401 if this socket's session is one of them."""

@@ -11,6 +11,7 @@ from chat.conversations.selectors import conversation_ids_for_user, quiet_list
 from chat.conversations.serializers import sync_result_data
 from chat.messages.selectors import changes_since
 from chat.realtime import commands, events, profiles
+from chat.realtime.delivery_flush import process_deliveries
 from chat.realtime.groups import conversation_group, user_group
 from chat.realtime.quiet import QuietList
 from chat.realtime.session import NotificationsSession
@@ -23,6 +24,11 @@ from chat.sockets.base import (
 from core.runtime.asyncdb import db, loop_or_db
 from useraccount.tokens import authenticate_claims, authenticate_claims_on_loop, unexpired
 
+
+def _delivered_to(user_id: str):
+    """What the session calls with (conversation id, seq) for each notification sent: the process notes it."""
+    record = process_deliveries().record
+    return lambda conversation_id, seq: record(conversation_id, user_id, seq)
 
 
 class NotificationsConsumer(Consumer):
@@ -46,7 +52,7 @@ class NotificationsConsumer(Consumer):
         blocked, muted, levels = await db(quiet_list)(user=user)
         self.session = NotificationsSession(
             profile=self.profile, viewer_id=str(user.id), send=self.send_text,
-            quiet=QuietList(blocked=blocked, muted=muted, levels=levels),
+            quiet=QuietList(blocked=blocked, muted=muted, levels=levels), delivered_to=_delivered_to(str(user.id)),
         )
         if not (await self.admit()).admitted:
             return await self.refuse(CLOSE_TOO_MANY)

@@ -8,6 +8,7 @@ and is told in its own terms about every message it sent that was not saved).
 import asyncio
 import logging
 import time
+from functools import partial
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from chat.messages.selectors import message_list
 from chat.messages.send import message_send_from_loop
 from chat.messages.services import message_delete, message_edit
 from chat.realtime import commands, events, profiles
+from chat.realtime.delivery_flush import process_deliveries
 from chat.realtime.groups import conversation_group, room_group, user_group
 from chat.realtime.session import RoomSession
 from chat.realtime.throttle import typing_throttle
@@ -74,7 +76,8 @@ class RoomConsumer(Consumer):
         self.session = RoomSession(
             profile=self.profile, viewer_id=str(user_id), member_ids=opening.member_ids,
             delivered=room.last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
-            hidden=opening.hidden,
+            hidden=opening.hidden, shares_reads=opening.user.read_receipts,
+            delivered_to=partial(process_deliveries().record, str(room.id), str(user_id)),
         )
         admission = await self.admit(watch=self.session.watched_user_ids)
         if not admission.admitted:

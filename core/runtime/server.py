@@ -35,12 +35,12 @@ from daphne.server import Server  # first: it installs the asyncio reactor
 from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
-from twisted.internet import reactor, tcp
+from twisted.internet import defer, reactor, tcp
 from twisted.web import http
 
 from core.runtime.lean_protocol import LeanHandshake
 from core.runtime.lean_queue import LeanQueue
-from core import metrics
+from core import hooks, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -338,10 +338,16 @@ class BoundedServer(Server):
         return inbox
 
     def kill_all_applications(self):
-        """daphne's, minus its KeyError at shutdown for a connection whose application already ended."""
+        """
+        daphne's, minus its KeyError at shutdown for a connection whose
+        application already ended; once the applications have ended, the
+        apps' ``server_stopping`` work (core.hooks) runs before the reactor stops.
+        """
         for details in self.connections.values():
             details.setdefault("application_instance", _ENDED)
-        return super().kill_all_applications()
+        killed = super().kill_all_applications()
+        killed.addCallback(lambda _: defer.Deferred.fromFuture(asyncio.ensure_future(hooks.run_server_stopping())))
+        return killed
 
 
 class _Ended:

@@ -1,6 +1,7 @@
 """
 What one test must not leave to the next: Redis counted as up, attachments
-in the test's own folder, no request counted by the REST rate limits; and
+in the test's own folder, no request counted by the REST rate limits, no
+delivered positions waiting; and
 the settings every test runs with (a fast password hasher) or may change
 (``rest_settings``).
 """
@@ -52,6 +53,29 @@ def presence_at_once(settings):
 
     settings.PRESENCE_COALESCE_SECONDS = 0
     process_announcer.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def deliveries_held(settings):
+    """
+    In-process sockets' delivered positions wait for the test to flush them
+    (``await process_deliveries().flush()``): an hour's interval, so no test
+    gets a ``chat.delivered`` frame it did not ask for, nor inherits the last
+    one's positions. The server processes tests start use the default.
+    """
+    from chat.realtime import delivery_flush
+    from chat.realtime.delivery_flush import process_deliveries
+
+    settings.CHAT_DELIVERY_FLUSH_SECONDS = 3600
+    process_deliveries.cache_clear()
+    delivery_flush._push_deliveries = None
+    yield
+    if process_deliveries.cache_info().currsize:
+        process_deliveries()._cancel_timer()
+    process_deliveries.cache_clear()
+    if delivery_flush._push_deliveries is not None and delivery_flush._push_deliveries._timer is not None:
+        delivery_flush._push_deliveries._timer.cancel()
+    delivery_flush._push_deliveries = None
 
 
 @pytest.fixture(autouse=True)

@@ -38,4 +38,7 @@ class Command(BaseCommand):
         self.stderr.write(f"Push worker started: {settings.PUSH_WORKER_THREADS} threads.")
         stop.wait()
         worker.stop()
+        from chat.realtime.delivery_flush import push_deliveries
+
+        push_deliveries().flush()  # the delivered positions of the last pushes (chat.realtime.delivery_flush)
         self.stderr.write("Push worker stopped.")

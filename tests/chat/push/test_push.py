@@ -180,6 +180,32 @@ def test_a_message_reaches_an_offline_member_as_an_encrypted_web_push(web_push, 
     assert headers["authorization"].endswith(f"k={vapid_public_key(VAPID_PRIVATE_KEY)}")
 
 
+def test_a_push_the_service_accepted_delivers_its_message_at_the_next_flush(web_push, worker, push_service, subscribe, direct, alice, bob):
+    from chat.realtime.delivery_flush import push_deliveries
+
+    subscribe(bob)
+    message = send(direct, alice, "Lunch at noon?")
+    worker()
+    push_service.wait_for(1)
+    member = ConversationMember.objects.get(conversation=direct, user=bob)
+    assert member.delivered_seq == 0  # noted in memory, not written per push
+    push_deliveries().flush()
+    member.refresh_from_db()
+    assert member.delivered_seq == message.seq
+
+
+def test_a_rejected_push_delivers_nothing(web_push, worker, push_service, subscribe, direct, alice, bob):
+    from chat.realtime.delivery_flush import push_deliveries
+
+    push_service.statuses = [400]
+    subscribe(bob)
+    send(direct, alice)
+    worker()
+    push_service.wait_for(1)
+    push_deliveries().flush()
+    assert ConversationMember.objects.get(conversation=direct, user=bob).delivered_seq == 0
+
+
 def test_a_gone_subscription_is_removed(web_push, worker, push_service, subscribe, direct, alice, bob):
     removed = counter(metrics.PUSH_DEVICES_REMOVED, kind="webpush")
     push_service.statuses = [410]

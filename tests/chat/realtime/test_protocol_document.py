@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chat.realtime.announcer import PresenceAnnouncer
+from chat.realtime.delivery_flush import process_deliveries
 from chat.sockets.base import Consumer
 from chat.realtime import commands
 from chat.realtime.asyncapi import CHANNELS, _channel_key, document, frame_types
@@ -219,6 +220,8 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await bobs_room.send_json_to({"type": "read", "seq": 1})
             await _next_of(ws, "chat.read")
             await _next_of(feed, "unread")
+            await process_deliveries().flush()
+            await _next_of(ws, "chat.delivered")
             await bobs_room.send_json_to({"type": "reaction.add", "message_id": sent["id"], "emoji": "\U0001f44d"})
             await _next_of(ws, "chat.reaction")
             await bobs_room.send_json_to({"type": "message.send", "body": "in a thread", "thread_id": sent["id"]})

@@ -119,12 +119,13 @@ async def test_catch_up_past_the_newest_seq_sends_nothing_and_keeps_the_cursor()
     "event, rich, original",
     [
         ({"type": "chat.message.updated", "text": "u"}, True, False),
-        ({"type": "chat.read", "text": "r"}, True, False),
+        ({"type": "chat.read", "user_id": ANN, "shared": True, "text": "r"}, True, False),
+        ({"type": "chat.delivered", "conversation_id": "c", "text": "d"}, True, False),
         ({"type": "chat.typing", "user_id": ANN, "text": "t"}, True, False),
         ({"type": "chat.typing", "user_id": ME, "text": "t"}, False, False),
         ({"type": "presence", "user_id": ANN, "online": True, "text": "p"}, True, False),
     ],
-    ids=["edit", "read", "typing", "own-typing", "presence"],
+    ids=["edit", "read", "delivered", "typing", "own-typing", "presence"],
 )
 async def test_events_reach_the_clients_whose_profile_accepts_them(event, rich, original):
     for profile, expected in ((profiles.RICH, rich), (profiles.ORIGINAL, original)):
@@ -230,7 +231,8 @@ async def test_notifications_session_sends_others_messages_as_notifications_and_
         await session.event({"type": "presence", "user_id": ANN, "online": True, "text": "ann-on"})
     await session.event({"type": "presence", "user_id": ME, "online": True, "text": "me-on"})
     await session.event({"type": "chat.typing", "user_id": ANN, "text": "typing"})
-    await session.event({"type": "chat.read", "text": "read"})
+    await session.event({"type": "chat.read", "user_id": ANN, "shared": True, "text": "read"})
+    await session.event({"type": "chat.delivered", "conversation_id": "c", "text": "delivered"})
     await session.event({"type": "unread", "text": "unread"})
     assert sent == ["n1", "ann-on", "unread"]
 

@@ -237,6 +237,7 @@ function start() {
   $("#my-id").textContent = session.user.id;
   scheduleRenewal();
   loadConversations().then(() => {
+    showReadReceiptsSetting(); // after the first request: it renews a stale token on its own
     notifications = new LiveSocket({
       path: () => `ws/notifications/?token=${session.access}`,
       onOpen: () => sendSync(),
@@ -491,6 +492,7 @@ async function openRoom(id) {
     messages: new Map(), // seq -> message: a message shown twice is impossible by construction
     pending: new Map(), // client_id -> {body, element}: sent, not yet acknowledged
     readBy: new Map(), // user id -> last seq they read
+    deliveredTo: new Map(), // user id -> last seq delivered to them (receipts, chat.delivered)
     typing: new Map(), // user id -> {name, timer}
     lastSeq: 0, // newest seq shown: where the socket resumes
     oldestSeq: Infinity,
@@ -517,8 +519,9 @@ async function openRoom(id) {
   if (room !== current) return;
   page.forEach(showMessage);
   scrollToEnd();
-  // REST has no read positions of others: receipts come from live
-  // `chat.read` frames and from the messages themselves (see noteRead).
+  // Members' positions now; live `chat.read` and `chat.delivered` frames keep them current.
+  await loadReceipts(current);
+  if (room !== current) return;
   current.socket = new LiveSocket({
     // ?after=: the server first sends every message after the newest one
     // shown, in order, then live ones. Nothing sent between the page load and
@@ -572,6 +575,7 @@ function roomFrame(frame) {
       noteRead(frame.user_id, frame.seq);
       return renderReceipts();
     case "chat.thread.updated": return threadUpdated(frame);
+    case "chat.delivered": return noteDelivered(frame.positions);
     case "chat.typing": return showTyping(frame.user_id, frame.name);
     case "chat.pinned":
     case "chat.unpinned": return pinFrame(frame);
@@ -666,6 +670,83 @@ function renderReceipts() {
     const receipt = el("p", {class: "receipt", "data-testid": "receipt"}, `Seen by ${names.join(", ")}`);
     $(`#messages [data-seq="${seq}"]`)?.append(receipt);
   }
+  renderTicks();
+}
+
+// --- Delivery and read receipts (docs/protocol.md, "Delivery and read receipts") ----------
+
+/** Every member's delivered and read positions (GET /api/chat/<id>/receipts/, a page at a time). */
+async function loadReceipts(current) {
+  let url = `/api/chat/${current.id}/receipts/?limit=500`;
+  while (url && room === current) {
+    const response = await api(url);
+    for (const member of await response.json()) {
+      current.deliveredTo.set(member.user_id, Math.max(member.delivered_seq, current.deliveredTo.get(member.user_id) ?? 0));
+      // null: their read receipts (or yours) are off.
+      if (member.last_read_seq !== null && member.user_id !== session.user.id) {
+        current.readBy.set(member.user_id, Math.max(member.last_read_seq, current.readBy.get(member.user_id) ?? 0));
+      }
+    }
+    url = response.headers.get("Link")?.match(/<([^>]+)>; rel="next"/)?.[1] ?? null;
+  }
+  if (room === current) renderReceipts();
+}
+
+function noteDelivered(positions) {
+  for (const [userId, seq] of Object.entries(positions)) {
+    room.deliveredTo.set(userId, Math.max(seq, room.deliveredTo.get(userId) ?? 0));
+  }
+  renderTicks();
+}
+
+/**
+ * Ticks on your own messages. Direct: ✓ sent, ✓✓ delivered, ✓✓ in colour read.
+ * Group: how many of the others have it delivered and read. Reading implies delivered.
+ */
+function renderTicks() {
+  const conversation = conversations.get(room.id);
+  if (!conversation) return;
+  const peers = others(conversation).map((user) => user.id);
+  // With your read receipts off you are shown no one's reads (nor inferred from their messages).
+  const reads = readReceiptsOn() ? room.readBy : new Map();
+  for (const item of $("#messages").querySelectorAll(".message.mine[data-seq]")) {
+    const seq = Number(item.dataset.seq);
+    const read = peers.filter((id) => (reads.get(id) ?? 0) >= seq).length;
+    const delivered = peers.filter((id) => Math.max(room.deliveredTo.get(id) ?? 0, reads.get(id) ?? 0) >= seq).length;
+    let ticks = item.querySelector(".ticks");
+    if (!ticks) {
+      ticks = el("span", {class: "ticks", "data-testid": "ticks"});
+      item.querySelector(".meta").append(ticks);
+    }
+    if (conversation.is_direct) {
+      ticks.dataset.state = read ? "read" : delivered ? "delivered" : "sent";
+      ticks.textContent = read || delivered ? " ✓✓" : " ✓";
+      ticks.title = ticks.dataset.state;
+    } else {
+      ticks.dataset.state = "counts";
+      ticks.textContent = ` ✓ delivered ${delivered}/${peers.length} · read ${read}`;
+      ticks.title = "";
+    }
+  }
+}
+
+const readReceiptsOn = () => session?.user?.read_receipts !== false;
+
+/** The "Read receipts" switch in the top bar: PATCH /api/auth/me/ {read_receipts}. */
+function showReadReceiptsSetting() {
+  const toggle = $("#read-receipts");
+  toggle.checked = readReceiptsOn();
+  apiJson("/api/auth/me/").then((me) => { // the setting may have changed on another device
+    saveSession({...session, user: {...session.user, read_receipts: me.read_receipts}});
+    toggle.checked = me.read_receipts;
+  }).catch(() => {});
+  toggle.onchange = safely(async () => {
+    const me = await apiJson("/api/auth/me/", {method: "PATCH", body: {read_receipts: toggle.checked}});
+    saveSession({...session, user: {...session.user, read_receipts: me.read_receipts}});
+    notice(me.read_receipts ? "Read receipts on: others see when you read, and you see theirs."
+      : "Read receipts off: others do not see when you read, and you do not see theirs.");
+    if (room) renderReceipts();
+  });
 }
 
 function renderMembers() {
