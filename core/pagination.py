@@ -54,3 +54,16 @@ LINK_HEADER = OpenApiParameter(
     "Link", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
     description='Cursor links to the next and previous pages: `<url>; rel="next", <url>; rel="prev"`.',
 )
+
+
+def cursor_page_parameters(page_size: str) -> list:
+    """
+    The query parameters and header of a list paged by cursors in ``Link``,
+    for ``extend_schema(parameters=...)``; ``page_size`` says its default and
+    largest ``?limit=``: ``"CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50"``.
+    """
+    return [
+        OpenApiParameter("limit", int, description=f"Page size (default {page_size})."),
+        OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
+        LINK_HEADER,
+    ]

@@ -23,7 +23,7 @@ membership themselves and publish their events before returning.
 
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -83,7 +83,7 @@ from chat.models import (
 )
 from chat.realtime.presence import Unknown, online_among
 from core.errors import NotFound
-from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.pagination import LinkHeaderCursorPagination, cursor_page_parameters
 from core.schema import errors
 from core.validation import uuid_or_none
 
@@ -111,11 +111,7 @@ def members_conversation(request, conversation_id):
 class ConversationListView(APIView):
     @extend_schema(
         tags=["conversations"],
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
-            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-            LINK_HEADER,
-        ],
+        parameters=cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200"),
         responses={200: ConversationListItemOut(many=True), **errors(401, 404)},
         description="Your conversations, most recently active first, with unread counts.",
     )

@@ -11,7 +11,7 @@ Invite link endpoints (docs/protocol.md, "Invite links"):
     DELETE /api/chat/<id>/join-requests/<user_id>/ -> 204 turned away
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,15 +38,11 @@ from chat.invites.services import (
     join_request_list,
 )
 from chat.models import ConversationMember
-from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.pagination import LinkHeaderCursorPagination, cursor_page_parameters
 from core.schema import errors
 from core.throttling import InviteJoinThrottle, UserThrottle
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
-    OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-    LINK_HEADER,
-]
+PAGE_PARAMETERS = cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200")
 
 
 class NewestFirst(LinkHeaderCursorPagination):

@@ -17,7 +17,7 @@ and, across conversations, ``GET /api/chat/mentions/?limit=&cursor=`` -> [messag
 
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,7 +45,7 @@ from chat.search.api import search_response
 from chat.search.serializers import SearchInput
 from core.errors import InvalidInput
 from useraccount.serializers import user_public
-from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.pagination import LINK_HEADER, LinkHeaderCursorPagination, cursor_page_parameters
 from core.schema import errors
 from core.throttling import (
     MessageSearchThrottle,
@@ -197,11 +197,7 @@ class PinPage(LinkHeaderCursorPagination):
 class PinsView(APIView):
     @extend_schema(
         tags=["messages"],
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
-            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-            LINK_HEADER,
-        ],
+        parameters=cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200"),
         responses={200: PinOut(many=True), **errors(401, 404)},
         description="The conversation's pinned messages, newest pin first, with who pinned each and when.",
     )
@@ -263,11 +259,7 @@ class MentionPagination(LinkHeaderCursorPagination):
 class MentionListView(APIView):
     @extend_schema(
         tags=["messages"],
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50)."),
-            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-            LINK_HEADER,
-        ],
+        parameters=cursor_page_parameters("CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50"),
         responses={200: MessageOut(many=True), **errors(401, 404)},
         description=(
             "The messages that mention you (`<@your-id>` or `@all`), newest first, in the conversations you are "

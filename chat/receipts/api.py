@@ -9,14 +9,14 @@ receipts hide it (the member's or the caller's ``read_receipts`` setting).
 """
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.conversations.api import members_conversation
 from chat.receipts.selectors import member_receipt_data, member_receipts, message_receipts, message_receipts_data
-from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.pagination import LinkHeaderCursorPagination, cursor_page_parameters
 from core.schema import errors
 
 
@@ -51,11 +51,7 @@ class ReceiptsPagination(LinkHeaderCursorPagination):
 class MemberReceiptsView(APIView):
     @extend_schema(
         tags=["conversations"],
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_RECEIPTS_PAGE_SIZE, 100; at most CHAT_RECEIPTS_PAGE_MAX, 500)."),
-            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-            LINK_HEADER,
-        ],
+        parameters=cursor_page_parameters("CHAT_RECEIPTS_PAGE_SIZE, 100; at most CHAT_RECEIPTS_PAGE_MAX, 500"),
         responses={200: MemberReceiptOut(many=True), **errors(401, 404)},
         description=(
             "Each member's delivered and read positions, in the order they joined: a direct conversation's ticks "

@@ -10,7 +10,7 @@ Thread endpoints (docs/protocol.md, "Threads"); replying in a thread is
 """
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +26,7 @@ from chat.threads.serializers import (
     thread_state_data,
 )
 from chat.threads.services import thread_follow, thread_mark_read
-from core.pagination import LINK_HEADER, LinkHeaderCursorPagination
+from core.pagination import LinkHeaderCursorPagination, cursor_page_parameters
 from core.schema import errors
 
 
@@ -93,11 +93,7 @@ class ThreadFollowView(APIView):
 class ThreadListView(APIView):
     @extend_schema(
         tags=["threads"],
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_THREAD_LIST_PAGE_SIZE, 20; at most CHAT_THREAD_LIST_PAGE_MAX, 100)."),
-            OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
-            LINK_HEADER,
-        ],
+        parameters=cursor_page_parameters("CHAT_THREAD_LIST_PAGE_SIZE, 20; at most CHAT_THREAD_LIST_PAGE_MAX, 100"),
         responses={200: ThreadItemOut(many=True), **errors(401, 404)},
         description="The threads you follow in your conversations, most recently replied to first, with unread counts.",
     )
