@@ -477,13 +477,20 @@ CHAT_MESSAGE_MAX_ATTACHMENTS = env.int("CHAT_MESSAGE_MAX_ATTACHMENTS", default=1
 CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=24, minimum=1)
 # Disappearing messages and retention (chat.messages.expiry): the expiry pass
 # (``manage.py expire_messages``) tombstones at most CHAT_EXPIRY_BATCH_SIZE
-# messages a transaction, and with --loop runs every
-# CHAT_EXPIRY_INTERVAL_SECONDS (a message may stay readable that long past its
-# time; search never finds it). CHAT_MESSAGE_RETENTION_DAYS (0: off) expires
+# messages a transaction; with --loop (or in the server, TIMED_WORK_IN_SERVER)
+# it wakes when the next message is due, and looks at the database at least
+# every CHAT_EXPIRY_INTERVAL_SECONDS for messages sent by other processes
+# (with the shortest timer an hour, such a message is still on time). CHAT_MESSAGE_RETENTION_DAYS (0: off) expires
 # every message older than that, whatever its conversation's timer.
 CHAT_EXPIRY_BATCH_SIZE = env.int("CHAT_EXPIRY_BATCH_SIZE", default=500, minimum=1)
 CHAT_EXPIRY_INTERVAL_SECONDS = env.int("CHAT_EXPIRY_INTERVAL_SECONDS", default=60, minimum=1)
 CHAT_MESSAGE_RETENTION_DAYS = env.int("CHAT_MESSAGE_RETENTION_DAYS", default=0, minimum=0)
+# Timed work (core.timed: the expiry pass) done by the server process itself,
+# waking when the next message is due: on by default without REDIS_URL (the
+# embedded default's one process and in-memory channel layer, which only that
+# process's sockets hear); with Redis it is a process of its own
+# (``expire_messages --loop``), one for all the servers.
+TIMED_WORK_IN_SERVER = env.bool("TIMED_WORK_IN_SERVER", default=not REDIS_URL)
 # Reactions: how many different emoji one message may carry, and how many
 # reactors' ids each emoji lists in message JSON (``count`` has them all).
 CHAT_REACTIONS_PER_MESSAGE = env.int("CHAT_REACTIONS_PER_MESSAGE", default=20, minimum=1)

@@ -21,3 +21,7 @@ class ChatConfig(AppConfig):
         from .realtime.delivery_flush import flush_at_shutdown
 
         hooks.server_stopping.connect(flush_at_shutdown)
+        # Without Redis the server process expires disappearing messages itself (chat.messages.expiry).
+        from .messages.expiry import expire_in_server
+
+        hooks.server_started.connect(expire_in_server)

@@ -35,6 +35,11 @@ class Hook:
         if receiver not in self._receivers:
             self._receivers.append(receiver)
 
+    def disconnect(self, receiver) -> None:
+        """Stop calling ``receiver`` (tests that connect their own)."""
+        if receiver in self._receivers:
+            self._receivers.remove(receiver)
+
     def __call__(self, **arguments) -> None:
         for receiver in self._receivers:
             receiver(**arguments)
@@ -48,6 +53,11 @@ block_changed = Hook(
     "block_changed",
     "``blocker_id``, ``blocked_id``, ``outbox``: inside the transaction that made or lifted a block.",
 )
+server_started = Hook(
+    "server_started",
+    "``tasks`` (a list): the server is serving; a receiver appends a coroutine to run for the server's life "
+    "(timed work in the embedded configuration, core.timed), cancelled as the server stops.",
+)
 server_stopping = Hook(
     "server_stopping",
     "``tasks`` (a list): the server is stopping, its applications ended; a receiver appends a coroutine to await "
@@ -58,6 +68,13 @@ server_stopping = Hook(
 # At most this long for the apps' work at stop: a stop must not hang on a
 # database that does not answer (what was not written is lost, as in a crash).
 STOPPING_TIMEOUT = 5.0
+
+
+def start_server_tasks() -> list[asyncio.Task]:
+    """The apps' ``server_started`` coroutines, each started as a task on the running loop."""
+    coroutines: list = []
+    server_started(tasks=coroutines)
+    return [asyncio.ensure_future(coroutine) for coroutine in coroutines]
 
 
 async def run_server_stopping(timeout: float = STOPPING_TIMEOUT) -> None:

@@ -23,11 +23,14 @@ marked ``expired`` (chat.messages.services.messages_tombstone, the same as a
 user's delete: same seq, no body, reactions and files gone) in batches of
 CHAT_EXPIRY_BATCH_SIZE, each its own transaction, whose
 ``chat.message.deleted`` events leave once it commits, so a pass holds at
-most a batch of rows, locks and events at a time. ``manage.py
-expire_messages`` runs it once or every CHAT_EXPIRY_INTERVAL_SECONDS.
+most a batch of rows, locks and events at a time. ``messages_expire_due`` is
+the pass as a timed job (core.timed): it also says when the next message is
+due, so that ``manage.py expire_messages --loop``, or the server itself in
+the embedded default, wakes at that time rather than at the next interval.
 
-    expired_count = messages_expire()                          # the command
+    expired_count = messages_expire()                          # manage.py expire_messages
     messages_expire(now=moment, batch_size=2)                  # a test, with its own clock
+    next_due = messages_expire_due(timezone.now())             # the timed job
 """
 
 from datetime import datetime, timedelta
@@ -40,6 +43,7 @@ from django.utils import timezone
 from chat.messages.services import messages_tombstone
 from chat.models import ConversationMessage
 from core.outbox import Outbox, with_outbox
+from core.timed import run_in_server
 
 
 def retention_cutoff(now: datetime) -> datetime | None:
@@ -55,6 +59,38 @@ def expired(now: datetime) -> Q:
     if cutoff is not None:
         condition |= Q(created_at__lt=cutoff)
     return condition
+
+
+def live_messages():
+    """Messages the pass may still turn into tombstones (what both its reads and ``next_expiry`` start from)."""
+    return ConversationMessage.objects.filter(deleted_at__isnull=True)
+
+
+def next_expiry() -> datetime | None:
+    """
+    When the next live message expires, by its timer or by retention; None if
+    none will. Two reads of one row each, over the pass's own indexes.
+    """
+    candidates = [
+        live_messages().filter(expires_at__isnull=False).order_by("expires_at")
+        .values_list("expires_at", flat=True).first()
+    ]
+    if days := settings.CHAT_MESSAGE_RETENTION_DAYS:
+        oldest = live_messages().order_by("created_at").values_list("created_at", flat=True).first()
+        candidates.append(oldest + timedelta(days=days) if oldest else None)
+    return min((due for due in candidates if due is not None), default=None)
+
+
+def messages_expire_due(now: datetime) -> datetime | None:
+    """The timed job (core.timed): one pass as of ``now``, then when the next message is due."""
+    messages_expire(now=now)
+    return next_expiry()
+
+
+def expire_in_server(*, tasks: list) -> None:
+    """``core.hooks.server_started``'s receiver: with TIMED_WORK_IN_SERVER the server process expires messages."""
+    if settings.TIMED_WORK_IN_SERVER:
+        tasks.append(run_in_server(messages_expire_due, interval=settings.CHAT_EXPIRY_INTERVAL_SECONDS))
 
 
 def messages_expire(*, now: datetime | None = None, batch_size: int | None = None) -> int:
@@ -78,7 +114,7 @@ def messages_expire_batch(*, now: datetime, limit: int, outbox: Outbox) -> int:
     oldest first. Rows another transaction holds (a user deleting one) are
     skipped on PostgreSQL and left for the next batch or pass.
     """
-    live = ConversationMessage.objects.for_display().filter(deleted_at__isnull=True)
+    live = live_messages().for_display()
     with transaction.atomic():
         batch = list(
             live.filter(expires_at__isnull=False, expires_at__lte=now)

@@ -290,10 +290,19 @@ class BoundedServer(Server):
             settings.WEBSOCKET_MAX_MESSAGE_BYTES
         )
         super().__init__(*args, **kwargs)
+        self.app_tasks: list[asyncio.Task] = []
         if self.action_logger is not None:
             # daphne writes its access log straight to stdout; through logging
             # it is one line per event in the configured format (text or JSON).
             self.action_logger = access_log
+
+    def run(self):
+        """daphne's, with the apps' ``server_started`` tasks (core.hooks) started once the reactor runs."""
+        reactor.callWhenRunning(self._start_app_tasks)
+        super().run()
+
+    def _start_app_tasks(self):
+        self.app_tasks = hooks.start_server_tasks()
 
     # daphne makes its two factories inside run(); they get the bounded
     # protocols as they are made, before the first connection arrives.
@@ -340,9 +349,12 @@ class BoundedServer(Server):
     def kill_all_applications(self):
         """
         daphne's, minus its KeyError at shutdown for a connection whose
-        application already ended; once the applications have ended, the
+        application already ended; the apps' ``server_started`` tasks are
+        cancelled first; once the applications have ended, the
         apps' ``server_stopping`` work (core.hooks) runs before the reactor stops.
         """
+        for task in self.app_tasks:
+            task.cancel()
         for details in self.connections.values():
             details.setdefault("application_instance", _ENDED)
         killed = super().kill_all_applications()

@@ -201,7 +201,8 @@ def test_the_command_loops_until_stopped_through_database_errors(monkeypatch):
 
     monkeypatch.setattr(expire_messages.threading, "Event", Stop)
     monkeypatch.setattr(expire_messages.signal, "signal", lambda *args: None)
-    def expire():
+
+    def expire(now):
         passes.append(1)
         if len(passes) == 1:
             raise OperationalError("the database is restarting")
@@ -315,3 +316,58 @@ def test_the_pass_reads_its_partial_indexes(settings, alice, direct):
     aged = live.filter(created_at__lt=expiry.retention_cutoff(now)).order_by("created_at")[:500]
     assert "message_expiring" in plan(timed), plan(timed)
     assert "message_live_by_age" in plan(aged), plan(aged)
+
+
+# --- When the next pass is due (core.timed wakes the runner then)
+
+
+def test_the_next_expiry_is_the_earliest_timer_among_live_messages(alice, bob, direct, group):
+    assert expiry.next_expiry() is None, "no timer: nothing will expire"
+    with_timer(direct, bob), with_timer(group, alice, 86400)
+    soon, later_one = send(direct, alice, "soon"), send(group, bob, "tomorrow")
+    soon.refresh_from_db(), later_one.refresh_from_db()
+    assert expiry.next_expiry() == soon.expires_at
+    messages_expire(now=soon.expires_at)
+    assert expiry.next_expiry() == later_one.expires_at, "a tombstone is never due again"
+
+
+def test_with_retention_the_oldest_live_message_is_due_that_many_days_after_it_was_sent(settings, alice, bob, direct):
+    settings.CHAT_MESSAGE_RETENTION_DAYS = 30
+    old = send(direct, alice, "old")
+    age(old, 29)
+    old.refresh_from_db()
+    assert expiry.next_expiry() == old.created_at + timedelta(days=30)
+
+
+def test_the_timed_job_expires_what_is_due_and_says_what_is_next(alice, bob, direct):
+    with_timer(direct, bob)
+    first, second = send(direct, alice, "one"), send(direct, alice, "two")
+    ConversationMessage.objects.filter(id=second.id).update(expires_at=later(2 * HOUR))
+    second.refresh_from_db()
+    assert expiry.messages_expire_due(later()) == second.expires_at
+    first.refresh_from_db()
+    assert is_expired(first)
+
+
+def test_the_loop_wakes_when_the_next_message_is_due_not_at_the_interval(monkeypatch, alice, bob, direct):
+    from chat.management.commands import expire_messages
+
+    with_timer(direct, bob)
+    message = send(direct, alice, "bye")
+    ConversationMessage.objects.filter(id=message.id).update(expires_at=timezone.now() + timedelta(seconds=30))
+    waits = []
+
+    class Stop:
+        def is_set(self):
+            return bool(waits)
+
+        def set(self):
+            pass
+
+        def wait(self, seconds):
+            waits.append(seconds)
+
+    monkeypatch.setattr(expire_messages.threading, "Event", Stop)
+    monkeypatch.setattr(expire_messages.signal, "signal", lambda *args: None)
+    call_command("expire_messages", "--loop", "--interval", "600", stdout=StringIO(), stderr=StringIO())
+    assert 25 < waits[0] <= 31
