@@ -52,6 +52,7 @@ def message_data(message: ConversationMessage) -> dict:
         "edited_at": timestamp(message.edited_at),
         "deleted": message.is_deleted,
         "expired": is_expired(message),
+        "expires_at": None if message.is_deleted else timestamp(message.expires_at),
         "moderated": moderated,
         "kind": message.kind,
         "system": message.system,
@@ -234,6 +235,13 @@ class MessageOut(serializers.Serializer):
             "Deleted because it disappeared (the conversation's timer, or the server's retention), "
             "not by someone: show “message expired”. Always with `deleted`."
         )
+    )
+    expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=(
+            "When it disappears (its conversation's disappearing timer when it was sent); null without a timer, "
+            "and once it is a tombstone."
+        ),
     )
     moderated = serializers.BooleanField(
         help_text="Hidden by a moderator: a tombstone like a deleted message (empty body, no reactions or attachments)."

@@ -132,3 +132,25 @@ def start_server(transactional_db, tmp_path):
 
     yield start
     stop_servers(servers)
+
+
+@pytest.fixture
+def expiry_loop(tmp_path):
+    """
+    With Redis, ``manage.py expire_messages --loop`` (a look every second)
+    beside the servers a test starts, as the compose stack runs it; without,
+    nothing: the embedded server expires messages itself (TIMED_WORK_IN_SERVER).
+    """
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        yield None
+        return
+    with open(tmp_path / "expiry.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "expire_messages", "--loop", "--interval", "1"],
+            cwd=ROOT, env=dict(os.environ, DATABASE_URL=database_url_for_tests()), stdout=log, stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    process.wait(timeout=10)

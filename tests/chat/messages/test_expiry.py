@@ -16,7 +16,7 @@ from chat.conversations.groups import conversation_set_disappearing
 from chat.messages import expiry, send as send_module
 from chat.messages.expiry import messages_expire, messages_expire_batch
 from chat.messages.reactions import reaction_add
-from chat.messages.serializers import is_expired
+from chat.messages.serializers import is_expired, timestamp
 from chat.models import Attachment, ConversationMessage, Reaction
 from tests.factories import AttachmentFactory
 from tests.plugins.conversations import send
@@ -74,6 +74,7 @@ async def test_a_socket_send_stores_the_same_expiry_on_either_send_path(alice, b
         ack = await receive(ws)
     assert (service_sends == []) == (connection.vendor == "postgresql"), "PostgreSQL takes its one-statement send"
     saved = await database_sync_to_async(ConversationMessage.objects.get)(id=ack["id"])
+    assert ack["expires_at"] == timestamp(saved.expires_at), "the frame says when it disappears"
     if seconds is None:
         assert saved.expires_at is None
     else:
@@ -113,9 +114,9 @@ def test_history_shows_the_tombstone_as_expired_and_a_second_pass_changes_nothin
     assert messages_expire(now=moment) == 0
     assert messages_expire(now=moment + timedelta(days=365)) == 0
     history = client_for(bob).get(f"/api/chat/{direct.id}/messages/").json()
-    assert [(m["seq"], m["body"], m["deleted"], m["expired"]) for m in history] == [
-        (1, history[0]["body"], False, False), (2, "", True, True)
-    ]
+    assert [(m["seq"], m["body"], m["deleted"], m["expired"], m["expires_at"]) for m in history] == [
+        (1, history[0]["body"], False, False, None), (2, "", True, True, None)
+    ], "a tombstone no longer says when it disappears"
 
 
 @pytest.mark.parametrize("timer", [None, HOUR])

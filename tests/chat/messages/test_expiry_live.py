@@ -8,41 +8,19 @@ frames reach the server's sockets through Redis.
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from chat.conversations.groups import conversation_set_disappearing
 from chat.models import ConversationMessage
-from tests import ROOT
 from tests.plugins.conversations import send
-from tests.plugins.database import database_url_for_tests
 from tests.plugins.servers import http_request
 from tests.plugins.users import access_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
-
-
-@pytest.fixture
-def expiry_process(tmp_path):
-    """With Redis, ``expire_messages --loop`` beside the server (a second a look); without, nothing."""
-    if not settings.REDIS_URL:
-        yield None
-        return
-    log = open(tmp_path / "expiry.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "expire_messages", "--loop", "--interval", "1"],
-        cwd=ROOT, env=dict(os.environ, DATABASE_URL=database_url_for_tests()), stdout=log, stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def message_due_in(conversation, sender, seconds: float) -> ConversationMessage:
@@ -61,7 +39,7 @@ async def frame_of_type(ws, kind: str, timeout: float) -> dict:
 
 
 async def test_an_open_socket_is_told_when_a_message_disappears_and_history_keeps_a_tombstone(
-    start_server, expiry_process, alice, bob, direct
+    start_server, expiry_loop, alice, bob, direct
 ):
     server = start_server(CHAT_EXPIRY_INTERVAL_SECONDS="1")
     token = access_token(bob)

@@ -631,6 +631,9 @@ function messageElement(message) {
       el("time", {datetime: message.created_at}, clock(message.created_at)),
       message.edited_at && !message.deleted ? el("span", {class: "edited", "data-testid": "edited"}, " · edited")
         : null,
+      message.expires_at ? el("span", {class: "disappears", "data-testid": "disappears",
+        title: `Disappears ${new Date(message.expires_at).toLocaleString()}`}, ` · disappears ${clock(message.expires_at)}`)
+        : null,
       mine && !message.deleted ? el("span", {class: "actions"},
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
