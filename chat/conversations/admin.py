@@ -28,6 +28,7 @@ from chat.models import (
     Conversation,
     ConversationMember,
 )
+from chat.conversations.roles import role_of
 from core.readonly_admin import ReadOnlyAdminMixin
 
 
@@ -49,7 +50,8 @@ class KindFilter(admin.SimpleListFilter):
 
 class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
     """
-    Members and their read positions, read-only: a member added or removed
+    Members, their roles, delivered and read positions and notification
+    levels, read-only: a member added or removed
     here would get no system message, no event and no owner handover, and a
     read position (``last_read_seq``) moved here would put the member's unread
     counts out of step with what their clients show.
@@ -57,17 +59,23 @@ class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     model = ConversationMember
     extra = 0
-    fields = ("user", "email", "joined_at", "last_read_seq", "muted", "muted_until")
+    fields = ("user", "email", "group_role", "joined_at", "delivered_seq", "last_read_seq", "notification_level",
+              "muted", "muted_until")
     readonly_fields = fields
     can_delete = False
     max_num = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user").order_by("joined_at")
+        return super().get_queryset(request).select_related("user", "conversation").order_by("joined_at")
 
     @admin.display(description="email")
     def email(self, member):
         return member.user.email
+
+    @admin.display(description="role")
+    def group_role(self, member):
+        """The owner is the conversation's (``Conversation.owner``), the others' roles their rows'."""
+        return role_of(member.conversation, user_id=member.user_id, stored=member.role)
 
 
 @admin.register(Conversation)

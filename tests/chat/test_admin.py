@@ -4,6 +4,7 @@ paged however long the conversation; lists that find conversations, messages
 and users without listing every row in a filter; everything read-only.
 """
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as django_timezone
 
 from chat.conversations.admin import ConversationAdmin
-from chat.models import Attachment, ConversationMessage
+from chat.models import Attachment, ConversationMember, ConversationMessage
 from chat.conversations.groups import conversation_rename
 from chat.messages.services import message_delete, message_edit
 from chat.messages.send import message_send
@@ -222,6 +223,15 @@ def test_conversation_page_names_the_conversation_and_lists_members_read_only(
     assert 'name="members-0-user"' not in content
     assert 'name="members-0-last_read_seq"' not in content
     assert 'name="members-MAX_NUM_FORMS" value="0"' in content, "no members can be added"
+
+
+def test_the_members_list_shows_roles_and_delivered_positions(staff_client, alice, bob, carol, group):
+    ConversationMember.objects.filter(conversation=group, user=bob).update(role="admin", delivered_seq=7)
+    content = staff_client.get(page_of(group)).content.decode()
+    rows = re.findall(r'<td class="field-email">\s*<p>([^<]+)</p>.*?<td class="field-group_role">\s*<p>(\w+)</p>',
+                      content, re.S)
+    assert sorted(rows) == sorted([(alice.email, "owner"), (bob.email, "admin"), (carol.email, "member")])
+    assert re.search(r'<td class="field-delivered_seq">\s*<p>7</p>', content)
 
 
 def test_direct_conversation_page_is_named_after_its_members(staff_client, direct):
