@@ -19,6 +19,7 @@ Layout (README.txt, written into every archive, says the same to its reader):
 
 import json
 import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,8 +197,12 @@ def _message(message) -> dict:
 
 
 def _write_attachments(writer: _Writer, user: User, summary: Summary) -> None:
-    """Each file that fits in what the limit leaves; the index lists every one, with ``file`` null for those left out."""
-    with writer.zip.open("attachments.json", "w", force_zip64=True) as index:
+    """
+    Each file that fits in what the limit leaves; the index lists every one,
+    with ``file`` null for those left out. The index waits in a temporary
+    file meanwhile (a zip takes one entry at a time).
+    """
+    with tempfile.TemporaryFile() as index:
         index.write(b"[")
         for number, attachment in enumerate(selectors.export_attachments(user=user)):
             path = f"attachments/{attachment.id}/{_safe_name(attachment.name)}"
@@ -214,6 +219,10 @@ def _write_attachments(writer: _Writer, user: User, summary: Summary) -> None:
             }
             index.write((b"," if number else b"") + b"\n" + json.dumps(item, ensure_ascii=False).encode())
         index.write(b"\n]\n")
+        writer.written += index.tell()
+        index.seek(0)
+        with writer.zip.open("attachments.json", "w", force_zip64=True) as target:
+            shutil.copyfileobj(index, target, 1024 * 1024)
 
 
 def _copy(writer: _Writer, attachment, path: str) -> bool:

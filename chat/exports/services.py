@@ -119,7 +119,7 @@ def _export_ready(*, export: DataExport, stored: str, size: int, summary, outbox
         if not updated:  # deleted (the account went) or failed meanwhile: the file is nobody's
             transaction.on_commit(lambda: _delete_file(stored))
             return None
-        export.refresh_from_db()
+        export = DataExport.objects.select_related("user").get(id=export.id)
         if export.requested_by_id is None:
             outbox.emit(user_group(export.user_id), events.export_updated(export))
             outbox.after_commit(lambda: _email_ready(export))
