@@ -625,6 +625,24 @@ PUSH_RETRY_BACKOFF_MAX = max(PUSH_RETRY_BACKOFF, env.int("PUSH_RETRY_BACKOFF_MAX
 PUSH_WORKER_THREADS = env.int("PUSH_WORKER_THREADS", default=4, minimum=1)
 PUSH_WORKER_METRICS_PORT = env.int("PUSH_WORKER_METRICS_PORT", default=0, minimum=0)
 
+# --- Data export (chat.exports; docs/exports.md) ------------------------------
+
+# A user may ask for an export of their data (POST /api/auth/export/) once per
+# DATA_EXPORT_INTERVAL_HOURS (a 429 says when the next may be asked; one that
+# failed does not count). The queue's worker builds the archive, which is kept
+# DATA_EXPORT_KEEP_HOURS, then deleted by ``manage.py cleanup_exports``; each
+# download link works DATA_EXPORT_URL_EXPIRE seconds (ask again for a new one).
+DATA_EXPORT_INTERVAL_HOURS = env.int("DATA_EXPORT_INTERVAL_HOURS", default=24, minimum=1)
+DATA_EXPORT_KEEP_HOURS = env.int("DATA_EXPORT_KEEP_HOURS", default=72, minimum=1)
+DATA_EXPORT_URL_EXPIRE = env.int("DATA_EXPORT_URL_EXPIRE", default=3600, minimum=1)
+# An archive holds at most this many of the user's messages and this many
+# bytes of their files (before compression); past either, the rest is left
+# out and the archive's README.txt and export.json say so.
+DATA_EXPORT_MAX_MESSAGES = env.int("DATA_EXPORT_MAX_MESSAGES", default=100_000, minimum=1)
+DATA_EXPORT_MAX_BYTES = env.int("DATA_EXPORT_MAX_BYTES", default=1024 * 1024 * 1024, minimum=1)
+# Seconds one build may take before the worker stops it and marks it failed.
+DATA_EXPORT_TIME_LIMIT = env.int("DATA_EXPORT_TIME_LIMIT", default=3600, minimum=10)
+
 # --- Per-connection limits (core.runtime.server; docs/protocol.md, "Limits") -----
 
 # A socket is closed with 4008 when more than this many bytes wait unsent for
@@ -688,9 +706,18 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": ATTACHMENTS_ROOT, "base_url": None},
     }
+# Data exports' archives (chat.exports) go where attachments go, under
+# "exports/": the same private bucket or folder, never the public media.
+_EXPORTS_STORAGE = {
+    **_ATTACHMENTS_STORAGE,
+    "OPTIONS": {**_ATTACHMENTS_STORAGE["OPTIONS"], "location": (
+        "exports" if ATTACHMENTS_S3_BUCKET else ATTACHMENTS_ROOT / "exports"
+    )},
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "attachments": _ATTACHMENTS_STORAGE,
+    "exports": _EXPORTS_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG

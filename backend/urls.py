@@ -9,6 +9,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from chat import pages
+from chat.exports.api import ExportDownloadView, ExportView
 from chat.moderation.api import ReportView
 from chat.people import UserDetailView
 from core import views
@@ -19,6 +20,9 @@ urlpatterns = [
     path("demo/", pages.demo, name="demo"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
+    # Data export (the chat's: the archive holds conversations and messages); before the profile route.
+    path("api/auth/export/", ExportView.as_view(), name="auth-export"),
+    path("api/auth/export/download/<str:token>/", ExportDownloadView.as_view(), name="auth-export-download"),
     # A profile with presence (the chat's): after the account routes, so theirs match first.
     path("api/auth/<str:user_id>/", UserDetailView.as_view(), name="auth-user"),
     path("api/chat/", include("chat.urls")),

@@ -5,7 +5,8 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 - ``account_deleting``: the user leaves every group (a "left" system
   message; an owned group passes on as when an owner leaves), and their push
   devices and unsent uploads go. Direct conversations stay, so the other
-  person keeps the history (closed: chat.rules).
+  person keeps the history (closed: chat.rules). Their data exports go too,
+  pending, building or built (chat.exports.services.exports_delete).
 - ``block_changed``: the room sockets of the two users' direct conversation,
   if they have one, are told whether a block (either way) closes it now, so
   neither is shown the other's typing or presence while it does.
@@ -13,6 +14,7 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 
 from chat.attachments.services import attachments_delete_unsent
 from chat.conversations.groups import conversation_remove_member
+from chat.exports.services import exports_delete
 from chat.models import Conversation, ConversationMember, PushDevice, direct_conversation_key
 from chat.realtime import events
 from chat.realtime.groups import room_group
@@ -28,6 +30,7 @@ def account_deleting(*, user: User, outbox: Outbox) -> None:
         conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
     PushDevice.objects.filter(user=user).delete()
     attachments_delete_unsent(user=user)
+    exports_delete(user=user)
 
 
 def block_changed(*, blocker_id, blocked_id, outbox: Outbox) -> None:

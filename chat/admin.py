@@ -8,10 +8,11 @@ conversation's seq gapless, write the system messages that say what changed
 and tell every open client; a row edited here would do none of that (docs/admin.md).
 
 Each domain registers its own pages: conversations (a transcript a bounded
-page at a time), messages, attachments and the moderation queue.
+page at a time), messages, attachments, the moderation queue and data exports.
 """
 
 from .attachments import admin as attachments_admin  # noqa: F401
 from .conversations import admin as conversations_admin  # noqa: F401
 from .messages import admin as messages_admin  # noqa: F401
 from .moderation import admin as moderation_admin  # noqa: F401
+from .exports import admin as exports_admin  # noqa: F401,E402

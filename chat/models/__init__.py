@@ -304,3 +304,4 @@ from chat.models.threads import ThreadMember  # noqa: E402,F401
 from chat.models.moderation import REPORT_DETAILS_MAX_LENGTH, ModerationAction, Report  # noqa: E402,F401
 from chat.models.mentions import Mention  # noqa: E402,F401
 from chat.models.push import PUSH_ADDRESS_MAX_LENGTH, PushDevice  # noqa: E402,F401
+from chat.models.exports import DataExport, export_storage  # noqa: E402,F401

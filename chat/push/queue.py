@@ -71,6 +71,10 @@ def broker() -> dramatiq.Broker:
     dramatiq.set_broker(queue_broker)  # what the dramatiq CLI and its tools look up
     dramatiq.actor(message_fan_out, broker=queue_broker, actor_name="push_message", queue_name=QUEUE)
     dramatiq.actor(device_push, broker=queue_broker, actor_name="push_device", queue_name=QUEUE)
+    # Every queued job of the project shares this broker and its workers: data exports too.
+    from chat.exports.jobs import export_actor_options, export_build_job
+
+    dramatiq.actor(export_build_job, broker=queue_broker, **export_actor_options())
     return queue_broker
 
 

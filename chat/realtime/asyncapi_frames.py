@@ -253,6 +253,17 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "conversation.join_requested", "conversation_id": example_message["conversation_id"],
              "user": example_message["created_by"], "created_at": "2026-11-21T09:30:00Z"},
         ),
+        "export.updated": (
+            "The user's data export is ready (GET /api/auth/export/ gives the download link) or failed",
+            frame("export.updated", {
+                "id": UUID_SCHEMA,
+                "status": {"enum": ["ready", "failed"]},
+                "expires_at": {"type": ["string", "null"], "format": "date-time",
+                               "description": "Ready: when the archive is deleted."},
+            }, ("id", "status", "expires_at")),
+            {"type": "export.updated", "id": "0f6c2b1a-3d4e-4f50-8a6b-7c8d9e0f1a2b", "status": "ready",
+             "expires_at": "2026-11-24T09:30:00Z"},
+        ),
         "sync.done": (
             "Every message after the asked seq was sent",
             frame("sync.done", {"last_seq": SEQ_SCHEMA}, ("last_seq",)),

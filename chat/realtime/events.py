@@ -301,3 +301,14 @@ def unpinned(message: ConversationMessage, *, by_id) -> dict:
         "by": str(by_id) if by_id is not None else None,
     }
     return {"type": "chat.unpinned", "conversation_id": str(message.conversation_id), "text": dumps(frame)}
+
+
+def export_updated(export) -> dict:
+    """``export.updated``, for the user's sockets: their data export is ready (or failed); REST gives the link."""
+    frame = {
+        "type": "export.updated",
+        "id": str(export.id),
+        "status": export.status,
+        "expires_at": timestamp(export.expires_at),
+    }
+    return {"type": "export.updated", "text": dumps(frame)}

@@ -12,8 +12,8 @@ Client profiles: one place answers "does this client want this event?".
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
   deletions, unread counts, new and changed conversations, contacts'
-  presence, mentions an edit adds, and the user's own blocks, mutes and
-  notification levels (which its session also filters messages by:
+  presence, mentions an edit adds, the user's data export's state, and the
+  user's own blocks, mutes and notification levels (which its session also filters messages by:
   chat.realtime.session.QuietList); never
   typing or read positions, and never the viewer's own messages or presence.
 """
@@ -83,7 +83,7 @@ NOTIFICATIONS = ClientProfile(
     _MESSAGES | {
         "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
         "conversation.join_requested",
-        "chat.mention", "conversation.notifications",
+        "chat.mention", "conversation.notifications", "export.updated",
     },
     _not_own_message_or_presence,
 )

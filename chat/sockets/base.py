@@ -355,6 +355,9 @@ class Consumer(AsyncWebsocketConsumer):
     async def conversation_join_requested(self, event):
         """For notifications sockets (the user's group also carries it to room sockets)."""
 
+    async def export_updated(self, event):
+        """For notifications sockets (the user's group also carries it to room sockets)."""
+
 
 async def _feed(receive, queue: LeanQueue) -> None:
     """Put what ``receive`` gives into ``queue`` (a server whose inbox is not a LeanQueue)."""

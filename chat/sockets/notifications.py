@@ -79,6 +79,7 @@ class NotificationsConsumer(Consumer):
     chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
     conversation_join_requested = deliver
     chat_mention = conversation_notifications = deliver
+    export_updated = deliver  # the user's data export is ready or failed
 
     async def conversation_created(self, event):
         """The user joined a conversation: follow it from now on."""

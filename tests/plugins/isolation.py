@@ -32,12 +32,14 @@ def database_assumed_up():
 
 @pytest.fixture(autouse=True)
 def attachment_files(settings, tmp_path):
-    """Attachments go to the test's own folder (the returned path), never the project's."""
+    """Attachments (and data exports' archives, under exports/) go to the test's own folder (the returned path), never the project's."""
     root = tmp_path / "attachments"
     settings.STORAGES = {
         **settings.STORAGES,
         "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                         "OPTIONS": {"location": root, "base_url": None}},
+        "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": root / "exports", "base_url": None}},
     }
     return root
 

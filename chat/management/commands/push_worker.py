@@ -1,6 +1,7 @@
 """
-``manage.py push_worker``: work the push queue (chat.push.queue) until
-stopped. Production runs one or more next to the web servers (the compose
+``manage.py push_worker``: work the queue (chat.push.queue) until stopped:
+pushes, and the data exports' builds (chat.exports.jobs), which share its
+broker. Production runs one or more next to the web servers (the compose
 file's ``push-worker`` service); on SIGTERM or SIGINT it finishes the jobs in
 hand and hands the ones it had fetched back to the queue.
 

@@ -293,6 +293,13 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
         blocked = await _async(client_for(bob).post, "/api/auth/blocks/", {"user_id": str(alice.id)}, format="json")
         assert blocked.status_code == 201
         await _next_of(feed, "block.updated")
+        monkeypatch.setattr("chat.exports.services.export_enqueue", lambda *, export_id: None)  # built here
+        asked = await _async(client_for(bob).post, "/api/auth/export/")
+        assert asked.status_code == 202
+        from chat.exports.services import export_build
+
+        await _async(export_build, export_id=asked.json()["id"])
+        await _next_of(feed, "export.updated")
     for channel in CHANNELS:
         assert recorder.types(channel) == set(frame_types(channel, "server")), channel
 
