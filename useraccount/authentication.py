@@ -4,7 +4,7 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from .tokens import session_is_revoked
+from .tokens import claims_user_id, session_is_revoked
 
 
 class SessionJWTAuthentication(JWTAuthentication):
@@ -13,6 +13,14 @@ class SessionJWTAuthentication(JWTAuthentication):
         if session_is_revoked(token.payload):
             raise InvalidToken("This session has been logged out.")
         return token
+
+    def get_user(self, validated_token):
+        # A token signed with this key whose user id is not a UUID (another
+        # service sharing the key, a key rotation) is an invalid token, not
+        # a database error.
+        if claims_user_id(validated_token.payload) is None:
+            raise InvalidToken("Token contained no recognizable user identification")
+        return super().get_user(validated_token)
 
 
 class SessionJWTScheme(SimpleJWTScheme):

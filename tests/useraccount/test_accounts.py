@@ -432,3 +432,17 @@ def test_a_refresh_token_of_a_deactivated_user_is_401_no_active_account_as_docum
     answer = client_for().post("/api/auth/token/refresh/", {"refresh": deleted_refresh}, format="json")
     assert (answer.status_code, answer.json()["code"]) == (401, "password_changed")
     assert "`no_active_account`" in (ROOT / "docs" / "errors.md").read_text()
+
+
+# A token signed with the server's key whose user id claim is not a UUID (another service
+# sharing the key, a key rotation): an invalid token, never a server error.
+NOT_UUIDS = ["not-a-uuid", ["a", "list"], {"an": "object"}, 5, None]
+
+
+@pytest.mark.parametrize("claim", NOT_UUIDS)
+def test_a_signed_token_whose_user_id_is_not_a_uuid_is_401(client_for, claim):
+    token = AccessToken()
+    token["user_id"] = claim
+    response = client_for().get("/api/chat/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"

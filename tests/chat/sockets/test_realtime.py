@@ -895,3 +895,12 @@ async def test_unexpected_failure_in_a_handler_gets_an_error_and_the_socket_live
         assert (await receive(ws))["code"] == "server_error"
         await ws.send_json_to({"type": "ping"})
         assert await receive(ws) == {"type": "pong"}
+
+
+@pytest.mark.parametrize("claim", ["not-a-uuid", ["a", "list"], {"an": "object"}])
+@pytest.mark.parametrize("path", ["/ws/chat/{id}/", "/ws/notifications/", "/ws/{id}/"])
+async def test_a_signed_token_whose_user_id_is_not_a_uuid_closes_with_4401(direct, path, claim):
+    token = AccessToken()
+    token["user_id"] = claim
+    async with open_socket(path.format(id=direct.id), token=str(token)) as ws:
+        await expect_close(ws, 4401)
