@@ -305,9 +305,29 @@ if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
     raise ImproperlyConfigured(f"PASSWORD_RESET_URL must contain {{uid}} and {{token}}, got {PASSWORD_RESET_URL!r}")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60, minimum=60)
 
+# Signed-in sessions (useraccount.sessions; GET /api/auth/sessions/): one per
+# refresh token. "Last used" is written by a token refresh or a socket connect
+# at most once per SESSION_LAST_USED_SECONDS per session (per server process
+# for sockets), never per request. Signing in past AUTH_SESSIONS_PER_USER ends
+# the least recently used one. The list is paged by AUTH_SESSIONS_PAGE_SIZE
+# (?limit= up to AUTH_SESSIONS_PAGE_MAX).
+SESSION_LAST_USED_SECONDS = env.int("SESSION_LAST_USED_SECONDS", default=60, minimum=1)
+AUTH_SESSIONS_PER_USER = env.int("AUTH_SESSIONS_PER_USER", default=50, minimum=1)
+AUTH_SESSIONS_PAGE_SIZE = env.int("AUTH_SESSIONS_PAGE_SIZE", default=20, minimum=1)
+AUTH_SESSIONS_PAGE_MAX = max(AUTH_SESSIONS_PAGE_SIZE, env.int("AUTH_SESSIONS_PAGE_MAX", default=100))
+
+# Bots and their API keys (useraccount.bots; docs/integrations.md): at most
+# API_KEYS_PER_BOT keys a bot (revoked ones not counted); a key's last use is
+# written at most once per API_KEY_LAST_USED_SECONDS. Their rate limits are
+# THROTTLE_BOT and THROTTLE_BOT_MESSAGE_SEND (REST_FRAMEWORK below).
+API_KEYS_PER_BOT = env.int("API_KEYS_PER_BOT", default=10, minimum=1)
+API_KEY_LAST_USED_SECONDS = env.int("API_KEY_LAST_USED_SECONDS", default=60, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "useraccount.authentication.SessionJWTAuthentication",
+        # Bots: "Authorization: Api-Key <key>" (docs/integrations.md).
+        "useraccount.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the browsable API could not use the admin's session (the API
@@ -367,6 +387,10 @@ REST_FRAMEWORK = {
         "report": env("THROTTLE_REPORT", cast=rate, default="20/hour"),
         # Attempts to join a group with an invite link, per user.
         "invite_join": env("THROTTLE_INVITE_JOIN", cast=rate, default="20/hour"),
+        # Bots (requests with an API key; core.throttling.UserThrottle): their
+        # own limits, per bot, in place of "user" and "message_send".
+        "bot": env("THROTTLE_BOT", cast=rate, default="300/min"),
+        "bot_message_send": env("THROTTLE_BOT_MESSAGE_SEND", cast=rate, default="120/min"),
     },
     # Proxies in front of the server whose X-Forwarded-For entries to trust
     # for the client address. 0 uses the connection's address, so a client
@@ -397,6 +421,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "TAGS": [
         {"name": "accounts", "description": "Register, log in, tokens, profiles."},
+        {"name": "bots", "description": "Bot accounts and their API keys, for staff (docs/integrations.md)."},
         {"name": "conversations", "description": "Direct and group conversations, unread counts, presence."},
         {"name": "messages", "description": "History, sending, editing, deleting, read positions."},
         {"name": "moderation", "description": "Reports of messages and users, for the moderators."},

@@ -165,9 +165,23 @@ class ClientIPThrottle(FailOpenRateThrottle):
 
 
 class UserThrottle(FailOpenRateThrottle):
-    """Counts per authenticated user; an anonymous request per client address."""
+    """
+    Counts per authenticated user; an anonymous request per client address.
+    A bot (a user with ``is_bot``, signed in with an API key) is counted under
+    ``bot_scope`` instead when the throttle has one: bots have their own
+    limits (``THROTTLE_BOT``, ``THROTTLE_BOT_MESSAGE_SEND``), apart from people's.
+    """
 
     scope = "user"
+    bot_scope: str | None = "bot"
+
+    def allow_request(self, request, view) -> bool:
+        if self.bot_scope is not None and getattr(request.user, "is_bot", False):
+            # An instance lives for one request (DRF makes them per request): safe to switch.
+            self.scope = self.bot_scope
+            self.rate = self.get_rate()
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view) -> str:
         if request.user is not None and request.user.is_authenticated:
@@ -238,29 +252,35 @@ class TokenRefreshThrottle(ClientIPThrottle):
 
 class MessageSendThrottle(UserThrottle):
     scope = "message_send"
+    bot_scope = "bot_message_send"
     methods = frozenset({"POST"})
 
 
 class UserLookupThrottle(UserThrottle):
     scope = "user_lookup"
+    bot_scope = None  # bots are held to it as people are
 
 
 class UserSearchThrottle(UserThrottle):
     scope = "user_search"
+    bot_scope = None  # bots are held to it as people are
 
 
 class MessageSearchThrottle(UserThrottle):
     scope = "message_search"
+    bot_scope = None  # bots are held to it as people are
 
 
 class AttachmentUploadThrottle(UserThrottle):
     scope = "attachment_upload"
+    bot_scope = None  # bots are held to it as people are
 
 
 class InviteJoinThrottle(UserThrottle):
     """Joins with invite links per user, every attempt counted (a user trying links one after another included)."""
 
     scope = "invite_join"
+    bot_scope = None
 
 
 class ReportThrottle(UserThrottle):
@@ -275,6 +295,7 @@ class ReportThrottle(UserThrottle):
     """
 
     scope = "report"
+    bot_scope = None
     methods = frozenset({"POST"})
 
     def throttle_success(self) -> bool:

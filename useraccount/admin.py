@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.http import urlencode
 
-from . import services
+from . import bot_admin, services  # noqa: F401 (bot_admin registers the bots' page)
 from .models import User
 
 
@@ -32,16 +32,16 @@ class EmailUserChangeForm(UserChangeForm):
 class UserAdmin(BaseUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
-    list_display = ("email", "name", "is_active", "is_staff", "date_joined", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser")
+    list_display = ("email", "name", "is_active", "is_staff", "is_bot", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_bot", "is_superuser")
     search_fields = ("email", "name")
     ordering = ("email",)
-    readonly_fields = ("id", "date_joined", "last_login", "activity")
+    readonly_fields = ("id", "date_joined", "last_login", "activity", "is_bot")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("name", "avatar")}),
         ("Activity", {"fields": ("activity", "date_joined", "last_login")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Permissions", {"fields": ("is_active", "is_bot", "is_staff", "is_superuser", "groups", "user_permissions")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),

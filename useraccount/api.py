@@ -67,11 +67,14 @@ from .serializers import (
     user_private,
     user_public,
 )
-from .tokens import CurrentTokenRefreshSerializer, token_pair_for_user
+from .sessions import client_of, session_refreshed, session_start
+from .tokens import CurrentTokenRefreshSerializer
 
 
-def _session(user) -> dict:
-    return {**token_pair_for_user(user), "user": user_private(user)}
+def _session(request, user) -> dict:
+    """A new session's tokens (recorded with the client's User-Agent and address) and the user."""
+    user_agent, address = client_of(request)
+    return {**session_start(user=user, user_agent=user_agent, address=address), "user": user_private(user)}
 
 
 class RegisterView(APIView):
@@ -94,7 +97,7 @@ class RegisterView(APIView):
             password=data.validated_data["password1"],
             name=data.validated_data["name"],
         )
-        return Response(_session(user), status=status.HTTP_201_CREATED)
+        return Response(_session(request, user), status=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
@@ -113,7 +116,7 @@ class LoginView(APIView):
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_login(**data.validated_data)
-        return Response(_session(user))
+        return Response(_session(request, user))
 
 
 class TokenRefreshView(APIView):
@@ -138,6 +141,8 @@ class TokenRefreshView(APIView):
             # or wrong-type token (simplejwt's own view converts it, this one must)
             # and DoesNotExist when the token's user was deleted: all 401, not 500.
             raise InvalidToken(str(error)) from error
+        user_agent, address = client_of(request)
+        session_refreshed(refresh=request.data["refresh"], user_agent=user_agent, address=address)
         access = serializer.validated_data["access"]
         expires = datetime.fromtimestamp(AccessToken(access)["exp"], tz=timezone.utc)
         body = {"access": access, "access_expiration": expires.isoformat().replace("+00:00", "Z")}
@@ -179,7 +184,7 @@ class PasswordChangeView(APIView):
         data = PasswordChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_change_password(user=request.user, **data.validated_data)
-        return Response(_session(user))
+        return Response(_session(request, user))
 
 
 class PasswordResetView(APIView):

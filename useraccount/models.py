@@ -1,4 +1,7 @@
-"""The custom user: UUID primary key, email as the login field."""
+"""
+The custom user (UUID primary key, email as the login field), blocks, the
+API keys of bot accounts and the signed-in sessions (one per refresh token).
+"""
 
 import uuid
 from pathlib import PurePath
@@ -52,6 +55,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Off: the user's read positions are not shown to others, and others'
     # are not shown to them (docs/protocol.md, "Delivery and read receipts").
     read_receipts = models.BooleanField(default=True)
+    # A bot account (useraccount.bots): made by staff, no password (it cannot
+    # sign in), authenticates with its API keys; shown as ``is_bot`` wherever
+    # it is a message's sender (docs/integrations.md).
+    is_bot = models.BooleanField(default=False)
 
     objects = CustomUserManager()
 
@@ -100,3 +107,77 @@ class Block(models.Model):
 
     def __str__(self):
         return f"{self.blocker} blocks {self.blocked}"
+
+
+class ApiKey(models.Model):
+    """
+    A bot's API key (useraccount.bots). The key itself is shown once, when it
+    is made; what is kept is its ``prefix`` (to find the row) and an HMAC-SHA256
+    of the whole key (to check it). ``scopes``: space-separated, of
+    useraccount.bots.SCOPES.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    bot = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Written at most once per API_KEY_LAST_USED_SECONDS per key, not per request.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["bot", "-created_at"], name="apikey_bot_created")]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class LoginSession(models.Model):
+    """
+    A signed-in session: one refresh token (its ``jti`` is the ``sid`` claim
+    of every access token made from it; useraccount.tokens). Deleted with its
+    outstanding token (``manage.py flushexpiredtokens``); revoked by
+    blacklisting it (useraccount.sessions).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    token = models.OneToOneField("token_blacklist.OutstandingToken", on_delete=models.CASCADE, related_name="login_session")
+    sid = models.CharField(max_length=255, unique=True)
+    user_agent = models.CharField(max_length=256, blank=True, default="")
+    last_user_agent = models.CharField(max_length=256, blank=True, default="")
+    address = models.CharField(max_length=45, blank=True, default="")
+    last_address = models.CharField(max_length=45, blank=True, default="")
+    created_at = models.DateTimeField()
+    # Written by a token refresh or a socket connect, at most once per
+    # SESSION_LAST_USED_SECONDS (useraccount.sessions), never per request.
+    last_used_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-last_used_at"], name="loginsession_user_used")]
+
+    def __str__(self):
+        return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BotManager(CustomUserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(is_bot=True)
+
+
+class Bot(User):
+    """Bot accounts, for their own page in the admin (useraccount.bot_admin)."""
+
+    objects = BotManager()
+
+    class Meta:
+        proxy = True

@@ -14,6 +14,7 @@ from core.errors import TooLarge
 from core.public_urls import absolute_url
 
 from .models import User
+from .sessions import device_label
 
 
 def avatar_url(user: User) -> str:
@@ -26,6 +27,9 @@ def user_public(user: User) -> dict:
     if user.deleted_at is not None:
         # Only on deleted accounts: every other user's shape is as it always was.
         data["deleted"] = True
+    if user.is_bot:
+        # Only on bots, as ``deleted``: a bot's messages are marked wherever their sender is shown.
+        data["is_bot"] = True
     return data
 
 
@@ -126,6 +130,11 @@ class UserPublicOut(serializers.Serializer):
         required=False,
         help_text='Only on an account its owner deleted, and then true: named "Deleted user", no avatar.',
     )
+    is_bot = serializers.BooleanField(
+        required=False,
+        help_text="Only on a bot account, and then true: a message whose `created_by` has it was sent by a bot "
+        "(docs/integrations.md).",
+    )
 
 
 class UserPrivateOut(serializers.Serializer):
@@ -172,3 +181,101 @@ class BlockInput(serializers.Serializer):
 class BlockOut(serializers.Serializer):
     user = UserPublicOut(help_text="The blocked user.")
     created_at = serializers.DateTimeField()
+
+
+# --- Signed-in sessions (useraccount.sessions)
+
+
+def timestamp(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def session_data(session, *, current_sid: str | None) -> dict:
+    """A session as its user sees it: the client last seen on it (its last refresh, else its sign-in)."""
+    user_agent = session.last_user_agent or session.user_agent
+    return {
+        "id": str(session.id),
+        "current": current_sid is not None and session.sid == current_sid,
+        "device": device_label(user_agent),
+        "user_agent": user_agent,
+        "address": session.last_address or session.address,
+        "signed_in_address": session.address,
+        "created_at": timestamp(session.created_at),
+        "last_used_at": timestamp(session.last_used_at),
+        "expires_at": timestamp(session.expires_at),
+    }
+
+
+class LoginSessionOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="For `DELETE /api/auth/sessions/<id>/`.")
+    current = serializers.BooleanField(help_text="The session of the token this request carries.")
+    device = serializers.CharField(help_text='Browser and system from the User-Agent ("Firefox on Linux"), or its first word.')
+    user_agent = serializers.CharField(help_text="The User-Agent of its last refresh, else of its sign-in (≤ 256 characters).")
+    address = serializers.CharField(help_text="The client address of its last refresh, else of its sign-in, as seen through TRUSTED_PROXIES.")
+    signed_in_address = serializers.CharField(help_text="The client address it signed in from.")
+    created_at = serializers.DateTimeField(help_text="When it signed in.")
+    last_used_at = serializers.DateTimeField(
+        help_text="Its last refresh or socket connect (written at most once per SESSION_LAST_USED_SECONDS)."
+    )
+    expires_at = serializers.DateTimeField(help_text="When its refresh token expires.")
+
+
+# --- Bots and API keys (useraccount.bots)
+
+
+def bot_data(bot) -> dict:
+    return {
+        "id": str(bot.id), "name": bot.display_name, "avatar_url": avatar_url(bot), "is_bot": True,
+        "is_active": bot.is_active, "created_at": timestamp(bot.date_joined),
+    }
+
+
+def api_key_data(key, *, secret: str | None = None) -> dict:
+    data = {
+        "id": str(key.id), "name": key.name, "prefix": key.prefix, "scopes": key.scopes.split(),
+        "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at),
+        "revoked_at": timestamp(key.revoked_at),
+    }
+    if secret is not None:
+        data["key"] = secret
+    return data
+
+
+SCOPE_CHOICES = [("read", "GET, HEAD, OPTIONS"), ("write", "POST, PUT, PATCH, DELETE")]
+
+
+class BotInput(serializers.Serializer):
+    name = serializers.CharField(max_length=255, help_text="The name people see on its messages.")
+
+
+class BotOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="Add it to a group with `POST /api/chat/<id>/members/`.")
+    name = serializers.CharField()
+    avatar_url = serializers.CharField()
+    is_bot = serializers.BooleanField()
+    is_active = serializers.BooleanField(help_text="Off (in the admin): every key of it is refused.")
+    created_at = serializers.DateTimeField()
+
+
+class ApiKeyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="", help_text="What it is for.")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1, max_length=2,
+        help_text="`read`: GET, HEAD, OPTIONS requests; `write`: every other request.",
+    )
+
+
+class ApiKeyOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters after `ck_`, to tell keys apart.")
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES))
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text="Its last request, to API_KEY_LAST_USED_SECONDS (written at most once per that)."
+    )
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key = serializers.CharField(help_text="The key, `ck_<prefix>_<secret>`: shown here once, never again.")

@@ -32,6 +32,7 @@ from core.errors import InvalidInput, NotFound
 from core.validation import uuid_or_none
 
 from . import events, mail
+from .sessions import session_forget, sessions_forget
 from .models import Block, User
 from .selectors import active_users
 from .tokens import SESSION_CLAIM
@@ -52,7 +53,7 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
 
 def user_login(*, email: str, password: str) -> User:
     user = authenticate(username=email.strip().lower(), password=password)
-    if user is None:
+    if user is None or user.is_bot:  # a bot has no usable password anyway: never a session
         raise InvalidInput("Unable to log in with provided credentials.", field="non_field_errors")
     _logged_in(user)
     return user
@@ -107,6 +108,8 @@ def session_logout(*, refresh: str, outbox: Outbox) -> None:
     except TokenError as error:
         raise InvalidInput(str(error), field="refresh")
     user_id = token.payload.get("user_id")
+    if session := token.payload.get(SESSION_CLAIM):
+        session_forget(sid=session)
     if user_id:
         event = events.session_revoked(user_id=user_id, session=token.payload.get(SESSION_CLAIM))
         outbox.emit(user_group(user_id), event)
@@ -138,7 +141,9 @@ def user_sessions_end(*, user: User, outbox: Outbox) -> None:
     Close every open socket of ``user``, on every process, once the current
     transaction commits. Tokens stop working by themselves: an inactive user's
     and those issued before a password change are refused (useraccount.tokens).
+    The sessions are no longer listed (useraccount.sessions).
     """
+    sessions_forget(user=user)
     outbox.emit(user_group(user.id), events.session_revoked(user_id=user.id, session=None))
 
 

@@ -68,6 +68,9 @@ def conversation_start_direct(*, user: User, other_user_id: UUID, outbox: Outbox
     other = active_users().filter(id=other_user_id).first()
     if other is None:
         raise NotFound("No such user.")
+    if user.is_bot or other.is_bot:
+        # Bots talk in the groups they were added to (docs/integrations.md).
+        raise Forbidden("Bots have no direct conversations: add the bot to a group instead.", code="bot_direct")
     if blocked_between(first_id=user.id, second_id=other.id):
         raise blocked_error()
     key = direct_conversation_key(user.id, other.id)

@@ -41,6 +41,7 @@ from core.outages import CLOSE_TRY_AGAIN, REDIS, REDIS_ERRORS, database_failed, 
 from core.rates import configured_rate
 from core.runtime.asyncdb import db, loop_or_db
 from core.runtime.lean_queue import LeanQueue
+from useraccount.sessions import session_touch, socket_touches
 from useraccount.tokens import SESSION_CLAIM, authenticate_access_token
 
 logger = logging.getLogger(__name__)
@@ -144,8 +145,18 @@ class Consumer(AsyncWebsocketConsumer):
         self._counted_open = True
         self._schedule_expiry(self.authority_ends())
         process_heartbeat().add(self)
+        await self.note_session_used()
         if self._came_online:
             await self.announce_presence(online=True, conversation_ids=announced_in)
+
+    async def note_session_used(self):
+        """The token's session was used ("last used" in GET /api/auth/sessions/): written at most once a SESSION_LAST_USED_SECONDS."""
+        sid = (self.scope.get("token") or {}).get(SESSION_CLAIM)
+        if sid and socket_touches.due(sid):
+            try:
+                await db(session_touch)(sid=sid)
+            except DatabaseError:  # a note, not the socket's business: it stays open
+                logger.warning("Could not note the use of a session", exc_info=True)
 
     async def publish(self, group: str, event: dict) -> bool:
         """Publish an event of this socket's own (presence, typing); False if Redis is unreachable."""

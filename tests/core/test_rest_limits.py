@@ -191,7 +191,7 @@ def test_every_scope_has_a_rate_by_default(settings):
     assert set(rates) == {
         "user", "login_ip", "login_email", "register", "token_refresh", "message_send", "user_lookup",
         "user_search", "message_search", "attachment_upload", "report", "password_reset_ip", "password_reset_email",
-        "invite_join",
+        "invite_join", "bot", "bot_message_send",
     }
     assert all(rate for rate in rates.values())
 
