@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound as DRFNotFound
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -27,6 +28,19 @@ class LinkHeaderCursorPagination(CursorPagination):
     def __init__(self):
         self.page_size = settings.CHAT_CONVERSATION_PAGE_SIZE
         self.max_page_size = settings.CHAT_CONVERSATION_PAGE_MAX
+
+    def get_page_size(self, request):
+        """
+        ``?limit=``: a whole number of 1 or more, cut to ``max_page_size``;
+        anything else (``null``, ``abc``, ``0``) is a 400, where DRF would
+        quietly use the default.
+        """
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValidationError({self.page_size_query_param: ["A whole number of 1 or more is required."]})
+        return min(int(raw), self.max_page_size)
 
     def decode_cursor(self, request):
         """DRF's, plus: a cursor whose position is not a time is invalid (404), not a 500."""
@@ -63,7 +77,7 @@ def cursor_page_parameters(page_size: str) -> list:
     largest ``?limit=``: ``"CHAT_MENTIONS_PAGE_SIZE, 20; at most CHAT_MENTIONS_PAGE_MAX, 50"``.
     """
     return [
-        OpenApiParameter("limit", int, description=f"Page size (default {page_size})."),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1}, description=f"Page size (default {page_size})."),
         OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
         LINK_HEADER,
     ]

@@ -36,6 +36,10 @@ def test_schema_docs_and_redoc_are_served_without_a_cdn(client):
     for path in ("/api/docs/", "/api/redoc/"):
         page = client.get(path).content.decode()
         assert "/static/drf_spectacular_sidecar/" in page and "cdn." not in page
+        assert "fonts.googleapis" not in page and "fonts.gstatic" not in page
+    # Redoc's bundle fetches its branding logo from a CDN by itself: the page's policy refuses it.
+    redoc = client.get("/api/redoc/").content.decode()
+    assert "img-src 'self' data:;" in redoc and "font-src 'self' data:" in redoc
 
 
 def test_every_endpoint_documents_its_errors_and_the_bearer_scheme(schema):
@@ -148,3 +152,30 @@ def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server
     methods = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
     operations = sum(1 for item in schema["paths"].values() for method in item if method in methods)
     assert f"Tested: {operations}" in result.stdout  # every operation was exercised
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/chat/", "/api/auth/blocks/", "/api/chat/threads/", "/api/chat/mentions/"])
+@pytest.mark.parametrize("limit", ["null", "abc", "0", "-3", "1.5"])
+def test_a_paged_list_refuses_a_limit_that_is_not_a_whole_number_of_one_or_more(client_for, alice, path, limit):
+    response = client_for(alice).get(path, {"limit": limit})
+    assert response.status_code == 400
+    assert "limit" in response.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_a_paged_list_cuts_a_large_limit_to_its_maximum(client_for, alice, make_user, settings):
+    from chat.conversations.services import conversation_start_direct
+
+    for name in ("Bob", "Carol", "Dan"):
+        conversation_start_direct(user=alice, other_user_id=make_user(name).id)
+    settings.CHAT_CONVERSATION_PAGE_MAX = 2
+    response = client_for(alice).get("/api/chat/", {"limit": "99999"})
+    assert response.status_code == 200 and len(response.json()) == 2
+
+
+@pytest.mark.django_db
+def test_search_refuses_an_empty_cursor(client_for, alice):
+    response = client_for(alice).get("/api/chat/search/", {"q": "hello", "cursor": ""})
+    assert response.status_code == 400
+    assert "cursor" in response.json()["fields"]

@@ -300,7 +300,7 @@ class BlocksView(APIView):
     @extend_schema(
         tags=["accounts"],
         parameters=[
-            OpenApiParameter("limit", int, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1}, description="Page size (default CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200)."),
             OpenApiParameter("cursor", str, description="From a `Link` header; opaque."),
             OpenApiParameter(
                 "Link", str, OpenApiParameter.HEADER, response=[200],

@@ -20,6 +20,13 @@ class SearchInput(serializers.Serializer):
         )
         return fields
 
+    def validate(self, attrs):
+        # An empty ``cursor=`` would pass as absent (DRF reads an empty
+        # optional query parameter so); the schema says at least one character.
+        if self.initial_data.get("cursor") == "":
+            raise serializers.ValidationError({"cursor": ["This field may not be blank."]})
+        return attrs
+
     @classmethod
     def optional(cls):
         """The same parameters, with ``q`` optional (a message list that searches only when asked to)."""
