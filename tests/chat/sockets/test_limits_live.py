@@ -77,10 +77,13 @@ async def test_a_client_that_stops_reading_is_closed_with_4008_pings_notwithstan
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) < n
 
 
-async def test_a_message_over_the_size_limit_closes_with_1009(start_server, alice, direct):
+@pytest.mark.parametrize(("path", "size"), [("ws/chat/{id}/", 70_000), ("ws/chat/{id}/", 1 << 20), ("ws/{id}/", 1 << 20)])
+async def test_a_message_over_the_size_limit_closes_with_1009(start_server, alice, direct, size, path):
+    # However large: the client must get the close frame, not a dropped connection (1006).
     server = start_server(WEBSOCKET_MAX_MESSAGE_BYTES="65536")
-    async with connect(f"{server.ws}/ws/chat/{direct.id}/?token={access_token(alice)}", max_size=None) as ws:
-        await ws.send(json.dumps({"type": "message.send", "body": "x" * 70_000}))
+    url = f"{server.ws}/{path.format(id=direct.id)}?token={access_token(alice)}"
+    async with connect(url, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "message.send", "body": "x" * size}))
         _, code = await frames_until_closed(ws, timeout=10)
     assert code == 1009
 
