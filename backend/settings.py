@@ -406,6 +406,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PushDeviceKindEnum": "chat.models.PushDevice.KINDS",
         "NotificationLevelEnum": "chat.models.ConversationMember.NOTIFICATION_LEVELS",
+        "WebhookEventEnum": "chat.models.webhooks.WEBHOOK_EVENTS",
     },
 }
 

@@ -103,7 +103,7 @@ class WebhookListView(APIView):
             OpenApiParameter("conversation_id", str, description="Only this conversation's."),
             *cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200"),
         ],
-        responses={200: WebhookOut(many=True), **errors(400, 401)},
+        responses={200: WebhookOut(many=True), **errors(400, 401, 404)},
         description="The subscriptions you manage: those of groups you own or administer, and (staff) those following a user.",
     )
     def get(self, request):
