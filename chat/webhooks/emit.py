@@ -12,7 +12,10 @@ is read from a per-process index of the conversations and users that have
 active subscriptions, loaded on a thread of its own every INDEX_SECONDS
 (in the background: a stale index serves meanwhile) and at once after a
 change made in this process, so that conversations without webhooks pay one
-set lookup an event, never a query or a thread hop on the event loop.
+set lookup an event, never a query or a thread hop on the event loop. When
+subscriptions follow users (``member_of``), which of them are members is read
+then too (on the index's thread), so that the event reaches those who were
+members when it happened.
 """
 
 import time
@@ -72,6 +75,23 @@ def webhook_index() -> WebhookIndex:
     return index
 
 
+def _followed_members(conversation_id, user_ids: frozenset) -> list[str]:
+    from chat.models import ConversationMember
+
+    try:
+        return [str(user_id) for user_id in ConversationMember.objects.filter(
+            conversation_id=conversation_id, user_id__in=user_ids).values_list("user_id", flat=True)]
+    finally:
+        connection.close()
+
+
+def followed_members_now(conversation_id, index: WebhookIndex) -> list[str]:
+    """The followed users (``member_of`` subscriptions) who are members of the conversation now, read on the index's thread."""
+    if not index.member_of_ids:
+        return []
+    return _loader.submit(_followed_members, conversation_id, index.member_of_ids).result()
+
+
 def _refresh() -> None:
     global _refreshing
     try:
@@ -123,7 +143,13 @@ def webhooks_emit(
             "id": str(uuid.uuid4()), "type": event, "created_at": created_at.isoformat().replace("+00:00", "Z"),
             "conversation_id": str(conversation_id), "data": data,
         }
-        if not job_send("webhook_fan_out", envelope, attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+        # Whom the conversation has among followed users at the time of the event, not when the job runs.
+        followed = followed_members_now(conversation_id, index)
+        if event == "member.left" and str(user_id) in index.member_of_ids:
+            followed.append(str(user_id))  # a followed user's own leaving
+        if str(conversation_id) not in index.conversation_ids and not followed:
+            return
+        if not job_send("webhook_fan_out", envelope, followed, attempts=settings.WEBHOOK_MAX_ATTEMPTS,
                         backoff=settings.WEBHOOK_RETRY_BACKOFF, backoff_max=settings.WEBHOOK_RETRY_BACKOFF_MAX):
             metrics.WEBHOOK_DROPPED.labels(reason="not_queued").inc()
 

@@ -1,10 +1,11 @@
 """
 The queued webhook work, on chat.push.queue's broker and worker:
 
-``webhook_fan_out_job(envelope)``: one per event (chat.webhooks.emit). Finds
-the active subscriptions that want it: those of the conversation, and those
-following a user who is a member of it (or who just left it, for
-``member.left``); queues one delivery each with the body fixed once.
+``webhook_fan_out_job(envelope, followed)``: one per event (chat.webhooks.emit).
+Finds the active subscriptions that want it: those of the conversation, and
+those following one of ``followed`` (the followed users who were members of
+it when the event happened, and for ``member.left`` the one who left);
+queues one delivery each with the body fixed once.
 
 ``webhook_deliver_job(subscription_id, body)``: one per subscription and
 event. Signs the body (``webhook_signature``), posts it through
@@ -47,16 +48,12 @@ def _retry_options() -> dict:
             "backoff_max": settings.WEBHOOK_RETRY_BACKOFF_MAX}
 
 
-def webhook_fan_out_job(envelope: dict) -> None:
-    from chat.models import ConversationMember, WebhookSubscription
+def webhook_fan_out_job(envelope: dict, followed: list[str]) -> None:
+    from chat.models import WebhookSubscription
 
     close_old_connections()
     try:
-        conversation_id = envelope["conversation_id"]
-        member_ids = ConversationMember.objects.filter(conversation_id=conversation_id).values("user_id")
-        wanted = Q(conversation_id=conversation_id) | Q(member_of_id__in=member_ids)
-        if envelope["type"] == "member.left":
-            wanted |= Q(member_of_id=envelope["data"]["user_id"])
+        wanted = Q(conversation_id=envelope["conversation_id"]) | Q(member_of_id__in=followed)
         subscriptions = [
             subscription_id for subscription_id, events in
             WebhookSubscription.objects.filter(wanted, active=True).values_list("id", "events")
