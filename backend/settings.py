@@ -441,6 +441,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PushDeviceKindEnum": "chat.models.PushDevice.KINDS",
         "NotificationLevelEnum": "chat.models.ConversationMember.NOTIFICATION_LEVELS",
+        "WebhookEventEnum": "chat.models.webhooks.WEBHOOK_EVENTS",
     },
 }
 
@@ -677,6 +678,44 @@ DATA_EXPORT_MAX_MESSAGES = env.int("DATA_EXPORT_MAX_MESSAGES", default=100_000, 
 DATA_EXPORT_MAX_BYTES = env.int("DATA_EXPORT_MAX_BYTES", default=1024 * 1024 * 1024, minimum=1)
 # Seconds one build may take before the worker stops it and marks it failed.
 DATA_EXPORT_TIME_LIMIT = env.int("DATA_EXPORT_TIME_LIMIT", default=3600, minimum=10)
+
+# --- Outbound HTTP, webhooks and link previews (core.outbound; docs/webhooks.md) ---
+
+# Requests to addresses users choose (webhook receivers, linked pages) are
+# https only, to public addresses only (core.outbound). Hosts (names or
+# addresses, exactly as written in URLs) whose addresses are allowed even
+# when they are not public, e.g. an internal receiver:
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+# Hosts that may also be reached over plain http (still subject to the address rule).
+OUTBOUND_HTTP_HOSTS = env.list("OUTBOUND_HTTP_HOSTS", default=[])
+# A PEM file of the certificate authorities outbound TLS trusts instead of the
+# public ones (an internal CA); empty: the public roots (certifi).
+OUTBOUND_CA_BUNDLE = env.str("OUTBOUND_CA_BUNDLE", default="").strip()
+# Redirects a link preview follows, each checked as the first request.
+OUTBOUND_MAX_REDIRECTS = env.int("OUTBOUND_MAX_REDIRECTS", default=3, minimum=0, maximum=10)
+# Outgoing webhooks (chat.webhooks): subscriptions per conversation (and per
+# user whose conversations one follows); one more is refused (code too_many_webhooks).
+WEBHOOK_MAX_PER_TARGET = env.int("WEBHOOK_MAX_PER_TARGET", default=5, minimum=1)
+# Rows of the recent-deliveries log kept per subscription (older ones are deleted).
+WEBHOOK_LOG_ROWS = env.int("WEBHOOK_LOG_ROWS", default=50, minimum=1, maximum=1000)
+# Seconds one delivery may take (connect, each read, and the whole answer).
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10, minimum=1, maximum=60)
+# A delivery that fails (no answer, not a 2xx) is tried again after
+# WEBHOOK_RETRY_BACKOFF seconds, doubling up to WEBHOOK_RETRY_BACKOFF_MAX,
+# WEBHOOK_MAX_ATTEMPTS times in all; then it is dropped and counted
+# (chat_webhook_dropped_total).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1, maximum=20)
+WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=10, minimum=1)
+WEBHOOK_RETRY_BACKOFF_MAX = max(WEBHOOK_RETRY_BACKOFF, env.int("WEBHOOK_RETRY_BACKOFF_MAX", default=3600))
+# Link previews (chat.previews): the first http(s) URL of a message is fetched
+# by the worker and its title, description and image stored on the message.
+# Off by default: it makes the server fetch addresses its users choose, which
+# an operator turns on knowingly.
+CHAT_LINK_PREVIEWS = env.bool("CHAT_LINK_PREVIEWS", default=False)
+# Bytes of a page read for its preview (the head is enough; the rest is not read),
+# and seconds the fetch may take.
+PREVIEW_MAX_BYTES = env.int("PREVIEW_MAX_BYTES", default=512 * 1024, minimum=1024, maximum=10 * 1024 * 1024)
+PREVIEW_TIMEOUT = env.int("PREVIEW_TIMEOUT", default=5, minimum=1, maximum=30)
 
 # --- Per-connection limits (core.runtime.server; docs/protocol.md, "Limits") -----
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/reports/", ReportView.as_view(), name="reports"),
     path("api/devices/", include("chat.push.urls")),
     path("api/bots/", include("useraccount.bot_urls")),
+    path("api/webhooks/", include("chat.webhooks.urls")),
     # Served by core.probes.ProbeMiddleware before any host check; listed here for reverse().
     path("", include("core.probes")),
     path("api/", views.api_root, name="api-root"),

@@ -75,6 +75,20 @@ PUSH_DROPPED = Counter(
 PUSH_DEVICES_REMOVED = Counter(
     "chat_push_devices_removed", "Devices removed because their push service said they are gone, by kind.", ["kind"]
 )
+WEBHOOK_DELIVERED = Counter("chat_webhook_delivered", "Webhook deliveries a receiver answered with a 2xx.")
+WEBHOOK_FAILED_ATTEMPTS = Counter(
+    "chat_webhook_failed_attempts", "Webhook delivery attempts that failed (no answer, not a 2xx), retried or not."
+)
+WEBHOOK_DROPPED = Counter(
+    "chat_webhook_dropped",
+    "Webhook deliveries given up, by reason: gave_up (WEBHOOK_MAX_ATTEMPTS failures), refused (the receiver's "
+    "address is not allowed, core.outbound), not_queued (the queue could not be reached when the event happened).",
+    ["reason"],
+)
+LINK_PREVIEWS = Counter(
+    "chat_link_previews", "Link preview fetches, by outcome: stored, empty (no title or description), failed.",
+    ["outcome"],
+)
 
 
 def _forget_dead_processes(folder: str) -> None:

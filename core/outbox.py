@@ -30,10 +30,11 @@ trips off the worker and its database connection; the returned outbox's
 import asyncio
 import inspect
 import logging
+import threading
 from functools import partial, wraps
 
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from core.outages import REDIS, REDIS_ERRORS
@@ -41,9 +42,25 @@ from core.outages import REDIS, REDIS_ERRORS
 logger = logging.getLogger(__name__)
 
 
+# The server's event loop (the main thread's), noted at each publish from it: threads of the server's own
+# (the embedded default's queue worker) publish through it, as the in-memory layer's queues wake only their loop.
+_home_loop: asyncio.AbstractEventLoop | None = None
+
+
 async def publish(group: str, event: dict) -> None:
     """Send one event to one group through the channel layer."""
+    global _home_loop
+    if threading.current_thread() is threading.main_thread():
+        _home_loop = asyncio.get_running_loop()
     await get_channel_layer().group_send(group, event)
+
+
+def _home_loop_for_this_thread() -> asyncio.AbstractEventLoop | None:
+    """The server's loop, when this is another thread of its process and the channel layer is in memory."""
+    loop = _home_loop
+    if loop is None or loop.is_closed() or not loop.is_running() or threading.current_thread() is threading.main_thread():
+        return None
+    return loop if isinstance(get_channel_layer(), InMemoryChannelLayer) else None
 
 
 def _on_commit(action) -> None:
@@ -107,7 +124,11 @@ class Outbox:
     def flush_sync(self) -> None:
         """``flush`` from synchronous code (REST views, tests, the shell)."""
         if self._committed:
-            async_to_sync(self.flush)()
+            loop = _home_loop_for_this_thread()
+            if loop is not None:
+                asyncio.run_coroutine_threadsafe(self.flush(), loop).result()
+            else:
+                async_to_sync(self.flush)()
         _run_jobs(self._take_jobs())
 
 

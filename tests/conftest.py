@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.plugins.clocks",
     "tests.plugins.servers",
     "tests.plugins.faults",
+    "tests.plugins.receivers",
 ]

@@ -30,6 +30,7 @@ from chat.models import (
 from chat.realtime import events
 from chat.realtime.groups import conversation_group, user_group
 from chat.rules import mark_own_read_now, next_seq
+from chat.webhooks.emit import webhooks_emit
 from core import metrics
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.outbox import Outbox, with_outbox
@@ -65,13 +66,19 @@ def announce_update(
     conversation_id: UUID, *, actor: User, message: ConversationMessage, outbox: Outbox,
     added=(), removed=(),
 ) -> Conversation:
-    """``conversation.updated`` to everyone it concerns; returns the conversation as it is now."""
+    """
+    ``conversation.updated`` to everyone it concerns, and ``member.joined``
+    and ``member.left`` to webhooks; returns the conversation as it is now.
+    """
     conversation = conversation_with_users(conversation_id=conversation_id)
     event = events.conversation_updated(
         conversation, system=message.system, actor_id=actor.id, added=added, removed=removed
     )
     for user_id in {user.id for user in conversation.users.all()} | set(removed):
         outbox.emit(user_group(user_id), event)
+    for kind, user_ids in (("member.joined", added), ("member.left", removed)):
+        for user_id in user_ids:
+            webhooks_emit(outbox, conversation_id=conversation_id, event=kind, user_id=user_id, actor_id=actor.id)
     return conversation
 
 

@@ -36,6 +36,7 @@ class Action(StrEnum):
     SET_DISAPPEARING = "set_disappearing"
     MANAGE_INVITES = "manage_invites"
     MENTION_ALL = "mention_all"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 # The least role a group member needs for each action (docs/protocol.md, "Roles").
@@ -49,6 +50,7 @@ NEEDS = {
     Action.SET_DISAPPEARING: ADMIN,
     Action.MANAGE_INVITES: ADMIN,
     Action.MENTION_ALL: ADMIN,
+    Action.MANAGE_WEBHOOKS: ADMIN,
 }
 # What either member of a direct conversation may do; anything else there is refused.
 IN_DIRECT = frozenset({Action.PIN, Action.SET_DISAPPEARING})

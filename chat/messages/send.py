@@ -35,6 +35,7 @@ from chat.attachments.serializers import attachment_summary
 from chat.attachments.services import attach_shared, attach_uploads, attachments_shared, uploads_for_message
 from chat.messages.mentions import may_mention, mentions_for, mentions_store
 from chat.models import ConversationMessage
+from chat.previews.services import preview_request
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
 from chat.realtime.groups import conversation_group, room_group
@@ -52,6 +53,7 @@ from chat.rules import (
     validate_body,
     validate_client_id,
 )
+from chat.webhooks.emit import webhooks_emit
 from chat.threads.services import thread_ref, thread_reply_added, thread_root_for_reply
 from core import metrics
 from core.errors import InvalidInput
@@ -152,10 +154,13 @@ def announce_new_message(
     """
     Put what a new message sets off in ``outbox``: its event to the
     conversation (with its thread's ``follower_ids`` for a reply in a
-    thread), and a push job when pushes are on (both kept only if the
-    message's transaction commits).
+    thread), the webhooks' and link preview's jobs when wanted, and a push
+    job when pushes are on (all kept only if the message's transaction commits).
     """
     outbox.emit(conversation_group(message.conversation_id), events.message(message, follower_ids=follower_ids))
+    # Webhooks (chat.webhooks) and the link preview (chat.previews): jobs after commit, only when wanted.
+    webhooks_emit(outbox, conversation_id=message.conversation_id, event="message.created", message=message)
+    preview_request(outbox, message=message)
     # Pushes for members with no socket open (chat.push): one job per message, queued after commit.
     if push_enabled():
         outbox.after_commit(partial(push_enqueue, message_id=message.id))

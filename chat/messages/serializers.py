@@ -68,6 +68,7 @@ def message_data(message: ConversationMessage) -> dict:
         "forwarded": forwarded_data(message),
         "mentions": [] if moderated else message.mention_ids,
         "mentions_all": False if moderated else message.mentions_all,
+        "preview": None if moderated else message.preview,
     }
 
 
@@ -219,6 +220,14 @@ class ThreadSummaryOut(serializers.Serializer):
     )
 
 
+class PreviewOut(serializers.Serializer):
+    url = serializers.CharField(help_text="The URL as written in the message.")
+    title = serializers.CharField(help_text="og:title, else the page's <title>; may be empty.")
+    description = serializers.CharField(help_text="og:description, else its meta description; may be empty.")
+    image = serializers.CharField(allow_null=True, help_text="og:image as an absolute http(s) URL, or null.")
+    site_name = serializers.CharField(help_text="og:site_name, else the host name.")
+
+
 class MessageOut(serializers.Serializer):
     id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps.")
@@ -266,6 +275,13 @@ class MessageOut(serializers.Serializer):
         help_text="The members it mentions with `<@user-id>` markup, each once (docs/protocol.md, \"Mentions\").",
     )
     mentions_all = serializers.BooleanField(help_text="It mentions `@all`: every member of the group.")
+    preview = PreviewOut(
+        allow_null=True,
+        help_text=(
+            "The link preview of the first http(s) URL in the body, once the server fetched it (CHAT_LINK_PREVIEWS; "
+            "announced with `chat.message.updated`); null before, without one, and on tombstones."
+        ),
+    )
 
 
 class PinOut(serializers.Serializer):

@@ -24,6 +24,8 @@ from chat.models import (
     Mention,
     Reaction,
 )
+from chat.previews.parse import first_url
+from chat.previews.services import preview_request
 from chat.push.queue import push_enabled, push_enqueue
 from chat.realtime import events
 from chat.realtime.groups import conversation_group
@@ -32,6 +34,7 @@ from chat.rules import (
     refuse_unless_open,
     validate_body,
 )
+from chat.webhooks.emit import webhooks_emit
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.outbox import Outbox, with_outbox
 from core.validation import uuid_or_none
@@ -89,6 +92,10 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
         if message.body == body:
             return message
         fields = ["body", "edited_at"]
+        url_changed = first_url(message.body) != first_url(body)
+        if url_changed:  # the old preview goes; the new URL's is fetched (chat.previews)
+            message.preview = None
+            fields.append("preview")
         newly_mentioned = set()
         mentions = mentions_for(conversation_id=message.conversation_id, sender_id=user.id, body=body)
         if mentions or message.mention_ids or message.mentions_all:
@@ -99,6 +106,9 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
         message.edited_at = timezone.now()
         message.save(update_fields=fields)
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        webhooks_emit(outbox, conversation_id=message.conversation_id, event="message.edited", message=message)
+        if url_changed:
+            preview_request(outbox, message=message)
         if newly_mentioned:
             outbox.emit(conversation_group(message.conversation_id), events.mentioned(message, newly_mentioned))
             if push_enabled():
@@ -147,7 +157,7 @@ def unpin(message: ConversationMessage) -> None:
 def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = False, outbox: Outbox) -> None:
     """
     Turn live ``messages`` (locked by the caller, loaded ``for_display``)
-    into tombstones: body emptied, reactions, mentions, pins and attachments
+    into tombstones: body emptied, reactions, mentions, pins, link previews and attachments
     removed (the files once the transaction commits), same seq. Members get
     ``chat.message.deleted`` for each. ``expired``: the expiry pass's
     (chat.messages.expiry): ``expires_at`` becomes the time of deletion, which
@@ -169,13 +179,13 @@ def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = F
     ended = {"expires_at": now} if expired else {}
     ConversationMessage.objects.filter(id__in=ids).update(
         body="", deleted_at=now, reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False,
-        **ended,
+        preview=None, **ended,
     )
     system = []
     for message in messages:
         message.body, message.deleted_at, message.expires_at = "", now, now if expired else message.expires_at
         message.reaction_summary, message.attachment_summary = [], []
-        message.mention_ids, message.mentions_all = [], False
+        message.mention_ids, message.mentions_all, message.preview = [], False, None
         if message.kind == ConversationMessage.SYSTEM and message.system:
             # Who was added, the new title...: content like any other.
             message.system = {"action": message.system.get("action"), "user_ids": []}
@@ -184,3 +194,5 @@ def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = F
         ConversationMessage.objects.bulk_update(system, ["system"])
     for message in messages:
         outbox.emit(conversation_group(message.conversation_id), events.message_changed(message))
+        if message.kind == ConversationMessage.TEXT:
+            webhooks_emit(outbox, conversation_id=message.conversation_id, event="message.deleted", message=message)

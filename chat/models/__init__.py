@@ -194,6 +194,9 @@ class ConversationMessage(PinnedAndForwarded, models.Model):
     mention_ids = models.JSONField(default=list, db_default=Value([], output_field=models.JSONField()), editable=False)
     mentions_all = models.BooleanField(default=False, db_default=False, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True, editable=False)  # its timer's end: chat.messages.expiry
+    # The link preview of the first URL in the body (chat.previews), once the worker fetched it; null before,
+    # without a URL, with previews off, and on tombstones. Null by default, so the one-statement send skips it.
+    preview = models.JSONField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -305,3 +308,4 @@ from chat.models.moderation import REPORT_DETAILS_MAX_LENGTH, ModerationAction, 
 from chat.models.mentions import Mention  # noqa: E402,F401
 from chat.models.push import PUSH_ADDRESS_MAX_LENGTH, PushDevice  # noqa: E402,F401
 from chat.models.exports import DataExport, export_storage  # noqa: E402,F401
+from chat.models.webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401

@@ -38,6 +38,7 @@ from core import metrics
 from core.outages import REDIS, REDIS_ERRORS
 
 QUEUE = "push"
+JOBS_QUEUE = "jobs"  # webhooks and link previews: apart from pushes, so that a slow receiver never delays a push
 logger = logging.getLogger(__name__)
 
 
@@ -75,6 +76,13 @@ def broker() -> dramatiq.Broker:
     from chat.exports.jobs import export_actor_options, export_build_job
 
     dramatiq.actor(export_build_job, broker=queue_broker, **export_actor_options())
+    # The other queued jobs share this broker, its worker threads and ``manage.py push_worker``.
+    from chat.previews.fetch import preview_fetch_job
+    from chat.webhooks.jobs import webhook_deliver_job, webhook_fan_out_job
+
+    for job, name in ((webhook_fan_out_job, "webhook_fan_out"), (webhook_deliver_job, "webhook_deliver"),
+                      (preview_fetch_job, "preview_fetch")):
+        dramatiq.actor(job, broker=queue_broker, actor_name=name, queue_name=JOBS_QUEUE)
     return queue_broker
 
 
@@ -88,6 +96,29 @@ def _retry_options(attempts: int) -> dict:
 
 def _send(actor_name: str, *args) -> None:
     broker().get_actor(actor_name).send_with_options(args=args, **_retry_options(settings.PUSH_MAX_ATTEMPTS))
+
+
+def job_send(actor_name: str, *args, attempts: int, backoff: float, backoff_max: float) -> bool:
+    """
+    Queue one job (after commit), tried ``attempts`` times, ``backoff``
+    seconds apart at first, doubling up to ``backoff_max``; starts the
+    in-process worker on the embedded default. False (logged) when the queue
+    could not be reached: the caller counts what was lost.
+    """
+    queue_broker = broker()
+    if isinstance(queue_broker, StubBroker):
+        local_worker_start()
+    try:
+        queue_broker.get_actor(actor_name).send_with_options(
+            args=args, max_retries=attempts - 1, min_backoff=max(1, int(backoff * 1000)),
+            max_backoff=max(1, int(backoff_max * 1000)),
+        )
+    except (*REDIS_ERRORS, DramatiqError) as error:
+        REDIS.failed(error)
+        return False
+    if not isinstance(queue_broker, StubBroker):
+        REDIS.succeeded()
+    return True
 
 
 _local_worker: dramatiq.Worker | None = None
@@ -129,7 +160,7 @@ def push_enqueue(*, message_id: UUID, user_ids: list[str] | None = None) -> None
             REDIS.succeeded()
 
 
-def _attempt() -> int:
+def current_attempt() -> int:
     """Which attempt at the current job this is: 1, 2, …"""
     message = CurrentMessage.get_current_message()
     return (message.options.get("retries", 0) if message else 0) + 1
@@ -222,7 +253,7 @@ def device_push(device_id: str, user_id: str, payload: dict) -> None:
     elif outcome is Outcome.REJECTED:
         metrics.PUSH_DROPPED.labels(reason="rejected").inc()
     elif outcome is Outcome.RETRY:
-        if _attempt() >= settings.PUSH_MAX_ATTEMPTS:
+        if current_attempt() >= settings.PUSH_MAX_ATTEMPTS:
             logger.warning("Gave up pushing to %s after %s attempts", device.id, settings.PUSH_MAX_ATTEMPTS)
             metrics.PUSH_DROPPED.labels(reason="gave_up").inc()
             return

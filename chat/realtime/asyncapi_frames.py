@@ -58,7 +58,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "system": None,
         "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None, "pinned": False,
         "forwarded": None,
-        "mentions": [], "mentions_all": False,
+        "mentions": [], "mentions_all": False, "preview": None,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -73,7 +73,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "chat.message", **example_message, "name": "Alice"},
         ),
         "chat.message.updated": (
-            "A message was edited, or hidden by a moderator (`moderated`: the body removed)",
+            "A message was edited, hidden by a moderator (`moderated`: the body removed), or its link preview arrived (`preview`)",
             message_frame("chat.message.updated", message, deleted={"const": False}),
             {"type": "chat.message.updated", **example_message, "body": "Hello, world!",
              "edited_at": "2026-11-21T09:31:02Z", "name": "Alice"},

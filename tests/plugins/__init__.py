@@ -11,6 +11,7 @@ tests/conftest.py, one concern each:
 - ``clocks``: a fake clock for the code that takes one
 - ``servers``: real server processes, free ports, HTTP requests
 - ``faults``: a port that never answers, a Redis of a test's own to kill
+- ``receivers``: a real HTTPS server on 127.0.0.1 with a test CA (webhooks, link previews), the queue's worker
 
 ``workers`` is loaded earlier, with ``-p`` in pytest.ini: each pytest-xdist
 worker its own Redis database, and the slow tests first.

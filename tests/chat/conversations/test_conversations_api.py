@@ -22,7 +22,7 @@ LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
     "edited_at", "deleted", "expired", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
-    "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all",
+    "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all", "preview",
 }
 
 
@@ -89,6 +89,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "forwarded": None,
         "mentions": [],
         "mentions_all": False,
+        "preview": None,
     }
     assert_timestamp(data["created_at"], saved.created_at)
 
