@@ -418,6 +418,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.paged_lists_refuse_bad_limits",
+    ],
     # The system's fonts, not Google's (core/templates/core/redoc.html: nothing from outside).
     "REDOC_UI_SETTINGS": {
         "theme": {

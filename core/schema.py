@@ -84,3 +84,32 @@ def _example(status: int) -> dict:
             "retry_after": 5,
         },
     }[status]
+
+
+def paged_lists_refuse_bad_limits(result, generator, request, public):
+    """
+    drf-spectacular postprocessing hook: every list paged with ``?limit=``
+    (core.pagination) documents the 400 a limit that is not a whole number
+    of 1 or more gets, whatever its view declared.
+    """
+    bad_limit = {
+        "description": "Invalid input: `fields` says which (here a `limit` that is not a whole number of 1 or more).",
+        "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorOut"},
+            "examples": {"400": {"value": {
+                "code": "invalid", "detail": "A whole number of 1 or more is required.",
+                "fields": {"limit": ["A whole number of 1 or more is required."]},
+            }}},
+        }},
+    }
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            parameters = operation.get("parameters", [])
+            if any(p.get("in") == "query" and p.get("name") == "limit" for p in parameters):
+                responses = operation.setdefault("responses", {})
+                if "400" not in responses:
+                    responses["400"] = bad_limit
+                    operation["responses"] = dict(sorted(responses.items()))
+    return result

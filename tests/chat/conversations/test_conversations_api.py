@@ -21,7 +21,7 @@ CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_s
 LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until", "notification_level"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
-    "edited_at", "deleted", "expired", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
+    "edited_at", "deleted", "expired", "expires_at", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
     "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all", "preview",
 }
 
@@ -77,6 +77,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "edited_at": None,
         "deleted": False,
         "expired": False,
+        "expires_at": None,
         "moderated": False,
         "kind": "text",
         "system": None,
