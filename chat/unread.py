@@ -57,7 +57,7 @@ def unread_cap() -> int:
 
 
 def _capped(messages: QuerySet) -> CappedCount:
-    return CappedCount(messages.order_by().values("seq")[: unread_cap()])
+    return CappedCount(messages.order_by("seq").values("seq")[: unread_cap()])
 
 
 def main_line_after(*, conversation, read_seq) -> QuerySet:
