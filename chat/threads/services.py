@@ -115,7 +115,8 @@ def thread_follow(*, conversation_id, user: User, root_id, following: bool, outb
     """
     root, member_id = thread_root_get(conversation_id=conversation_id, user=user, root_id=root_id)
     with transaction.atomic():
-        before = ThreadMember.objects.filter(root=root, member_id=member_id).values_list("following", flat=True).first()
+        row = ThreadMember.objects.filter(root=root, member_id=member_id)
+        before = row.values_list("following", flat=True).first()
         ThreadMember.objects.bulk_create(
             [ThreadMember(root=root, member_id=member_id, following=following)],
             update_conflicts=True, unique_fields=["root", "member"], update_fields=["following"],
