@@ -543,6 +543,11 @@ CHAT_THREAD_REPLIERS_SHOWN = env.int("CHAT_THREAD_REPLIERS_SHOWN", default=5, mi
 CHAT_THREAD_PAGE_MAX = env.int("CHAT_THREAD_PAGE_MAX", default=200, minimum=1)
 CHAT_THREAD_LIST_PAGE_SIZE = env.int("CHAT_THREAD_LIST_PAGE_SIZE", default=20, minimum=1)
 CHAT_THREAD_LIST_PAGE_MAX = max(CHAT_THREAD_LIST_PAGE_SIZE, env.int("CHAT_THREAD_LIST_PAGE_MAX", default=100))
+# Unread counts (of a conversation's main timeline, of a thread, of one's
+# followed threads with unread replies) stop at this many: a count at it
+# means "that many or more", and counting stays a bounded read of an index
+# however far behind a member is (chat.unread).
+CHAT_UNREAD_COUNT_MAX = env.int("CHAT_UNREAD_COUNT_MAX", default=100, minimum=1)
 # Mentions: how many different people one message may mention (<@id>
 # markup; more is a 400), the group size up to which any member may mention
 # @all (in larger groups only the owner and admins), and the pages of
@@ -604,6 +609,9 @@ SYNC_MESSAGES_PER_CONVERSATION = env.int("SYNC_MESSAGES_PER_CONVERSATION", defau
 # ... and at most this many characters of message bodies in all, so that one
 # frame stays small however long the messages are.
 SYNC_PAGE_BODY_CHARS = env.int("SYNC_PAGE_BODY_CHARS", default=64_000)
+# A notifications ``sync`` also lists the followed threads with unread
+# replies, at most this many (then "threads_more": true), latest reply first.
+SYNC_PAGE_THREADS = env.int("SYNC_PAGE_THREADS", default=20, minimum=0)
 
 # Socket rate limits per user, across every server process (on Redis; in
 # memory on the embedded default): a rate in core.rates' syntax such as

@@ -22,6 +22,7 @@ from chat.realtime import events
 from chat.realtime.groups import room_group, user_group
 from chat.audience import LEVELS
 from chat.rules import parse_conversation_id
+from chat.unread import conversation_unread
 from core.errors import InvalidInput, NotFound
 from core.outbox import Outbox, with_outbox
 from core.validation import whole_number
@@ -44,6 +45,7 @@ def conversation_mark_read(*, conversation_id, user: User, seq, outbox: Outbox) 
     implies delivered). NotFound unless ``user`` is a member. When it moved,
     the room gets ``chat.read`` (shown to others only while the user's
     ``read_receipts`` is on) and the user's notifications sockets ``unread``.
+    The unread count is chat.unread's (thread replies are not in it).
     """
     conversation_id = parse_conversation_id(conversation_id)
     seq = whole_number(seq, name="seq")
@@ -62,21 +64,23 @@ def conversation_mark_read(*, conversation_id, user: User, seq, outbox: Outbox) 
         ).update(last_read_seq=seq, delivered_seq=Greatest("delivered_seq", seq))  # read implies delivered
         if not moved:
             # Already there, or another device moved it further meanwhile.
-            current = ConversationMember.objects.filter(
+            current, unread = ConversationMember.objects.filter(
                 conversation_id=conversation_id, user=user
-            ).values_list("last_read_seq", flat=True).get()
-            return ReadState(conversation_id, current, last_seq - current)
+            ).annotate(
+                unread=conversation_unread(
+                    conversation="conversation_id", last_seq="conversation__last_seq", read_seq="last_read_seq"
+                )
+            ).values_list("last_read_seq", "unread").get()
+            return ReadState(conversation_id, current, unread)
         shared = member["user__read_receipts"]
         outbox.emit(room_group(conversation_id), events.read(user_id=user.id, seq=seq, shared=shared))
+        counts = unread_counts(user=user)  # this conversation's count among them: one query for both
+        unread = counts.get(str(conversation_id), 0)
         outbox.emit(
             user_group(user.id),
-            events.unread(
-                conversation_id=conversation_id,
-                unread_count=last_seq - seq,
-                total=sum(unread_counts(user=user).values()),
-            ),
+            events.unread(conversation_id=conversation_id, unread_count=unread, total=sum(counts.values())),
         )
-    return ReadState(conversation_id, seq, last_seq - seq)
+    return ReadState(conversation_id, seq, unread)
 
 
 def _mute_end(until: datetime | None) -> datetime | None:

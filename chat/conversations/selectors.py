@@ -32,6 +32,7 @@ from chat.models import (
     ConversationMessage,
     direct_peer_id,
 )
+from chat.unread import conversation_unread
 from core.errors import NotFound
 from core.runtime.asyncdb import loop_rows
 from core.validation import uuid_or_none
@@ -58,9 +59,10 @@ _MEMBERS = Prefetch(
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
     """
     The user's conversations, latest activity first, members prefetched, each
-    with the user's ``unread_count`` (messages after their last read seq),
-    their mute (``muted``, ``muted_until``), their ``notification_level``, and ``closed_by_block``: a direct
-    conversation whose other member blocks them or is blocked by them.
+    with the user's ``unread_count`` (chat.unread: main-timeline messages after
+    their read position, capped), their mute (``muted``, ``muted_until``), their
+    ``notification_level``, and ``closed_by_block``: a direct conversation
+    whose other member blocks them or is blocked by them.
     """
     mine = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user)
     # A user never blocks themselves, so a block of the user's naming a member is one with the other member.
@@ -68,10 +70,11 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
         Q(blocker=user, blocked__memberships__conversation=OuterRef("pk"))
         | Q(blocked=user, blocker__memberships__conversation=OuterRef("pk"))
     )
+    # The user's membership is the row the filter joins: the unread count reads its read position there.
     return (
         Conversation.objects.filter(members__user=user)
         .annotate(
-            unread_count=F("last_seq") - Subquery(mine.values("last_read_seq")[:1]),
+            unread_count=conversation_unread(conversation="pk", last_seq="last_seq", read_seq="members__last_read_seq"),
             muted=Subquery(mine.values("muted")[:1]),
             muted_until=Subquery(mine.values("muted_until")[:1]),
             notification_level=Subquery(mine.values("notification_level")[:1]),
@@ -86,14 +89,18 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
 
 
 def unread_counts(*, user: User) -> dict[str, int]:
-    """``{conversation id: unread count}`` for the user's conversations with unread messages."""
-    rows = (
-        ConversationMember.objects.filter(user=user)
-        .annotate(unread=F("conversation__last_seq") - F("last_read_seq"))
-        .filter(unread__gt=0)
-        .values_list("conversation_id", "unread")
-    )
-    return {str(conversation_id): unread for conversation_id, unread in rows}
+    """
+    ``{conversation id: unread count}`` (chat.unread) for the user's
+    conversations with unread messages, in one query that counts only in
+    conversations with messages after the user's read position.
+    """
+    members = ConversationMember.objects.filter(user=user, conversation__last_seq__gt=F("last_read_seq"))
+    rows = members.annotate(
+        unread=conversation_unread(
+            conversation="conversation_id", last_seq="conversation__last_seq", read_seq="last_read_seq"
+        )
+    ).values_list("conversation_id", "unread")
+    return {str(conversation_id): unread for conversation_id, unread in rows if unread}
 
 
 def member_ids(*, conversation_id) -> list[str]:

@@ -18,6 +18,8 @@ from chat.audience import ALL
 
 LEVELS = ConversationMember.NOTIFICATION_LEVELS
 from chat.realtime.presence import Unknown
+from chat.threads.selectors import UnreadThreads
+from chat.threads.serializers import thread_list_item
 from useraccount.serializers import UserPublicOut, user_public
 
 
@@ -76,8 +78,11 @@ def conversation_list_item(conversation: Conversation, online: set[str] | None =
     return data
 
 
-def sync_result_data(changes, unread_total: int, more: bool) -> dict:
-    """The notifications socket's ``sync.result`` frame, from changes_since."""
+def sync_result_data(changes, unread_total: int, more: bool, *, threads: UnreadThreads) -> dict:
+    """
+    The notifications socket's ``sync.result`` frame, from changes_since and
+    chat.threads.selectors.unread_threads (the followed threads with unread replies).
+    """
     return {
         "type": "sync.result",
         "conversations": [
@@ -93,6 +98,9 @@ def sync_result_data(changes, unread_total: int, more: bool) -> dict:
         ],
         "unread_total": unread_total,
         "more": more,
+        "unread_threads": threads.count,
+        "threads": [thread_list_item(thread) for thread in threads.threads],
+        "threads_more": threads.more,
     }
 
 
@@ -155,9 +163,15 @@ class MuteOut(serializers.Serializer):
     muted_until = serializers.DateTimeField(allow_null=True, help_text="When the mute ends; null: until you unmute.")
 
 
+UNREAD_HELP = (
+    "Messages of the main timeline after your read position (replies in threads count in their thread's "
+    "unread count instead), at most CHAT_UNREAD_COUNT_MAX: at it, that many or more."
+)
+
+
 class ConversationListItemOut(ConversationOut):
     last_message = MessageOut(allow_null=True)
-    unread_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField(help_text=UNREAD_HELP)
     muted = serializers.BooleanField(help_text="You muted it: no `notification` frames or pushes for it.")
     muted_until = serializers.DateTimeField(allow_null=True, help_text="When your mute ends; null: until you unmute, or not muted.")
     notification_level = serializers.ChoiceField(
@@ -215,12 +229,15 @@ class ConversationStartOut(serializers.Serializer):
 class ReadOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
     last_read_seq = serializers.IntegerField()
-    unread_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField(help_text=UNREAD_HELP)
 
 
 class UnreadOut(serializers.Serializer):
-    total = serializers.IntegerField()
-    conversations = serializers.DictField(child=serializers.IntegerField(), help_text="Unread count per conversation id.")
+    total = serializers.IntegerField(help_text="The sum of the counts.")
+    conversations = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Unread count per conversation id, for those with any (as a conversation's `unread_count`).",
+    )
 
 
 class PresenceOut(serializers.Serializer):

@@ -81,8 +81,9 @@ def message_send(
     ``attachment_ids`` are the sender's uploads to it that no message carries
     yet (the body may then be empty). ``thread_id`` makes it a reply in
     that message's thread (chat.threads): the root's summary is rewritten
-    under its row lock, the sender follows the thread, and the room also
-    gets ``chat.thread.updated``. ``forward_of`` makes the message a
+    under its row lock, the sender follows the thread and has read it up to
+    the reply (their read position of the conversation stays: it counts the
+    main timeline), and the room also gets ``chat.thread.updated``. ``forward_of`` makes the message a
     forwarded copy of that one (chat.messages.forward, which checked it and
     holds its row's lock): it says whose it was and when, and shares its
     files through new attachment rows of this conversation.
@@ -131,7 +132,8 @@ def message_send(
             else:
                 attach_shared(message=message, shared=uploads)
             follower_ids = thread_reply_added(reply=message, root=root) if root else None
-            mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
+            if root is None:  # a reply moves its sender's read position of the thread instead (chat.unread)
+                mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
             announce_new_message(message, outbox=outbox, follower_ids=follower_ids)
             if root:
                 outbox.emit(room_group(conversation_id), events.thread_updated(root))

@@ -204,7 +204,9 @@ class ConversationMessage(PinnedAndForwarded, models.Model):
         ordering = ["conversation", "seq"]
         indexes = [
             *PinnedAndForwarded.Meta.indexes,
-            models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq"),  # a thread's pages
+            models.Index(fields=["thread_root", "seq"], name="thread_replies_by_seq"),  # a thread's pages, its unread
+            # Unread counts of conversations count their main timeline after a seq (chat.unread).
+            models.Index(fields=["conversation", "seq"], condition=Q(thread_root__isnull=True), name="main_line_by_seq"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_message_seq"),

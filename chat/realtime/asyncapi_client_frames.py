@@ -107,8 +107,11 @@ def client_frames() -> dict[str, tuple[str, dict, dict]]:
             {"type": "sync", "conversations": {"5c1d2a7e-0b7f-4a1e-8d4c-7e2f9a1b3c5d": 41}},
         ),
         "read": (
-            "Mark the conversation read up to a seq",
-            frame("read", {"seq": SEQ_SCHEMA}, ("seq",)),
+            "Mark the conversation read up to a seq; with thread_id, that thread (its replies up to the seq)",
+            frame("read", {
+                "seq": SEQ_SCHEMA,
+                "thread_id": {**UUID_SCHEMA, "description": "A thread's root: read the thread, not the conversation."},
+            }, ("seq",)),
             {"type": "read", "seq": 44},
         ),
         "typing": ("The user is typing", frame("typing"), {"type": "typing"}),

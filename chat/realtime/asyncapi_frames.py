@@ -132,7 +132,8 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             {"type": "presence.changes", "online": [user_id], "offline": [example_message["created_by"]["id"]]},
         ),
         "unread": (
-            "The user's unread counts after they read on any device",
+            ("The user's unread counts after they read on any device (of the main timeline: thread replies count "
+             "in their thread's; each at most CHAT_UNREAD_COUNT_MAX)"),
             frame("unread", {"conversation_id": UUID_SCHEMA, "unread_count": SEQ_SCHEMA, "total": SEQ_SCHEMA},
                    ("conversation_id", "unread_count", "total")),
             {"type": "unread", "conversation_id": example_message["conversation_id"], "unread_count": 0, "total": 3},
@@ -202,6 +203,21 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "thread": {"reply_count": 3, "last_reply_at": "2026-11-21T09:40:00.123456Z", "last_reply_seq": 57,
                         "latest_replier_ids": [user_id]}},
         ),
+        "thread.state": (
+            ("The user read a thread, or followed or unfollowed it, on any device: their state of it now, and how "
+             "many threads they follow have unread replies (room sockets: only of their own conversation)"),
+            frame("thread.state", {
+                "conversation_id": UUID_SCHEMA,
+                "root_id": UUID_SCHEMA,
+                "following": {"type": "boolean", "description": "Its replies notify the user."},
+                "last_read_seq": SEQ_SCHEMA,
+                "unread_count": {**SEQ_SCHEMA, "description": "Its replies after last_read_seq (capped)."},
+                "unread_threads": {**SEQ_SCHEMA, "description": "Followed threads with unread replies (capped)."},
+            }, ("conversation_id", "root_id", "following", "last_read_seq", "unread_count", "unread_threads")),
+            {"type": "thread.state", "conversation_id": example_message["conversation_id"],
+             "root_id": example_message["id"], "following": True, "last_read_seq": 57, "unread_count": 0,
+             "unread_threads": 2},
+        ),
         "chat.pinned": (
             "A message was pinned (the owner or an admin of a group, either member of a direct conversation); "
             "the message as it is now",
@@ -265,15 +281,22 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
              "expires_at": "2026-11-24T09:30:00Z"},
         ),
         "sync.done": (
-            "Every message after the asked seq was sent",
+            ("Every message after the asked seq was sent, and the summaries (chat.thread.updated) of older roots "
+             "whose threads got replies since"),
             frame("sync.done", {"last_seq": SEQ_SCHEMA}, ("last_seq",)),
             {"type": "sync.done", "last_seq": 57},
         ),
         "sync.result": (
-            "What changed since the seqs the client sent, a page of conversations",
+            ("What changed since the seqs the client sent, a page of conversations, and the followed threads with "
+             "unread replies"),
             frame("sync.result", {
                 "unread_total": SEQ_SCHEMA,
                 "more": {"type": "boolean", "description": "More conversations have news: sync again."},
+                "unread_threads": {**SEQ_SCHEMA, "description": "Followed threads with unread replies (capped)."},
+                "threads": {"type": "array", "items": ref("ThreadItemOut"),
+                            "description": "The latest replied to of those threads, at most SYNC_PAGE_THREADS."},
+                "threads_more": {"type": "boolean",
+                                 "description": "More have unread replies: GET /api/chat/threads/?unread=true."},
                 "conversations": {"type": "array", "items": {
                     "title": "SyncResultConversation",
                     "type": "object",
@@ -291,8 +314,9 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
                     "required": ["conversation", "unread_count", "muted", "muted_until", "notification_level",
                                  "messages", "has_more"],
                 }},
-            }, ("unread_total", "more", "conversations")),
-            {"type": "sync.result", "unread_total": 0, "more": False, "conversations": []},
+            }, ("unread_total", "more", "conversations", "unread_threads", "threads", "threads_more")),
+            {"type": "sync.result", "unread_total": 0, "more": False, "conversations": [], "unread_threads": 0,
+             "threads": [], "threads_more": False},
         ),
         "auth.ok": (
             "The renewed token was taken",

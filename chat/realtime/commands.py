@@ -83,9 +83,12 @@ class SyncConversations:
 
 @dataclass(frozen=True, slots=True)
 class MarkRead:
+    """The conversation read up to ``seq``; with ``thread_id``, that thread (its id checked by the service)."""
+
     handler: ClassVar[str] = "on_read"
     rate_limit: ClassVar[str] = "frame"
     seq: int
+    thread_id: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ _ROOM = {
     "message.edit": lambda frame: EditMessage(frame.get("message_id"), frame.get("body")),
     "message.delete": lambda frame: DeleteMessage(frame.get("message_id")),
     "sync": lambda frame: Sync(whole_number(frame.get("after"), name="after")),
-    "read": lambda frame: MarkRead(whole_number(frame.get("seq"), name="seq")),
+    "read": lambda frame: MarkRead(whole_number(frame.get("seq"), name="seq"), frame.get("thread_id")),
     "typing": lambda frame: Typing(),
     "reaction.add": lambda frame: React(frame.get("message_id"), frame.get("emoji"), True),
     "reaction.remove": lambda frame: React(frame.get("message_id"), frame.get("emoji"), False),

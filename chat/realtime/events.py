@@ -93,6 +93,25 @@ def thread_updated(root: ConversationMessage) -> dict:
     return {"type": "chat.thread.updated", "conversation_id": frame["conversation_id"], "text": dumps(frame)}
 
 
+def thread_state(state, *, unread_threads: int) -> dict:
+    """
+    ``thread.state``, for the user's group: they read a thread or followed or
+    unfollowed it (``state``: chat.threads.selectors.ThreadState), on any
+    device; ``unread_threads`` is how many threads they follow have unread
+    replies now. A room socket sends it only for its own conversation.
+    """
+    frame = {
+        "type": "thread.state",
+        "conversation_id": str(state.conversation_id),
+        "root_id": str(state.root_id),
+        "following": state.following,
+        "last_read_seq": state.last_read_seq,
+        "unread_count": state.unread_count,
+        "unread_threads": unread_threads,
+    }
+    return {"type": "thread.state", "conversation_id": frame["conversation_id"], "text": dumps(frame)}
+
+
 def message_frame(message: ConversationMessage) -> str:
     """The room frame of ``message`` alone (catch-up, and a resend's acknowledgement)."""
     return _room_frame("chat.message", message_data(message))

@@ -6,14 +6,16 @@ Client profiles: one place answers "does this client want this event?".
 - ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
   deletions, reactions, thread summaries, pins, read and delivered
   positions, typing, presence), except the viewer's own typing notices (and
-  read positions ``read_position_shown`` withholds: the room session asks it).
+  read positions ``read_position_shown`` withholds: the room session asks it),
+  and the viewer's own thread states of the room's conversation.
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
   deletions, unread counts, new and changed conversations, contacts'
   presence, mentions an edit adds, the user's data export's state, and the
-  user's own blocks, mutes and notification levels (which its session also filters messages by:
+  user's own blocks, mutes, notification levels and thread states (which its
+  session also filters messages by:
   chat.realtime.session.QuietList); never
   typing or read positions, and never the viewer's own messages or presence.
 """
@@ -73,7 +75,7 @@ RICH = ClientProfile(
     "rich",
     _MESSAGES | {
         "chat.read", "chat.delivered", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned",
-        "chat.unpinned", "presence", "presence.changes", "presence.state",
+        "chat.unpinned", "presence", "presence.changes", "presence.state", "thread.state",
     },
     _not_own_typing,
 )
@@ -83,7 +85,7 @@ NOTIFICATIONS = ClientProfile(
     _MESSAGES | {
         "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
         "conversation.join_requested",
-        "chat.mention", "conversation.notifications", "export.updated",
+        "chat.mention", "conversation.notifications", "export.updated", "thread.state",
     },
     _not_own_message_or_presence,
 )

@@ -175,6 +175,11 @@ _nowhere = lambda *delivered: None  # noqa: E731 (no delivered positions noted: 
 # fetch(after, before) -> the room frames of the next page of messages after
 # ``after`` (and below ``before``), as (seq, frame text), in seq order.
 Fetch = Callable[[int, int | None], Awaitable[list[tuple[int, str]]]]
+# fetch_summaries(after, above) -> the next page of ``chat.thread.updated``
+# frames a client resuming from ``after`` is owed: those of the roots above
+# ``above`` and at or below ``after`` whose threads got replies after it, as
+# (root seq, frame text), in seq order.
+FetchSummaries = Callable[[int, int], Awaitable[list[tuple[int, str]]]]
 
 
 class RoomSession:
@@ -186,7 +191,10 @@ class RoomSession:
     their typing and presence are not sent (``block_changed`` keeps it current).
     """
 
-    __slots__ = ("profile", "viewer_id", "cursor", "presence", "shares_reads", "_send", "_fetch", "_drained", "_delivered")
+    __slots__ = (
+        "profile", "viewer_id", "cursor", "presence", "shares_reads", "_send", "_fetch", "_fetch_summaries", "_drained",
+        "_delivered",
+    )
 
     def __init__(
         self,
@@ -202,6 +210,7 @@ class RoomSession:
         clock: Callable[[], float] = time.monotonic,
         delivered_to: Callable[[int], None] | None = None,
         shares_reads: bool = True,
+        fetch_summaries: FetchSummaries | None = None,
     ):
         self.profile = profile
         self.viewer_id = viewer_id
@@ -210,6 +219,7 @@ class RoomSession:
         self.shares_reads = shares_reads  # the viewer's read_receipts: off, others' reads are not sent
         self._send = send
         self._fetch = fetch
+        self._fetch_summaries = fetch_summaries
         self._drained = drained
         self._delivered = delivered_to or _nowhere  # told each seq sent (chat.realtime.delivery_flush)
 
@@ -254,6 +264,27 @@ class RoomSession:
                 self.cursor.advance(seq)
             after = page[-1][0]
             self._delivered(after)
+
+    async def resume(self, after: int) -> None:
+        """
+        A client resuming from ``after`` (``?after=``, ``sync``): every message
+        since (``catch_up``), then the summaries of the threads rooted at or
+        before ``after`` that those messages replied in, which the client
+        holds stale (roots after it came with theirs). Summaries only to a
+        profile that takes ``chat.thread.updated``, and only when the
+        catch-up sent something.
+        """
+        await self.catch_up(after)
+        wanted = self.profile.accepts({"type": "chat.thread.updated"}, viewer_id=self.viewer_id)
+        if self._fetch_summaries is None or not wanted or self.cursor.delivered <= after:
+            return
+        above = 0
+        while page := await self._fetch_summaries(after, above):
+            for _, text in page:
+                if self._drained is not None:
+                    await self._drained()
+                await self._send(text)
+            above = page[-1][0]
 
     async def message(self, event: dict) -> None:
         """A message was saved: skip it if sent already, fill any gap before it, send it."""

@@ -341,6 +341,7 @@ class Consumer(AsyncWebsocketConsumer):
 
     chat_message_updated = chat_message_deleted = chat_read = chat_delivered = chat_typing = chat_reaction = unread = deliver
     chat_thread_updated = deliver
+    thread_state = deliver  # the user's group: room sockets keep their own conversation's (chat.sockets.rooms)
     chat_pinned = chat_unpinned = deliver
     presence = presence_changes = deliver
     # The user's blocks, mutes and notification levels (their group carries them to every socket of theirs),

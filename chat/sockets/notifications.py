@@ -1,7 +1,7 @@
 """
 The notifications socket (``ws/notifications/``): new messages of every
-conversation of the user's as ``notification`` frames, unread counts,
-presence of contacts, and ``sync``; and the consumer that refuses unknown paths (4404).
+conversation of the user's as ``notification`` frames, unread counts (of
+conversations and threads), presence of contacts, and ``sync``; and the consumer that refuses unknown paths (4404).
 """
 
 
@@ -15,6 +15,7 @@ from chat.realtime.delivery_flush import process_deliveries
 from chat.realtime.groups import conversation_group, user_group
 from chat.realtime.quiet import QuietList
 from chat.realtime.session import NotificationsSession
+from chat.threads.selectors import unread_threads
 from chat.sockets.base import (
     CLOSE_NOT_FOUND,
     CLOSE_TOO_MANY,
@@ -60,12 +61,13 @@ class NotificationsConsumer(Consumer):
         await self.open_session()
 
     async def on_sync(self, command):
-        """What changed since the client's per-conversation seqs, a page of conversations per frame."""
+        """What changed since the client's per-conversation seqs, a page of conversations per frame, and unread threads."""
         def result():
-            return sync_result_data(*changes_since(
+            changes = changes_since(
                 user=self.user, known=command.known, limit=settings.SYNC_MESSAGES_PER_CONVERSATION,
                 max_conversations=settings.SYNC_PAGE_CONVERSATIONS, max_body_chars=settings.SYNC_PAGE_BODY_CHARS,
-            ))
+            )
+            return sync_result_data(*changes, threads=unread_threads(user=self.user, limit=settings.SYNC_PAGE_THREADS))
 
         await self.send(text_data=events.dumps(await db(result)()))
 
@@ -78,7 +80,7 @@ class NotificationsConsumer(Consumer):
 
     chat_message = chat_message_updated = chat_message_deleted = unread = block_updated = conversation_muted = deliver
     conversation_join_requested = deliver
-    chat_mention = conversation_notifications = deliver
+    chat_mention = conversation_notifications = thread_state = deliver
     export_updated = deliver  # the user's data export is ready or failed
 
     async def conversation_created(self, event):

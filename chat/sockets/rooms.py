@@ -24,6 +24,8 @@ from chat.realtime.delivery_flush import process_deliveries
 from chat.realtime.groups import conversation_group, room_group, user_group
 from chat.realtime.session import RoomSession
 from chat.realtime.throttle import typing_throttle
+from chat.threads.selectors import thread_roots_replied_after
+from chat.threads.services import thread_mark_read
 from chat.sockets.base import (
     CLOSE_FORBIDDEN,
     CLOSE_TOO_MANY,
@@ -78,6 +80,7 @@ class RoomConsumer(Consumer):
             delivered=room.last_seq, send=self.send_text, fetch=self.fetch, drained=self.scope.get("send_drained"),
             hidden=opening.hidden, shares_reads=opening.user.read_receipts,
             delivered_to=partial(process_deliveries().record, str(room.id), str(user_id)),
+            fetch_summaries=self.fetch_summaries,
         )
         admission = await self.admit(watch=self.session.watched_user_ids)
         if not admission.admitted:
@@ -87,7 +90,7 @@ class RoomConsumer(Consumer):
         try:
             after = parse_qs(self.scope["query_string"].decode("latin1")).get("after")
             if after:
-                await self.session.catch_up(whole_number(after[0], name="after", from_text=True))
+                await self.session.resume(whole_number(after[0], name="after", from_text=True))
         except ApplicationError as error:
             await self.send_error(error)
         # Read with the admission: presence events since then follow this frame (they wait for connect to end).
@@ -119,6 +122,13 @@ class RoomConsumer(Consumer):
             if size >= settings.CATCH_UP_PAGE_BYTES:
                 break
         return page
+
+    async def fetch_summaries(self, after: int, above: int) -> list[tuple[int, str]]:
+        """A page (CATCH_UP_PAGE roots) of the thread summaries a client resuming from ``after`` is owed."""
+        roots = await db(thread_roots_replied_after)(
+            conversation_id=self.conversation.id, after=after, above=above, limit=settings.CATCH_UP_PAGE
+        )
+        return [(root.seq, events.thread_updated(root)["text"]) for root in roots]
 
     async def on_message_send(self, command):
         """Save and publish a message; a resent client_id is acknowledged to the sender only."""
@@ -156,13 +166,16 @@ class RoomConsumer(Consumer):
                              message_id=command.message_id, emoji=command.emoji)
 
     async def on_read(self, command):
-        """Record the caller's read position."""
+        """Record the caller's read position of the conversation, or of one of its threads."""
+        if command.thread_id is not None:
+            return await self.carry_out(thread_mark_read, conversation_id=self.conversation.id, user=self.user,
+                                        root_id=command.thread_id, seq=command.seq)
         await self.carry_out(conversation_mark_read, conversation_id=self.conversation.id,
                          user=self.user, seq=command.seq)
 
     async def on_sync(self, command):
-        """Resend everything after the client's last seq, then say where it ends."""
-        await self.session.catch_up(command.after)
+        """Resend everything after the client's last seq and the thread summaries it changed, then say where it ends."""
+        await self.session.resume(command.after)
         done = {"type": "sync.done", "last_seq": self.session.cursor.delivered}
         await self.send(text_data=events.dumps(done))
 
@@ -183,6 +196,11 @@ class RoomConsumer(Consumer):
         if self.user_id in event["removed"]:
             return await self.lose_membership()
         self.session.members_changed(event["member_ids"])
+
+    async def thread_state(self, event):
+        """The user read, followed or unfollowed a thread (their group carries it): sent if it is of this room."""
+        if event["conversation_id"] == str(self.conversation.id):
+            await self.session.event(event)
 
     async def conversation_blocked(self, event):
         """A block between this direct conversation's members was made or lifted: the session hides or shows."""

@@ -6,7 +6,10 @@ Thread endpoints (docs/protocol.md, "Threads"); replying in a thread is
     POST   /api/chat/<id>/messages/<root_id>/thread/read/ {seq}             -> thread state
     PUT    /api/chat/<id>/messages/<root_id>/thread/follow/                 -> thread state
     DELETE /api/chat/<id>/messages/<root_id>/thread/follow/                 -> thread state
-    GET    /api/chat/threads/?limit=&cursor=                                -> [thread...] (Link)
+    GET    /api/chat/threads/?unread=&limit=&cursor=                        -> [thread...] (Link)
+
+Reading a thread and following or unfollowing it tell the user's other
+sockets (``thread.state``); chat.threads.services does it.
 """
 
 from django.conf import settings
@@ -18,6 +21,7 @@ from chat.conversations.serializers import ReadInput
 from chat.threads.selectors import thread_list, thread_page
 from chat.threads.serializers import (
     ThreadItemOut,
+    ThreadListInput,
     ThreadPageOut,
     ThreadRangeInput,
     ThreadStateOut,
@@ -93,11 +97,20 @@ class ThreadFollowView(APIView):
 class ThreadListView(APIView):
     @extend_schema(
         tags=["threads"],
-        parameters=cursor_page_parameters("CHAT_THREAD_LIST_PAGE_SIZE, 20; at most CHAT_THREAD_LIST_PAGE_MAX, 100"),
-        responses={200: ThreadItemOut(many=True), **errors(401, 404)},
-        description="The threads you follow in your conversations, most recently replied to first, with unread counts.",
+        parameters=[
+            ThreadListInput,
+            *cursor_page_parameters("CHAT_THREAD_LIST_PAGE_SIZE, 20; at most CHAT_THREAD_LIST_PAGE_MAX, 100"),
+        ],
+        responses={200: ThreadItemOut(many=True), **errors(400, 401, 404)},
+        description=(
+            "The threads you follow in your conversations, most recently replied to first, with unread counts; "
+            "with `unread=true`, only those with replies you have not read."
+        ),
     )
     def get(self, request):
+        params = ThreadListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        threads = thread_list(user=request.user, unread_only=params.validated_data["unread"])
         paginator = ThreadPagination()
-        page = paginator.paginate_queryset(thread_list(user=request.user), request, self)
+        page = paginator.paginate_queryset(threads, request, self)
         return paginator.get_paginated_response([thread_list_item(thread) for thread in page])

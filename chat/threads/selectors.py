@@ -1,9 +1,11 @@
 """
 Reads of threads: a thread's root checked for its reader (``thread_root_get``),
 a page of its replies with the reader's state (``thread_page``), the user's
-followed threads with unread counts (``thread_list``), a thread's followers
-(``thread_follower_ids``, for pushes) and a member's state of a thread
-(``thread_state``).
+followed threads with unread counts (``thread_list``), those with unread
+replies for a notifications ``sync`` (``unread_threads``, ``unread_thread_count``),
+the roots whose summaries a room socket's catch-up owes (``thread_roots_replied_after``),
+a thread's followers (``thread_follower_ids``, for pushes) and a member's
+state of a thread (``thread_state``). Unread counts are chat.unread's.
 
 A thread is a root message of the main timeline and the replies that name it
 (``ConversationMessage.thread_root``); chat.threads.services writes them.
@@ -12,11 +14,12 @@ A thread is a root message of the main timeline and the replies that name it
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from chat.models import ConversationMember, ConversationMessage, ThreadMember
 from chat.rules import parse_conversation_id
+from chat.unread import thread_replies_after, thread_unread, unread_cap
 from core.errors import InvalidInput, NotFound
 from core.validation import uuid_or_none
 from useraccount.models import User
@@ -81,17 +84,6 @@ def thread_root_get(*, conversation_id, user: User, root_id) -> tuple[Conversati
     return root, root.member_id
 
 
-def _unread_replies(*, root_id, after) -> QuerySet:
-    """How many replies of the thread ``root_id`` come after seq ``after`` (both may be OuterRefs), as a subquery."""
-    return (
-        ConversationMessage.objects.filter(thread_root_id=root_id, seq__gt=after)
-        .order_by()
-        .values("thread_root_id")
-        .annotate(count=Count("id"))
-        .values("count")
-    )
-
-
 def thread_state(*, root: ConversationMessage, member_id: int, user_id: UUID) -> ThreadState:
     """
     The state of the thread of ``root`` for ``member_id`` (the membership of
@@ -100,13 +92,13 @@ def thread_state(*, root: ConversationMessage, member_id: int, user_id: UUID) ->
     """
     row = (
         ThreadMember.objects.filter(root=root, member_id=member_id)
-        .annotate(unread=Coalesce(Subquery(_unread_replies(root_id=OuterRef("root_id"), after=OuterRef("last_read_seq"))), 0))
+        .annotate(unread=thread_unread(root="root_id", read_seq="last_read_seq"))
         .values_list("following", "last_read_seq", "unread")
         .first()
     )
     if row is None:
         replies = (root.thread_summary or {}).get("reply_count", 0)
-        row = (root.created_by_id == user_id, 0, replies)
+        row = (root.created_by_id == user_id, 0, min(replies, unread_cap()))
     following, last_read_seq, unread = row
     return ThreadState(root.conversation_id, root.id, following, last_read_seq, unread)
 
@@ -134,21 +126,70 @@ def thread_page(
     return ThreadPage(root, page, thread_state(root=root, member_id=member_id, user_id=user.id))
 
 
-def thread_list(*, user: User) -> QuerySet[ThreadMember]:
+def thread_list(*, user: User, unread_only: bool = False) -> QuerySet[ThreadMember]:
     """
     The threads ``user`` follows in their conversations, most recently
     replied to first (a followed thread with no reply yet: by its root's
-    time), each with ``root`` (loaded for display) and ``unread_count``.
+    time), each with ``root`` (loaded for display) and ``unread_count``
+    (chat.unread). With ``unread_only``, only those with replies after the
+    user's read position.
     """
-    return (
-        ThreadMember.objects.filter(member__user=user, following=True)
-        .select_related("root__created_by", "root__reply_to__created_by")
-        .annotate(
-            last_activity=Coalesce(F("root__thread_last_reply_at"), F("root__created_at")),
-            unread_count=Coalesce(
-                Subquery(_unread_replies(root_id=OuterRef("root_id"), after=OuterRef("last_read_seq"))), Value(0)
-            ),
-        )
+    threads = ThreadMember.objects.filter(member__user=user, following=True)
+    if unread_only:
+        threads = threads.filter(_has_unread())
+    return threads.select_related("root__created_by", "root__reply_to__created_by", "root__forwarded_from").annotate(
+        last_activity=Coalesce(F("root__thread_last_reply_at"), F("root__created_at")),
+        unread_count=thread_unread(root="root_id", read_seq="last_read_seq"),
+    )
+
+
+def _has_unread() -> Exists:
+    """A ThreadMember's thread has replies after its read position: one probe of the index of a thread's replies."""
+    return Exists(thread_replies_after(root=OuterRef("root_id"), read_seq=OuterRef("last_read_seq")))
+
+
+def unread_thread_count(*, user: User) -> int:
+    """How many threads ``user`` follows have replies they have not read, at most CHAT_UNREAD_COUNT_MAX. One query."""
+    unread = ThreadMember.objects.filter(member__user=user, following=True).filter(_has_unread())
+    return unread.order_by().values("id")[: unread_cap()].count()
+
+
+@dataclass(frozen=True)
+class UnreadThreads:
+    """What a notifications ``sync`` says of threads: how many have unread replies, and the latest of them."""
+
+    count: int
+    threads: list[ThreadMember]
+    more: bool
+
+
+def unread_threads(*, user: User, limit: int) -> UnreadThreads:
+    """
+    The followed threads of ``user`` with unread replies: how many (capped
+    as every unread count), the ``limit`` latest replied to, and ``more``
+    when others have unread replies too. Two queries.
+    """
+    threads = list(thread_list(user=user, unread_only=True).order_by("-last_activity", "-id")[: limit + 1])
+    return UnreadThreads(unread_thread_count(user=user), threads[:limit], len(threads) > limit)
+
+
+def thread_roots_replied_after(
+    *, conversation_id: UUID, after: int, above: int = 0, limit: int
+) -> list[ConversationMessage]:
+    """
+    The roots at seq ``after`` or before (and above ``above``: the next
+    page) of the threads of a conversation with replies after ``after``, in
+    seq order, at most ``limit``: the summaries a room socket catching up
+    from ``after`` has not seen. Found from the messages after ``after``
+    (those the catch-up read), not from the whole history.
+    """
+    replied = ConversationMessage.objects.filter(
+        conversation_id=conversation_id, seq__gt=after, thread_root__isnull=False
+    ).values("thread_root_id")
+    return list(
+        ConversationMessage.objects.filter(id__in=replied, seq__lte=after, seq__gt=above)
+        .only("id", "conversation_id", "seq", "thread_summary")
+        .order_by("seq")[:limit]
     )
 
 

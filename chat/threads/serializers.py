@@ -42,7 +42,9 @@ class ThreadStateOut(serializers.Serializer):
     root_id = serializers.UUIDField(help_text="The thread's root: a message of the main timeline.")
     following = serializers.BooleanField(help_text="Followers are notified of its replies (notification frames, pushes).")
     last_read_seq = serializers.IntegerField(help_text="How far you have read the thread (a seq of the conversation).")
-    unread_count = serializers.IntegerField(help_text="Its replies after last_read_seq.")
+    unread_count = serializers.IntegerField(
+        help_text="Its replies after last_read_seq, at most CHAT_UNREAD_COUNT_MAX (at it: that many or more)."
+    )
 
 
 class ThreadItemOut(ThreadStateOut):
@@ -51,6 +53,12 @@ class ThreadItemOut(ThreadStateOut):
 
 class ThreadPageOut(ThreadItemOut):
     replies = MessageOut(many=True, help_text="A page of the thread's replies, in seq order.")
+
+
+class ThreadListInput(serializers.Serializer):
+    unread = serializers.BooleanField(
+        required=False, default=False, help_text="Only the threads with replies you have not read."
+    )
 
 
 class ThreadRangeInput(serializers.Serializer):

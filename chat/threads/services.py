@@ -4,7 +4,8 @@ the conversation like any other, sent through the one send path
 (chat.messages.send.message_send with ``thread_id``), which calls
 ``thread_root_for_reply`` and ``thread_reply_added`` inside the reply's
 transaction. Members follow and unfollow threads (``thread_follow``) and
-read them (``thread_mark_read``, never backwards).
+read them (``thread_mark_read``, never backwards); either change reaches
+every socket of theirs as ``thread.state``, once committed.
 
 Following decides who is notified of a reply (chat.audience): the root's
 author and everyone who replies follow, unless they unfollow (a new reply
@@ -18,8 +19,17 @@ from django.db import transaction
 
 from chat.messages.serializers import timestamp
 from chat.models import ConversationMember, ConversationMessage, ThreadMember
-from chat.threads.selectors import ThreadState, thread_follower_ids, thread_root_get, thread_state
+from chat.realtime import events
+from chat.realtime.groups import user_group
+from chat.threads.selectors import (
+    ThreadState,
+    thread_follower_ids,
+    thread_root_get,
+    thread_state,
+    unread_thread_count,
+)
 from core.errors import InvalidInput
+from core.outbox import Outbox, with_outbox
 from core.validation import uuid_or_none, whole_number
 from useraccount.models import User
 
@@ -96,21 +106,36 @@ def thread_reply_added(*, reply: ConversationMessage, root: ConversationMessage)
     return sorted(thread_follower_ids(root_id=root.id))
 
 
-def thread_follow(*, conversation_id, user: User, root_id, following: bool) -> ThreadState:
-    """``user`` follows (or stops following) the thread of ``root_id``: any message of the main timeline."""
+@with_outbox
+def thread_follow(*, conversation_id, user: User, root_id, following: bool, outbox: Outbox) -> ThreadState:
+    """
+    ``user`` follows (or stops following) the thread of ``root_id``: any
+    message of the main timeline. When that changes whether they follow it,
+    every socket of theirs gets ``thread.state``.
+    """
     root, member_id = thread_root_get(conversation_id=conversation_id, user=user, root_id=root_id)
-    ThreadMember.objects.bulk_create(
-        [ThreadMember(root=root, member_id=member_id, following=following)],
-        update_conflicts=True, unique_fields=["root", "member"], update_fields=["following"],
-    )
-    return thread_state(root=root, member_id=member_id, user_id=user.id)
+    with transaction.atomic():
+        row = ThreadMember.objects.filter(root=root, member_id=member_id)
+        before = row.values_list("following", flat=True).first()
+        ThreadMember.objects.bulk_create(
+            [ThreadMember(root=root, member_id=member_id, following=following)],
+            update_conflicts=True, unique_fields=["root", "member"], update_fields=["following"],
+        )
+        state = thread_state(root=root, member_id=member_id, user_id=user.id)
+        if before is None:  # no row yet: the root's author follows, nobody else does
+            before = root.created_by_id == user.id
+        if before != following:
+            _announce(state, user=user, outbox=outbox)
+    return state
 
 
-def thread_mark_read(*, conversation_id, user: User, root_id, seq) -> ThreadState:
+@with_outbox
+def thread_mark_read(*, conversation_id, user: User, root_id, seq, outbox: Outbox) -> ThreadState:
     """
     Record that ``user`` has read the thread of ``root_id`` up to ``seq``
     (capped at its newest reply); it never moves backwards. Reading a
-    thread does not follow it.
+    thread does not follow it. When it moved, every socket of theirs gets
+    ``thread.state`` (so a thread read on one device is read on all).
     """
     seq = whole_number(seq, name="seq")
     root, member_id = thread_root_get(conversation_id=conversation_id, user=user, root_id=root_id)
@@ -120,5 +145,15 @@ def thread_mark_read(*, conversation_id, user: User, root_id, seq) -> ThreadStat
             [ThreadMember(root=root, member_id=member_id, following=root.created_by_id == user.id)],
             ignore_conflicts=True,
         )
-        ThreadMember.objects.filter(root=root, member_id=member_id, last_read_seq__lt=seq).update(last_read_seq=seq)
-    return thread_state(root=root, member_id=member_id, user_id=user.id)
+        moved = ThreadMember.objects.filter(root=root, member_id=member_id, last_read_seq__lt=seq).update(
+            last_read_seq=seq
+        )
+        state = thread_state(root=root, member_id=member_id, user_id=user.id)
+        if moved:
+            _announce(state, user=user, outbox=outbox)
+    return state
+
+
+def _announce(state: ThreadState, *, user: User, outbox: Outbox) -> None:
+    """``thread.state`` to every socket of ``user``, with their count of threads with unread replies, on commit."""
+    outbox.emit(user_group(user.id), events.thread_state(state, unread_threads=unread_thread_count(user=user)))

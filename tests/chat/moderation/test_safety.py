@@ -334,9 +334,10 @@ async def test_a_mute_runs_out_on_an_open_socket(alice, bob, group):
 def test_sync_result_carries_the_mute(alice, group):
     from chat.messages.selectors import changes_since
     from chat.conversations.serializers import sync_result_data
+    from chat.threads.selectors import unread_threads
 
     conversation_mute(conversation_id=group.id, user=alice)
-    data = sync_result_data(*changes_since(user=alice, known={}, limit=5))
+    data = sync_result_data(*changes_since(user=alice, known={}, limit=5), threads=unread_threads(user=alice, limit=5))
     entry = next(item for item in data["conversations"] if item["conversation"]["id"] == str(group.id))
     assert (entry["muted"], entry["muted_until"]) == (True, None)
 

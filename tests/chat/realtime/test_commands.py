@@ -31,6 +31,7 @@ def error_code(parse, frame) -> str:
         ({"type": "message.delete", "message_id": "m"}, commands.DeleteMessage("m")),
         ({"type": "sync", "after": 0}, commands.Sync(0)),
         ({"type": "read", "seq": 12}, commands.MarkRead(12)),
+        ({"type": "read", "seq": 12, "thread_id": "t"}, commands.MarkRead(12, "t")),
         ({"type": "typing"}, commands.Typing()),
         ({"type": "ping"}, commands.Ping()),
         ({"type": "auth", "token": "t"}, commands.Authenticate("t")),

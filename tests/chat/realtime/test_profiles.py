@@ -18,12 +18,13 @@ EVENTS = {
     "own-presence": {"type": "presence", "user_id": ME},
     "unread": {"type": "unread"},
     "conversation-created": {"type": "conversation.created"},
+    "thread-state": {"type": "thread.state", "conversation_id": "c"},
 }
 
 EXPECTED = {
-    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence"},
+    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence", "thread-state"},
     "original": {"message", "own-message"},
-    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created"},
+    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created", "thread-state"},
 }
 
 

@@ -226,6 +226,12 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await _next_of(ws, "chat.reaction")
             await bobs_room.send_json_to({"type": "message.send", "body": "in a thread", "thread_id": sent["id"]})
             await _next_of(ws, "chat.thread.updated")
+            unfollowed = await _async(
+                client_for(bob).delete, f"/api/chat/{direct.id}/messages/{sent['id']}/thread/follow/"
+            )
+            assert unfollowed.status_code == 200
+            await _next_of(bobs_room, "thread.state")
+            await _next_of(feed, "thread.state")
             pinned = await _async(client_for(bob).post, f"/api/chat/{direct.id}/messages/{sent['id']}/pin/")
             assert pinned.status_code == 200
             await _next_of(ws, "chat.pinned")

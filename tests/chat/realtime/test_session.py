@@ -104,6 +104,49 @@ async def test_catch_up_sends_everything_after_and_moves_the_cursor():
     assert sent == ["m3", "m4", "m5"]
 
 
+class Summaries:
+    """Roots at ``root_seqs`` whose threads got replies since any ``after``, served a page at a time."""
+
+    def __init__(self, root_seqs, page: int = 2):
+        self.root_seqs, self.page, self.calls = sorted(root_seqs), page, []
+
+    async def fetch(self, after: int, above: int):
+        self.calls.append((after, above))
+        return [(seq, f"t{seq}") for seq in self.root_seqs if above < seq <= after][: self.page]
+
+
+def resuming_session(*, profile=profiles.RICH, delivered=0, last=8, roots=(1, 2, 4)):
+    sent: list[str] = []
+
+    async def send(text):
+        sent.append(text)
+
+    summaries = Summaries(roots)
+    session = RoomSession(
+        profile=profile, viewer_id=ME, member_ids=[ME, ANN], delivered=delivered, send=send,
+        fetch=History(last, page=10).fetch, clock=FakeClock(), fetch_summaries=summaries.fetch,
+    )
+    return session, sent, summaries
+
+
+async def test_resuming_sends_the_messages_then_the_older_roots_summaries_a_page_at_a_time():
+    session, sent, summaries = resuming_session()
+    await session.resume(5)
+    assert sent == ["m6", "m7", "m8", "t1", "t2", "t4"]
+    assert summaries.calls == [(5, 0), (5, 2), (5, 4)]
+
+
+@pytest.mark.parametrize("profile, delivered, last", [
+    (profiles.ORIGINAL, 0, 8),  # the original client takes no summaries
+    (profiles.RICH, 8, 8),  # nothing after the seq: no reply could have changed a summary
+])
+async def test_resuming_sends_no_summaries_to_a_client_that_takes_none_or_when_nothing_is_new(profile, delivered, last):
+    session, sent, summaries = resuming_session(profile=profile, delivered=delivered, last=last)
+    await session.resume(8 if delivered else 5)
+    assert [text for text in sent if text.startswith("t")] == []
+    assert summaries.calls == []
+
+
 async def test_catch_up_past_the_newest_seq_sends_nothing_and_keeps_the_cursor():
     session, sent = room_session(delivered=3, history=History(last=3))
     await session.catch_up(100)
@@ -124,8 +167,9 @@ async def test_catch_up_past_the_newest_seq_sends_nothing_and_keeps_the_cursor()
         ({"type": "chat.typing", "user_id": ANN, "text": "t"}, True, False),
         ({"type": "chat.typing", "user_id": ME, "text": "t"}, False, False),
         ({"type": "presence", "user_id": ANN, "online": True, "text": "p"}, True, False),
+        ({"type": "thread.state", "conversation_id": "c", "text": "s"}, True, False),
     ],
-    ids=["edit", "read", "delivered", "typing", "own-typing", "presence"],
+    ids=["edit", "read", "delivered", "typing", "own-typing", "presence", "thread-state"],
 )
 async def test_events_reach_the_clients_whose_profile_accepts_them(event, rich, original):
     for profile, expected in ((profiles.RICH, rich), (profiles.ORIGINAL, original)):

@@ -304,7 +304,10 @@ async def test_notifications_sync_up_to_date_has_no_conversations(alice, bob, di
     await asend_many(direct, bob, 2)
     async with notifications(alice) as ws:
         await ws.send_json_to({"type": "sync", "conversations": {str(direct.id): 2}})
-        assert await receive(ws) == {"type": "sync.result", "conversations": [], "unread_total": 2, "more": False}
+        assert await receive(ws) == {
+            "type": "sync.result", "conversations": [], "unread_total": 2, "more": False,
+            "unread_threads": 0, "threads": [], "threads_more": False,
+        }
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,7 @@ async def test_thread_replies_notify_the_followers_only(group, alice, bob, carol
             await database_sync_to_async(thread_follow)(
                 conversation_id=group.id, user=carol, root_id=root.id, following=True
             )
+            assert (await receive(carols))["type"] == "thread.state"  # her own follow, told to her sockets
             await ws.send_json_to({"type": "message.send", "body": "again", "thread_id": str(root.id)})
             assert (await receive(carols))["message"]["body"] == "again"
             assert (await receive(alices))["message"]["body"] == "again"

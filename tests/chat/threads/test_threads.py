@@ -146,7 +146,8 @@ def test_the_sender_and_the_roots_author_follow_and_the_sender_has_read_up_to_th
     assert following(root, carol) is None
     assert ThreadMember.objects.get(root=root, member__user=bob).last_read_seq == first.seq
     assert ThreadMember.objects.get(root=root, member__user=alice).last_read_seq == 0
-    assert last_read_seq(group, bob) == first.seq  # the conversation's read position moves as for any message
+    # The conversation's read position stays: it counts the main timeline, which the reply did not read.
+    assert last_read_seq(group, bob) == 0
 
 
 def test_an_author_who_unfollowed_stays_unfollowed_and_a_replier_follows_again(group, alice, bob):
@@ -362,3 +363,16 @@ def test_many_messages_in_the_main_timeline_do_not_count_as_thread_unread(client
     reply(group, bob, root)
     bulk_messages(group, bob, 20)
     assert client_for(alice).get(thread_url(root)).json()["unread_count"] == 1
+
+
+def test_the_thread_list_can_keep_to_threads_with_unread_replies(client_for, group, alice, bob, carol):
+    read, unread, unfollowed = (send(group, alice, body) for body in ("read", "unread", "unfollowed"))
+    for root in (read, unread, unfollowed):
+        last = reply(group, bob, root)
+    thread_follow(conversation_id=group.id, user=alice, root_id=unfollowed.id, following=False)
+    client = client_for(alice)
+    client.post(thread_url(read, "read/"), {"seq": last.seq}, format="json")
+    assert [t["root_id"] for t in client.get("/api/chat/threads/?unread=true").json()] == [str(unread.id)]
+    assert len(client.get("/api/chat/threads/?unread=false").json()) == 2
+    response = client.get("/api/chat/threads/?unread=maybe")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")

@@ -373,8 +373,11 @@ function notificationFrame(frame) {
     case "notification":
       if (!item) return loadConversations().catch((error) => notice(error.message));
       noteMessage(item, frame.message);
-      // The open room reads it at once, and an `unread` frame will say so.
-      if (!(room?.id === item.id && document.visibilityState === "visible")) item.unread_count += 1;
+      // The open room reads it at once, and an `unread` frame will say so. A reply in a
+      // thread counts in its thread's unread count, not the conversation's.
+      if (!frame.message.thread_id && !(room?.id === item.id && document.visibilityState === "visible")) {
+        item.unread_count += 1;
+      }
       break;
     case "unread":
       if (item) item.unread_count = frame.unread_count;
@@ -575,6 +578,7 @@ function roomFrame(frame) {
       noteRead(frame.user_id, frame.seq);
       return renderReceipts();
     case "chat.thread.updated": return threadUpdated(frame);
+    case "thread.state": return threadState(frame);
     case "chat.delivered": return noteDelivered(frame.positions);
     case "chat.typing": return showTyping(frame.user_id, frame.name);
     case "chat.pinned":
@@ -913,6 +917,13 @@ function threadUpdated(frame) {
     thread.root = {...thread.root, thread: frame.thread};
     renderThread();
   }
+}
+
+/** thread.state: this user read, followed or unfollowed a thread here or on another device. */
+function threadState(frame) {
+  if (!thread || thread.root.id !== frame.root_id) return;
+  thread.following = frame.following;
+  renderThread();
 }
 
 async function openThread(rootSeq) {
