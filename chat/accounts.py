@@ -9,13 +9,17 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 - ``block_changed``: the room sockets of the two users' direct conversation,
   if they have one, are told whether a block (either way) closes it now, so
   neither is shown the other's typing or presence while it does.
+- ``status_changed``: a user's new status goes to the conversations their
+  presence is announced in (not the direct ones a block closes), as a
+  ``user.status`` event.
 """
 
 from chat.attachments.services import attachments_delete_unsent
 from chat.conversations.groups import conversation_remove_member
 from chat.models import Conversation, ConversationMember, PushDevice, direct_conversation_key
 from chat.realtime import events
-from chat.realtime.groups import room_group
+from chat.conversations.selectors import presence_conversation_ids
+from chat.realtime.groups import conversation_group, room_group
 from core.outbox import Outbox
 from useraccount.models import User
 from useraccount.selectors import blocked_between
@@ -40,3 +44,9 @@ def block_changed(*, blocker_id, blocked_id, outbox: Outbox) -> None:
             conversation_id=conversation_id, user_ids=[blocker_id, blocked_id], closed=closed
         )
         outbox.emit(room_group(conversation_id), event)
+
+
+def status_changed(*, user: User, event: dict, outbox: Outbox) -> None:
+    """Inside the transaction that set or cleared the status: one event per conversation, after commit."""
+    for conversation_id in presence_conversation_ids(user_id=user.id):
+        outbox.emit(conversation_group(conversation_id), event)

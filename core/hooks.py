@@ -48,6 +48,11 @@ block_changed = Hook(
     "block_changed",
     "``blocker_id``, ``blocked_id``, ``outbox``: inside the transaction that made or lifted a block.",
 )
+status_changed = Hook(
+    "status_changed",
+    "``user``, ``event`` (its ``user.status`` event), ``outbox``: inside the transaction that set or cleared "
+    "the status; the receiver announces it to whoever sees the user's presence.",
+)
 server_stopping = Hook(
     "server_stopping",
     "``tasks`` (a list): the server is stopping, its applications ended; a receiver appends a coroutine to await "

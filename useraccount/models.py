@@ -52,6 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Off: the user's read positions are not shown to others, and others'
     # are not shown to them (docs/protocol.md, "Delivery and read receipts").
     read_receipts = models.BooleanField(default=True)
+    # A status others see beside the name (useraccount.status): text and an emoji, until
+    # ``status_expires_at`` (none: until cleared). An expired one is not shown; nothing deletes it.
+    status_text = models.CharField(max_length=255, blank=True, default="")
+    status_emoji = models.CharField(max_length=64, blank=True, default="")
+    status_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = CustomUserManager()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, status_api
 
 urlpatterns = [
     path("register/", api.RegisterView.as_view(), name="auth-register"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("password/reset/", api.PasswordResetView.as_view(), name="auth-password-reset"),
     path("password/reset/confirm/", api.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("me/", api.MeView.as_view(), name="auth-me"),
+    path("me/status/", status_api.StatusView.as_view(), name="auth-me-status"),
     path("me/delete/", api.AccountDeleteView.as_view(), name="auth-me-delete"),
     path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
     path("blocks/", api.BlocksView.as_view(), name="auth-blocks"),

@@ -13,6 +13,7 @@ from chat.models import (
     Conversation,
     ConversationMember,
 )
+from chat.conversations.drafts import draft_data
 from chat.conversations.roles import ROLES, role_of
 from chat.audience import ALL
 
@@ -73,6 +74,7 @@ def conversation_list_item(conversation: Conversation, online: set[str] | None =
     data["unread_count"] = getattr(conversation, "unread_count", 0)
     data.update(mute_data(getattr(conversation, "muted", False), getattr(conversation, "muted_until", None)))
     data["notification_level"] = getattr(conversation, "notification_level", None) or ALL
+    data["draft"] = draft_data(getattr(conversation, "draft", None), getattr(conversation, "draft_updated_at", None))
     return data
 
 
@@ -155,6 +157,11 @@ class MuteOut(serializers.Serializer):
     muted_until = serializers.DateTimeField(allow_null=True, help_text="When the mute ends; null: until you unmute.")
 
 
+class DraftOut(serializers.Serializer):
+    body = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
 class ConversationListItemOut(ConversationOut):
     last_message = MessageOut(allow_null=True)
     unread_count = serializers.IntegerField()
@@ -163,6 +170,7 @@ class ConversationListItemOut(ConversationOut):
     notification_level = serializers.ChoiceField(
         choices=LEVELS, help_text="Which of its messages you are told of: all, mentions (of you) or none.",
     )
+    draft = DraftOut(allow_null=True, help_text="What you were writing here and have not sent (PUT .../draft/).")
 
 
 class DateTimeAsGiven(serializers.DateTimeField):

@@ -10,6 +10,8 @@ cheaper than a serializer instance. REST's input and output serializers
 from datetime import datetime
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from chat.attachments.serializers import AttachmentOut, attachment_data
@@ -26,6 +28,20 @@ def timestamp(value: datetime | None) -> str | None:
         return None
     return value.isoformat().replace("+00:00", "Z")
 
+
+METADATA_HELP = (
+    "A JSON object for a custom message type: at most CHAT_MESSAGE_METADATA_MAX_BYTES (4096) as compact JSON "
+    "(400 `metadata_too_large`), nesting at most CHAT_MESSAGE_METADATA_MAX_DEPTH (4) (400 `invalid_metadata`)."
+)
+
+# ``?metadata.<key>=<value>`` on the history, for the OpenAPI document (a pattern of names, so shown as one).
+METADATA_FILTER = OpenApiParameter(
+    "metadata.<key>", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    description=(
+        "Only messages whose metadata has this top-level key equal to this value, as text; the key of letters, "
+        "digits, _ and -. 400 `invalid_filter`, `too_many_filters`."
+    ),
+)
 
 # How much of a replied-to message's body a reply carries.
 REPLY_EXCERPT_CHARS = 140
@@ -67,6 +83,7 @@ def message_data(message: ConversationMessage) -> dict:
         "forwarded": forwarded_data(message),
         "mentions": [] if moderated else message.mention_ids,
         "mentions_all": False if moderated else message.mentions_all,
+        "metadata": None if moderated else message.metadata,
     }
 
 
@@ -145,6 +162,9 @@ class MessageCreateInput(serializers.Serializer):
         child=serializers.UUIDField(), required=False,
         help_text="Your uploads to this conversation (POST .../attachments/), at most CHAT_MESSAGE_MAX_ATTACHMENTS (10).",
     )
+    metadata = serializers.JSONField(
+        required=False, allow_null=True, help_text=METADATA_HELP,
+    )
 
 
 class ReactionInput(serializers.Serializer):
@@ -152,7 +172,15 @@ class ReactionInput(serializers.Serializer):
 
 
 class MessageEditInput(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, help_text="Absent: unchanged.")
+    metadata = serializers.JSONField(
+        required=False, allow_null=True, help_text=f"{METADATA_HELP} Absent: unchanged; null or {{}}: none.",
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"body": ["Give body, metadata or both."]})
+        return attrs
 
 
 class MessageRangeInput(serializers.Serializer):
@@ -258,6 +286,9 @@ class MessageOut(serializers.Serializer):
         help_text="The members it mentions with `<@user-id>` markup, each once (docs/protocol.md, \"Mentions\").",
     )
     mentions_all = serializers.BooleanField(help_text="It mentions `@all`: every member of the group.")
+    metadata = serializers.JSONField(
+        allow_null=True, help_text="The sender's JSON object for a custom message type; null without one (or hidden).",
+    )
 
 
 class PinOut(serializers.Serializer):

@@ -27,11 +27,24 @@ _ROOM_ONLY = frozenset({
 _MESSAGES = frozenset({"chat.message", "chat.message.updated", "chat.message.deleted"})
 
 
+def _status_once(event: dict, viewer_id: str) -> bool:
+    """
+    A ``user.status`` comes to a user's sockets twice when it is their own
+    (their group's copy, marked ``own``, and their conversations'): one's own
+    is sent from the first, anyone else's from the second.
+    """
+    return event["own"] == (event["user_id"] == viewer_id)
+
+
 def _not_own_typing(event: dict, viewer_id: str) -> bool:
+    if event["type"] == "user.status":
+        return _status_once(event, viewer_id)
     return event["type"] != "chat.typing" or event["user_id"] != viewer_id
 
 
 def _not_own_message_or_presence(event: dict, viewer_id: str) -> bool:
+    if event["type"] == "user.status":
+        return _status_once(event, viewer_id)
     if event["type"] in ("chat.message", "chat.mention"):
         return event["sender_id"] != viewer_id
     if event["type"] == "presence":
@@ -73,7 +86,7 @@ RICH = ClientProfile(
     "rich",
     _MESSAGES | {
         "chat.read", "chat.delivered", "chat.typing", "chat.reaction", "chat.thread.updated", "chat.pinned",
-        "chat.unpinned", "presence", "presence.changes", "presence.state",
+        "chat.unpinned", "presence", "presence.changes", "presence.state", "user.status", "draft.updated",
     },
     _not_own_typing,
 )
@@ -83,7 +96,7 @@ NOTIFICATIONS = ClientProfile(
     _MESSAGES | {
         "unread", "presence", "presence.changes", "conversation.created", "conversation.updated", "conversation.muted", "block.updated",
         "conversation.join_requested",
-        "chat.mention", "conversation.notifications",
+        "chat.mention", "conversation.notifications", "user.status", "draft.updated", "scheduled.failed",
     },
     _not_own_message_or_presence,
 )

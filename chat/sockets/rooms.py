@@ -127,7 +127,7 @@ class RoomConsumer(Consumer):
             message, created = await self.carry_out(
                 message_send_from_loop, conversation_id=self.conversation.id, sender=self.user,
                 body=command.body, client_id=command.client_id, reply_to=command.reply_to,
-                attachment_ids=command.attachment_ids, thread_id=command.thread_id,
+                attachment_ids=command.attachment_ids, thread_id=command.thread_id, metadata=command.metadata,
             )
         except ApplicationError:
             raise
@@ -141,8 +141,9 @@ class RoomConsumer(Consumer):
 
     async def on_message_edit(self, command):
         """The author edits a message."""
+        changes = {name: value for name in ("body", "metadata") if (value := getattr(command, name)) is not commands.UNCHANGED}
         await self.carry_out(message_edit, conversation_id=self.conversation.id, user=self.user,
-                         message_id=command.message_id, body=command.body)
+                             message_id=command.message_id, **changes)
 
     async def on_message_delete(self, command):
         """The author deletes a message (a tombstone keeps its seq)."""
@@ -183,6 +184,11 @@ class RoomConsumer(Consumer):
         if self.user_id in event["removed"]:
             return await self.lose_membership()
         self.session.members_changed(event["member_ids"])
+
+    async def draft_updated(self, event):
+        """The user's draft changed (their group carries every conversation's): this room's only."""
+        if event["conversation_id"] == str(self.conversation.id):
+            await self.session.event(event)
 
     async def conversation_blocked(self, event):
         """A block between this direct conversation's members was made or lifted: the session hides or shows."""
