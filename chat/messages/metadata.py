@@ -27,7 +27,8 @@ import re
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
-from django.db.models.fields.json import KeyTransform, KeyTransformExact
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from core.errors import InvalidInput
 from core.validation import storable_text
@@ -101,5 +102,5 @@ def metadata_filter(wanted: dict[str, str]) -> Q:
     condition = Q()
     for key, value in wanted.items():
         # As expressions, not ``metadata__<key>``: a key named like a lookup ("contains") stays a key.
-        condition &= Q(KeyTransformExact(KeyTransform(key, "metadata"), value))
+        condition &= Q(Exact(KeyTextTransform(key, "metadata"), value))
     return condition
