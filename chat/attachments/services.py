@@ -77,9 +77,12 @@ def attachment_upload(*, conversation_id, user: User, file) -> Attachment:
 
 
 def attachments_cleanup(*, older_than) -> int:
-    """Delete uploads no message took that were made before ``older_than``; returns how many."""
+    """
+    Delete uploads no message took that were made before ``older_than``;
+    returns how many. Those a scheduled message holds are not orphans.
+    """
     deleted = 0
-    stale = Attachment.objects.filter(message__isnull=True, created_at__lt=older_than)
+    stale = Attachment.objects.filter(message__isnull=True, scheduled__isnull=True, created_at__lt=older_than)
     while True:
         with transaction.atomic():
             # Locked and read again: one a message takes meanwhile is not touched.

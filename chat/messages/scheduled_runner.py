@@ -80,7 +80,7 @@ def scheduled_send_one(*, scheduled_id, now: datetime, outbox: Outbox) -> bool:
     """
     with transaction.atomic():
         row = (
-            ScheduledMessage.objects.select_for_update(skip_locked=True).select_related("sender")
+            ScheduledMessage.objects.select_for_update(skip_locked=True, of=("self",)).select_related("sender")
             .filter(id=scheduled_id, state=ScheduledMessage.PENDING, send_at__lte=now).first()
         )
         if row is None:  # another runner has it, or sent it, or its author changed or cancelled it
