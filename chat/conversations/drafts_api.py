@@ -1,7 +1,7 @@
 """
 ``GET|PUT|DELETE /api/chat/<id>/draft/``: the caller's draft of a conversation (chat.conversations.drafts).
 
-    PUT {body} -> {body, updated_at} (a blank body deletes it: 200 null)
+    PUT {body} -> {body, updated_at}; without a draft (a blank body deletes it) {"body": "", "updated_at": null}
 """
 
 from drf_spectacular.utils import extend_schema
@@ -13,6 +13,12 @@ from chat.conversations.drafts import draft_get, draft_save
 from chat.conversations.serializers import DraftOut
 from core.schema import errors
 
+NO_DRAFT = {"body": "", "updated_at": None}
+
+
+def _answer(draft: dict | None) -> Response:
+    return Response(draft or NO_DRAFT)
+
 
 class DraftInput(serializers.Serializer):
     # The length is the service's to check (CHAT_DRAFT_MAX_LENGTH, draft_too_long).
@@ -21,29 +27,29 @@ class DraftInput(serializers.Serializer):
 
 class DraftView(APIView):
     @extend_schema(
-        tags=["conversations"], responses={200: DraftOut(allow_null=True), **errors(401, 404)},
-        description="Your draft of this conversation; null without one.",
+        tags=["conversations"], responses={200: DraftOut, **errors(401, 404)},
+        description='Your draft of this conversation; without one, `{"body": "", "updated_at": null}`.',
     )
     def get(self, request, conversation_id):
-        return Response(draft_get(conversation_id=conversation_id, user=request.user))
+        return _answer(draft_get(conversation_id=conversation_id, user=request.user))
 
     @extend_schema(
         tags=["conversations"], request=DraftInput,
-        responses={200: DraftOut(allow_null=True), **errors(400, 401, 404, 415)},
+        responses={200: DraftOut, **errors(400, 401, 404, 415)},
         description=(
             "Keep what you are writing here for your other devices: at most CHAT_DRAFT_MAX_LENGTH (4000) characters "
-            "(400 `draft_too_long`); a blank body deletes it (null). Every socket of yours gets `draft.updated`. "
+            "(400 `draft_too_long`); a blank body deletes it. Every socket of yours gets `draft.updated`. "
             "Sending a message here clears it."
         ),
     )
     def put(self, request, conversation_id):
         data = DraftInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(draft_save(conversation_id=conversation_id, user=request.user, body=data.validated_data["body"]))
+        return _answer(draft_save(conversation_id=conversation_id, user=request.user, body=data.validated_data["body"]))
 
     @extend_schema(
-        tags=["conversations"], responses={200: DraftOut(allow_null=True), **errors(401, 404)},
+        tags=["conversations"], responses={200: DraftOut, **errors(401, 404)},
         description="Delete your draft of this conversation (none: no change); your sockets get `draft.updated`.",
     )
     def delete(self, request, conversation_id):
-        return Response(draft_save(conversation_id=conversation_id, user=request.user, body=""))
+        return _answer(draft_save(conversation_id=conversation_id, user=request.user, body=""))

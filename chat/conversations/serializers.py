@@ -158,8 +158,8 @@ class MuteOut(serializers.Serializer):
 
 
 class DraftOut(serializers.Serializer):
-    body = serializers.CharField()
-    updated_at = serializers.DateTimeField()
+    body = serializers.CharField(allow_blank=True, help_text="Empty: no draft.")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="When it was saved; null without one.")
 
 
 class ConversationListItemOut(ConversationOut):
