@@ -68,8 +68,8 @@ def validate_metadata(value) -> dict | None:
     limit = settings.CHAT_MESSAGE_METADATA_MAX_BYTES
     try:
         size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8"))
-    except (TypeError, ValueError, RecursionError):
-        raise _invalid("metadata must be JSON.")
+    except (TypeError, ValueError, RecursionError) as error:
+        raise _invalid("metadata must be JSON.") from error
     if size > limit:
         raise _invalid(f"metadata is larger than {limit} bytes as JSON.", code="metadata_too_large")
     _depth(value, settings.CHAT_MESSAGE_METADATA_MAX_DEPTH)

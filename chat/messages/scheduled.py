@@ -109,7 +109,7 @@ def scheduled_create(
     *, conversation_id, user: User, body="", send_at, reply_to=None, thread_id=None, attachment_ids=None,
     metadata=None,
 ) -> ScheduledMessage:
-    """Schedule a message; NotFound unless ``user`` is a member, InvalidInput on anything a send or the bounds refuse."""
+    """Schedule a message; NotFound unless ``user`` is a member, InvalidInput on what a send or the bounds refuse."""
     conversation_id = parse_conversation_id(conversation_id)
     now = timezone.now()
     ids = attachment_ids_of(attachment_ids)

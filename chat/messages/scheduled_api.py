@@ -65,7 +65,7 @@ class ScheduledOut(serializers.Serializer):
     send_at = serializers.DateTimeField()
     reply_to = serializers.UUIDField(allow_null=True)
     thread_id = serializers.UUIDField(allow_null=True)
-    metadata = serializers.JSONField(allow_null=True)
+    metadata = serializers.DictField(allow_null=True)
     attachment_ids = serializers.ListField(child=serializers.UUIDField())
     state = serializers.ChoiceField(choices=STATES)
     failure = ScheduledFailureOut(allow_null=True, help_text="Why it was not sent at its time (state `failed`).")
@@ -84,7 +84,8 @@ STATE_PARAMETER = OpenApiParameter(
     "state", str, OpenApiParameter.QUERY, required=False, enum=STATES, description="Only those in this state.",
 )
 PAGE_PARAMETERS = [
-    STATE_PARAMETER, *cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200"),
+    STATE_PARAMETER,
+    *cursor_page_parameters("CHAT_CONVERSATION_PAGE_SIZE, 100; at most CHAT_CONVERSATION_PAGE_MAX, 200"),
 ]
 
 
@@ -117,7 +118,8 @@ class ConversationScheduledView(APIView):
         return [UserThrottle()] if self.request.method == "GET" else super().get_throttles()
 
     @extend_schema(
-        tags=["messages"], parameters=PAGE_PARAMETERS, responses={200: ScheduledOut(many=True), **errors(400, 401, 404)},
+        tags=["messages"], parameters=PAGE_PARAMETERS,
+        responses={200: ScheduledOut(many=True), **errors(400, 401, 404)},
         description="Your scheduled messages in this conversation, newest first.",
     )
     def get(self, request, conversation_id):

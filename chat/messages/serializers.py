@@ -286,7 +286,7 @@ class MessageOut(serializers.Serializer):
         help_text="The members it mentions with `<@user-id>` markup, each once (docs/protocol.md, \"Mentions\").",
     )
     mentions_all = serializers.BooleanField(help_text="It mentions `@all`: every member of the group.")
-    metadata = serializers.JSONField(
+    metadata = serializers.DictField(
         allow_null=True, help_text="The sender's JSON object for a custom message type; null without one (or hidden).",
     )
 

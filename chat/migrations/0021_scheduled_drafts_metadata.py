@@ -60,24 +60,40 @@ class Migration(migrations.Migration):
                 ('reply_to_id', models.UUIDField(blank=True, null=True)),
                 ('thread_id', models.UUIDField(blank=True, null=True)),
                 ('metadata', models.JSONField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('cancelled', 'cancelled')], default='pending', max_length=16)),
+                ('state', models.CharField(
+                    choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('cancelled', 'cancelled')],
+                    default='pending', max_length=16,
+                )),
                 ('failure_code', models.CharField(blank=True, default='', max_length=64)),
                 ('failure_detail', models.TextField(blank=True, default='')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chat.conversation')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chat.conversationmessage')),
-                ('sender', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scheduled_messages', to=settings.AUTH_USER_MODEL)),
+                ('conversation', models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chat.conversation',
+                )),
+                ('message', models.ForeignKey(
+                    blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+',
+                    to='chat.conversationmessage',
+                )),
+                ('sender', models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE, related_name='scheduled_messages',
+                    to=settings.AUTH_USER_MODEL,
+                )),
             ],
         ),
         migrations.AddField(
             model_name='attachment',
             name='scheduled',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attachments', to='chat.scheduledmessage'),
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attachments',
+                to='chat.scheduledmessage',
+            ),
         ),
         migrations.AddIndex(
             model_name='scheduledmessage',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['send_at'], name='scheduled_pending_by_time'),
+            index=models.Index(
+                condition=models.Q(('state', 'pending')), fields=['send_at'], name='scheduled_pending_by_time',
+            ),
         ),
         migrations.AddIndex(
             model_name='scheduledmessage',

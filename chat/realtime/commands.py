@@ -58,7 +58,7 @@ class EditMessage:
     rate_limit: ClassVar[str] = "message"
     message_id: object
     body: object
-    metadata: object = None  # chat.messages.services.UNCHANGED when the frame has none
+    metadata: object = UNCHANGED  # the frame has none: the edit leaves it
 
 
 @dataclass(frozen=True, slots=True)
