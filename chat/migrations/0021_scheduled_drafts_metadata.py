@@ -61,7 +61,9 @@ class Migration(migrations.Migration):
                 ('thread_id', models.UUIDField(blank=True, null=True)),
                 ('metadata', models.JSONField(blank=True, null=True)),
                 ('state', models.CharField(
-                    choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('cancelled', 'cancelled')],
+                    choices=[
+                        ('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('cancelled', 'cancelled'),
+                    ],
                     default='pending', max_length=16,
                 )),
                 ('failure_code', models.CharField(blank=True, default='', max_length=64)),
