@@ -102,13 +102,17 @@ def attachments_delete_unsent(*, user: User) -> int:
 
 
 def uploads_for_message(*, conversation_id: UUID, sender: User, ids: list[UUID]) -> list[Attachment]:
-    """The sender's uploads ``ids`` to the conversation, in order and locked; inside the message's transaction."""
+    """
+    The sender's uploads ``ids`` to the conversation, in order and locked;
+    inside the message's transaction. Those a scheduled message holds are
+    its own to send (chat.messages.scheduled_runner lets them go first).
+    """
     if not ids:
         return []
     found = {
         attachment.id: attachment
         for attachment in Attachment.objects.select_for_update().filter(
-            id__in=ids, conversation_id=conversation_id, uploaded_by=sender
+            id__in=ids, conversation_id=conversation_id, uploaded_by=sender, scheduled__isnull=True,
         )
     }
     missing = [str(attachment_id) for attachment_id in ids if attachment_id not in found]

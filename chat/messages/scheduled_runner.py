@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from chat.messages.scheduled import scheduled_failed_event
 from chat.messages.send import message_send
-from chat.models import ScheduledMessage
+from chat.models import Attachment, ScheduledMessage
 from core.errors import ApplicationError
 from core.groups import user_group
 from core.outbox import Outbox, with_outbox
@@ -90,15 +90,18 @@ def scheduled_send_one(*, scheduled_id, now: datetime, outbox: Outbox) -> bool:
                 if not row.sender.is_active or row.sender.is_deleted:
                     raise ApplicationError("The account that scheduled it is no longer active.",
                                            code="sender_inactive")
+                # Its uploads, let go of so that the send takes them (back on hold if it is refused).
+                upload_ids = [str(i) for i in row.attachments.values_list("id", flat=True)]
+                Attachment.objects.filter(scheduled=row).update(scheduled=None)
                 message, _ = message_send(
                     conversation_id=row.conversation_id, sender=row.sender, body=row.body, client_id=row.client_id,
                     reply_to=row.reply_to_id, thread_id=row.thread_id, metadata=row.metadata,
-                    attachment_ids=[str(i) for i in row.attachments.values_list("id", flat=True)] or None,
-                    clears_draft=False, outbox=outbox,
+                    attachment_ids=upload_ids or None, clears_draft=False, outbox=outbox,
                 )
         except ApplicationError as error:
             row.state, row.failure_code, row.failure_detail = ScheduledMessage.FAILED, error.code, error.detail
             row.save(update_fields=["state", "failure_code", "failure_detail", "updated_at"])
+            Attachment.objects.filter(scheduled=row).update(scheduled=None)  # unsent uploads, swept in time
             outbox.emit(user_group(row.sender_id), scheduled_failed_event(row))
             logger.info("Scheduled message %s was refused at its time: %s", row.id, error.code)
             return False

@@ -24,6 +24,7 @@ from chat.messages.scheduled import scheduled_create
 from chat.messages.scheduled_runner import scheduled_next_due, scheduled_send_due, scheduled_send_one
 from chat.models import Attachment, ConversationMessage, ScheduledMessage
 from tests.factories import AttachmentFactory, BlockFactory
+from tests.plugins.conversations import post_message
 from tests.plugins.sockets import notifications, receive, room
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -190,13 +191,15 @@ async def test_refused_at_its_time_it_fails_with_the_reason_and_the_author_is_to
     assert await database_sync_to_async(messages)(direct) == []
 
 
-def test_a_member_removed_before_the_time_is_refused_then(alice, bob, group):
-    row = schedule(group, bob, "still here?")
+def test_a_member_removed_before_the_time_is_refused_then_and_its_uploads_are_let_go(alice, bob, group):
+    upload = AttachmentFactory(conversation=group, user=bob)
+    row = schedule(group, bob, "still here?", attachment_ids=[str(upload.id)])
     conversation_remove_member(conversation_id=group.id, user=alice, member_id=bob.id)
     assert scheduled_send_due(now=soon(10)) == 0
     row.refresh_from_db()
     assert (row.state, row.failure_code) == ("failed", "not_found")
     assert all(m.kind == "system" for m in messages(group))
+    assert Attachment.objects.get(id=upload.id).scheduled_id is None, "an unsent upload again, swept in time"
 
 
 def test_uploads_are_held_for_it_then_sent_with_it(alice, direct):
@@ -214,6 +217,8 @@ def test_cancelling_lets_its_uploads_go_and_an_upload_is_held_once(client_for, a
     row = schedule(direct, alice, "", attachment_ids=[str(upload.id)])
     again = post(client_for(alice), direct, body="", send_at=soon().isoformat(), attachment_ids=[str(upload.id)])
     assert again.json()["code"] == "invalid_attachment"
+    now = post_message(client_for(alice), direct, "", attachment_ids=[str(upload.id)])
+    assert now.json()["code"] == "invalid_attachment", "a message cannot take what a scheduled one holds"
     client_for(alice).delete(f"/api/chat/scheduled/{row.id}/")
     assert attachments_cleanup(older_than=timezone.now() + timedelta(days=1)) == 1
 
