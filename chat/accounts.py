@@ -4,7 +4,7 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 
 - ``account_deleting``: the user leaves every group (a "left" system
   message; an owned group passes on as when an owner leaves), and their push
-  devices and unsent uploads go. Direct conversations stay, so the other
+  devices, scheduled messages (cancelled) and unsent uploads go. Direct conversations stay, so the other
   person keeps the history (closed: chat.rules).
 - ``block_changed``: the room sockets of the two users' direct conversation,
   if they have one, are told whether a block (either way) closes it now, so
@@ -16,7 +16,14 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 
 from chat.attachments.services import attachments_delete_unsent
 from chat.conversations.groups import conversation_remove_member
-from chat.models import Conversation, ConversationMember, PushDevice, direct_conversation_key
+from chat.models import (
+    Attachment,
+    Conversation,
+    ConversationMember,
+    PushDevice,
+    ScheduledMessage,
+    direct_conversation_key,
+)
 from chat.realtime import events
 from chat.conversations.selectors import presence_conversation_ids
 from chat.realtime.groups import conversation_group, room_group
@@ -31,6 +38,9 @@ def account_deleting(*, user: User, outbox: Outbox) -> None:
     for conversation_id in list(groups.values_list("conversation_id", flat=True)):
         conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
     PushDevice.objects.filter(user=user).delete()
+    # What they scheduled is not sent for them (and lets its uploads go, deleted next).
+    ScheduledMessage.objects.filter(sender=user, state=ScheduledMessage.PENDING).update(state=ScheduledMessage.CANCELLED)
+    Attachment.objects.filter(uploaded_by=user, scheduled__isnull=False).update(scheduled=None)
     attachments_delete_unsent(user=user)
 
 

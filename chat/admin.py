@@ -14,4 +14,5 @@ page at a time), messages, attachments and the moderation queue.
 from .attachments import admin as attachments_admin  # noqa: F401
 from .conversations import admin as conversations_admin  # noqa: F401
 from .messages import admin as messages_admin  # noqa: F401
+from .messages import scheduled_admin  # noqa: F401
 from .moderation import admin as moderation_admin  # noqa: F401

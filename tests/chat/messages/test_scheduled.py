@@ -264,3 +264,34 @@ def test_the_loop_sleeps_until_the_next_due_row_never_longer_than_the_cap():
     assert seconds_to_sleep(next_due=now + timedelta(seconds=4), now=now, cap=30) == 4
     assert seconds_to_sleep(next_due=now + timedelta(hours=1), now=now, cap=30) == 30
     assert seconds_to_sleep(next_due=now - timedelta(seconds=5), now=now, cap=30) == 0
+
+
+# --- Accounts going, and staff
+
+
+def test_a_deleted_account_s_scheduled_messages_are_cancelled_and_their_uploads_go(alice, direct):
+    from useraccount.services import user_delete
+
+    upload = AttachmentFactory(conversation=direct, user=alice)
+    row = schedule(direct, alice, "", attachment_ids=[str(upload.id)])
+    user_delete(user=alice)
+    row.refresh_from_db()
+    assert row.state == "cancelled"
+    assert not Attachment.objects.filter(id=upload.id).exists()
+    assert scheduled_send_due(now=soon(10)) == 0
+
+
+def test_a_deactivated_author_s_message_fails_at_its_time(alice, direct):
+    row = schedule(direct, alice)
+    alice.__class__.objects.filter(id=alice.id).update(is_active=False)
+    assert scheduled_send_due(now=soon(10)) == 0
+    row.refresh_from_db()
+    assert (row.state, row.failure_code) == ("failed", "sender_inactive")
+
+
+def test_staff_read_scheduled_messages_in_the_admin_and_change_nothing(admin_client, alice, direct):
+    row = schedule(direct, alice, "for the admin")
+    listing = admin_client.get("/admin/chat/scheduledmessage/")
+    assert listing.status_code == 200 and "for the admin" in listing.content.decode()
+    page = admin_client.get(f"/admin/chat/scheduledmessage/{row.id}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
