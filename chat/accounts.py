@@ -39,7 +39,8 @@ def account_deleting(*, user: User, outbox: Outbox) -> None:
         conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
     PushDevice.objects.filter(user=user).delete()
     # What they scheduled is not sent for them (and lets its uploads go, deleted next).
-    ScheduledMessage.objects.filter(sender=user, state=ScheduledMessage.PENDING).update(state=ScheduledMessage.CANCELLED)
+    pending = ScheduledMessage.objects.filter(sender=user, state=ScheduledMessage.PENDING)
+    pending.update(state=ScheduledMessage.CANCELLED)
     Attachment.objects.filter(uploaded_by=user, scheduled__isnull=False).update(scheduled=None)
     attachments_delete_unsent(user=user)
 

@@ -19,9 +19,13 @@ detail, and the author's sockets get ``scheduled.failed``. A runner that was
 down sends everything that fell due meanwhile on its first pass (late, in
 time order): nothing is skipped.
 
-``scheduled_next_due`` says when the next pending row falls due, for a loop
-to sleep until then (``manage.py send_scheduled --loop``; an in-server
-runner calls the same two functions).
+``scheduled_wait_seconds`` says how long a loop may sleep before the next
+pass: until the next pending row falls due (``scheduled_next_due``), capped
+by CHAT_SCHEDULED_MAX_SLEEP_SECONDS. ``manage.py send_scheduled --loop`` is
+such a loop; a runner inside the server is the same two calls on a thread:
+
+    while not stopping.wait(scheduled_wait_seconds()):
+        scheduled_send_due()
 
     sent = scheduled_send_due()                  # a pass; returns how many were sent
     scheduled_send_due(now=moment, batch_size=2) # a test, with its own clock
@@ -51,6 +55,23 @@ def scheduled_next_due() -> datetime | None:
         ScheduledMessage.objects.filter(state=ScheduledMessage.PENDING)
         .order_by("send_at").values_list("send_at", flat=True).first()
     )
+
+
+def seconds_to_sleep(*, next_due: datetime | None, now: datetime, cap: float) -> float:
+    """Until ``next_due`` (none: the cap), never more than ``cap``, never less than nothing."""
+    if next_due is None:
+        return cap
+    return max(0.0, min(cap, (next_due - now).total_seconds()))
+
+
+def scheduled_wait_seconds(*, now: datetime | None = None, cap: float | None = None) -> float:
+    """
+    How long a runner may sleep before its next pass: until the next pending
+    row falls due, at most ``cap`` (CHAT_SCHEDULED_MAX_SLEEP_SECONDS), so
+    that a row scheduled meanwhile is found.
+    """
+    cap = settings.CHAT_SCHEDULED_MAX_SLEEP_SECONDS if cap is None else cap
+    return seconds_to_sleep(next_due=scheduled_next_due(), now=now or timezone.now(), cap=cap)
 
 
 def scheduled_send_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:

@@ -17,16 +17,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
-from django.utils import timezone
 
-from chat.messages.scheduled_runner import scheduled_next_due, scheduled_send_due
-
-
-def seconds_to_sleep(*, next_due, now, cap: float) -> float:
-    """Until ``next_due`` (none: the cap), never more than ``cap``, never less than nothing."""
-    if next_due is None:
-        return cap
-    return max(0.0, min(cap, (next_due - now).total_seconds()))
+from chat.messages.scheduled_runner import scheduled_send_due, scheduled_wait_seconds
 
 
 class Command(BaseCommand):
@@ -50,7 +42,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             try:
                 self._pass()
-                pause = seconds_to_sleep(next_due=scheduled_next_due(), now=timezone.now(), cap=max_sleep)
+                pause = scheduled_wait_seconds(cap=max_sleep)
             except DatabaseError as error:
                 # The database is away (restarting, failing over): the next pass catches up.
                 self.stderr.write(f"The scheduled pass failed, trying again in {max_sleep} s: {error}")

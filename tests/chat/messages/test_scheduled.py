@@ -19,9 +19,14 @@ from django.utils import timezone
 from chat.attachments.services import attachments_cleanup
 from chat.conversations.drafts import draft_get, draft_save
 from chat.conversations.groups import conversation_remove_member
-from chat.management.commands.send_scheduled import seconds_to_sleep
 from chat.messages.scheduled import scheduled_create
-from chat.messages.scheduled_runner import scheduled_next_due, scheduled_send_due, scheduled_send_one
+from chat.messages.scheduled_runner import (
+    scheduled_next_due,
+    scheduled_send_due,
+    scheduled_send_one,
+    scheduled_wait_seconds,
+    seconds_to_sleep,
+)
 from chat.models import Attachment, ConversationMessage, ScheduledMessage
 from tests.factories import AttachmentFactory, BlockFactory
 from tests.plugins.conversations import post_message
@@ -264,6 +269,14 @@ def test_the_loop_sleeps_until_the_next_due_row_never_longer_than_the_cap():
     assert seconds_to_sleep(next_due=now + timedelta(seconds=4), now=now, cap=30) == 4
     assert seconds_to_sleep(next_due=now + timedelta(hours=1), now=now, cap=30) == 30
     assert seconds_to_sleep(next_due=now - timedelta(seconds=5), now=now, cap=30) == 0
+
+
+def test_a_runner_waits_for_the_next_pending_row(alice, direct, settings):
+    settings.CHAT_SCHEDULED_MAX_SLEEP_SECONDS = 600
+    assert scheduled_wait_seconds() == 600, "nothing waits: the cap"
+    row = schedule(direct, alice, minutes=5)
+    assert 290 < scheduled_wait_seconds(now=row.send_at - timedelta(minutes=5)) <= 300
+    assert scheduled_wait_seconds(now=row.send_at, cap=10) == 0
 
 
 # --- Accounts going, and staff
