@@ -3,14 +3,17 @@ The demo client's statuses and drafts (/demo/) in headless Chromium against
 a real server process: a status set with the "Status" button shows beside
 its owner's name on the other person's page, live; what one types and does
 not send shows up in the composer of the same person's second device, and
-sending it clears it. Skipped as tests/test_demo_browser.py is without
+sending it clears it; "Later" schedules what was typed. Skipped as tests/test_demo_browser.py is without
 playwright or Chromium.
 """
 
 import os
 import re
+import time
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
 
 from tests.test_demo_browser import (
     CHROMIUM,
@@ -27,6 +30,23 @@ from tests.test_demo_browser import (
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+
+@sync_to_async
+def scheduled_bodies(user_id: str) -> list[str]:
+    """The user's pending scheduled messages, once there is one (or after 5 s: none)."""
+    from chat.models import ScheduledMessage
+
+    try:
+        for _ in range(50):
+            pending = ScheduledMessage.objects.filter(sender_id=user_id, state="pending")
+            bodies = list(pending.values_list("body", flat=True))
+            if bodies:
+                return bodies
+            time.sleep(0.1)
+        return []
+    finally:
+        connection.close()  # this worker thread's own; left open, the test database could not be dropped
 
 
 async def second_device(browser, server, person: Person) -> Person:
@@ -84,6 +104,13 @@ async def test_statuses_and_drafts_through_the_demo_page(start_server):
             await expect(phone.page.locator("#feed-status")).to_have_attribute("data-state", "open")
             await expect(phone.conversation(direct).locator(".preview")).to_have_text(re.compile("Half a thought"))
             await expect(phone.conversation(direct).locator(".preview")).not_to_contain_text("Draft:")
+
+            # "Later": the text becomes a scheduled message (the runner: tests/chat/messages/test_scheduled.py).
+            await bob.page.fill("#message-input", "See you at 3")
+            bob.page.once("dialog", lambda dialog: dialog.accept("90"))
+            await bob.page.click("#send-later")
+            await expect(bob.page.locator("#message-input")).to_have_value("")
+            assert await scheduled_bodies(bob.id) == ["See you at 3"]
             assert_no_errors(alice)
             assert_no_errors(bob)
         finally:

@@ -389,6 +389,7 @@ function notificationFrame(frame) {
     case "conversation.notifications": return levelChanged(item, frame.level);
     case "draft.updated": draftChanged(item, frame.draft); break;
     case "user.status": return statusChanged(frame);
+    case "scheduled.failed": return notice(`A scheduled message was not sent: ${frame.scheduled.failure.detail}`);
     case "error": return notice(frame.detail);
   }
   if (frame.mentioned) noticeMention(item, frame.message);
@@ -867,6 +868,20 @@ function draftChanged(item, draft) {
   // Another device's draft replaces this one's text only while nobody is typing here.
   if (room?.id === item.id && document.activeElement !== input && !room.editing) input.value = draft?.body ?? "";
 }
+
+// Scheduled messages (docs/protocol.md, "Scheduled messages"): sent by the server at their time, as any message.
+$("#send-later").addEventListener("click", safely(async () => {
+  const body = input.value;
+  if (!room || room.editing || !body.trim()) return;
+  const minutes = Number(prompt("Send in how many minutes?", "60"));
+  if (!(minutes > 0)) return;
+  const sendAt = new Date(Date.now() + minutes * 60_000);
+  await apiJson(`/api/chat/${room.id}/scheduled/`, {method: "POST", body: {body, send_at: sendAt.toISOString()}});
+  clearTimeout(draftTimer);
+  input.value = "";
+  await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
+  notice(`Scheduled for ${sendAt.toLocaleTimeString()}.`);
+}));
 
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
