@@ -28,7 +28,7 @@ from django.utils import timezone
 from chat.messages.metadata import validate_metadata
 from chat.messages.send import attachment_ids_of
 from chat.messages.serializers import timestamp
-from chat.models import Attachment, ConversationMember, ScheduledMessage
+from chat.models import Attachment, ConversationMember, ConversationMessage, ScheduledMessage
 from chat.rules import parse_conversation_id, validate_body
 from core.errors import InvalidInput, NotFound
 from core.events import dumps
@@ -82,13 +82,28 @@ def _send_at(value, now: datetime) -> datetime:
     return value
 
 
+# The codes a send gives for a bad reply or thread, given now for the same.
+_REF_CODES = {"reply_to": "invalid_reply_to", "thread_id": "invalid_thread"}
+
+
 def _message_ref(value, field: str):
     if value is None:
         return None
     parsed = uuid_or_none(value)
     if parsed is None:
-        raise InvalidInput(f"{field} must be a message id.", code=f"invalid_{field}", field=field)
+        raise InvalidInput(f"{field} must be a message id.", code=_REF_CODES[field], field=field)
     return parsed
+
+
+def _check_refs(row: ScheduledMessage) -> None:
+    """The reply's and the thread's message: a live one of the conversation now (the send checks again)."""
+    for field, message_id in (("reply_to", row.reply_to_id), ("thread_id", row.thread_id)):
+        live = ConversationMessage.objects.filter(
+            id=message_id, conversation_id=row.conversation_id, deleted_at__isnull=True, moderated_at__isnull=True,
+        )
+        if message_id is not None and not live.exists():
+            raise InvalidInput(f"{field} must be a message of this conversation that is not deleted.",
+                               code=_REF_CODES[field], field=field)
 
 
 def _hold_uploads(*, row: ScheduledMessage, ids: list, user: User) -> None:
@@ -127,6 +142,7 @@ def scheduled_create(
         if ScheduledMessage.objects.filter(sender=user, state=ScheduledMessage.PENDING).count() >= limit:
             raise InvalidInput(f"You can have at most {limit} scheduled messages waiting.",
                                code="too_many_scheduled", field="send_at")
+        _check_refs(row)
         row.save()
         _hold_uploads(row=row, ids=ids, user=user)
     return row

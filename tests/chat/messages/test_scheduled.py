@@ -91,6 +91,22 @@ def test_a_user_may_have_a_bounded_number_waiting(client_for, alice, direct, gro
     assert post(client_for(alice), group, body="x", send_at=soon().isoformat()).status_code == 201
 
 
+def test_a_reply_or_thread_must_be_a_live_message_of_the_conversation(client_for, alice, direct, group):
+    from tests.plugins.conversations import send
+
+    here, elsewhere = send(direct, alice, "here"), send(group, alice, "elsewhere")
+    later = soon().isoformat()
+    ok = post(client_for(alice), direct, body="re", send_at=later, reply_to=str(here.id), thread_id=str(here.id))
+    assert ok.status_code == 201 and ok.json()["reply_to"] == str(here.id)
+    wrong = post(client_for(alice), direct, body="re", send_at=later, reply_to=str(elsewhere.id))
+    assert wrong.json()["code"] == "invalid_reply_to"
+    assert post(client_for(alice), direct, body="re", send_at=later, thread_id=str(elsewhere.id)).json()["code"] == (
+        "invalid_thread")
+    assert scheduled_send_due(now=soon(10)) == 1
+    sent = ScheduledMessage.objects.get(id=ok.json()["id"]).message
+    assert (sent.reply_to_id, sent.thread_root_id) == (here.id, here.id), "sent as the reply in the thread it was"
+
+
 def test_what_a_send_refuses_is_refused_when_scheduling(client_for, alice, carol, direct):
     assert post(client_for(alice), direct, body="  ", send_at=soon().isoformat()).json()["code"] == "empty_body"
     big = {"blob": "x" * 5000}
