@@ -5,16 +5,19 @@ Client profiles: one place answers "does this client want this event?".
 
 - ``RICH`` (``ws/chat/<id>/``): every room event (messages, edits,
   deletions, reactions, thread summaries, pins, read and delivered
-  positions, typing, presence), except the viewer's own typing notices (and
-  read positions ``read_position_shown`` withholds: the room session asks it).
+  positions, typing, presence, members' statuses), the user's own status and
+  their draft of the room's conversation, except the viewer's own typing
+  notices (and read positions ``read_position_shown`` withholds: the room
+  session asks it).
 - ``ORIGINAL`` (``ws/<id>/``): that client shows every frame it gets as a
   message, so it gets messages only (and answers to its own requests:
   errors, pong).
 - ``NOTIFICATIONS`` (``ws/notifications/``): messages others send, edits and
   deletions, unread counts, new and changed conversations, contacts'
-  presence, mentions an edit adds, and the user's own blocks, mutes and
-  notification levels (which its session also filters messages by:
-  chat.realtime.session.QuietList); never
+  presence and statuses, mentions an edit adds, and the user's own blocks,
+  mutes, notification levels (which its session also filters messages by:
+  chat.realtime.session.QuietList), status, drafts and scheduled messages
+  refused at their time; never
   typing or read positions, and never the viewer's own messages or presence.
 """
 
