@@ -46,11 +46,12 @@ def _not_own_typing(event: dict, viewer_id: str) -> bool:
 
 
 def _not_own_message_or_presence(event: dict, viewer_id: str) -> bool:
-    if event["type"] == "user.status":
-        return _status_once(event, viewer_id)
-    if event["type"] in ("chat.message", "chat.mention"):
+    kind = event["type"]
+    if kind in ("chat.message", "chat.mention"):  # first: the one asked of every message, per socket
         return event["sender_id"] != viewer_id
-    if event["type"] == "presence":
+    if kind == "user.status":
+        return _status_once(event, viewer_id)
+    if kind == "presence":
         return event["user_id"] != viewer_id
     return True
 

@@ -18,12 +18,20 @@ EVENTS = {
     "own-presence": {"type": "presence", "user_id": ME},
     "unread": {"type": "unread"},
     "conversation-created": {"type": "conversation.created"},
+    # A status comes from the conversations' groups, and one's own also from one's group, marked own.
+    "status": {"type": "user.status", "user_id": OTHER, "own": False},
+    "own-status-from-a-conversation": {"type": "user.status", "user_id": ME, "own": False},
+    "own-status-from-own-group": {"type": "user.status", "user_id": ME, "own": True},
+    "draft": {"type": "draft.updated"},
+    "scheduled-failed": {"type": "scheduled.failed"},
 }
 
 EXPECTED = {
-    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence"},
+    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence", "status",
+             "own-status-from-own-group", "draft"},
     "original": {"message", "own-message"},
-    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created"},
+    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created", "status",
+                      "own-status-from-own-group", "draft", "scheduled-failed"},
 }
 
 
