@@ -631,6 +631,29 @@ SOCKET_MAX_CONNECTIONS_PER_USER = env.int("SOCKET_MAX_CONNECTIONS_PER_USER", def
 # notice that it was not sent, before closing it with the refusal's code.
 ORIGINAL_CLIENT_REFUSAL_GRACE = env.int("ORIGINAL_CLIENT_REFUSAL_GRACE", default=3, minimum=0)
 
+# --- Scheduled messages, drafts, statuses and message metadata ---------------
+
+# Scheduled messages (chat.messages.scheduled): how far ahead one may be set
+# (days), how many one user may have waiting at once, how many the runner
+# sends per transaction, and the longest its --loop sleeps before looking
+# again (it wakes earlier for the next due row it knows of).
+CHAT_SCHEDULED_MAX_DAYS = env.int("CHAT_SCHEDULED_MAX_DAYS", default=120, minimum=1)
+CHAT_SCHEDULED_MAX_PENDING = env.int("CHAT_SCHEDULED_MAX_PENDING", default=100, minimum=1)
+CHAT_SCHEDULED_BATCH_SIZE = env.int("CHAT_SCHEDULED_BATCH_SIZE", default=100, minimum=1)
+CHAT_SCHEDULED_MAX_SLEEP_SECONDS = env.int("CHAT_SCHEDULED_MAX_SLEEP_SECONDS", default=30, minimum=1)
+# The longest draft kept per conversation and user (characters; chat.conversations.drafts).
+CHAT_DRAFT_MAX_LENGTH = env.int("CHAT_DRAFT_MAX_LENGTH", default=4000, minimum=1)
+# A user's status (useraccount.status): its text in characters, its emoji
+# (one emoji, or a :short_code:) in characters.
+USER_STATUS_TEXT_MAX_LENGTH = env.int("USER_STATUS_TEXT_MAX_LENGTH", default=100, minimum=1, maximum=255)
+USER_STATUS_EMOJI_MAX_LENGTH = env.int("USER_STATUS_EMOJI_MAX_LENGTH", default=32, minimum=1, maximum=64)
+# A message's metadata (chat.messages.metadata): its size as compact JSON in
+# bytes, how deep objects and lists may nest, and how many metadata.<key>
+# filters one history request may carry.
+CHAT_MESSAGE_METADATA_MAX_BYTES = env.int("CHAT_MESSAGE_METADATA_MAX_BYTES", default=4096, minimum=2)
+CHAT_MESSAGE_METADATA_MAX_DEPTH = env.int("CHAT_MESSAGE_METADATA_MAX_DEPTH", default=4, minimum=1)
+CHAT_MESSAGE_METADATA_MAX_FILTERS = env.int("CHAT_MESSAGE_METADATA_MAX_FILTERS", default=4, minimum=1)
+
 # --- Push notifications (chat.push; docs/push.md) ----------------------------
 
 # Web Push: the VAPID private key (the base64url of its 32 raw bytes; make a

@@ -4,20 +4,32 @@ useraccount calls (core.hooks), connected in ChatConfig.ready:
 
 - ``account_deleting``: the user leaves every group (a "left" system
   message; an owned group passes on as when an owner leaves), and their push
-  devices and unsent uploads go. Direct conversations stay, so the other
-  person keeps the history (closed: chat.rules). Their data exports go too,
-  pending, building or built (chat.exports.services.exports_delete).
+  devices, scheduled messages (cancelled) and unsent uploads go. Direct
+  conversations stay, so the other person keeps the history (closed:
+  chat.rules). Their data exports go too, pending, building or built
+  (chat.exports.services.exports_delete).
 - ``block_changed``: the room sockets of the two users' direct conversation,
   if they have one, are told whether a block (either way) closes it now, so
   neither is shown the other's typing or presence while it does.
+- ``status_changed``: a user's new status goes to the conversations their
+  presence is announced in (not the direct ones a block closes), as a
+  ``user.status`` event.
 """
 
 from chat.attachments.services import attachments_delete_unsent
 from chat.conversations.groups import conversation_remove_member
 from chat.exports.services import exports_delete
-from chat.models import Conversation, ConversationMember, PushDevice, direct_conversation_key
+from chat.models import (
+    Attachment,
+    Conversation,
+    ConversationMember,
+    PushDevice,
+    ScheduledMessage,
+    direct_conversation_key,
+)
 from chat.realtime import events
-from chat.realtime.groups import room_group
+from chat.conversations.selectors import presence_conversation_ids
+from chat.realtime.groups import conversation_group, room_group
 from core.outbox import Outbox
 from useraccount.models import User
 from useraccount.selectors import blocked_between
@@ -29,6 +41,10 @@ def account_deleting(*, user: User, outbox: Outbox) -> None:
     for conversation_id in list(groups.values_list("conversation_id", flat=True)):
         conversation_remove_member(conversation_id=conversation_id, user=user, member_id=user.id, outbox=outbox)
     PushDevice.objects.filter(user=user).delete()
+    # What they scheduled is not sent for them (and lets its uploads go, deleted next).
+    pending = ScheduledMessage.objects.filter(sender=user, state=ScheduledMessage.PENDING)
+    pending.update(state=ScheduledMessage.CANCELLED)
+    Attachment.objects.filter(uploaded_by=user, scheduled__isnull=False).update(scheduled=None)
     attachments_delete_unsent(user=user)
     exports_delete(user=user)
 
@@ -43,3 +59,9 @@ def block_changed(*, blocker_id, blocked_id, outbox: Outbox) -> None:
             conversation_id=conversation_id, user_ids=[blocker_id, blocked_id], closed=closed
         )
         outbox.emit(room_group(conversation_id), event)
+
+
+def status_changed(*, user: User, event: dict, outbox: Outbox) -> None:
+    """Inside the transaction that set or cleared the status: one event per conversation, after commit."""
+    for conversation_id in presence_conversation_ids(user_id=user.id):
+        outbox.emit(conversation_group(conversation_id), event)

@@ -14,5 +14,6 @@ page at a time), messages, attachments, the moderation queue and data exports.
 from .attachments import admin as attachments_admin  # noqa: F401
 from .conversations import admin as conversations_admin  # noqa: F401
 from .messages import admin as messages_admin  # noqa: F401
+from .messages import scheduled_admin  # noqa: F401
 from .moderation import admin as moderation_admin  # noqa: F401
 from .exports import admin as exports_admin  # noqa: F401,E402

@@ -17,6 +17,7 @@ class ChatConfig(AppConfig):
         check_request_enabled.connect(cors_request_allowed, dispatch_uid="chat.sockets.origins")
         hooks.account_deleting.connect(accounts.account_deleting)
         hooks.block_changed.connect(accounts.block_changed)
+        hooks.status_changed.connect(accounts.status_changed)
         # Delivered positions still in memory are written as the server stops (chat.realtime.delivery_flush).
         from .realtime.delivery_flush import flush_at_shutdown
 

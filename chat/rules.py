@@ -141,11 +141,16 @@ def expires_at_sql(*, sent_at: str = "%(now)s", disappearing_seconds: str) -> st
     return f"{sent_at} + {disappearing_seconds} * interval '1 second'"
 
 
-def mark_own_read(*, seq: str = "%(seq)s", source: str = "") -> str:
-    """The sender's read position moves to their message's seq (``seq``: a parameter, or a column of ``source``)."""
+def mark_own_read(*, seq: str = "%(seq)s", source: str = "", clear_draft: bool = False) -> str:
+    """
+    The sender's read position moves to their message's seq (``seq``: a
+    parameter, or a column of ``source``); with ``clear_draft`` their draft
+    of the conversation goes in the same write (chat.conversations.drafts).
+    """
     members = ConversationMember._meta.db_table
+    draft = ", draft = '', draft_updated_at = NULL" if clear_draft else ""
     return (
-        f"UPDATE {members} SET last_read_seq = {seq} {source} "
+        f"UPDATE {members} SET last_read_seq = {seq}{draft} {source} "
         f"WHERE {members}.conversation_id = %(conversation)s AND {members}.user_id = %(sender)s"
     )
 
@@ -226,11 +231,11 @@ def _why(params: dict) -> Exception | None:
         return refusal(cursor.fetchone())
 
 
-def mark_own_read_now(*, conversation_id: UUID, sender: User, seq: int) -> None:
-    """Inside the message's transaction: its sender has read up to it."""
+def mark_own_read_now(*, conversation_id: UUID, sender: User, seq: int, clear_draft: bool = False) -> None:
+    """Inside the message's transaction: its sender has read up to it (and, with ``clear_draft``, sent their draft)."""
     params = {**rule_params(conversation_id=conversation_id, sender_id=sender.id), "seq": seq}
     with connection.cursor() as cursor:
-        cursor.execute(mark_own_read(), params)
+        cursor.execute(mark_own_read(clear_draft=clear_draft), params)
 
 
 # --- Input

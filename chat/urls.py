@@ -2,8 +2,10 @@ from django.urls import path
 
 from .attachments import api as attachments
 from .conversations import api as conversations
+from .conversations import drafts_api
 from .invites import api as invites
 from .messages import api as messages
+from .messages import scheduled_api
 from .receipts import api as receipts
 from .search import api as search
 from .threads import api as threads
@@ -18,6 +20,8 @@ urlpatterns = [
     path("invites/<str:token>/join/", invites.InviteJoinView.as_view(), name="chat-invite-join"),
     path("threads/", threads.ThreadListView.as_view(), name="chat-threads"),
     path("mentions/", messages.MentionListView.as_view(), name="chat-mentions"),
+    path("scheduled/", scheduled_api.ScheduledListView.as_view(), name="chat-scheduled-list"),
+    path("scheduled/<str:scheduled_id>/", scheduled_api.ScheduledDetailView.as_view(), name="chat-scheduled"),
     path("<str:conversation_id>/", conversations.ConversationDetailView.as_view(), name="chat-detail"),
     path("<str:conversation_id>/messages/", messages.MessageListView.as_view(), name="chat-messages"),
     path(
@@ -68,6 +72,9 @@ urlpatterns = [
     ),
     path("<str:conversation_id>/receipts/", receipts.MemberReceiptsView.as_view(), name="chat-receipts"),
     path("<str:conversation_id>/read/", conversations.ReadView.as_view(), name="chat-read"),
+    path("<str:conversation_id>/draft/", drafts_api.DraftView.as_view(), name="chat-draft"),
+    path("<str:conversation_id>/scheduled/", scheduled_api.ConversationScheduledView.as_view(),
+         name="chat-conversation-scheduled"),
     path("<str:conversation_id>/mute/", conversations.MuteView.as_view(), name="chat-mute"),
     path(
         "<str:conversation_id>/notifications/", conversations.NotificationLevelView.as_view(),

@@ -58,6 +58,11 @@ server_started = Hook(
     "``tasks`` (a list): the server is serving; a receiver appends a coroutine to run for the server's life "
     "(timed work in the embedded configuration, core.timed), cancelled as the server stops.",
 )
+status_changed = Hook(
+    "status_changed",
+    "``user``, ``event`` (its ``user.status`` event), ``outbox``: inside the transaction that set or cleared "
+    "the status; the receiver announces it to whoever sees the user's presence.",
+)
 server_stopping = Hook(
     "server_stopping",
     "``tasks`` (a list): the server is stopping, its applications ended; a receiver appends a coroutine to await "

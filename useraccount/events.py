@@ -21,3 +21,13 @@ def block_updated(*, user_id, blocked: bool) -> dict:
 def read_receipts_changed(*, user_id, enabled: bool) -> dict:
     """For the user's group: they turned read receipts on or off; their room sockets show others' reads or not."""
     return {"type": "read_receipts.changed", "user_id": str(user_id), "enabled": enabled}
+
+
+def user_status(*, user_id, status: dict | None) -> dict:
+    """
+    ``user.status``: the user's status as it is now (None: none). For the
+    groups of their conversations and, marked ``own``, for their own group:
+    sessions send others' from the first and one's own from the second.
+    """
+    frame = {"type": "user.status", "user_id": str(user_id), "status": status}
+    return {"type": "user.status", "user_id": str(user_id), "own": False, "text": dumps(frame)}

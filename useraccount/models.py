@@ -59,6 +59,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # sign in), authenticates with its API keys; shown as ``is_bot`` wherever
     # it is a message's sender (docs/integrations.md).
     is_bot = models.BooleanField(default=False)
+    # A status others see beside the name (useraccount.status): text and an emoji, until
+    # ``status_expires_at`` (none: until cleared). An expired one is not shown; nothing deletes it.
+    status_text = models.CharField(max_length=255, blank=True, default="")
+    status_emoji = models.CharField(max_length=64, blank=True, default="")
+    status_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = CustomUserManager()
 

@@ -15,6 +15,7 @@ from core.public_urls import absolute_url
 
 from .models import User
 from .sessions import device_label
+from .status import status_data
 
 
 def avatar_url(user: User) -> str:
@@ -27,6 +28,11 @@ def user_public(user: User) -> dict:
     if user.deleted_at is not None:
         # Only on deleted accounts: every other user's shape is as it always was.
         data["deleted"] = True
+    elif user.status_text or user.status_emoji:
+        # Only while a status holds (useraccount.status), read off the row: no query.
+        status = status_data(user)
+        if status is not None:
+            data["status"] = status
     if user.is_bot:
         # Only on bots, as ``deleted``: a bot's messages are marked wherever their sender is shown.
         data["is_bot"] = True
@@ -41,6 +47,7 @@ def user_private(user: User) -> dict:
         "name": user.display_name,
         "avatar_url": avatar_url(user),
         "read_receipts": user.read_receipts,
+        "status": status_data(user),
     }
 
 
@@ -118,6 +125,21 @@ class ProfileInput(serializers.Serializer):
 # --- Documented shapes (OpenAPI): what user_public / user_private and the views return.
 
 
+class StatusOut(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, help_text="At most USER_STATUS_TEXT_MAX_LENGTH (100) characters.")
+    emoji = serializers.CharField(allow_blank=True, help_text="One emoji, or a `:short_code:`; may be empty.")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When it stops showing; null: until cleared.")
+
+
+class StatusInput(serializers.Serializer):
+    # Lengths and shapes are the service's to check (useraccount.status), with their codes.
+    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+    emoji = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="In the future, within a year; null: until cleared.",
+    )
+
+
 class UserPublicOut(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField(help_text="Their name, or `User <8 hex digits of the id>` without one.")
@@ -135,6 +157,7 @@ class UserPublicOut(serializers.Serializer):
         help_text="Only on a bot account, and then true: a message whose `created_by` has it was sent by a bot "
         "(docs/integrations.md).",
     )
+    status = StatusOut(required=False, help_text="Only while the user has a status that has not expired.")
 
 
 class UserPrivateOut(serializers.Serializer):
@@ -146,6 +169,7 @@ class UserPrivateOut(serializers.Serializer):
     read_receipts = serializers.BooleanField(
         help_text="Whether you share read receipts (and see others'); delivered receipts are always shared.",
     )
+    status = StatusOut(allow_null=True, help_text="Your status while it holds (PUT /api/auth/me/status/).")
 
 
 class SessionOut(serializers.Serializer):

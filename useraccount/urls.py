@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, session_api
+from . import api, session_api, status_api
 
 urlpatterns = [
     path("register/", api.RegisterView.as_view(), name="auth-register"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="auth-me"),
     path("sessions/", session_api.SessionsView.as_view(), name="auth-sessions"),
     path("sessions/<str:session_id>/", session_api.SessionView.as_view(), name="auth-session"),
+    path("me/status/", status_api.StatusView.as_view(), name="auth-me-status"),
     path("me/delete/", api.AccountDeleteView.as_view(), name="auth-me-delete"),
     path("users/", api.UserSearchView.as_view(), name="auth-user-search"),
     path("blocks/", api.BlocksView.as_view(), name="auth-blocks"),

@@ -77,9 +77,12 @@ def attachment_upload(*, conversation_id, user: User, file) -> Attachment:
 
 
 def attachments_cleanup(*, older_than) -> int:
-    """Delete uploads no message took that were made before ``older_than``; returns how many."""
+    """
+    Delete uploads no message took that were made before ``older_than``;
+    returns how many. Those a scheduled message holds are not orphans.
+    """
     deleted = 0
-    stale = Attachment.objects.filter(message__isnull=True, created_at__lt=older_than)
+    stale = Attachment.objects.filter(message__isnull=True, scheduled__isnull=True, created_at__lt=older_than)
     while True:
         with transaction.atomic():
             # Locked and read again: one a message takes meanwhile is not touched.
@@ -99,13 +102,17 @@ def attachments_delete_unsent(*, user: User) -> int:
 
 
 def uploads_for_message(*, conversation_id: UUID, sender: User, ids: list[UUID]) -> list[Attachment]:
-    """The sender's uploads ``ids`` to the conversation, in order and locked; inside the message's transaction."""
+    """
+    The sender's uploads ``ids`` to the conversation, in order and locked;
+    inside the message's transaction. Those a scheduled message holds are
+    its own to send (chat.messages.scheduled_runner lets them go first).
+    """
     if not ids:
         return []
     found = {
         attachment.id: attachment
         for attachment in Attachment.objects.select_for_update().filter(
-            id__in=ids, conversation_id=conversation_id, uploaded_by=sender
+            id__in=ids, conversation_id=conversation_id, uploaded_by=sender, scheduled__isnull=True,
         )
     }
     missing = [str(attachment_id) for attachment_id in ids if attachment_id not in found]

@@ -61,8 +61,9 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
     The user's conversations, latest activity first, members prefetched, each
     with the user's ``unread_count`` (chat.unread: main-timeline messages after
     their read position, capped), their mute (``muted``, ``muted_until``), their
-    ``notification_level``, and ``closed_by_block``: a direct conversation
-    whose other member blocks them or is blocked by them.
+    ``notification_level``, their ``draft`` (and ``draft_updated_at``), and
+    ``closed_by_block``: a direct conversation whose other member blocks them
+    or is blocked by them.
     """
     mine = ConversationMember.objects.filter(conversation=OuterRef("pk"), user=user)
     # A user never blocks themselves, so a block of the user's naming a member is one with the other member.
@@ -78,6 +79,8 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
             muted=Subquery(mine.values("muted")[:1]),
             muted_until=Subquery(mine.values("muted_until")[:1]),
             notification_level=Subquery(mine.values("notification_level")[:1]),
+            draft=Subquery(mine.values("draft")[:1]),
+            draft_updated_at=Subquery(mine.values("draft_updated_at")[:1]),
             closed_by_block=Case(
                 When(direct_key__isnull=False, then=Exists(block_with_a_member)),
                 default=Value(False), output_field=BooleanField(),

@@ -13,6 +13,7 @@ from chat.models import (
     Conversation,
     ConversationMember,
 )
+from chat.conversations.drafts import draft_data
 from chat.conversations.roles import ROLES, role_of
 from chat.audience import ALL
 
@@ -75,6 +76,7 @@ def conversation_list_item(conversation: Conversation, online: set[str] | None =
     data["unread_count"] = getattr(conversation, "unread_count", 0)
     data.update(mute_data(getattr(conversation, "muted", False), getattr(conversation, "muted_until", None)))
     data["notification_level"] = getattr(conversation, "notification_level", None) or ALL
+    data["draft"] = draft_data(getattr(conversation, "draft", None), getattr(conversation, "draft_updated_at", None))
     return data
 
 
@@ -169,6 +171,11 @@ UNREAD_HELP = (
 )
 
 
+class DraftOut(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, help_text="Empty: no draft.")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="When it was saved; null without one.")
+
+
 class ConversationListItemOut(ConversationOut):
     last_message = MessageOut(allow_null=True)
     unread_count = serializers.IntegerField(help_text=UNREAD_HELP)
@@ -177,6 +184,7 @@ class ConversationListItemOut(ConversationOut):
     notification_level = serializers.ChoiceField(
         choices=LEVELS, help_text="Which of its messages you are told of: all, mentions (of you) or none.",
     )
+    draft = DraftOut(allow_null=True, help_text="What you were writing here and have not sent (PUT .../draft/).")
 
 
 class DateTimeAsGiven(serializers.DateTimeField):

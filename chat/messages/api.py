@@ -24,11 +24,13 @@ from rest_framework.views import APIView
 
 from chat.conversations.api import members_conversation
 from chat.messages.forward import message_forward
+from chat.messages.metadata import metadata_filters
 from chat.messages.pins import message_pin, message_unpin
 from chat.messages.reactions import reaction_add, reaction_remove
 from chat.messages.selectors import mention_list, message_list, pinned_messages
 from chat.messages.send import message_send
 from chat.messages.serializers import (
+    METADATA_FILTER,
     ForwardInput,
     ForwardOut,
     MessageCreateInput,
@@ -40,7 +42,7 @@ from chat.messages.serializers import (
     message_data,
     timestamp,
 )
-from chat.messages.services import message_delete, message_edit
+from chat.messages.services import UNCHANGED, message_delete, message_edit
 from chat.search.api import search_response
 from chat.search.serializers import SearchInput
 from core.errors import InvalidInput
@@ -64,10 +66,12 @@ class MessageListView(APIView):
         return super().get_throttles()
 
     @extend_schema(
-        tags=["messages"], parameters=[MessageRangeInput, SearchInput.optional(), LINK_HEADER],
+        tags=["messages"], parameters=[MessageRangeInput, SearchInput.optional(), METADATA_FILTER, LINK_HEADER],
         responses={200: MessageOut(many=True), **errors(400, 401, 404)},
         description=(
-            "Messages in seq order: the latest `limit`, those `before` a seq, or those `after` one. "
+            "Messages in seq order: the latest `limit`, those `before` a seq, or those `after` one; with "
+            "`metadata.<key>=<value>` (at most CHAT_MESSAGE_METADATA_MAX_FILTERS, 4) only those whose metadata has "
+            "each key equal to the value as text (docs/protocol.md, \"Message metadata\"). "
             "With `q`: the messages that match it, best first, paged by `cursor` (as /api/chat/search/)."
         ),
     )
@@ -79,7 +83,9 @@ class MessageListView(APIView):
             return search_response(request, conversation)
         params = MessageRangeInput(data=request.query_params)
         params.is_valid(raise_exception=True)
-        messages = message_list(conversation=conversation, **params.validated_data)
+        messages = message_list(
+            conversation=conversation, metadata=metadata_filters(request.query_params), **params.validated_data
+        )
         return Response([message_data(m) for m in messages])
 
     @extend_schema(
@@ -102,6 +108,7 @@ class MessageListView(APIView):
             reply_to=data.validated_data.get("reply_to"),
             attachment_ids=data.validated_data.get("attachment_ids"),
             thread_id=data.validated_data.get("thread_id"),
+            metadata=data.validated_data.get("metadata"),
         )
         return Response(
             message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -112,7 +119,7 @@ class MessageDetailView(APIView):
     @extend_schema(
         tags=["messages"], request=MessageEditInput, responses={200: MessageOut, **errors(400, 401, 403, 404, 415)},
         description=(
-            "Edit your message. 403 `forbidden` for someone else's; in a direct conversation, `blocked` or "
+            "Edit your message's body and/or metadata (absent: unchanged). 403 `forbidden` for someone else's; in a direct conversation, `blocked` or "
             "`recipient_deleted` as for sending."
         ),
     )
@@ -121,7 +128,7 @@ class MessageDetailView(APIView):
         data.is_valid(raise_exception=True)
         message = message_edit(
             conversation_id=conversation_id, user=request.user, message_id=message_id,
-            body=data.validated_data["body"],
+            body=data.validated_data.get("body", UNCHANGED), metadata=data.validated_data.get("metadata", UNCHANGED),
         )
         return Response(message_data(message))
 

@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from chat.conversations.selectors import conversation_list
+from chat.messages.metadata import metadata_filter
 from chat.models import (
     Conversation,
     ConversationMessage,
@@ -38,16 +39,20 @@ def pinned_messages(*, conversation: Conversation) -> QuerySet[ConversationMessa
 
 
 def message_list(
-    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50
+    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50,
+    metadata: dict[str, str] | None = None,
 ) -> list[ConversationMessage]:
     """
-    Up to ``limit`` messages in seq order.
+    Up to ``limit`` messages in seq order (with ``metadata``, those whose
+    metadata has each key equal to its value: chat.messages.metadata).
 
     With ``after``: the oldest ones after it (and below ``before``, if given):
     catching up. Otherwise the newest ones below ``before`` (or the newest of
     all): scrolling back.
     """
     messages = ConversationMessage.objects.for_display().filter(conversation=conversation)
+    if metadata:
+        messages = messages.filter(metadata_filter(metadata))
     if after is not None:
         messages = messages.filter(seq__gt=after)
     if before is not None:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from chat.attachments.serializers import attachment_summary
 from chat.attachments.services import attach_shared, attach_uploads, attachments_shared, uploads_for_message
 from chat.messages.mentions import may_mention, mentions_for, mentions_store
+from chat.messages.metadata import validate_metadata
 from chat.models import ConversationMessage
 from chat.previews.services import preview_request
 from chat.push.queue import push_enabled, push_enqueue
@@ -68,7 +69,8 @@ CLIENT_ID_CONSTRAINT = "unique_message_client_id"
 @with_outbox
 def message_send(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    thread_id=None, forward_of: ConversationMessage | None = None, outbox: Outbox,
+    thread_id=None, forward_of: ConversationMessage | None = None, metadata=None, clears_draft: bool = True,
+    outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     Validate, save and announce a message. Returns ``(message, created)``.
@@ -86,15 +88,19 @@ def message_send(
     main timeline), and the room also gets ``chat.thread.updated``. ``forward_of`` makes the message a
     forwarded copy of that one (chat.messages.forward, which checked it and
     holds its row's lock): it says whose it was and when, and shares its
-    files through new attachment rows of this conversation.
+    files through new attachment rows of this conversation. ``metadata``: a
+    JSON object (chat.messages.metadata). The sender's draft of the
+    conversation is cleared with their read position unless ``clears_draft``
+    is off (a scheduled message, written earlier, leaves today's draft be).
     """
     conversation_id = parse_conversation_id(conversation_id)
-    attachment_ids = _attachment_ids(attachment_ids)
+    attachment_ids = attachment_ids_of(attachment_ids)
     shares_files = forward_of is not None and bool(forward_of.attachment_summary)
     body = validate_body(body, may_be_empty=bool(attachment_ids) or shares_files)
     client_id = validate_client_id(client_id)
     reply_to_id = _reply_to_id(reply_to)
     thread_id = thread_ref(thread_id)
+    metadata = validate_metadata(metadata)
     # A resend is found by the unique constraint below, not by a lookup
     # first: retries are rare and the lookup would cost every message a query.
     # The reply and the attachments are checked after the insert for the
@@ -123,6 +129,7 @@ def message_send(
                 **_forwarded_origin(forward_of),
                 mention_ids=list(mentions.user_ids),
                 mentions_all=mentions.all,
+                metadata=metadata,
             )
             if mentions:
                 mentions_store(message, mentions, created=True)
@@ -133,7 +140,7 @@ def message_send(
                 attach_shared(message=message, shared=uploads)
             follower_ids = thread_reply_added(reply=message, root=root) if root else None
             if root is None:  # a reply moves its sender's read position of the thread instead (chat.unread)
-                mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq)
+                mark_own_read_now(conversation_id=conversation_id, sender=sender, seq=seq, clear_draft=clears_draft)
             announce_new_message(message, outbox=outbox, follower_ids=follower_ids)
             if root:
                 outbox.emit(room_group(conversation_id), events.thread_updated(root))
@@ -170,20 +177,21 @@ def announce_new_message(
 
 async def message_send_from_loop(
     *, conversation_id, sender: User, body, client_id: str | None = "", reply_to=None, attachment_ids=None,
-    thread_id=None, outbox: Outbox,
+    thread_id=None, metadata=None, outbox: Outbox,
 ) -> tuple[ConversationMessage, bool]:
     """
     ``message_send`` for a socket: a plain text message in one statement from
     the event loop on PostgreSQL (DATABASE_LOOP_QUERIES), anything else (a
-    reply, attachments, mention markup) on a database thread. Same answers,
-    same errors, same events in ``outbox``.
+    reply, attachments, mention markup, metadata) on a database thread. Same
+    answers, same errors, same events in ``outbox``.
     """
     if not (
         loop_queries() and reply_to is None and not attachment_ids and thread_id is None and not _has_markup(body)
+        and metadata is None
     ):
         return await db(message_send)(
             conversation_id=conversation_id, sender=sender, body=body, client_id=client_id, reply_to=reply_to,
-            attachment_ids=attachment_ids, thread_id=thread_id, outbox=outbox,
+            attachment_ids=attachment_ids, thread_id=thread_id, metadata=metadata, outbox=outbox,
         )
     import psycopg
 
@@ -249,7 +257,7 @@ inserted AS (
     FROM bumped
     RETURNING seq, sent_to_id, expires_at
 ),
-marked AS ({mark_own_read(seq="inserted.seq", source="FROM inserted")})
+marked AS ({mark_own_read(seq="inserted.seq", source="FROM inserted", clear_draft=True)})
 SELECT seq, sent_to_id, expires_at FROM inserted
 """
 
@@ -271,7 +279,7 @@ def _forwarded_origin(source: ConversationMessage | None) -> dict:
     return {"forwarded_from": source.created_by, "forwarded_created_at": source.created_at}
 
 
-def _attachment_ids(value) -> list[UUID]:
+def attachment_ids_of(value) -> list[UUID]:
     """The ids a message is to carry, in order, each once; InvalidInput on anything else."""
     if value is None:
         return []

@@ -10,6 +10,8 @@ cheaper than a serializer instance. REST's input and output serializers
 from datetime import datetime
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from chat.attachments.serializers import AttachmentOut, attachment_data
@@ -26,6 +28,20 @@ def timestamp(value: datetime | None) -> str | None:
         return None
     return value.isoformat().replace("+00:00", "Z")
 
+
+METADATA_HELP = (
+    "A JSON object for a custom message type: at most CHAT_MESSAGE_METADATA_MAX_BYTES (4096) as compact JSON "
+    "(400 `metadata_too_large`), nesting at most CHAT_MESSAGE_METADATA_MAX_DEPTH (4) (400 `invalid_metadata`)."
+)
+
+# ``?metadata.<key>=<value>`` on the history, for the OpenAPI document (a pattern of names, so shown as one).
+METADATA_FILTER = OpenApiParameter(
+    "metadata.<key>", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    description=(
+        "Only messages whose metadata has this top-level key equal to this value, as text; the key of letters, "
+        "digits, _ and -. 400 `invalid_filter`, `too_many_filters`."
+    ),
+)
 
 # How much of a replied-to message's body a reply carries.
 REPLY_EXCERPT_CHARS = 140
@@ -69,6 +85,7 @@ def message_data(message: ConversationMessage) -> dict:
         "mentions": [] if moderated else message.mention_ids,
         "mentions_all": False if moderated else message.mentions_all,
         "preview": None if moderated else message.preview,
+        "metadata": None if moderated else message.metadata,
     }
 
 
@@ -147,6 +164,9 @@ class MessageCreateInput(serializers.Serializer):
         child=serializers.UUIDField(), required=False,
         help_text="Your uploads to this conversation (POST .../attachments/), at most CHAT_MESSAGE_MAX_ATTACHMENTS (10).",
     )
+    metadata = serializers.JSONField(
+        required=False, allow_null=True, help_text=METADATA_HELP,
+    )
 
 
 class ReactionInput(serializers.Serializer):
@@ -154,7 +174,15 @@ class ReactionInput(serializers.Serializer):
 
 
 class MessageEditInput(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, help_text="Absent: unchanged.")
+    metadata = serializers.JSONField(
+        required=False, allow_null=True, help_text=f"{METADATA_HELP} Absent: unchanged; null or {{}}: none.",
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"body": ["Give body, metadata or both."]})
+        return attrs
 
 
 class MessageRangeInput(serializers.Serializer):
@@ -281,6 +309,9 @@ class MessageOut(serializers.Serializer):
             "The link preview of the first http(s) URL in the body, once the server fetched it (CHAT_LINK_PREVIEWS; "
             "announced with `chat.message.updated`); null before, without one, and on tombstones."
         ),
+    )
+    metadata = serializers.DictField(
+        allow_null=True, help_text="The sender's JSON object for a custom message type; null without one (or hidden).",
     )
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from chat.attachments.services import attachments_delete
 from chat.conversations.roles import Action, member_may
 from chat.messages.mentions import mentions_for, mentions_store
+from chat.messages.metadata import validate_metadata
 from chat.models import (
     Attachment,
     ConversationMember,
@@ -71,14 +72,24 @@ def _own_message(*, conversation_id, user: User, message_id) -> ConversationMess
     return message
 
 
+# ``message_edit``'s ``body`` or ``metadata`` when the edit leaves it as it is.
+UNCHANGED = object()
+
+
 @with_outbox
-def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbox) -> ConversationMessage:
+def message_edit(
+    *, conversation_id, user: User, message_id, body=UNCHANGED, metadata=UNCHANGED, outbox: Outbox
+) -> ConversationMessage:
     """
-    The author replaces a message's body; members get ``chat.message.updated``.
+    The author replaces a message's body and/or its metadata (null or {}:
+    none; chat.messages.metadata); members get ``chat.message.updated``.
     Its mentions are parsed again: those no longer mentioned are dropped,
     those newly mentioned are told (``chat.mention``, and a push).
     """
-    body = validate_body(body, may_be_empty=True)
+    if body is not UNCHANGED:
+        body = validate_body(body, may_be_empty=True)
+    if metadata is not UNCHANGED:
+        metadata = validate_metadata(metadata)
     with transaction.atomic():
         message = _own_message(conversation_id=conversation_id, user=user, message_id=message_id)
         if message.is_deleted:
@@ -88,10 +99,12 @@ def message_edit(*, conversation_id, user: User, message_id, body, outbox: Outbo
         if message.kind != ConversationMessage.TEXT:
             raise Forbidden("A system message cannot be changed.")
         refuse_unless_open(conversation_id=message.conversation_id, user=user)
-        body = validate_body(body, may_be_empty=bool(message.attachment_summary))
-        if message.body == body:
+        body = message.body if body is UNCHANGED else validate_body(body, may_be_empty=bool(message.attachment_summary))
+        metadata = message.metadata if metadata is UNCHANGED else metadata
+        if message.body == body and message.metadata == metadata:
             return message
-        fields = ["body", "edited_at"]
+        fields = ["body", "metadata", "edited_at"]
+        message.metadata = metadata
         url_changed = first_url(message.body) != first_url(body)
         if url_changed:  # the old preview goes; the new URL's is fetched (chat.previews)
             message.preview = None
@@ -179,13 +192,13 @@ def messages_tombstone(messages: list[ConversationMessage], *, expired: bool = F
     ended = {"expires_at": now} if expired else {}
     ConversationMessage.objects.filter(id__in=ids).update(
         body="", deleted_at=now, reaction_summary=[], attachment_summary=[], mention_ids=[], mentions_all=False,
-        preview=None, **ended,
+        preview=None, metadata=None, **ended,
     )
     system = []
     for message in messages:
         message.body, message.deleted_at, message.expires_at = "", now, now if expired else message.expires_at
         message.reaction_summary, message.attachment_summary = [], []
-        message.mention_ids, message.mentions_all, message.preview = [], False, None
+        message.mention_ids, message.mentions_all, message.preview, message.metadata = [], False, None, None
         if message.kind == ConversationMessage.SYSTEM and message.system:
             # Who was added, the new title...: content like any other.
             message.system = {"action": message.system.get("action"), "user_ids": []}

@@ -118,6 +118,10 @@ class ConversationMember(models.Model):
     NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE = "all", "mentions", "none"
     NOTIFICATION_LEVELS = [(NOTIFY_ALL, "all messages"), (NOTIFY_MENTIONS, "mentions only"), (NOTIFY_NONE, "nothing")]
     notification_level = models.CharField(max_length=16, choices=NOTIFICATION_LEVELS, default=NOTIFY_ALL)
+    # What the member was writing here and had not sent (chat.conversations.drafts); a send clears it, in the
+    # statement that moves their read position (chat.rules.mark_own_read).
+    draft = models.TextField(blank=True, default="", db_default="")
+    draft_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -197,6 +201,8 @@ class ConversationMessage(PinnedAndForwarded, models.Model):
     # The link preview of the first URL in the body (chat.previews), once the worker fetched it; null before,
     # without a URL, with previews off, and on tombstones. Null by default, so the one-statement send skips it.
     preview = models.JSONField(null=True, blank=True, editable=False)
+    # A client's JSON object for custom message types (chat.messages.metadata): bounded, kept, searchable by key.
+    metadata = models.JSONField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -298,6 +304,10 @@ class Attachment(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Held by a message scheduled to carry it (chat.messages.scheduled): not swept as an orphan meanwhile.
+    scheduled = models.ForeignKey(
+        "chat.ScheduledMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
 
     def __str__(self):
         return self.name
@@ -311,3 +321,4 @@ from chat.models.mentions import Mention  # noqa: E402,F401
 from chat.models.push import PUSH_ADDRESS_MAX_LENGTH, PushDevice  # noqa: E402,F401
 from chat.models.exports import DataExport, export_storage  # noqa: E402,F401
 from chat.models.webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401
+from chat.models.scheduled import ScheduledMessage  # noqa: E402,F401

@@ -16,6 +16,14 @@ from .asyncapi_frames import UUID_SCHEMA, SEQ_SCHEMA, frame
 
 def client_frames() -> dict[str, tuple[str, dict, dict]]:
     """Component name -> (summary, payload schema, example)."""
+    metadata_schema = {
+        "type": ["object", "null"],
+        "description": (
+            f"A JSON object for a custom message type: at most {settings.CHAT_MESSAGE_METADATA_MAX_BYTES} bytes as "
+            f"compact JSON, nesting at most {settings.CHAT_MESSAGE_METADATA_MAX_DEPTH} deep (error frames "
+            "`metadata_too_large`, `invalid_metadata`); null or {}: none."
+        ),
+    }
     body = {
         "type": "string", "minLength": 1, "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH, "pattern": "\\S",
         "description": "Not blank.",
@@ -37,6 +45,7 @@ def client_frames() -> dict[str, tuple[str, dict, dict]]:
             "type": "array", "items": UUID_SCHEMA, "uniqueItems": True, "maxItems": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
             "description": "Your uploads to this conversation (POST /api/chat/<id>/attachments/).",
         },
+        "metadata": metadata_schema,
     })
     del send["properties"]["body"]["pattern"]
     send["anyOf"] = [
@@ -84,8 +93,8 @@ def client_frames() -> dict[str, tuple[str, dict, dict]]:
             {"event": "chat_message", "data": {"body": "Hello!", "name": "Alice"}},
         ),
         "message.edit": (
-            "Edit one's own message",
-            frame("message.edit", {"message_id": UUID_SCHEMA, "body": body}, ("message_id", "body")),
+            "Edit one's own message: its body and/or metadata (a field left out stays; without either, an empty body)",
+            frame("message.edit", {"message_id": UUID_SCHEMA, "body": body, "metadata": metadata_schema}, ("message_id",)),
             {"type": "message.edit", "message_id": "9a3e5d52-8f0c-4a55-9d1e-3b6f3f0b2a11", "body": "Hello, world!"},
         ),
         "message.delete": (

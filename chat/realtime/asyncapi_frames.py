@@ -58,7 +58,7 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
         "system": None,
         "reply_to": None, "reactions": [], "attachments": [], "thread_id": None, "thread": None, "pinned": False,
         "forwarded": None,
-        "mentions": [], "mentions_all": False, "preview": None,
+        "mentions": [], "mentions_all": False, "preview": None, "metadata": None,
     }
     user_id = "7d8e9f00-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
     example_conversation = {
@@ -279,6 +279,38 @@ def server_frames(components: dict) -> dict[str, tuple[str, dict, dict]]:
             }, ("id", "status", "expires_at")),
             {"type": "export.updated", "id": "0f6c2b1a-3d4e-4f50-8a6b-7c8d9e0f1a2b", "status": "ready",
              "expires_at": "2026-11-24T09:30:00Z"},
+        ),
+        "user.status": (
+            "A member or contact (in a conversation where their presence is shown to the user), or the user on "
+            "another device, set or cleared their status; drop it yourself at `expires_at`",
+            frame("user.status", {
+                "user_id": UUID_SCHEMA,
+                "status": {"oneOf": [ref("StatusOut"), {"type": "null"}], "description": "null: cleared."},
+            }, ("user_id", "status")),
+            {"type": "user.status", "user_id": user_id,
+             "status": {"text": "In a meeting", "emoji": "\U0001f4c5", "expires_at": "2026-11-21T10:30:00Z"}},
+        ),
+        "draft.updated": (
+            "The user saved or deleted their draft of a conversation on another device (a room socket: of its "
+            "conversation only). Sending a message clears the draft without this frame",
+            frame("draft.updated", {
+                "conversation_id": UUID_SCHEMA,
+                "draft": {"oneOf": [ref("DraftOut"), {"type": "null"}], "description": "null: none."},
+            }, ("conversation_id", "draft")),
+            {"type": "draft.updated", "conversation_id": example_message["conversation_id"],
+             "draft": {"body": "Half a thought", "updated_at": "2026-11-21T09:31:00Z"}},
+        ),
+        "scheduled.failed": (
+            "A message the user scheduled was refused at its time (no longer a member, a block, …): it is "
+            "`failed`, with the reason",
+            frame("scheduled.failed", {"scheduled": ref("ScheduledOut")}, ("scheduled",)),
+            {"type": "scheduled.failed", "scheduled": {
+                "id": "0e6f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "conversation_id": example_message["conversation_id"],
+                "body": "Stand-up!", "send_at": "2026-11-22T09:00:00Z", "reply_to": None, "thread_id": None,
+                "metadata": None, "attachment_ids": [], "state": "failed",
+                "failure": {"code": "blocked", "detail": "You cannot message this person."},
+                "message_id": None, "created_at": "2026-11-21T09:30:00Z", "updated_at": "2026-11-22T09:00:00Z",
+            }},
         ),
         "sync.done": (
             ("Every message after the asked seq was sent, and the summaries (chat.thread.updated) of older roots "

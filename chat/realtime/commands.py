@@ -23,6 +23,9 @@ from typing import ClassVar
 from core.errors import InvalidInput
 from core.validation import whole_number
 
+# A field a message.edit frame leaves out: the edit keeps it as it is.
+UNCHANGED = object()
+
 LEGACY_EVENT = "chat_message"
 
 
@@ -35,6 +38,7 @@ class SendMessage:
     reply_to: object = None
     attachment_ids: object = None
     thread_id: object = None
+    metadata: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class EditMessage:
     rate_limit: ClassVar[str] = "message"
     message_id: object
     body: object
+    metadata: object = UNCHANGED  # the frame has none: the edit leaves it
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +137,13 @@ _ROOM = {
     **_COMMON,
     "message.send": lambda frame: SendMessage(
         frame.get("body"), frame.get("client_id"), frame.get("reply_to"), frame.get("attachment_ids"),
-        frame.get("thread_id"),
+        frame.get("thread_id"), frame.get("metadata"),
     ),
-    "message.edit": lambda frame: EditMessage(frame.get("message_id"), frame.get("body")),
+    "message.edit": lambda frame: EditMessage(
+        # Without metadata the body is the edit (none: empty_body, as ever); with it, a body left out stays.
+        frame.get("message_id"), frame.get("body") if "body" in frame or "metadata" not in frame else UNCHANGED,
+        frame.get("metadata", UNCHANGED),
+    ),
     "message.delete": lambda frame: DeleteMessage(frame.get("message_id")),
     "sync": lambda frame: Sync(whole_number(frame.get("after"), name="after")),
     "read": lambda frame: MarkRead(whole_number(frame.get("seq"), name="seq"), frame.get("thread_id")),

@@ -168,7 +168,7 @@ class ContactPresence:
 
 
 # Events about what a member is doing, withheld while they are hidden.
-_OF_A_MEMBER = frozenset({"chat.typing", "presence"})
+_OF_A_MEMBER = frozenset({"chat.typing", "presence", "user.status"})
 
 Send = Callable[[str], Awaitable[None]]
 _nowhere = lambda *delivered: None  # noqa: E731 (no delivered positions noted: tests)
@@ -339,7 +339,7 @@ class NotificationsSession:
     change.
     """
 
-    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send", "_delivered")
+    __slots__ = ("profile", "viewer_id", "contacts", "quiet", "_send", "_delivered", "_statuses")
     watched_user_ids: tuple[str, ...] = ()  # contacts' presence comes by events only
 
     def __init__(self, *, profile: ClientProfile, viewer_id: str, send: Send, quiet: QuietList | None = None,
@@ -350,6 +350,8 @@ class NotificationsSession:
         self.quiet = quiet if quiet is not None else QuietList()
         self._send = send
         self._delivered = delivered_to or _nowhere  # told (conversation id, seq) of each notification sent
+        # The last user.status frame sent per user: a contact in several shared conversations comes once each.
+        self._statuses: dict[str, str] = {}
 
     async def event(self, event: dict) -> None:
         if not self.profile.accepts(event, viewer_id=self.viewer_id):
@@ -365,6 +367,10 @@ class NotificationsSession:
             return
         if kind == "presence" and not self.contacts.changed(event["user_id"], event["online"]):
             return
+        if kind == "user.status":
+            if self._statuses.get(event["user_id"]) == event["text"]:
+                return
+            self._statuses[intern(event["user_id"])] = event["text"]
         if kind == "presence.changes":
             changes = events.changes_of(event)
             shown = [change for change in changes if change[0] != self.viewer_id and self.contacts.changed(*change)]

@@ -347,6 +347,8 @@ class Consumer(AsyncWebsocketConsumer):
     # The user's blocks, mutes and notification levels (their group carries them to every socket of theirs),
     # and mentions an edit adds (the conversation's group: only notifications sessions send them).
     block_updated = conversation_muted = conversation_notifications = chat_mention = deliver
+    # Statuses (the user's own through their group, others' through the conversations) and the user's drafts.
+    user_status = draft_updated = scheduled_failed = deliver
 
     async def read_receipts_changed(self, event):
         """The user turned read receipts on or off (their group carries it): a room session shows others' reads or not."""

@@ -137,7 +137,7 @@ class RoomConsumer(Consumer):
             message, created = await self.carry_out(
                 message_send_from_loop, conversation_id=self.conversation.id, sender=self.user,
                 body=command.body, client_id=command.client_id, reply_to=command.reply_to,
-                attachment_ids=command.attachment_ids, thread_id=command.thread_id,
+                attachment_ids=command.attachment_ids, thread_id=command.thread_id, metadata=command.metadata,
             )
         except ApplicationError:
             raise
@@ -151,8 +151,9 @@ class RoomConsumer(Consumer):
 
     async def on_message_edit(self, command):
         """The author edits a message."""
+        changes = {name: value for name in ("body", "metadata") if (value := getattr(command, name)) is not commands.UNCHANGED}
         await self.carry_out(message_edit, conversation_id=self.conversation.id, user=self.user,
-                         message_id=command.message_id, body=command.body)
+                             message_id=command.message_id, **changes)
 
     async def on_message_delete(self, command):
         """The author deletes a message (a tombstone keeps its seq)."""
@@ -199,6 +200,11 @@ class RoomConsumer(Consumer):
 
     async def thread_state(self, event):
         """The user read, followed or unfollowed a thread (their group carries it): sent if it is of this room."""
+        if event["conversation_id"] == str(self.conversation.id):
+            await self.session.event(event)
+
+    async def draft_updated(self, event):
+        """The user's draft changed (their group carries every conversation's): this room's only."""
         if event["conversation_id"] == str(self.conversation.id):
             await self.session.event(event)
 

@@ -47,7 +47,7 @@ def bearer(client, token):
 def private_shape(user: User) -> dict:
     return {
         "pk": str(user.id), "id": str(user.id), "email": user.email, "name": user.name, "avatar_url": "",
-        "read_receipts": True,
+        "read_receipts": True, "status": None,
     }
 
 

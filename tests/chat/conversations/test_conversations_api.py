@@ -18,11 +18,12 @@ from tests.plugins.users import access_token, error_fields
 pytestmark = pytest.mark.django_db
 
 CONVERSATION_KEYS = {"id", "title", "is_direct", "users", "modified_at", "last_seq", "owner_id", "disappearing_seconds"}
-LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until", "notification_level"}
+LIST_ITEM_KEYS = CONVERSATION_KEYS | {"last_message", "unread_count", "muted", "muted_until", "notification_level",
+                                      "draft"}
 MESSAGE_KEYS = {
     "id", "seq", "conversation_id", "body", "created_by", "sent_to_id", "created_at", "client_id",
     "edited_at", "deleted", "expired", "expires_at", "moderated", "kind", "system", "reply_to", "reactions", "attachments",
-    "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all", "preview",
+    "thread_id", "thread", "pinned", "forwarded", "mentions", "mentions_all", "preview", "metadata",
 }
 
 
@@ -91,6 +92,7 @@ def assert_message_json(data: dict, saved: ConversationMessage) -> None:
         "mentions": [],
         "mentions_all": False,
         "preview": None,
+        "metadata": None,
     }
     assert_timestamp(data["created_at"], saved.created_at)
 

@@ -19,12 +19,20 @@ EVENTS = {
     "unread": {"type": "unread"},
     "conversation-created": {"type": "conversation.created"},
     "thread-state": {"type": "thread.state", "conversation_id": "c"},
+    # A status comes from the conversations' groups, and one's own also from one's group, marked own.
+    "status": {"type": "user.status", "user_id": OTHER, "own": False},
+    "own-status-from-a-conversation": {"type": "user.status", "user_id": ME, "own": False},
+    "own-status-from-own-group": {"type": "user.status", "user_id": ME, "own": True},
+    "draft": {"type": "draft.updated"},
+    "scheduled-failed": {"type": "scheduled.failed"},
 }
 
 EXPECTED = {
-    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence", "thread-state"},
+    "rich": {"message", "own-message", "edit", "delete", "read", "typing", "presence", "own-presence", "thread-state",
+             "status", "own-status-from-own-group", "draft"},
     "original": {"message", "own-message"},
-    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created", "thread-state"},
+    "notifications": {"message", "edit", "delete", "presence", "unread", "conversation-created", "thread-state",
+                      "status", "own-status-from-own-group", "draft", "scheduled-failed"},
 }
 
 

@@ -11,11 +11,14 @@ import os
 import shutil
 import subprocess
 import uuid
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
+from chat.messages.scheduled_runner import scheduled_send_due
 from chat.realtime.announcer import PresenceAnnouncer
 from chat.realtime.delivery_flush import process_deliveries
 from chat.sockets.base import Consumer
@@ -241,6 +244,18 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
             await ws.send_json_to({"type": "message.edit", "message_id": sent["id"], "body": "hello"})
             await _next_of(ws, "chat.message.updated")
             await _next_of(feed, "chat.message.updated")
+            status = await _async(client_for(alice).put, "/api/auth/me/status/", {"text": "Away"}, format="json")
+            assert status.status_code == 200
+            for socket in (ws, bobs_room, feed):
+                await _next_of(socket, "user.status")
+            draft = await _async(client_for(bob).put, f"/api/chat/{direct.id}/draft/", {"body": "so"}, format="json")
+            assert draft.status_code == 200
+            for socket in (bobs_room, feed):
+                await _next_of(socket, "draft.updated")
+            later = (timezone.now() + timedelta(hours=1)).isoformat()
+            scheduled = await _async(client_for(bob).post, f"/api/chat/{direct.id}/scheduled/",
+                                     {"body": "later", "send_at": later}, format="json")
+            assert scheduled.status_code == 201
             await ws.send_json_to({"type": "message.delete", "message_id": sent["id"]})
             await _next_of(ws, "chat.message.deleted")
             await _next_of(feed, "chat.message.deleted")
@@ -306,6 +321,9 @@ async def test_the_code_sends_every_server_frame_the_document_lists(monkeypatch,
 
         await _async(export_build, export_id=asked.json()["id"])
         await _next_of(feed, "export.updated")
+        # Bob's scheduled message falls due after he blocked Alice: refused, and he is told.
+        assert await _async(scheduled_send_due, now=timezone.now() + timedelta(hours=2)) == 0
+        await _next_of(feed, "scheduled.failed")
     for channel in CHANNELS:
         assert recorder.types(channel) == set(frame_types(channel, "server")), channel
 

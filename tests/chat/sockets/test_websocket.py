@@ -265,7 +265,7 @@ async def test_message_send_is_acknowledged_with_client_id(alice, bob, carol, gr
             "type", "id", "seq", "conversation_id", "body", "created_by", "sent_to_id",
             "created_at", "client_id", "name", "edited_at", "deleted", "expired", "expires_at", "moderated", "kind",
             "system", "reply_to", "reactions", "attachments", "thread_id", "thread", "pinned", "forwarded", "mentions",
-            "mentions_all", "preview",
+            "mentions_all", "preview", "metadata",
         }
         assert ack["client_id"] == "c-1"
         assert ack["sent_to_id"] is None

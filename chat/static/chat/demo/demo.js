@@ -390,6 +390,9 @@ function notificationFrame(frame) {
     case "presence": return setOnline(frame.user_id, frame.online);
     case "presence.changes": return setOnlineMany(frame);
     case "conversation.notifications": return levelChanged(item, frame.level);
+    case "draft.updated": draftChanged(item, frame.draft); break;
+    case "user.status": return statusChanged(frame);
+    case "scheduled.failed": return notice(`A scheduled message was not sent: ${frame.scheduled.failure.detail}`);
     case "error": return notice(frame.detail);
   }
   if (frame.mentioned) noticeMention(item, frame.message);
@@ -438,7 +441,7 @@ function renderConversations() {
         peer ? el("span", {class: "dot", "data-online": String(online.get(peer.id) === true)}) : null,
         el("span", {class: "title"}, titleOf(c)),
         c.unread_count ? el("span", {class: "badge", "data-testid": "unread"}, String(c.unread_count)) : null,
-        el("span", {class: "preview"}, preview(c.last_message))));
+        el("span", {class: "preview"}, c.draft?.body && room?.id !== c.id ? `Draft: ${c.draft.body}` : preview(c.last_message))));
   }));
   $("#more-conversations").hidden = !nextConversations;
 }
@@ -517,6 +520,7 @@ async function openRoom(id) {
   renderMembers();
   showLevel(conversation);
   renderDisappearing();
+  input.value = conversation?.draft?.body ?? ""; // what was being written here, on any device
 
   const page = await apiJson(`/api/chat/${id}/messages/?limit=${MESSAGE_PAGE}`);
   if (room !== current) return;
@@ -591,6 +595,7 @@ function roomFrame(frame) {
     }
     case "presence": return setOnline(frame.user_id, frame.online);
     case "presence.changes": return setOnlineMany(frame);
+    case "user.status": return statusChanged(frame);
     case "error": {
       const sent = frame.client_id && room.pending.get(frame.client_id);
       if (sent) { // not saved: keep the text, offer to send it again
@@ -756,6 +761,30 @@ function showReadReceiptsSetting() {
   });
 }
 
+// Statuses (docs/protocol.md, "User status"): as the user JSON had them, then
+// as user.status frames change them; an expired one is not shown.
+const statuses = new Map();
+
+function statusText(user) {
+  const status = statuses.has(user.id) ? statuses.get(user.id) : user.status;
+  if (!status || (status.expires_at && new Date(status.expires_at) <= new Date())) return "";
+  return [status.emoji, status.text].filter(Boolean).join(" ");
+}
+
+function statusChanged(frame) {
+  statuses.set(frame.user_id, frame.status);
+  renderMembers();
+}
+
+$("#set-status").addEventListener("click", safely(async () => {
+  const text = prompt("Your status (empty clears it)", statusText({id: session.user.id}));
+  if (text === null) return;
+  const me = text.trim()
+    ? await apiJson("/api/auth/me/status/", {method: "PUT", body: {text: text.trim()}})
+    : await apiJson("/api/auth/me/status/", {method: "DELETE"});
+  statuses.set(me.id, me.status);
+}));
+
 function renderMembers() {
   if (!room) return;
   renderGroupPanel();
@@ -764,7 +793,9 @@ function renderMembers() {
     const isOnline = online.get(user.id) === true;
     // In a direct chat the title names them already.
     const label = conversation.is_direct ? (isOnline ? "online" : "offline") : user.name;
-    return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)}, label);
+    const status = statusText(user);
+    return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)},
+      status ? `${label} \u00b7 ${status}` : label);
   }));
 }
 
@@ -823,10 +854,48 @@ input.addEventListener("input", () => {
   if (room?.socket?.send({type: "typing"})) typingSentAt = Date.now();
 });
 
+// Drafts (docs/protocol.md, "Drafts"): what is typed is kept for the user's
+// other devices a moment after they stop typing; sending clears it on the server.
+let draftTimer = null;
+
+input.addEventListener("input", () => {
+  clearTimeout(draftTimer);
+  const conversationId = room?.id;
+  if (!conversationId || room.editing) return;
+  draftTimer = setTimeout(safely(async () => {
+    const draft = await apiJson(`/api/chat/${conversationId}/draft/`, {method: "PUT", body: {body: input.value}});
+    const item = conversations.get(conversationId);
+    if (item) item.draft = draft.body ? draft : null;
+  }), 800);
+});
+
+function draftChanged(item, draft) {
+  if (!item) return;
+  item.draft = draft;
+  // Another device's draft replaces this one's text only while nobody is typing here.
+  if (room?.id === item.id && document.activeElement !== input && !room.editing) input.value = draft?.body ?? "";
+}
+
+// Scheduled messages (docs/protocol.md, "Scheduled messages"): sent by the server at their time, as any message.
+$("#send-later").addEventListener("click", safely(async () => {
+  const body = input.value;
+  if (!room || room.editing || !body.trim()) return;
+  const minutes = Number(prompt("Send in how many minutes?", "60"));
+  if (!(minutes > 0)) return;
+  const sendAt = new Date(Date.now() + minutes * 60_000);
+  await apiJson(`/api/chat/${room.id}/scheduled/`, {method: "POST", body: {body, send_at: sendAt.toISOString()}});
+  clearTimeout(draftTimer);
+  input.value = "";
+  await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
+  notice(`Scheduled for ${sendAt.toLocaleTimeString()}.`);
+}));
+
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value;
   if (!room || !body.trim()) return;
+  clearTimeout(draftTimer);
+  if (conversations.get(room.id)) conversations.get(room.id).draft = null; // the send clears it on the server
   if (room.editing) {
     const edit = {type: "message.edit", message_id: room.messages.get(room.editing).id, body};
     if (!room.socket.send(edit)) return notice("Not connected; try again in a moment.");

@@ -1,0 +1,117 @@
+"""
+The demo client's statuses and drafts (/demo/) in headless Chromium against
+a real server process: a status set with the "Status" button shows beside
+its owner's name on the other person's page, live; what one types and does
+not send shows up in the composer of the same person's second device, and
+sending it clears it; "Later" schedules what was typed. Skipped as tests/test_demo_browser.py is without
+playwright or Chromium.
+"""
+
+import os
+import re
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from tests.test_demo_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    SERVER_ENV,
+    Person,
+    assert_no_errors,
+    async_playwright,
+    expect,
+    expect_messages,
+    require,
+    sign_up,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+
+@sync_to_async
+def scheduled_bodies(user_id: str) -> list[str]:
+    """The user's pending scheduled messages, once there is one (or after 5 s: none)."""
+    from chat.models import ScheduledMessage
+
+    try:
+        for _ in range(50):
+            pending = ScheduledMessage.objects.filter(sender_id=user_id, state="pending")
+            bodies = list(pending.values_list("body", flat=True))
+            if bodies:
+                return bodies
+            time.sleep(0.1)
+        return []
+    finally:
+        connection.close()  # this worker thread's own; left open, the test database could not be dropped
+
+
+async def second_device(browser, server, person: Person) -> Person:
+    """Another browser context of the same person, logged in through the page's form."""
+    email = (await person.session())["user"]["email"]
+    context = await browser.new_context(viewport={"width": 1100, "height": 700})
+    device = Person(person.name, context, await context.new_page(), id=person.id)
+    device.page.on("pageerror", lambda error: device.page_errors.append(str(error)))
+    await device.page.goto(f"{server.http}/demo/?ping=2")
+    await device.page.fill("#auth-form [name=email]", email)
+    await device.page.fill("#auth-form [name=password]", PASSWORD)
+    await device.page.click("#auth-form button[value=login]")
+    await expect(device.page.locator("#feed-status")).to_have_attribute("data-state", "open")
+    return device
+
+
+async def test_statuses_and_drafts_through_the_demo_page(start_server):
+    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
+    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+    server = start_server(**SERVER_ENV)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            alice = await sign_up(browser, server, "Alice")
+            bob = await sign_up(browser, server, "Bob")
+            await alice.page.fill("#start-user", bob.id)
+            await alice.page.click("#start-form button")
+            await expect(alice.room_state).to_have_attribute("data-state", "open")
+            direct = await alice.active_conversation()
+            await alice.send("Hello")
+            await expect_messages(alice, ["Hello"])
+            await bob.open(direct)
+
+            # Bob sets a status: Alice sees it beside him, live.
+            bob.page.once("dialog", lambda dialog: dialog.accept("Out for lunch"))
+            await bob.page.click("#set-status")
+            await expect(alice.page.locator(f'[data-testid=member][data-user-id="{bob.id}"]')).to_contain_text(
+                "Out for lunch")
+
+            # Alice types without sending; her second device opens the conversation with it.
+            async with alice.page.expect_response(lambda response: "/draft/" in response.url):
+                await alice.page.fill("#message-input", "Half a thought")
+                await alice.page.type("#message-input", ".")
+            phone = await second_device(browser, server, alice)
+            conversation = phone.conversation(direct)
+            await expect(conversation.locator(".preview")).to_have_text("Draft: Half a thought.")
+            await phone.open(direct)
+            await expect(phone.page.locator("#message-input")).to_have_value("Half a thought.")
+
+            # Sent from the first device: the draft is gone on the server, and on the second device's list.
+            await alice.page.press("#message-input", "Enter")
+            await expect_messages(alice, ["Hello", "Half a thought."])
+            await expect_messages(phone, ["Hello", "Half a thought."])
+            await phone.page.reload()
+            await expect(phone.page.locator("#feed-status")).to_have_attribute("data-state", "open")
+            await expect(phone.conversation(direct).locator(".preview")).to_have_text(re.compile("Half a thought"))
+            await expect(phone.conversation(direct).locator(".preview")).not_to_contain_text("Draft:")
+
+            # "Later": the text becomes a scheduled message (the runner: tests/chat/messages/test_scheduled.py).
+            await bob.page.fill("#message-input", "See you at 3")
+            bob.page.once("dialog", lambda dialog: dialog.accept("90"))
+            await bob.page.click("#send-later")
+            await expect(bob.page.locator("#message-input")).to_have_value("")
+            assert await scheduled_bodies(bob.id) == ["See you at 3"]
+            assert_no_errors(alice)
+            assert_no_errors(bob)
+        finally:
+            await browser.close()
