@@ -525,8 +525,8 @@ CHAT_ATTACHMENT_ORPHAN_HOURS = env.int("CHAT_ATTACHMENT_ORPHAN_HOURS", default=2
 CHAT_EXPIRY_BATCH_SIZE = env.int("CHAT_EXPIRY_BATCH_SIZE", default=500, minimum=1)
 CHAT_EXPIRY_INTERVAL_SECONDS = env.int("CHAT_EXPIRY_INTERVAL_SECONDS", default=60, minimum=1)
 CHAT_MESSAGE_RETENTION_DAYS = env.int("CHAT_MESSAGE_RETENTION_DAYS", default=0, minimum=0)
-# Timed work (core.timed: the expiry pass) done by the server process itself,
-# waking when the next message is due: on by default without REDIS_URL (the
+# Timed work (core.timed: the expiry pass, scheduled messages) done by the
+# server process itself, waking when the next message is due: on by default without REDIS_URL (the
 # embedded default's one process and in-memory channel layer, which only that
 # process's sockets hear); with Redis it is a process of its own
 # (``expire_messages --loop``), one for all the servers.

@@ -22,7 +22,11 @@ class ChatConfig(AppConfig):
         from .realtime.delivery_flush import flush_at_shutdown
 
         hooks.server_stopping.connect(flush_at_shutdown)
-        # Without Redis the server process expires disappearing messages itself (chat.messages.expiry).
+        # Without Redis the server process does the timed work itself (core.timed): it expires
+        # disappearing messages (chat.messages.expiry) and sends scheduled ones (chat.messages.scheduled_runner).
         from .messages.expiry import expire_in_server
 
         hooks.server_started.connect(expire_in_server)
+        from .messages.scheduled_runner import send_scheduled_in_server
+
+        hooks.server_started.connect(send_scheduled_in_server)

@@ -43,7 +43,7 @@ def due_in_a_second(message_id: str):
 
 
 @pytest.mark.slow
-async def test_a_message_disappears_from_both_screens_at_its_time(start_server, expiry_loop):
+async def test_a_message_disappears_from_both_screens_at_its_time(start_server, timed_work):
     require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
     require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
     server = start_server(**SERVER_ENV, CHAT_EXPIRY_INTERVAL_SECONDS="1")

@@ -19,17 +19,16 @@ detail, and the author's sockets get ``scheduled.failed``. A runner that was
 down sends everything that fell due meanwhile on its first pass (late, in
 time order): nothing is skipped.
 
-``scheduled_wait_seconds`` says how long a loop may sleep before the next
-pass: until the next pending row falls due (``scheduled_next_due``), capped
-by CHAT_SCHEDULED_MAX_SLEEP_SECONDS. ``manage.py send_scheduled --loop`` is
-such a loop; a runner inside the server is the same two calls on a thread:
-
-    while not stopping.wait(scheduled_wait_seconds()):
-        scheduled_send_due()
+``scheduled_send_due_job`` is the pass as a timed job (core.timed): it also
+says when the next pending row falls due, so ``manage.py send_scheduled
+--loop``, or the server itself in the embedded default (TIMED_WORK_IN_SERVER),
+wakes then, and looks at least every CHAT_SCHEDULED_MAX_SLEEP_SECONDS for rows
+scheduled meanwhile by other processes.
 
     sent = scheduled_send_due()                  # a pass; returns how many were sent
     scheduled_send_due(now=moment, batch_size=2) # a test, with its own clock
     scheduled_next_due()                         # datetime of the next pending row, or None
+    scheduled_send_due_job(timezone.now())       # a pass, then the next due time (core.timed)
 """
 
 import logging
@@ -45,6 +44,7 @@ from chat.models import Attachment, ScheduledMessage
 from core.errors import ApplicationError
 from core.groups import user_group
 from core.outbox import Outbox, with_outbox
+from core.timed import run_in_server
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +57,16 @@ def scheduled_next_due() -> datetime | None:
     )
 
 
-def seconds_to_sleep(*, next_due: datetime | None, now: datetime, cap: float) -> float:
-    """Until ``next_due`` (none: the cap), never more than ``cap``, never less than nothing."""
-    if next_due is None:
-        return cap
-    return max(0.0, min(cap, (next_due - now).total_seconds()))
+def scheduled_send_due_job(now: datetime) -> datetime | None:
+    """The timed job (core.timed): a pass as of ``now``, then when the next pending row falls due."""
+    scheduled_send_due(now=now)
+    return scheduled_next_due()
 
 
-def scheduled_wait_seconds(*, now: datetime | None = None, cap: float | None = None) -> float:
-    """
-    How long a runner may sleep before its next pass: until the next pending
-    row falls due, at most ``cap`` (CHAT_SCHEDULED_MAX_SLEEP_SECONDS), so
-    that a row scheduled meanwhile is found.
-    """
-    cap = settings.CHAT_SCHEDULED_MAX_SLEEP_SECONDS if cap is None else cap
-    return seconds_to_sleep(next_due=scheduled_next_due(), now=now or timezone.now(), cap=cap)
+def send_scheduled_in_server(*, tasks: list) -> None:
+    """``core.hooks.server_started``'s receiver: with TIMED_WORK_IN_SERVER the server process sends them."""
+    if settings.TIMED_WORK_IN_SERVER:
+        tasks.append(run_in_server(scheduled_send_due_job, interval=settings.CHAT_SCHEDULED_MAX_SLEEP_SECONDS))
 
 
 def scheduled_send_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:

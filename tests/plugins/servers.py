@@ -135,22 +135,27 @@ def start_server(transactional_db, tmp_path):
 
 
 @pytest.fixture
-def expiry_loop(tmp_path):
+def timed_work(tmp_path):
     """
-    With Redis, ``manage.py expire_messages --loop`` (a look every second)
-    beside the servers a test starts, as the compose stack runs it; without,
-    nothing: the embedded server expires messages itself (TIMED_WORK_IN_SERVER).
+    With Redis, ``expire_messages --loop`` and ``send_scheduled --loop`` (a
+    look every second) beside the servers a test starts, as the compose stack
+    runs them; without, nothing: the embedded server does its timed work
+    itself (TIMED_WORK_IN_SERVER, core.timed).
     """
     from django.conf import settings
 
     if not settings.REDIS_URL:
-        yield None
+        yield []
         return
-    with open(tmp_path / "expiry.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "expire_messages", "--loop", "--interval", "1"],
-            cwd=ROOT, env=dict(os.environ, DATABASE_URL=database_url_for_tests()), stdout=log, stderr=subprocess.STDOUT,
-        )
-    yield process
-    process.terminate()
-    process.wait(timeout=10)
+    processes = []
+    for command, interval in (("expire_messages", "--interval"), ("send_scheduled", "--max-sleep")):
+        with open(tmp_path / f"{command}.log", "wb") as log:
+            processes.append(subprocess.Popen(
+                [sys.executable, "manage.py", command, "--loop", interval, "1"], cwd=ROOT,
+                env=dict(os.environ, DATABASE_URL=database_url_for_tests()), stdout=log, stderr=subprocess.STDOUT,
+            ))
+    yield processes
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=10)

@@ -2,13 +2,14 @@
 ``manage.py send_scheduled``: send the scheduled messages whose time has come
 (chat.messages.scheduled_runner).
 
-Once by default (cron); with ``--loop`` it sends what is due, then sleeps
-until the next pending message falls due but never longer than
-CHAT_SCHEDULED_MAX_SLEEP_SECONDS (so one scheduled meanwhile is picked up),
-until SIGTERM or SIGINT; the compose file's ``scheduler`` service runs it
-(docs/operations.md, "Scheduled messages"). Several may run at once: each
-row is sent by one of them. The messages' frames reach sockets through the
-channel layer, so the command must share the servers' Redis (REDIS_URL).
+Once by default (cron); with ``--loop`` until SIGTERM or SIGINT, waking when
+the next pending message falls due and at least every
+CHAT_SCHEDULED_MAX_SLEEP_SECONDS for ones scheduled meanwhile (core.timed),
+which the compose file's ``scheduled`` service runs (docs/operations.md,
+"Scheduled messages"). Several may run at once: each row is sent by one of
+them. The messages' frames reach sockets through the channel layer, so the
+command must share the servers' Redis (REDIS_URL); the embedded default's
+server does this work itself (TIMED_WORK_IN_SERVER).
 """
 
 import signal
@@ -16,9 +17,9 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError
 
-from chat.messages.scheduled_runner import scheduled_send_due, scheduled_wait_seconds
+from chat.messages.scheduled_runner import scheduled_next_due, scheduled_send_due
+from core.timed import run_until_stopped
 
 
 class Command(BaseCommand):
@@ -33,23 +34,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop, max_sleep, **options):
         if not loop:
-            self._pass()
+            self.stdout.write(f"Sent {scheduled_send_due()} scheduled message(s).")
             return
         stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda *_: stop.set())
         self.stderr.write(f"Sending scheduled messages as they fall due (looking at least every {max_sleep} s).")
-        while not stop.is_set():
-            try:
-                self._pass()
-                pause = scheduled_wait_seconds(cap=max_sleep)
-            except DatabaseError as error:
-                # The database is away (restarting, failing over): the next pass catches up.
-                self.stderr.write(f"The scheduled pass failed, trying again in {max_sleep} s: {error}")
-                pause = max_sleep
-            stop.wait(pause)
+        run_until_stopped(self._pass, interval=max_sleep, stop=stop, log=self.stderr.write)
         self.stderr.write("Stopped sending scheduled messages.")
 
-    def _pass(self):
-        sent = scheduled_send_due()
-        self.stdout.write(f"Sent {sent} scheduled message(s).")
+    def _pass(self, now):
+        sent = scheduled_send_due(now=now)
+        if sent:
+            self.stdout.write(f"Sent {sent} scheduled message(s).")
+        return scheduled_next_due()

@@ -24,8 +24,7 @@ from chat.messages.scheduled_runner import (
     scheduled_next_due,
     scheduled_send_due,
     scheduled_send_one,
-    scheduled_wait_seconds,
-    seconds_to_sleep,
+    scheduled_send_due_job,
 )
 from chat.models import Attachment, ConversationMessage, ScheduledMessage
 from tests.factories import AttachmentFactory, BlockFactory
@@ -279,20 +278,36 @@ def test_the_command_sends_what_is_due(alice, direct):
     assert [m.body for m in messages(direct)] == ["later"]
 
 
-def test_the_loop_sleeps_until_the_next_due_row_never_longer_than_the_cap():
-    now = timezone.now()
-    assert seconds_to_sleep(next_due=None, now=now, cap=30) == 30
-    assert seconds_to_sleep(next_due=now + timedelta(seconds=4), now=now, cap=30) == 4
-    assert seconds_to_sleep(next_due=now + timedelta(hours=1), now=now, cap=30) == 30
-    assert seconds_to_sleep(next_due=now - timedelta(seconds=5), now=now, cap=30) == 0
+def test_the_timed_job_sends_what_is_due_and_says_when_the_next_row_falls_due(alice, direct):
+    assert scheduled_next_due() is None, "nothing waits"
+    due, later_row = schedule(direct, alice), schedule(direct, alice, minutes=5)
+    ScheduledMessage.objects.filter(id=due.id).update(send_at=timezone.now() - timedelta(seconds=1))
+    later_row.refresh_from_db()
+    assert scheduled_send_due_job(timezone.now()) == later_row.send_at
+    assert [m.body for m in messages(direct)] == ["later"]
 
 
-def test_a_runner_waits_for_the_next_pending_row(alice, direct, settings):
-    settings.CHAT_SCHEDULED_MAX_SLEEP_SECONDS = 600
-    assert scheduled_wait_seconds() == 600, "nothing waits: the cap"
-    row = schedule(direct, alice, minutes=5)
-    assert 290 < scheduled_wait_seconds(now=row.send_at - timedelta(minutes=5)) <= 300
-    assert scheduled_wait_seconds(now=row.send_at, cap=10) == 0
+def test_the_loop_wakes_when_the_next_row_falls_due_not_at_the_cap(monkeypatch, alice, direct):
+    from chat.management.commands import send_scheduled
+
+    row = schedule(direct, alice)
+    ScheduledMessage.objects.filter(id=row.id).update(send_at=timezone.now() + timedelta(seconds=30))
+    waits = []
+
+    class Stop:
+        def is_set(self):
+            return bool(waits)
+
+        def set(self):
+            pass
+
+        def wait(self, seconds):
+            waits.append(seconds)
+
+    monkeypatch.setattr(send_scheduled.threading, "Event", Stop)
+    monkeypatch.setattr(send_scheduled.signal, "signal", lambda *args: None)
+    call_command("send_scheduled", "--loop", "--max-sleep", "600", stdout=StringIO(), stderr=StringIO())
+    assert 25 < waits[0] <= 31
 
 
 # --- Accounts going, and staff
