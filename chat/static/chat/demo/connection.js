@@ -89,7 +89,9 @@ export async function api(path, {method = "GET", body, retried = false} = {}) {
   }
   if (!response.ok) {
     const error = await response.json().catch(() => ({}));
-    throw new Error(error.detail || `${method} ${path} failed (${response.status}).`);
+    // The one error shape (docs/errors.md): `code` for programs, `detail` for people.
+    throw Object.assign(new Error(error.detail || `${method} ${path} failed (${response.status}).`),
+      {status: response.status, code: error.code, body: error});
   }
   return response;
 }

@@ -6,6 +6,7 @@
 // panel, scheduled messages, webhooks, previews and badges) in modules beside it.
 
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
+import {closeAccount, exportUpdated} from "./account.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
 const MESSAGE_PAGE = 30;
@@ -42,6 +43,7 @@ function signOut(reason = "") {
   saveSession(null);
   conversations.clear();
   online.clear();
+  closeAccount();
   renderConversations();
   document.title = "Chat demo";
   $("#room").hidden = true;
@@ -179,6 +181,7 @@ function notificationFrame(frame) {
     case "conversation.notifications": return levelChanged(item, frame.level);
     case "draft.updated": draftChanged(item, frame.draft); break;
     case "user.status": return statusChanged(frame);
+    case "export.updated": return exportUpdated(frame);
     case "scheduled.failed": return notice(`A scheduled message was not sent: ${frame.scheduled.failure.detail}`);
     case "error": return notice(frame.detail);
   }
