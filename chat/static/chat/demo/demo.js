@@ -7,6 +7,7 @@
 
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
+import {botBadge, previewCard} from "./cards.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
 const MESSAGE_PAGE = 30;
@@ -426,7 +427,7 @@ function messageElement(message) {
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
-      el("span", {class: "author"}, message.created_by.name), " ",
+      el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
       message.edited_at && !message.deleted ? el("span", {class: "edited", "data-testid": "edited"}, " · edited")
         : null,
@@ -437,6 +438,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
+    previewCard(message),
     threadLine(message)));
 }
 
@@ -585,7 +587,7 @@ function renderMembers() {
     const label = conversation.is_direct ? (isOnline ? "online" : "offline") : user.name;
     const status = statusText(user);
     return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)},
-      status ? `${label} \u00b7 ${status}` : label);
+      status ? `${label} \u00b7 ${status}` : label, botBadge(user));
   }));
 }
 
@@ -1098,7 +1100,7 @@ function renderGroupPanel() {
         buttons.push(linkButton(label, () => setRole(user.id, role)));
       }
     }
-    return el("li", {"data-testid": "group-member", "data-role": user.role}, `${user.name} · ${user.role} `, ...buttons);
+    return el("li", {"data-testid": "group-member", "data-role": user.role}, user.name, botBadge(user), ` · ${user.role} `, ...buttons);
   }));
   const manages = mine === "owner" || mine === "admin";
   $("#group-invites").hidden = !manages;
