@@ -8,6 +8,7 @@
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
+import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
 const MESSAGE_PAGE = 30;
@@ -183,7 +184,8 @@ function notificationFrame(frame) {
     case "draft.updated": draftChanged(item, frame.draft); break;
     case "user.status": return statusChanged(frame);
     case "export.updated": return exportUpdated(frame);
-    case "scheduled.failed": return notice(`A scheduled message was not sent: ${frame.scheduled.failure.detail}`);
+    case "scheduled.failed":
+      return scheduledFailed(frame, titleOf(conversations.get(frame.scheduled.conversation_id) ?? {users: []}));
     case "error": return notice(frame.detail);
   }
   if (frame.mentioned) noticeMention(item, frame.message);
@@ -304,6 +306,7 @@ async function openRoom(id) {
   $("#typing").textContent = "";
   $("#load-older").hidden = true;
   closePins();
+  closeScheduled();
   showRoomState("connecting");
   stopEditing();
   closeThread();
@@ -356,6 +359,7 @@ function roomFrame(frame) {
         room.pending.delete(frame.client_id);
       }
       stopTyping(frame.created_by.id);
+      scheduledSent(frame);
       const nearEnd = isNearEnd();
       showMessage(frame);
       if (nearEnd) scrollToEnd();
@@ -668,19 +672,17 @@ function draftChanged(item, draft) {
   if (room?.id === item.id && document.activeElement !== input && !room.editing) input.value = draft?.body ?? "";
 }
 
-// Scheduled messages (docs/protocol.md, "Scheduled messages"): sent by the server at their time, as any message.
-$("#send-later").addEventListener("click", safely(async () => {
-  const body = input.value;
-  if (!room || room.editing || !body.trim()) return;
-  const minutes = Number(prompt("Send in how many minutes?", "60"));
-  if (!(minutes > 0)) return;
-  const sendAt = new Date(Date.now() + minutes * 60_000);
-  await apiJson(`/api/chat/${room.id}/scheduled/`, {method: "POST", body: {body, send_at: sendAt.toISOString()}});
-  clearTimeout(draftTimer);
-  input.value = "";
-  await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
-  notice(`Scheduled for ${sendAt.toLocaleTimeString()}.`);
-}));
+connectScheduled({
+  roomId: () => room?.id,
+  editing: () => Boolean(room?.editing),
+  take: async () => { // the text is scheduled: the composer and its draft are cleared, as a send clears them
+    clearTimeout(draftTimer);
+    input.value = "";
+    const item = conversations.get(room.id);
+    if (item) item.draft = null;
+    await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
+  },
+});
 
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
