@@ -8,6 +8,7 @@
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
+import {showWebhooks} from "./webhooks.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
@@ -1132,7 +1133,12 @@ async function decideJoin(id, userId, approve) {
   loadJoinRequests();
 }
 
-$("#group-panel").addEventListener("toggle", () => { if (room) renderGroupPanel(); });
+$("#group-panel").addEventListener("toggle", safely(async () => {
+  if (!room || !$("#group-panel").open) return;
+  renderGroupPanel();
+  const conversation = conversations.get(room.id);
+  if (conversation && !conversation.is_direct) await showWebhooks(room.id, ["owner", "admin"].includes(myRole(conversation)));
+}));
 
 $("#make-invite").addEventListener("click", safely(async () => {
   const invite = await apiJson(`/api/chat/${room.id}/invites/`, {
