@@ -3,7 +3,8 @@ The demo client's statuses and drafts (/demo/) in headless Chromium against
 a real server process: a status set with the "Status" button shows beside
 its owner's name on the other person's page, live; what one types and does
 not send shows up in the composer of the same person's second device, and
-sending it clears it; "Later" schedules what was typed. Skipped as tests/test_demo_browser.py is without
+sending it clears it; "Later" schedules what was typed (its list:
+tests/test_demo_scheduled_browser.py). Skipped as tests/test_demo_browser.py is without
 playwright or Chromium.
 """
 
@@ -107,8 +108,8 @@ async def test_statuses_and_drafts_through_the_demo_page(start_server):
 
             # "Later": the text becomes a scheduled message (the runner: tests/chat/messages/test_scheduled.py).
             await bob.page.fill("#message-input", "See you at 3")
-            bob.page.once("dialog", lambda dialog: dialog.accept("90"))
             await bob.page.click("#send-later")
+            await bob.page.click("#schedule-confirm")  # the picker's time: in an hour
             await expect(bob.page.locator("#message-input")).to_have_value("")
             assert await scheduled_bodies(bob.id) == ["See you at 3"]
             assert_no_errors(alice)

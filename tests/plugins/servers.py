@@ -159,3 +159,32 @@ def timed_work(tmp_path):
         process.terminate()
     for process in processes:
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def queue_worker(tmp_path):
+    """
+    ``queue_worker(**env)``: with Redis, ``manage.py push_worker`` (the queue's
+    jobs: pushes, exports, webhooks, link previews) beside the servers a test
+    starts, with the same variables; without, nothing: the embedded server
+    works its in-memory queue on threads of its own.
+    """
+    from django.conf import settings
+
+    processes = []
+
+    def start(**env_overrides):
+        if not settings.REDIS_URL:
+            return None
+        env = dict(os.environ, DATABASE_URL=database_url_for_tests(), **env_overrides)
+        with open(tmp_path / f"worker-{len(processes)}.log", "wb") as log:
+            process = subprocess.Popen([sys.executable, "manage.py", "push_worker"], cwd=ROOT, env=env,
+                                       stdout=log, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=20)

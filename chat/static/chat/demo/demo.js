@@ -1,229 +1,20 @@
 // The demo client: one page that uses nothing but the public REST API
 // (/api/, schema at /api/schema/) and the WebSockets of docs/protocol.md, as
-// any other client would. Read it top to bottom: session and tokens, sockets,
-// the conversation list, then the open room.
+// any other client would. Read it top to bottom: signing in, the conversation
+// list, then the open room. The session's tokens, REST calls and sockets that
+// stay connected are in connection.js; features of their own (the account
+// panel, scheduled messages, webhooks, previews and badges) in modules beside it.
 
-const $ = (selector) => document.querySelector(selector);
+import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
+import {closeAccount, exportUpdated} from "./account.js";
+import {botBadge, previewCard} from "./cards.js";
+import {showWebhooks} from "./webhooks.js";
+import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
+import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
-// A socket that has sent nothing for PING_EVERY gets a ping; if nothing at all
-// comes back within PONG_DEADLINE the connection is taken for dead (a laptop
-// lid, a dropped Wi-Fi: the browser may not notice for minutes) and replaced.
-// /demo/?ping=2 shortens both, to watch it happen.
-const PING_EVERY = (Number(new URLSearchParams(location.search).get("ping")) || 25) * 1000;
-const PONG_DEADLINE = Math.min(10_000, PING_EVERY);
 const MESSAGE_PAGE = 30;
 const CONVERSATION_PAGE = 20;
 const TYPING_SHOWN = 4000; // senders repeat `typing` every 2 s while they type
-const JSON_HEADERS = {"Content-Type": "application/json", Accept: "application/json"};
-
-// --- Small helpers -------------------------------------------------------------
-
-/** An element with attributes and children; text goes in as text, never as HTML. */
-function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "class") element.className = value;
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}
-
-let noticeTimer = 0;
-function notice(text) {
-  const box = $("#notice");
-  box.textContent = text;
-  box.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { box.hidden = true; }, 6000);
-}
-
-/** An event handler that shows its failure instead of leaving an unhandled rejection. */
-const safely = (handler) => (...args) => Promise.resolve(handler(...args)).catch((error) => notice(error.message));
-
-function newClientId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16)); // crypto.randomUUID needs https
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-const byTime = (a, b) => Date.parse(b.modified_at) - Date.parse(a.modified_at);
-const clock = (iso) => new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-
-// --- Session and tokens ----------------------------------------------------------
-// Tokens live in sessionStorage: they survive a reload, not the closing of the tab.
-
-const STORE = "chat-demo-session";
-let session = JSON.parse(sessionStorage.getItem(STORE) || "null"); // {access, refresh, user}
-let renewTimer = 0;
-let renewing = null;
-
-function saveSession(next) {
-  session = next;
-  if (next) sessionStorage.setItem(STORE, JSON.stringify(next));
-  else sessionStorage.removeItem(STORE);
-}
-
-function claims(token) {
-  return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-}
-
-/**
- * Trade the refresh token for a new access token: true when renewed, false
- * when the session is over (logged out, expired). Concurrent callers (a burst
- * of 401s) share one request.
- */
-function renewToken() {
-  renewing ??= (async () => {
-    try {
-      const response = await fetch("/api/auth/token/refresh/", {
-        method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh: session.refresh}),
-      });
-      if (response.status === 401) {
-        signOut("Your session has ended; log in again.");
-        return false;
-      }
-      if (!response.ok) throw new Error(`Could not renew the session (${response.status}).`);
-      const body = await response.json();
-      saveSession({...session, access: body.access, refresh: body.refresh ?? session.refresh});
-      scheduleRenewal();
-      // An open socket keeps the token it connected with and is closed (4401)
-      // when that one expires, unless it is handed the new one.
-      for (const socket of LiveSocket.open) socket.send({type: "auth", token: session.access});
-      return true;
-    } finally {
-      renewing = null;
-    }
-  })();
-  return renewing;
-}
-
-/** Renew a fifth of the token's lifetime (at most a minute) before it expires. */
-function scheduleRenewal(delay) {
-  clearTimeout(renewTimer);
-  if (delay === undefined) {
-    const {iat, exp} = claims(session.access);
-    delay = exp * 1000 - Math.min(60, (exp - iat) / 5) * 1000 - Date.now();
-  }
-  renewTimer = setTimeout(() => renewToken().catch(() => scheduleRenewal(5000)), Math.max(0, delay));
-}
-
-/** A REST call with the access token; a 401 renews the token once and tries again. */
-async function api(path, {method = "GET", body, retried = false} = {}) {
-  const response = await fetch(path, {
-    method,
-    headers: {...JSON_HEADERS, Authorization: `Bearer ${session.access}`},
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401 && !retried) {
-    if (await renewToken()) return api(path, {method, body, retried: true});
-  }
-  if (!response.ok) {
-    const error = await response.json().catch(() => ({}));
-    throw new Error(error.detail || `${method} ${path} failed (${response.status}).`);
-  }
-  return response;
-}
-const apiJson = async (path, options) => (await api(path, options)).json();
-
-// --- Sockets ---------------------------------------------------------------------
-
-/**
- * A WebSocket that stays connected: it reconnects with back-off, detects a
- * dead connection with ping/pong, and builds its URL afresh each time, so a
- * reconnect carries the current token and the room's last seq.
- */
-class LiveSocket {
-  static open = new Set(); // sockets to hand a renewed token
-
-  constructor({path, onOpen = () => {}, onFrame, onState = () => {}}) {
-    Object.assign(this, {path, onOpen, onFrame, onState, attempts: 0, stopped: false});
-    this.connect();
-  }
-
-  connect() {
-    clearTimeout(this.retry);
-    this.retrying = false;
-    this.token = session.access;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = this.ws = new WebSocket(`${scheme}://${location.host}/${this.path()}`);
-    this.onState(this.attempts ? "reconnecting" : "connecting");
-    ws.onopen = () => {
-      LiveSocket.open.add(this);
-      // Renewed while this socket was connecting with the old token: pass the new one on.
-      if (this.token !== session.access) this.send({type: "auth", token: session.access});
-      this.heartbeat();
-      this.onState("open");
-      this.onOpen();
-    };
-    ws.onmessage = (event) => {
-      // 4429 and 4503 are sent after an accept, so only a frame shows the server took us.
-      this.attempts = 0;
-      this.heartbeat();
-      const frame = JSON.parse(event.data);
-      if (frame.type !== "pong") this.onFrame(frame);
-    };
-    ws.onclose = (event) => this.closed(event.code);
-  }
-
-  heartbeat() {
-    clearTimeout(this.pinger);
-    clearTimeout(this.deadline);
-    this.pinger = setTimeout(() => {
-      this.send({type: "ping"});
-      this.deadline = setTimeout(() => this.drop(), PONG_DEADLINE);
-    }, PING_EVERY);
-  }
-
-  /** Give up on a connection that stopped answering, without waiting for the browser to agree. */
-  drop() {
-    const ws = this.ws;
-    ws.onmessage = ws.onclose = null;
-    // Closing a socket that is still connecting makes the browser log an error; close it once open.
-    ws.onopen = ws.readyState === WebSocket.CONNECTING ? () => ws.close() : null;
-    if (ws.readyState === WebSocket.OPEN) ws.close();
-    this.closed(1006);
-  }
-
-  closed(code) {
-    LiveSocket.open.delete(this);
-    clearTimeout(this.pinger);
-    clearTimeout(this.deadline);
-    if (this.stopped) return;
-    if (code === 4403 || code === 4404) { // not a member, or no such path: retrying cannot help
-      this.onState("refused");
-      return;
-    }
-    this.onState("reconnecting");
-    // 4429 (too many sockets), 4503 (Redis down) and lost connections alike:
-    // 1 s, 2 s, 4 s… up to 30 s, jittered so that clients dropped together
-    // do not all come back in the same instant.
-    const delay = Math.min(30_000, 1000 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
-    this.retrying = true;
-    this.retry = setTimeout(safely(async () => {
-      // 4401: the token expired or the session ended; a new token first (or sign-out).
-      if (code === 4401 && !(await renewToken().catch(() => true))) return;
-      if (!this.stopped) this.connect();
-    }), delay);
-  }
-
-  /** The network is back: do not wait out the back-off. */
-  reconnectNow() {
-    if (this.retrying && !this.stopped) this.connect();
-  }
-
-  send(frame) {
-    if (this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(frame));
-    return true;
-  }
-
-  stop() {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    this.drop();
-  }
-}
 
 // --- Signing in and out ------------------------------------------------------------
 
@@ -251,10 +42,11 @@ function signOut(reason = "") {
   notifications?.stop();
   room?.socket?.stop();
   notifications = room = null;
-  clearTimeout(renewTimer);
+  stopRenewal();
   saveSession(null);
   conversations.clear();
   online.clear();
+  closeAccount();
   renderConversations();
   document.title = "Chat demo";
   $("#room").hidden = true;
@@ -392,7 +184,9 @@ function notificationFrame(frame) {
     case "conversation.notifications": return levelChanged(item, frame.level);
     case "draft.updated": draftChanged(item, frame.draft); break;
     case "user.status": return statusChanged(frame);
-    case "scheduled.failed": return notice(`A scheduled message was not sent: ${frame.scheduled.failure.detail}`);
+    case "export.updated": return exportUpdated(frame);
+    case "scheduled.failed":
+      return scheduledFailed(frame, titleOf(conversations.get(frame.scheduled.conversation_id) ?? {users: []}));
     case "error": return notice(frame.detail);
   }
   if (frame.mentioned) noticeMention(item, frame.message);
@@ -513,6 +307,7 @@ async function openRoom(id) {
   $("#typing").textContent = "";
   $("#load-older").hidden = true;
   closePins();
+  closeScheduled();
   showRoomState("connecting");
   stopEditing();
   closeThread();
@@ -565,6 +360,7 @@ function roomFrame(frame) {
         room.pending.delete(frame.client_id);
       }
       stopTyping(frame.created_by.id);
+      scheduledSent(frame);
       const nearEnd = isNearEnd();
       showMessage(frame);
       if (nearEnd) scrollToEnd();
@@ -636,7 +432,7 @@ function messageElement(message) {
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
-      el("span", {class: "author"}, message.created_by.name), " ",
+      el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
       message.edited_at && !message.deleted ? el("span", {class: "edited", "data-testid": "edited"}, " · edited")
         : null,
@@ -647,6 +443,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "edit"}, "Edit"),
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
+    previewCard(message),
     threadLine(message)));
 }
 
@@ -795,7 +592,7 @@ function renderMembers() {
     const label = conversation.is_direct ? (isOnline ? "online" : "offline") : user.name;
     const status = statusText(user);
     return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)},
-      status ? `${label} \u00b7 ${status}` : label);
+      status ? `${label} \u00b7 ${status}` : label, botBadge(user));
   }));
 }
 
@@ -876,19 +673,17 @@ function draftChanged(item, draft) {
   if (room?.id === item.id && document.activeElement !== input && !room.editing) input.value = draft?.body ?? "";
 }
 
-// Scheduled messages (docs/protocol.md, "Scheduled messages"): sent by the server at their time, as any message.
-$("#send-later").addEventListener("click", safely(async () => {
-  const body = input.value;
-  if (!room || room.editing || !body.trim()) return;
-  const minutes = Number(prompt("Send in how many minutes?", "60"));
-  if (!(minutes > 0)) return;
-  const sendAt = new Date(Date.now() + minutes * 60_000);
-  await apiJson(`/api/chat/${room.id}/scheduled/`, {method: "POST", body: {body, send_at: sendAt.toISOString()}});
-  clearTimeout(draftTimer);
-  input.value = "";
-  await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
-  notice(`Scheduled for ${sendAt.toLocaleTimeString()}.`);
-}));
+connectScheduled({
+  roomId: () => room?.id,
+  editing: () => Boolean(room?.editing),
+  take: async () => { // the text is scheduled: the composer and its draft are cleared, as a send clears them
+    clearTimeout(draftTimer);
+    input.value = "";
+    const item = conversations.get(room.id);
+    if (item) item.draft = null;
+    await api(`/api/chat/${room.id}/draft/`, {method: "DELETE"});
+  },
+});
 
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -1291,12 +1086,6 @@ $("#mentions-list").addEventListener("click", safely(async (event) => {
 
 const ROLE_ACTIONS = {member: ["admin"], admin: ["member"]}; // what the owner may make each role
 
-function linkButton(label, handler) {
-  const element = el("button", {type: "button", class: "link"}, label);
-  element.addEventListener("click", safely(handler));
-  return element;
-}
-
 const myRole = (conversation) => conversation.users.find((user) => user.id === session.user.id)?.role ?? "member";
 
 /** The open group's members with their roles; the owner changes roles, owner and admins make invite links. */
@@ -1314,7 +1103,7 @@ function renderGroupPanel() {
         buttons.push(linkButton(label, () => setRole(user.id, role)));
       }
     }
-    return el("li", {"data-testid": "group-member", "data-role": user.role}, `${user.name} · ${user.role} `, ...buttons);
+    return el("li", {"data-testid": "group-member", "data-role": user.role}, user.name, botBadge(user), ` · ${user.role} `, ...buttons);
   }));
   const manages = mine === "owner" || mine === "admin";
   $("#group-invites").hidden = !manages;
@@ -1344,7 +1133,12 @@ async function decideJoin(id, userId, approve) {
   loadJoinRequests();
 }
 
-$("#group-panel").addEventListener("toggle", () => { if (room) renderGroupPanel(); });
+$("#group-panel").addEventListener("toggle", safely(async () => {
+  if (!room || !$("#group-panel").open) return;
+  renderGroupPanel();
+  const conversation = conversations.get(room.id);
+  if (conversation && !conversation.is_direct) await showWebhooks(room.id, ["owner", "admin"].includes(myRole(conversation)));
+}));
 
 $("#make-invite").addEventListener("click", safely(async () => {
   const invite = await apiJson(`/api/chat/${room.id}/invites/`, {
@@ -1407,4 +1201,5 @@ $("#disappearing").addEventListener("change", safely(async (event) => {
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
 
+onSessionEnded(signOut);
 if (session) start();
