@@ -1,6 +1,6 @@
 """
 The demo client's statuses and drafts (/demo/) in headless Chromium against
-a real server process: a status set with the "Status" button shows beside
+a real server process: a status (emoji, text, when it clears) set with the "Status" button shows beside
 its owner's name on the other person's page, live; what one types and does
 not send shows up in the composer of the same person's second device, and
 sending it clears it; "Later" schedules what was typed (its list:
@@ -64,6 +64,19 @@ async def second_device(browser, server, person: Person) -> Person:
     return device
 
 
+@sync_to_async
+def saved_status_expires_in(user_id: str) -> float:
+    """Seconds until the user's stored status clears itself."""
+    from django.utils import timezone
+
+    from useraccount.models import User
+
+    try:
+        return (User.objects.get(id=user_id).status_expires_at - timezone.now()).total_seconds()
+    finally:
+        connection.close()
+
+
 async def test_statuses_and_drafts_through_the_demo_page(start_server):
     require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
     require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
@@ -81,11 +94,23 @@ async def test_statuses_and_drafts_through_the_demo_page(start_server):
             await expect_messages(alice, ["Hello"])
             await bob.open(direct)
 
-            # Bob sets a status: Alice sees it beside him, live.
-            bob.page.once("dialog", lambda dialog: dialog.accept("Out for lunch"))
+            # Bob sets a status with an emoji, clearing in an hour: Alice sees it beside him, live, in the
+            # room and in her conversation list; cleared, it goes from both.
             await bob.page.click("#set-status")
-            await expect(alice.page.locator(f'[data-testid=member][data-user-id="{bob.id}"]')).to_contain_text(
-                "Out for lunch")
+            await bob.page.fill("#status-emoji", "\U0001f354")
+            await bob.page.fill("#status-text", "Out for lunch")
+            await bob.page.select_option("#status-until", "3600")
+            await bob.page.click("#status-form button[type=submit]")
+            member = alice.page.locator(f'[data-testid=member][data-user-id="{bob.id}"]')
+            await expect(member).to_contain_text("\U0001f354 Out for lunch")
+            await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_text(
+                "\U0001f354 Out for lunch")
+            assert await saved_status_expires_in(bob.id) == pytest.approx(3600, abs=120)
+            await bob.page.click("#set-status")
+            await expect(bob.page.locator("#status-text")).to_have_value("Out for lunch")
+            await bob.page.click("#status-clear")
+            await expect(member).not_to_contain_text("Out for lunch")
+            await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_count(0)
 
             # Alice types without sending; her second device opens the conversation with it.
             async with alice.page.expect_response(lambda response: "/draft/" in response.url):

@@ -234,6 +234,7 @@ function renderConversations() {
       el("button", {type: "button", "data-open": c.id},
         peer ? el("span", {class: "dot", "data-online": String(online.get(peer.id) === true)}) : null,
         el("span", {class: "title"}, titleOf(c)),
+        peer && statusText(peer) ? el("span", {class: "peer-status", "data-testid": "peer-status"}, statusText(peer)) : null,
         c.unread_count ? el("span", {class: "badge", "data-testid": "unread"}, String(c.unread_count)) : null,
         el("span", {class: "preview"}, c.draft?.body && room?.id !== c.id ? `Draft: ${c.draft.body}` : preview(c.last_message))));
   }));
@@ -571,16 +572,39 @@ function statusText(user) {
 function statusChanged(frame) {
   statuses.set(frame.user_id, frame.status);
   renderMembers();
+  renderConversations();
 }
 
-$("#set-status").addEventListener("click", safely(async () => {
-  const text = prompt("Your status (empty clears it)", statusText({id: session.user.id}));
-  if (text === null) return;
-  const me = text.trim()
-    ? await apiJson("/api/auth/me/status/", {method: "PUT", body: {text: text.trim()}})
+// Your own status: emoji, text and when it clears itself (PUT /api/auth/me/status/ {text, emoji, expires_at}).
+const statusDialog = $("#status-dialog");
+
+$("#set-status").addEventListener("click", () => {
+  const mine = statuses.has(session.user.id) ? statuses.get(session.user.id) : session.user.status;
+  const shown = mine && !(mine.expires_at && new Date(mine.expires_at) <= new Date());
+  $("#status-emoji").value = shown ? mine.emoji ?? "" : "";
+  $("#status-text").value = shown ? mine.text ?? "" : "";
+  $("#status-until").value = "";
+  statusDialog.showModal();
+});
+
+async function saveStatus(body) {
+  const me = body
+    ? await apiJson("/api/auth/me/status/", {method: "PUT", body})
     : await apiJson("/api/auth/me/status/", {method: "DELETE"});
-  statuses.set(me.id, me.status);
+  statuses.set(me.id, me.status ?? null);
+  statusDialog.close();
+}
+
+$("#status-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  const text = $("#status-text").value.trim();
+  const emoji = $("#status-emoji").value.trim();
+  const seconds = Number($("#status-until").value);
+  if (!text && !emoji) return saveStatus(null);
+  await saveStatus({text, emoji, expires_at: seconds ? new Date(Date.now() + seconds * 1000).toISOString() : null});
 }));
+$("#status-clear").addEventListener("click", safely(() => saveStatus(null)));
+$("#status-cancel").addEventListener("click", () => statusDialog.close());
 
 function renderMembers() {
   if (!room) return;
