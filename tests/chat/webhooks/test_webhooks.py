@@ -308,3 +308,43 @@ def test_a_conversation_without_webhooks_queues_nothing(jobs, client_for, receiv
     monkeypatch.setattr("chat.webhooks.emit.job_send", lambda *args, **kwargs: sent.append(args))
     send(direct, bob, "no webhook here")
     assert sent == []
+
+
+# --- Who keeps receiving -----------------------------------------------------------
+
+
+def test_an_admins_subscription_stops_when_they_are_demoted_or_leave(jobs, client_for, receiver, group, alice, bob, carol):
+    from chat.conversations.groups import conversation_set_role
+
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=bob.id, role="admin")
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=carol.id, role="admin")
+    by_bob = subscribe(client_for(bob), receiver, group, path="/bob")
+    subscribe(client_for(carol), receiver, group, path="/carol")
+    send(group, alice, "while both are admins")
+    receiver.wait_for(2)
+    jobs()
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=bob.id, role="member")
+    conversation_remove_member(conversation_id=group.id, user=carol, member_id=carol.id)
+    send(group, alice, "after")
+    jobs()
+    bodies = {path: [json.loads(r["body"])["data"].get("message", {}).get("body") for r in receiver.to(path)]
+              for path in ("/bob", "/carol")}
+    # Bob, a member again, and Carol, gone, hear nothing more of the group through what they set up.
+    assert bodies == {"/bob": ["while both are admins"], "/carol": ["while both are admins"]}
+    # The owner still sees Bob's subscription, to delete it.
+    assert by_bob["id"] in [item["id"] for item in client_for(alice).get("/api/webhooks/").json()]
+
+
+def test_a_staff_members_subscription_stops_when_they_are_no_longer_staff(jobs, client_for, receiver, make_user, group, alice, carol):
+    staff = make_user("Ops", is_staff=True)
+    response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/bot"), "member_of_id": str(carol.id)},
+                                      format="json")
+    assert response.status_code == 201
+    send(group, alice, "while staff")
+    receiver.wait_for(1)
+    jobs()
+    staff.is_staff = False
+    staff.save(update_fields=["is_staff"])
+    send(group, alice, "no longer staff")
+    jobs()
+    assert [json.loads(r["body"])["data"]["message"]["body"] for r in receiver.to("/bot")] == ["while staff"]
