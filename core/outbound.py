@@ -23,7 +23,9 @@ The rules, checked at every hop (the first request and each redirect):
 - at most ``redirects`` redirects (OUTBOUND_MAX_REDIRECTS for pages, none
   for webhooks), each one checked the same way;
 - ``timeout`` seconds to connect, to wait for each read, and for the whole
-  answer; at most ``max_bytes`` of the body are read (``truncated`` says
+  answer, the last enforced by closing the connection at that time (a peer
+  sending a byte before each read would otherwise hold the request, and a
+  worker, for as long as it likes); at most ``max_bytes`` of the body are read (``truncated`` says
   whether there was more); ``content_types`` refuses any other type before
   the body is read.
 
@@ -36,6 +38,7 @@ checks another name, which is what pinning the checked address takes.
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -146,14 +149,98 @@ def outbound_url_check(url, *, field_name: str = "url") -> str:
     return url
 
 
-def _pool(target: Target, timeout: urllib3.Timeout):
+class Watch:
+    """
+    Shuts a request's connections down at its deadline, from a timer thread,
+    waking a read blocked on them. Each socket is watched through a duplicate
+    of its descriptor (shutting either down ends the one connection; the
+    duplicate is ours to close, so a descriptor number reused after the
+    connection closed is never touched).
+    """
+
+    def __init__(self, seconds: float):
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = self._stopped = False
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def add(self, sock: socket.socket) -> None:
+        copy = sock.dup()
+        with self._lock:
+            if self._stopped:
+                copy.close()
+                return
+            self._sockets.append(copy)
+            if self.expired:
+                _shut(copy)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if not self._stopped:
+                self.expired = True
+                for sock in self._sockets:
+                    _shut(sock)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
+
+
+class WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    """A connection whose socket its request's Watch may shut down."""
+
+    def __init__(self, *args, watch: Watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.watch = watch
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.watch.add(sock)
+        return sock
+
+
+class WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    """The TLS one (the watched descriptor is the TCP socket TLS then runs on)."""
+
+    def __init__(self, *args, watch: Watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.watch = watch
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.watch.add(sock)
+        return sock
+
+
+class WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+
+class WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
+def _pool(target: Target, timeout: urllib3.Timeout, watch: Watch):
     if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
+        return WatchedHTTPSPool(
             target.address, target.port, timeout=timeout, retries=False, maxsize=1,
             cert_reqs="CERT_REQUIRED", ca_certs=settings.OUTBOUND_CA_BUNDLE or certifi.where(),
-            server_hostname=target.host, assert_hostname=target.host,
+            server_hostname=target.host, assert_hostname=target.host, watch=watch,
         )
-    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1)
+    return WatchedHTTPPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1, watch=watch)
 
 
 def _host_header(target: Target) -> str:
@@ -188,7 +275,8 @@ def outbound_request(
     while True:
         target = outbound_target(url)
         left = max(0.05, deadline - time.monotonic())
-        pool = _pool(target, urllib3.Timeout(connect=min(timeout, left), read=min(timeout, left)))
+        watch = Watch(left)
+        pool = _pool(target, urllib3.Timeout(connect=min(timeout, left), read=min(timeout, left)), watch)
         try:
             response = pool.urlopen(
                 method, target.path, body=body, redirect=False, retries=False, preload_content=False,
@@ -196,9 +284,14 @@ def outbound_request(
                 headers={"Host": _host_header(target), "User-Agent": USER_AGENT, **(headers or {})},
             )
         except urllib3.exceptions.HTTPError as error:
+            watch.stop()
             pool.close()
+            if watch.expired:
+                raise OutboundFailed("the answer took too long") from error
             raise OutboundFailed(f"{type(error).__name__}: {error}") from error
         try:
+            if watch.expired:  # headers cut off at the deadline may parse as a whole answer
+                raise OutboundFailed("the answer took too long")
             location = response.headers.get("Location")
             if response.status in REDIRECT_STATUSES and location and redirects:
                 hops += 1
@@ -214,8 +307,13 @@ def outbound_request(
             try:
                 data, truncated = _read(response, max_bytes=max_bytes, deadline=deadline)
             except urllib3.exceptions.HTTPError as error:
+                if watch.expired:
+                    raise OutboundFailed("the answer took too long") from error
                 raise OutboundFailed(f"{type(error).__name__}: {error}") from error
+            if watch.expired:  # a body without a length, cut off at the deadline, reads as complete
+                raise OutboundFailed("the answer took too long")
             return OutboundAnswer(response.status, url, content_type, data, truncated, dict(response.headers))
         finally:
+            watch.stop()
             response.release_conn()
             pool.close()

@@ -14,7 +14,7 @@ class WebhookSubscription(models.Model):
     """
     Where to post the events of some conversations, signed with ``secret``.
     Its target is exactly one of: ``conversation`` (that one, managed by the
-    group's owner and admins), or ``member_of`` (every conversation that user
+    group's owner and admins), or ``member_of`` (every conversation that bot
     belongs to at the time of the event: how an integration or a bot account
     follows the conversations it is added to; created by staff).
     """

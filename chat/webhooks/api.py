@@ -35,7 +35,7 @@ class WebhookCreateInput(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField(), required=False, help_text=EVENTS_HELP + " Default: all.")
     conversation_id = serializers.CharField(required=False, help_text="A group you own or administer.")
     member_of_id = serializers.CharField(
-        required=False, help_text="Staff: every conversation this user belongs to at the time of each event (a bot's)."
+        required=False, help_text="Staff: a bot's id; every conversation the bot belongs to at the time of each event."
     )
 
 

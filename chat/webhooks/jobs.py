@@ -49,14 +49,14 @@ def _retry_options() -> dict:
 
 
 def webhook_fan_out_job(envelope: dict, followed: list[str]) -> None:
-    from chat.models import WebhookSubscription
+    from .selectors import webhooks_delivering
 
     close_old_connections()
     try:
         wanted = Q(conversation_id=envelope["conversation_id"]) | Q(member_of_id__in=followed)
         subscriptions = [
             subscription_id for subscription_id, events in
-            WebhookSubscription.objects.filter(wanted, active=True).values_list("id", "events")
+            webhooks_delivering().filter(wanted).values_list("id", "events")
             if envelope["type"] in events
         ]
     finally:
@@ -83,14 +83,14 @@ def _log(subscription, *, envelope: dict, attempt: int, status, started: float, 
 
 
 def webhook_deliver_job(subscription_id: str, body: str) -> None:
-    from chat.models import WebhookSubscription
+    from .selectors import webhooks_delivering
 
     envelope = json.loads(body)
     attempt = current_attempt()
     close_old_connections()
     try:
-        subscription = WebhookSubscription.objects.filter(id=subscription_id, active=True).first()
-        if subscription is None:  # deleted or paused since: nothing to deliver
+        subscription = webhooks_delivering().filter(id=subscription_id).first()
+        if subscription is None:  # deleted, paused, or its creator lost the right since: nothing to deliver
             return
         started = time.monotonic()
         status, error, refused = None, "", False

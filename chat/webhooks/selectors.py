@@ -4,10 +4,11 @@ Reads of webhook subscriptions: those a user may manage, one of them, its recent
     webhooks_managed_list(user=user, conversation_id=None)
     webhook_managed(user=user, webhook_id=sid)
     webhook_deliveries(user=user, webhook_id=sid)   # newest first, at most WEBHOOK_LOG_ROWS
+    webhooks_delivering()                            # those that deliver now (the jobs ask this)
 """
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from chat.conversations.roles import ADMIN, Action, member_may
 from chat.models import ConversationMember, WebhookDelivery, WebhookSubscription
@@ -23,6 +24,21 @@ def _may_manage(user: User) -> Q:
     if user.is_staff:
         managed |= Q(member_of__isnull=False)
     return managed
+
+
+def webhooks_delivering() -> QuerySet:
+    """
+    The active subscriptions whose creator may still make them: a group's
+    while its creator is an owner or admin of it (a demoted, departed or
+    deactivated admin's receiver hears nothing more of the group), one
+    following a user while its creator is active staff. Such a subscription
+    stays, listed to those who manage it, until one of them deletes it.
+    """
+    manages = ConversationMember.objects.filter(
+        conversation_id=OuterRef("conversation_id"), user_id=OuterRef("created_by_id"),
+    ).filter(Q(role=ADMIN) | Q(conversation__owner_id=OuterRef("created_by_id")))
+    creator_may = Q(conversation__isnull=False) & Exists(manages) | Q(member_of__isnull=False, created_by__is_staff=True)
+    return WebhookSubscription.objects.filter(creator_may, active=True, created_by__is_active=True)
 
 
 def webhooks_managed_list(*, user: User, conversation_id=None) -> QuerySet:

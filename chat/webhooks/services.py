@@ -9,7 +9,7 @@ Managing webhook subscriptions; called by chat.webhooks.api.
 
 A conversation's subscriptions are managed by the group's owner and admins
 (chat.conversations.roles, ``manage_webhooks``); a subscription following
-the conversations a user belongs to (``member_of``), by staff. The URL must
+the conversations a bot belongs to (``member_of``), by staff. The URL must
 pass core.outbound's rules now (and is checked again at every delivery);
 at most WEBHOOK_MAX_PER_TARGET subscriptions per conversation or followed user.
 """
@@ -71,9 +71,11 @@ def webhook_create(
         else:
             if not user.is_staff:
                 raise Forbidden("Only staff can follow a user's conversations.", code="not_staff")
-            followed = active_users().filter(id=uuid_or_none(member_of_id)).first() if uuid_or_none(member_of_id) else None
+            # A bot's only: following a person would hand staff their direct messages as they are written.
+            followed_id = uuid_or_none(member_of_id)
+            followed = active_users().filter(id=followed_id, is_bot=True).first() if followed_id else None
             if followed is None:
-                raise InvalidInput("No such user.", code="invalid_target", field="member_of_id")
+                raise InvalidInput("member_of_id must be a bot's id.", code="invalid_target", field="member_of_id")
             # Serialises creations for one followed user, as the conversation's row lock does for a conversation.
             User.objects.select_for_update().filter(id=followed.id).first()
             target = {"member_of": followed}

@@ -158,3 +158,61 @@ def test_a_receiver_that_does_not_answer_in_time_fails(settings, receiver):
         port = silent.getsockname()[1]
         with pytest.raises(OutboundFailed):
             outbound_request("GET", f"https://127.0.0.1:{port}/", timeout=1, max_bytes=100)
+
+
+def _dripping_server(start: bytes, drip: bytes, *, every: float, times: int):
+    """A server on 127.0.0.1 that sends ``start``, then ``drip`` every ``every`` seconds: always within a read timeout."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def serve():
+        peer, _ = server.accept()
+        with peer:
+            peer.settimeout(0.5)
+            try:
+                peer.recv(65536)
+            except OSError:
+                pass  # a TLS client speaks first; a plain one sends its request
+            try:
+                peer.sendall(start)
+                for _ in range(times):
+                    if stop.wait(every):
+                        return
+                    peer.sendall(drip)
+            except OSError:
+                return  # the client gave up: what the test wants
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, stop, thread
+
+
+@pytest.mark.parametrize(
+    "scheme, start, drip",
+    [
+        ("http", b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n"),  # headers that never end
+        ("http", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n", b"x"),  # a body
+        ("https", b"\x16\x03\x03\x40\x00", b"\x00"),  # a TLS handshake record that never ends
+    ],
+    ids=["headers", "body", "tls-handshake"],
+)
+def test_a_peer_dripping_bytes_is_cut_off_at_the_timeout(settings, receiver, scheme, start, drip):
+    """A byte before each read times out must not hold the request (a worker) beyond ``timeout`` in all."""
+    import time
+
+    settings.OUTBOUND_HTTP_HOSTS = ["127.0.0.1"]
+    server, stop, thread = _dripping_server(start, drip, every=0.2, times=40)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OutboundFailed):
+            outbound_request("GET", f"{scheme}://127.0.0.1:{server.getsockname()[1]}/", timeout=1, max_bytes=100_000)
+        assert time.monotonic() - started < 2.5
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()

@@ -117,14 +117,31 @@ def test_subscriptions_per_conversation_are_bounded(settings, client_for, receiv
     assert (response.status_code, response.json()["code"]) == (400, "too_many_webhooks")
 
 
-def test_only_staff_follow_a_users_conversations(client_for, receiver, make_user, alice, bob):
-    response = client_for(alice).post("/api/webhooks/", {"url": receiver.url("/h"), "member_of_id": str(bob.id)},
+@pytest.fixture
+def bot(db):
+    from useraccount.bots import bot_create
+
+    return bot_create(name="Weather")
+
+
+def test_only_staff_follow_a_bots_conversations(client_for, receiver, make_user, alice, bot):
+    response = client_for(alice).post("/api/webhooks/", {"url": receiver.url("/h"), "member_of_id": str(bot.id)},
                                       format="json")
     assert (response.status_code, response.json()["code"]) == (403, "not_staff")
     staff = make_user("Ops", is_staff=True)
+    response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/h"), "member_of_id": str(bot.id)},
+                                      format="json")
+    assert response.status_code == 201 and response.json()["member_of_id"] == str(bot.id)
+
+
+def test_staff_cannot_follow_a_persons_conversations(client_for, receiver, make_user, bob):
+    """Following a user is how an integration hears a bot's groups, not a way to read a person's direct messages."""
+    staff = make_user("Ops", is_staff=True)
     response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/h"), "member_of_id": str(bob.id)},
                                       format="json")
-    assert response.status_code == 201 and response.json()["member_of_id"] == str(bob.id)
+    assert (response.status_code, response.json()["code"], list(response.json()["fields"])) == (
+        400, "invalid_target", ["member_of_id"])
+    assert not WebhookSubscription.objects.exists()
 
 
 def test_update_pauses_changes_and_rechecks_the_url(client_for, receiver, group, alice):
@@ -266,19 +283,21 @@ def test_the_log_keeps_the_newest_rows(jobs, settings, client_for, receiver, gro
     assert log[0]["created_at"] >= log[1]["created_at"]
 
 
-def test_a_users_subscription_follows_the_conversations_they_are_in(jobs, client_for, receiver, make_user, group, direct, alice, bob, carol):
+def test_a_bots_subscription_follows_the_conversations_it_is_in(jobs, client_for, receiver, make_user, group, direct, alice, bob, bot):
     staff = make_user("Ops", is_staff=True)
-    response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/bot"), "member_of_id": str(carol.id)},
+    response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/bot"), "member_of_id": str(bot.id)},
                                       format="json")
     assert response.status_code == 201
-    send(direct, alice, "carol is not here")
-    send(group, alice, "carol is here")
-    conversation_remove_member(conversation_id=group.id, user=carol, member_id=carol.id)
-    send(group, alice, "carol has left")
-    receiver.wait_for(2)
+    send(group, alice, "the bot is not here yet")
+    conversation_add_members(conversation_id=group.id, user=alice, user_ids=[bot.id])
+    send(direct, alice, "the bot is not here")
+    send(group, alice, "the bot is here")
+    conversation_remove_member(conversation_id=group.id, user=alice, member_id=bot.id)
+    send(group, alice, "the bot has left")
+    receiver.wait_for(3)
     jobs()
     seen = [(json.loads(r["body"])["type"], json.loads(r["body"])["data"].get("message", {}).get("body")) for r in receiver.requests]
-    assert seen == [("message.created", "carol is here"), ("member.left", None)]
+    assert seen == [("member.joined", None), ("message.created", "the bot is here"), ("member.left", None)]
 
 
 def test_a_paused_or_deleted_subscription_gets_nothing(jobs, client_for, receiver, group, alice, bob):
@@ -308,3 +327,45 @@ def test_a_conversation_without_webhooks_queues_nothing(jobs, client_for, receiv
     monkeypatch.setattr("chat.webhooks.emit.job_send", lambda *args, **kwargs: sent.append(args))
     send(direct, bob, "no webhook here")
     assert sent == []
+
+
+# --- Who keeps receiving -----------------------------------------------------------
+
+
+def test_an_admins_subscription_stops_when_they_are_demoted_or_leave(jobs, client_for, receiver, group, alice, bob, carol):
+    from chat.conversations.groups import conversation_set_role
+
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=bob.id, role="admin")
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=carol.id, role="admin")
+    by_bob = subscribe(client_for(bob), receiver, group, path="/bob")
+    subscribe(client_for(carol), receiver, group, path="/carol")
+    send(group, alice, "while both are admins")
+    receiver.wait_for(2)
+    jobs()
+    conversation_set_role(conversation_id=group.id, user=alice, member_id=bob.id, role="member")
+    conversation_remove_member(conversation_id=group.id, user=carol, member_id=carol.id)
+    send(group, alice, "after")
+    jobs()
+    bodies = {path: [json.loads(r["body"])["data"].get("message", {}).get("body") for r in receiver.to(path)]
+              for path in ("/bob", "/carol")}
+    # Bob, a member again, and Carol, gone, hear nothing more of the group through what they set up.
+    assert bodies == {"/bob": ["while both are admins"], "/carol": ["while both are admins"]}
+    # The owner still sees Bob's subscription, to delete it.
+    assert by_bob["id"] in [item["id"] for item in client_for(alice).get("/api/webhooks/").json()]
+
+
+def test_a_staff_members_subscription_stops_when_they_are_no_longer_staff(jobs, client_for, receiver, make_user, group, alice, bot):
+    staff = make_user("Ops", is_staff=True)
+    response = client_for(staff).post("/api/webhooks/", {"url": receiver.url("/bot"), "member_of_id": str(bot.id)},
+                                      format="json")
+    assert response.status_code == 201
+    conversation_add_members(conversation_id=group.id, user=alice, user_ids=[bot.id])
+    send(group, alice, "while staff")
+    receiver.wait_for(2)
+    jobs()
+    staff.is_staff = False
+    staff.save(update_fields=["is_staff"])
+    send(group, alice, "no longer staff")
+    jobs()
+    bodies = [json.loads(r["body"])["data"].get("message", {}).get("body") for r in receiver.to("/bot")]
+    assert bodies == [None, "while staff"]  # the bot's member.joined, then the message
