@@ -636,11 +636,12 @@ ORIGINAL_CLIENT_REFUSAL_GRACE = env.int("ORIGINAL_CLIENT_REFUSAL_GRACE", default
 # Scheduled messages (chat.messages.scheduled): how far ahead one may be set
 # (days), how many one user may have waiting at once, how many the runner
 # sends per transaction, and the longest its --loop sleeps before looking
-# again (it wakes earlier for the next due row it knows of).
+# again (it wakes earlier for the next due row it knows of; a message
+# scheduled less than this far ahead may be sent up to this late).
 CHAT_SCHEDULED_MAX_DAYS = env.int("CHAT_SCHEDULED_MAX_DAYS", default=120, minimum=1)
 CHAT_SCHEDULED_MAX_PENDING = env.int("CHAT_SCHEDULED_MAX_PENDING", default=100, minimum=1)
 CHAT_SCHEDULED_BATCH_SIZE = env.int("CHAT_SCHEDULED_BATCH_SIZE", default=100, minimum=1)
-CHAT_SCHEDULED_MAX_SLEEP_SECONDS = env.int("CHAT_SCHEDULED_MAX_SLEEP_SECONDS", default=30, minimum=1)
+CHAT_SCHEDULED_MAX_SLEEP_SECONDS = env.int("CHAT_SCHEDULED_MAX_SLEEP_SECONDS", default=5, minimum=1)
 # The longest draft kept per conversation and user (characters; chat.conversations.drafts).
 CHAT_DRAFT_MAX_LENGTH = env.int("CHAT_DRAFT_MAX_LENGTH", default=4000, minimum=1)
 # A user's status (useraccount.status): its text in characters, its emoji
