@@ -177,10 +177,17 @@ def queue_worker(tmp_path):
         if not settings.REDIS_URL:
             return None
         env = dict(os.environ, DATABASE_URL=database_url_for_tests(), **env_overrides)
-        with open(tmp_path / f"worker-{len(processes)}.log", "wb") as log:
+        log_path = tmp_path / f"worker-{len(processes)}.log"
+        with open(log_path, "wb") as log:
             process = subprocess.Popen([sys.executable, "manage.py", "push_worker"], cwd=ROOT, env=env,
                                        stdout=log, stderr=subprocess.STDOUT)
         processes.append(process)
+        # Ready once it says so: on a loaded machine its start can take longer than a test's wait for a job.
+        deadline = time.monotonic() + 60
+        while "Push worker started" not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the queue's worker did not start:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.1)
         return process
 
     yield start
