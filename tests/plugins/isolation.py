@@ -126,3 +126,17 @@ def redis_client(url: str):
     import redis
 
     return redis.Redis.from_url(url)
+
+
+@pytest.fixture(autouse=True)
+def no_queue_worker_left():
+    """
+    No test leaves the queue worked by threads of this process (chat.push.queue's
+    in-process worker, which the embedded default and some tests start): with
+    Redis it would take the next tests' jobs from the queue's worker process
+    they start, under this process's settings.
+    """
+    yield
+    from chat.push import queue
+
+    queue.local_worker_stop()

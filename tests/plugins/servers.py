@@ -155,10 +155,7 @@ def timed_work(tmp_path):
                 env=dict(os.environ, DATABASE_URL=database_url_for_tests()), stdout=log, stderr=subprocess.STDOUT,
             ))
     yield processes
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=10)
+    end_processes(processes)
 
 
 @pytest.fixture
@@ -176,6 +173,10 @@ def queue_worker(tmp_path):
     def start(**env_overrides):
         if not settings.REDIS_URL:
             return None
+        # Jobs earlier tests queued and nobody worked (their rows are gone) must not stand before this test's.
+        from chat.push import queue
+
+        queue.broker().flush_all()
         env = dict(os.environ, DATABASE_URL=database_url_for_tests(), **env_overrides)
         log_path = tmp_path / f"worker-{len(processes)}.log"
         with open(log_path, "wb") as log:
@@ -191,7 +192,17 @@ def queue_worker(tmp_path):
         return process
 
     yield start
+    end_processes(processes)
+
+
+def end_processes(processes: list[subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL whatever has not ended within ``timeout`` (a worker inside a slow job)."""
     for process in processes:
         process.terminate()
+    deadline = time.monotonic() + timeout
     for process in processes:
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
