@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.plugins.sockets",
     "tests.plugins.clocks",
     "tests.plugins.servers",
+    "tests.plugins.browsers",
     "tests.plugins.faults",
     "tests.plugins.receivers",
 ]

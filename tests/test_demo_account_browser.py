@@ -8,7 +8,6 @@ day is refused in plain words. Skipped as tests/test_demo_browser.py is
 without playwright or Chromium.
 """
 
-import os
 import re
 
 import pytest
@@ -18,13 +17,9 @@ from django.db import connection
 
 from tests.plugins.servers import http_request
 from tests.test_demo_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SERVER_ENV,
     assert_no_errors,
-    async_playwright,
     expect,
-    require,
     sign_up,
 )
 from tests.test_demo_status_drafts_browser import second_device
@@ -54,54 +49,47 @@ def build_without_the_servers_worker(user_id: str):
         connection.close()  # this worker thread's own; left open, the test database could not be dropped
 
 
-async def test_sessions_and_the_data_export_in_the_account_panel(start_server):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_sessions_and_the_data_export_in_the_account_panel(start_server, browser):
     server = start_server(**SERVER_ENV)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            phone = await second_device(browser, server, alice)
-            page = alice.page
+    alice = await sign_up(browser, server, "Alice")
+    phone = await second_device(browser, server, alice)
+    page = alice.page
 
-            # Two sessions, this one marked; the other signed out from here.
-            await page.click("#show-account")
-            sessions = page.get_by_test_id("session")
-            await expect(sessions).to_have_count(2)
-            await expect(page.get_by_test_id("this-device")).to_have_count(1)
-            await expect(sessions.first).to_contain_text("127.0.0.1")
-            await expect(sessions.first).to_contain_text("last used")
-            await page.get_by_test_id("end-session").click()
-            await expect(sessions).to_have_count(1)
-            await expect(sessions).to_contain_text("this device")
+    # Two sessions, this one marked; the other signed out from here.
+    await page.click("#show-account")
+    sessions = page.get_by_test_id("session")
+    await expect(sessions).to_have_count(2)
+    await expect(page.get_by_test_id("this-device")).to_have_count(1)
+    await expect(sessions.first).to_contain_text("127.0.0.1")
+    await expect(sessions.first).to_contain_text("last used")
+    await page.get_by_test_id("end-session").click()
+    await expect(sessions).to_have_count(1)
+    await expect(sessions).to_contain_text("this device")
 
-            # The phone's page finds itself signed out, without a reload.
-            await expect(phone.page.locator("#auth")).to_be_visible(timeout=10_000)
-            await expect(phone.page.locator("#auth-error")).to_have_text("Your session has ended; log in again.")
-            assert await phone.page.evaluate("sessionStorage.getItem('chat-demo-session')") is None
+    # The phone's page finds itself signed out, without a reload.
+    await expect(phone.page.locator("#auth")).to_be_visible(timeout=10_000)
+    await expect(phone.page.locator("#auth-error")).to_have_text("Your session has ended; log in again.")
+    assert await phone.page.evaluate("sessionStorage.getItem('chat-demo-session')") is None
 
-            # Export: asked (after a confirmation), then a link once it is built.
-            await expect(page.get_by_test_id("export-state")).to_have_text(re.compile("not asked"))
-            page.once("dialog", lambda dialog: dialog.accept())
-            await page.get_by_test_id("export-ask").click()
-            await expect(page.get_by_test_id("export-state")).to_have_attribute(
-                "data-state", re.compile("pending|building|ready"))
-            await build_without_the_servers_worker(alice.id)
-            download = page.get_by_test_id("export-download")
-            await expect(download).to_be_visible(timeout=10_000)
-            await expect(page.get_by_test_id("export-state")).to_have_text("Ready.")
-            href = await download.get_attribute("href")
-            assert "/api/auth/export/download/" in href
-            archive = http_request(href)
-            assert archive.status == 200 and archive.body[:2] == b"PK"  # a zip, through the signed link alone
+    # Export: asked (after a confirmation), then a link once it is built.
+    await expect(page.get_by_test_id("export-state")).to_have_text(re.compile("not asked"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_test_id("export-ask").click()
+    await expect(page.get_by_test_id("export-state")).to_have_attribute(
+        "data-state", re.compile("pending|building|ready"))
+    await build_without_the_servers_worker(alice.id)
+    download = page.get_by_test_id("export-download")
+    await expect(download).to_be_visible(timeout=10_000)
+    await expect(page.get_by_test_id("export-state")).to_have_text("Ready.")
+    href = await download.get_attribute("href")
+    assert "/api/auth/export/download/" in href
+    archive = http_request(href)
+    assert archive.status == 200 and archive.body[:2] == b"PK"  # a zip, through the signed link alone
 
-            # Once a day: the second ask is refused, in words.
-            page.once("dialog", lambda dialog: dialog.accept())
-            await page.get_by_test_id("export-ask").click()
-            await expect(page.get_by_test_id("export-state")).to_have_text(
-                re.compile(r"^You can ask for one copy of your data a day; you can ask again from .+\.$"))
-            assert_no_errors(alice, EXPORT_ANSWERS)
-            assert phone.page_errors == []
-        finally:
-            await browser.close()
+    # Once a day: the second ask is refused, in words.
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_test_id("export-ask").click()
+    await expect(page.get_by_test_id("export-state")).to_have_text(
+        re.compile(r"^You can ask for one copy of your data a day; you can ask again from .+\.$"))
+    assert_no_errors(alice, EXPORT_ANSWERS)
+    assert phone.page_errors == []

@@ -30,18 +30,10 @@ from django.db import connection
 from tests.plugins.servers import http_request
 from useraccount.models import User
 
-try:
-    from playwright.async_api import async_playwright, expect
-except ImportError:  # checked in the test, which says what is missing
-    async_playwright = expect = None
+from tests.plugins.browsers import CHROMIUM, CHROMIUM_ARGS, async_playwright, expect, require  # noqa: F401 (for the others)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 # Short enough that the page renews its token on open sockets several times
 # during the test; the client renews a fifth of the lifetime before expiry.
 TOKEN_LIFETIME = 8
@@ -110,11 +102,6 @@ async def expect_messages(person: Person, bodies: list[str], timeout: float = 5_
     await expect(person.page.locator("#messages .pending")).to_have_count(0, timeout=timeout)
 
 
-def require(condition: bool, reason: str):
-    if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 async def sign_up(browser, server, name: str) -> Person:
@@ -233,372 +220,344 @@ async def sockets_outliving_their_token(person: Person) -> list[dict]:
 
 
 @pytest.mark.slow
-async def test_two_people_chat_live_through_the_demo_page(start_server):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_two_people_chat_live_through_the_demo_page(start_server, browser):
     folder = os.environ.get("DEMO_SCREENSHOTS")
     shots = Path(folder) if folder else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
     server = start_server(**SERVER_ENV)
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
 
-            # Alice starts a direct chat with the id Bob's page shows; it appears in his list live.
-            await alice.page.fill("#start-user", bob.id)
-            await alice.page.click("#start-form button")
-            await expect(alice.page.locator("#room-title")).to_have_text("Bob")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            direct = await alice.active_conversation()
-            await expect(bob.conversation(direct).locator(".title")).to_have_text("Alice")
+    # Alice starts a direct chat with the id Bob's page shows; it appears in his list live.
+    await alice.page.fill("#start-user", bob.id)
+    await alice.page.click("#start-form button")
+    await expect(alice.page.locator("#room-title")).to_have_text("Bob")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    direct = await alice.active_conversation()
+    await expect(bob.conversation(direct).locator(".title")).to_have_text("Alice")
 
-            # Her messages raise his unread count live, until he opens the chat and reads them.
-            await alice.send("Hi Bob")
-            await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("1")
-            # His notifications socket had it: delivered (✓✓) once the server writes positions (1 s).
-            await expect(alice.ticks_under(1)).to_have_attribute("data-state", "delivered")
-            await expect(alice.ticks_under(1)).to_have_text("✓✓")
-            await expect(bob.conversation(direct).locator(".preview")).to_have_text("Alice: Hi Bob")
-            await alice.send("Are you there?")
-            await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("2")
-            await bob.open(direct)
-            await expect_messages(bob, ["Hi Bob", "Are you there?"])
-            await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_count(0)
-            await expect(alice.receipt_under(2)).to_have_text("Seen by Bob")
-            await expect(alice.ticks_under(2)).to_have_attribute("data-state", "read")
+    # Her messages raise his unread count live, until he opens the chat and reads them.
+    await alice.send("Hi Bob")
+    await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("1")
+    # His notifications socket had it: delivered (✓✓) once the server writes positions (1 s).
+    await expect(alice.ticks_under(1)).to_have_attribute("data-state", "delivered")
+    await expect(alice.ticks_under(1)).to_have_text("✓✓")
+    await expect(bob.conversation(direct).locator(".preview")).to_have_text("Alice: Hi Bob")
+    await alice.send("Are you there?")
+    await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_text("2")
+    await bob.open(direct)
+    await expect_messages(bob, ["Hi Bob", "Are you there?"])
+    await expect(bob.conversation(direct).get_by_test_id("unread")).to_have_count(0)
+    await expect(alice.receipt_under(2)).to_have_text("Seen by Bob")
+    await expect(alice.ticks_under(2)).to_have_attribute("data-state", "read")
 
-            # Presence: each sees the other online.
-            await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
-            await expect(bob.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
-            await expect(bob.conversation(direct).locator(".dot")).to_have_attribute("data-online", "true")
+    # Presence: each sees the other online.
+    await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
+    await expect(bob.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
+    await expect(bob.conversation(direct).locator(".dot")).to_have_attribute("data-online", "true")
 
-            # Typing shows on the other side, and goes when the message comes.
-            await bob.page.locator("#message-input").press_sequentially("Yes", delay=20)
-            await expect(alice.page.get_by_test_id("typing")).to_have_text("Bob is typing…")
-            await bob.page.press("#message-input", "Enter")
-            await expect(alice.page.get_by_test_id("typing")).to_have_text("")
+    # Typing shows on the other side, and goes when the message comes.
+    await bob.page.locator("#message-input").press_sequentially("Yes", delay=20)
+    await expect(alice.page.get_by_test_id("typing")).to_have_text("Bob is typing…")
+    await bob.page.press("#message-input", "Enter")
+    await expect(alice.page.get_by_test_id("typing")).to_have_text("")
 
-            # Both ways, a burst included: each message once, in the same order on both sides.
-            await expect_messages(alice, ["Hi Bob", "Are you there?", "Yes"])
-            for body in ("One", "Two", "Three"):
-                await alice.send(body)
-            await expect_messages(alice, ["Hi Bob", "Are you there?", "Yes", "One", "Two", "Three"])
-            await bob.send("Got them all")
-            chat = ["Hi Bob", "Are you there?", "Yes", "One", "Two", "Three", "Got them all"]
-            await expect_messages(alice, chat)
-            await expect_messages(bob, chat)
-            await expect(alice.page.get_by_test_id("receipt")).to_have_count(1)
-            await expect(alice.receipt_under(6)).to_have_text("Seen by Bob")
+    # Both ways, a burst included: each message once, in the same order on both sides.
+    await expect_messages(alice, ["Hi Bob", "Are you there?", "Yes"])
+    for body in ("One", "Two", "Three"):
+        await alice.send(body)
+    await expect_messages(alice, ["Hi Bob", "Are you there?", "Yes", "One", "Two", "Three"])
+    await bob.send("Got them all")
+    chat = ["Hi Bob", "Are you there?", "Yes", "One", "Two", "Three", "Got them all"]
+    await expect_messages(alice, chat)
+    await expect_messages(bob, chat)
+    await expect(alice.page.get_by_test_id("receipt")).to_have_count(1)
+    await expect(alice.receipt_under(6)).to_have_text("Seen by Bob")
 
-            # Alice edits one message and deletes another; Bob sees both change live.
-            first = alice.page.locator('#messages [data-seq="1"]')
-            await first.hover()
-            await first.get_by_role("button", name="Edit").click()
-            await alice.page.fill("#message-input", "Hi Bob!")
-            await alice.page.press("#message-input", "Enter")
-            two = alice.page.locator('#messages [data-seq="5"]')
-            await two.hover()
-            await two.get_by_role("button", name="Delete").click()
-            chat[0], chat[4] = "Hi Bob!", "This message was deleted."
-            await expect_messages(bob, chat)
-            await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=edited]')).to_be_visible()
-            await expect(bob.page.locator('#messages [data-seq="5"]')).to_have_class(re.compile(r"\bdeleted\b"))
-            await expect_messages(alice, chat)
-            if shots:
-                # Slowly: the server relays one typing notice per person and room every 2 s.
-                await bob.page.locator("#message-input").press_sequentially("Let me think", delay=250)
-                await expect(alice.page.get_by_test_id("typing")).to_have_text("Bob is typing…")
-                await alice.page.screenshot(path=shots / "demo-chat.png")
-                await bob.page.fill("#message-input", "")
+    # Alice edits one message and deletes another; Bob sees both change live.
+    first = alice.page.locator('#messages [data-seq="1"]')
+    await first.hover()
+    await first.get_by_role("button", name="Edit").click()
+    await alice.page.fill("#message-input", "Hi Bob!")
+    await alice.page.press("#message-input", "Enter")
+    two = alice.page.locator('#messages [data-seq="5"]')
+    await two.hover()
+    await two.get_by_role("button", name="Delete").click()
+    chat[0], chat[4] = "Hi Bob!", "This message was deleted."
+    await expect_messages(bob, chat)
+    await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=edited]')).to_be_visible()
+    await expect(bob.page.locator('#messages [data-seq="5"]')).to_have_class(re.compile(r"\bdeleted\b"))
+    await expect_messages(alice, chat)
+    if shots:
+        # Slowly: the server relays one typing notice per person and room every 2 s.
+        await bob.page.locator("#message-input").press_sequentially("Let me think", delay=250)
+        await expect(alice.page.get_by_test_id("typing")).to_have_text("Bob is typing…")
+        await alice.page.screenshot(path=shots / "demo-chat.png")
+        await bob.page.fill("#message-input", "")
 
-            # A group of both: it appears in Bob's list and carries a message each way.
-            await alice.page.fill("#group-title", "Team")
-            await alice.page.fill("#group-users", bob.id)
-            await alice.page.click("#group-form button")
-            await expect(alice.page.locator("#room-title")).to_have_text("Team")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            group = await alice.active_conversation()
-            await expect(bob.conversation(group).locator(".title")).to_have_text("Team")
-            await alice.send("Welcome to the team")
-            await expect(bob.conversation(group).get_by_test_id("unread")).to_have_text("1")
-            if shots:
-                await bob.page.screenshot(path=shots / "demo-group.png")
-            await bob.open(group)
-            await bob.send("Thanks!")
-            await expect_messages(alice, ["Welcome to the team", "Thanks!"])
-            await expect_messages(bob, ["Welcome to the team", "Thanks!"])
-            # In a group, counts: of the one other member, delivered to and read by him.
-            welcome = alice.page.locator(".message.mine [data-testid=ticks]").last
-            await expect(welcome).to_have_text(re.compile(r"delivered 1/1 · read 1"))
+    # A group of both: it appears in Bob's list and carries a message each way.
+    await alice.page.fill("#group-title", "Team")
+    await alice.page.fill("#group-users", bob.id)
+    await alice.page.click("#group-form button")
+    await expect(alice.page.locator("#room-title")).to_have_text("Team")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    group = await alice.active_conversation()
+    await expect(bob.conversation(group).locator(".title")).to_have_text("Team")
+    await alice.send("Welcome to the team")
+    await expect(bob.conversation(group).get_by_test_id("unread")).to_have_text("1")
+    if shots:
+        await bob.page.screenshot(path=shots / "demo-group.png")
+    await bob.open(group)
+    await bob.send("Thanks!")
+    await expect_messages(alice, ["Welcome to the team", "Thanks!"])
+    await expect_messages(bob, ["Welcome to the team", "Thanks!"])
+    # In a group, counts: of the one other member, delivered to and read by him.
+    welcome = alice.page.locator(".message.mine [data-testid=ticks]").last
+    await expect(welcome).to_have_text(re.compile(r"delivered 1/1 · read 1"))
 
-            # Read receipts off and on again, from the switch in the top bar.
-            switch = bob.page.get_by_test_id("read-receipts")
-            await expect(switch).to_be_checked()
-            await switch.uncheck()
-            await expect(bob.page.locator("#notice")).to_contain_text("Read receipts off")
-            assert not await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
-            await switch.check()
-            await expect(bob.page.locator("#notice")).to_contain_text("Read receipts on")
-            assert await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
+    # Read receipts off and on again, from the switch in the top bar.
+    switch = bob.page.get_by_test_id("read-receipts")
+    await expect(switch).to_be_checked()
+    await switch.uncheck()
+    await expect(bob.page.locator("#notice")).to_contain_text("Read receipts off")
+    assert not await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
+    await switch.check()
+    await expect(bob.page.locator("#notice")).to_contain_text("Read receipts on")
+    assert await sync_to_async(lambda: User.objects.get(id=bob.id).read_receipts)()
 
-            # Scroll-back: more history than a page (30); scrolling up and "Load older" fetch the rest.
-            history = [f"History {n}" for n in range(1, 65)]
-            await send_through_service(group, alice.id, history)
-            await bob.open(direct)
-            await bob.open(group)
-            everything = ["Welcome to the team", "Thanks!", *history]
-            await expect_messages(bob, everything[-30:])
-            await bob.page.locator("#history").evaluate("history => history.scrollTop = 0")
-            await expect_messages(bob, everything[-60:])
-            # Not .click(): scrolling the button into view would load the page by itself.
-            await bob.page.locator("#load-older").dispatch_event("click")
-            await expect_messages(bob, everything)
-            await expect(bob.page.locator("#load-older")).to_be_hidden()
+    # Scroll-back: more history than a page (30); scrolling up and "Load older" fetch the rest.
+    history = [f"History {n}" for n in range(1, 65)]
+    await send_through_service(group, alice.id, history)
+    await bob.open(direct)
+    await bob.open(group)
+    everything = ["Welcome to the team", "Thanks!", *history]
+    await expect_messages(bob, everything[-30:])
+    await bob.page.locator("#history").evaluate("history => history.scrollTop = 0")
+    await expect_messages(bob, everything[-60:])
+    # Not .click(): scrolling the button into view would load the page by itself.
+    await bob.page.locator("#load-older").dispatch_event("click")
+    await expect_messages(bob, everything)
+    await expect(bob.page.locator("#load-older")).to_be_hidden()
 
-            # A dead connection: offline, Bob's page hears nothing, so its pong
-            # deadline passes; it gives the sockets up and reconnects once
-            # online, catching up on what was sent meanwhile.
-            await bob.open(direct)
-            await alice.open(direct)
-            await bob.context.set_offline(True)
-            await expect(bob.room_state).to_have_attribute("data-state", "reconnecting", timeout=10_000)
-            await alice.send("Still there?")
-            await alice.send("Hello?")
-            chat += ["Still there?", "Hello?"]
-            await expect_messages(alice, chat)
-            await bob.context.set_offline(False)
-            await expect_messages(bob, chat, timeout=RECONNECT)
-            await expect(bob.room_state).to_have_attribute("data-state", "open")
+    # A dead connection: offline, Bob's page hears nothing, so its pong
+    # deadline passes; it gives the sockets up and reconnects once
+    # online, catching up on what was sent meanwhile.
+    await bob.open(direct)
+    await alice.open(direct)
+    await bob.context.set_offline(True)
+    await expect(bob.room_state).to_have_attribute("data-state", "reconnecting", timeout=10_000)
+    await alice.send("Still there?")
+    await alice.send("Hello?")
+    chat += ["Still there?", "Hello?"]
+    await expect_messages(alice, chat)
+    await bob.context.set_offline(False)
+    await expect_messages(bob, chat, timeout=RECONNECT)
+    await expect(bob.room_state).to_have_attribute("data-state", "open")
 
-            # Tokens: Alice's sockets are handed renewed tokens and outlive the
-            # ones they connected with (her first one since she signed up).
-            for socket in await sockets_outliving_their_token(alice):
-                assert any('"auth.ok"' in frame for _, frame in socket["received"]), socket["url"]
+    # Tokens: Alice's sockets are handed renewed tokens and outlive the
+    # ones they connected with (her first one since she signed up).
+    for socket in await sockets_outliving_their_token(alice):
+        assert any('"auth.ok"' in frame for _, frame in socket["received"]), socket["url"]
 
-            # The server goes away altogether. Meanwhile Alice sends from
-            # another device, and types one in the page, which waits there.
-            # A new server on the same port and database: both pages catch
-            # up, the waiting message goes out once, all in one order.
-            server.process.terminate()
-            await asyncio.to_thread(server.process.wait, 10)
-            for person in (alice, bob):
-                await expect(person.room_state).to_have_attribute("data-state", "reconnecting")
-            await send_through_service(direct, alice.id, ["From my phone 1", "From my phone 2"])
-            await alice.send("Typed while the server was down")
-            await expect(alice.page.locator("#messages .pending")).to_have_count(1)
-            if shots:
-                await alice.page.screenshot(path=shots / "demo-reconnect.png")
-            await asyncio.to_thread(start_server, port=server.port, **SERVER_ENV)
-            chat += ["From my phone 1", "From my phone 2", "Typed while the server was down"]
-            await expect_messages(alice, chat, timeout=RECONNECT)
-            await expect_messages(bob, chat, timeout=RECONNECT)
-            for person in (alice, bob):
-                await expect(person.room_state).to_have_attribute("data-state", "open")
-                assert await person.page.evaluate("window.neverReloaded === true"), person.name
+    # The server goes away altogether. Meanwhile Alice sends from
+    # another device, and types one in the page, which waits there.
+    # A new server on the same port and database: both pages catch
+    # up, the waiting message goes out once, all in one order.
+    server.process.terminate()
+    await asyncio.to_thread(server.process.wait, 10)
+    for person in (alice, bob):
+        await expect(person.room_state).to_have_attribute("data-state", "reconnecting")
+    await send_through_service(direct, alice.id, ["From my phone 1", "From my phone 2"])
+    await alice.send("Typed while the server was down")
+    await expect(alice.page.locator("#messages .pending")).to_have_count(1)
+    if shots:
+        await alice.page.screenshot(path=shots / "demo-reconnect.png")
+    await asyncio.to_thread(start_server, port=server.port, **SERVER_ENV)
+    chat += ["From my phone 1", "From my phone 2", "Typed while the server was down"]
+    await expect_messages(alice, chat, timeout=RECONNECT)
+    await expect_messages(bob, chat, timeout=RECONNECT)
+    for person in (alice, bob):
+        await expect(person.room_state).to_have_attribute("data-state", "open")
+        assert await person.page.evaluate("window.neverReloaded === true"), person.name
 
-            # A reload with an expired access token: the list's request gets a
-            # 401, the page renews the token and carries on. With more
-            # conversations than a page, the rest come with "Load more".
-            assert_no_errors(bob)
-            await make_groups(bob.id, 20)
-            stale = {**await bob.session(), "access": url_token(bob.sockets[0]["url"])}
-            assert token_expiry(bob.sockets[0]["url"]) < time.time()
-            await bob.page.evaluate("s => sessionStorage.setItem('chat-demo-session', JSON.stringify(s))", stale)
-            bob.console_errors.clear()
-            await bob.page.reload()
-            await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
-            # The notifications socket's sync answer names the two older
-            # conversations too (they are not in its map); they wait for "Load more".
-            await frame_received(bob, "/ws/notifications/", "sync.result")
-            await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
-            await bob.page.click("#more-conversations")
-            await expect(bob.page.get_by_test_id("conversation")).to_have_count(22)
-            await expect(bob.page.locator("#more-conversations")).to_be_hidden()
-            assert (await bob.session())["access"] != stale["access"]
-            assert len(bob.console_errors) == 1, bob.console_errors
-            assert_no_errors(bob, expected=re.compile(r"status of 401"))
+    # A reload with an expired access token: the list's request gets a
+    # 401, the page renews the token and carries on. With more
+    # conversations than a page, the rest come with "Load more".
+    assert_no_errors(bob)
+    await make_groups(bob.id, 20)
+    stale = {**await bob.session(), "access": url_token(bob.sockets[0]["url"])}
+    assert token_expiry(bob.sockets[0]["url"]) < time.time()
+    await bob.page.evaluate("s => sessionStorage.setItem('chat-demo-session', JSON.stringify(s))", stale)
+    bob.console_errors.clear()
+    await bob.page.reload()
+    await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
+    # The notifications socket's sync answer names the two older
+    # conversations too (they are not in its map); they wait for "Load more".
+    await frame_received(bob, "/ws/notifications/", "sync.result")
+    await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
+    await bob.page.click("#more-conversations")
+    await expect(bob.page.get_by_test_id("conversation")).to_have_count(22)
+    await expect(bob.page.locator("#more-conversations")).to_be_hidden()
+    assert (await bob.session())["access"] != stale["access"]
+    assert len(bob.console_errors) == 1, bob.console_errors
+    assert_no_errors(bob, expected=re.compile(r"status of 401"))
 
-            # Logging out ends the session: the form is back, Alice sees Bob go, his refresh token is dead.
-            await bob.open(direct)
-            await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
-            refresh = (await bob.session())["refresh"]
-            await bob.page.click("#logout")
-            await expect(bob.page.locator("#auth-form")).to_be_visible()
-            await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "false")
-            assert await bob.page.evaluate("sessionStorage.getItem('chat-demo-session')") is None
-            refresh_url = f"{server.http}/api/auth/token/refresh/"
-            assert await asyncio.to_thread(post_json, refresh_url, {"refresh": refresh}) == 401
-            assert_no_errors(alice)
-            assert_no_errors(bob, expected=re.compile(r"status of 401"))
-        finally:
-            await browser.close()
+    # Logging out ends the session: the form is back, Alice sees Bob go, his refresh token is dead.
+    await bob.open(direct)
+    await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "true")
+    refresh = (await bob.session())["refresh"]
+    await bob.page.click("#logout")
+    await expect(bob.page.locator("#auth-form")).to_be_visible()
+    await expect(alice.page.get_by_test_id("member")).to_have_attribute("data-online", "false")
+    assert await bob.page.evaluate("sessionStorage.getItem('chat-demo-session')") is None
+    refresh_url = f"{server.http}/api/auth/token/refresh/"
+    assert await asyncio.to_thread(post_json, refresh_url, {"refresh": refresh}) == 401
+    assert_no_errors(alice)
+    assert_no_errors(bob, expected=re.compile(r"status of 401"))
 
 
 @pytest.mark.slow
-async def test_a_group_is_joined_with_an_invite_link_and_its_owner_gives_roles_in_the_demo_page(start_server):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_a_group_is_joined_with_an_invite_link_and_its_owner_gives_roles_in_the_demo_page(start_server, browser):
     server = start_server()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            carol = await sign_up(browser, server, "Carol")
-            await alice.page.fill("#group-title", "Trip")
-            await alice.page.fill("#group-users", bob.id)
-            await alice.page.click("#group-form button")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            group = await alice.active_conversation()
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    carol = await sign_up(browser, server, "Carol")
+    await alice.page.fill("#group-title", "Trip")
+    await alice.page.fill("#group-users", bob.id)
+    await alice.page.click("#group-form button")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    group = await alice.active_conversation()
 
-            # The owner opens the group's panel, makes Bob an admin, and makes a link.
-            await alice.page.click("#group-panel summary")
-            roles = alice.page.get_by_test_id("group-member")
-            await expect(roles).to_have_text([re.compile("^Alice · owner"), re.compile("^Bob · member")])
-            await roles.nth(1).get_by_role("button", name="Make admin").click()
-            await expect(roles.nth(1)).to_have_attribute("data-role", "admin")
-            # Bob's page hears of it live (conversation.updated) and shows him the invite controls.
-            await expect(bob.conversation(group)).to_be_visible()
-            await bob.open(group)
-            await bob.page.click("#group-panel summary")
-            await expect(bob.page.locator("#make-invite")).to_be_visible()
-            await alice.page.click("#make-invite")
-            invite_url = alice.page.get_by_test_id("invite-url")
-            await expect(invite_url).to_have_value(re.compile(re.escape(f"{server.http}/api/chat/invites/")))
-            link = await invite_url.input_value()
+    # The owner opens the group's panel, makes Bob an admin, and makes a link.
+    await alice.page.click("#group-panel summary")
+    roles = alice.page.get_by_test_id("group-member")
+    await expect(roles).to_have_text([re.compile("^Alice · owner"), re.compile("^Bob · member")])
+    await roles.nth(1).get_by_role("button", name="Make admin").click()
+    await expect(roles.nth(1)).to_have_attribute("data-role", "admin")
+    # Bob's page hears of it live (conversation.updated) and shows him the invite controls.
+    await expect(bob.conversation(group)).to_be_visible()
+    await bob.open(group)
+    await bob.page.click("#group-panel summary")
+    await expect(bob.page.locator("#make-invite")).to_be_visible()
+    await alice.page.click("#make-invite")
+    invite_url = alice.page.get_by_test_id("invite-url")
+    await expect(invite_url).to_have_value(re.compile(re.escape(f"{server.http}/api/chat/invites/")))
+    link = await invite_url.input_value()
 
-            # Carol pastes the link and is in, with the whole group shown.
-            await carol.page.fill("#join-link", link)
-            await carol.page.click("#join-form button")
-            await expect(carol.page.locator("#room-title")).to_have_text("Trip")
-            await expect(carol.room_state).to_have_attribute("data-state", "open")
-            await expect(carol.page.locator("#messages [data-seq] .body").last).to_have_text(
-                "Carol joined with an invite link"
-            )
-            await expect(roles).to_have_count(3)
-            for person in (alice, bob, carol):
-                assert person.page_errors == [], person.page_errors
-        finally:
-            await browser.close()
+    # Carol pastes the link and is in, with the whole group shown.
+    await carol.page.fill("#join-link", link)
+    await carol.page.click("#join-form button")
+    await expect(carol.page.locator("#room-title")).to_have_text("Trip")
+    await expect(carol.room_state).to_have_attribute("data-state", "open")
+    await expect(carol.page.locator("#messages [data-seq] .body").last).to_have_text(
+        "Carol joined with an invite link"
+    )
+    await expect(roles).to_have_count(3)
+    for person in (alice, bob, carol):
+        assert person.page_errors == [], person.page_errors
 
 
 @pytest.mark.slow
-async def test_a_thread_through_the_demo_page(start_server):
+async def test_a_thread_through_the_demo_page(start_server, browser):
     """A reply count under a root, the thread pane listing replies, and replies sent in it, live on both sides."""
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
     server = start_server(**SERVER_ENV)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            await alice.page.fill("#start-user", bob.id)
-            await alice.page.click("#start-form button")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            direct = await alice.active_conversation()
-            await alice.send("Plans for Friday?")
-            await expect_messages(alice, ["Plans for Friday?"])
-            await bob.open(direct)
-            await expect_messages(bob, ["Plans for Friday?"])
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    await alice.page.fill("#start-user", bob.id)
+    await alice.page.click("#start-form button")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    direct = await alice.active_conversation()
+    await alice.send("Plans for Friday?")
+    await expect_messages(alice, ["Plans for Friday?"])
+    await bob.open(direct)
+    await expect_messages(bob, ["Plans for Friday?"])
 
-            # Bob opens the root's thread and replies in it: the reply stays out of the timeline.
-            root_line = bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
-            await expect(root_line).to_have_text("Reply in thread")
-            await root_line.click()
-            await expect(bob.page.locator("#thread")).to_be_visible()
-            await bob.page.fill("#thread-input", "Hiking?")
-            await bob.page.press("#thread-input", "Enter")
-            await expect(bob.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
-            await expect(bob.page.get_by_test_id("thread-count")).to_have_text("1 reply")
-            await expect(bob.page.locator("#thread-follow")).to_have_text("Unfollow")
+    # Bob opens the root's thread and replies in it: the reply stays out of the timeline.
+    root_line = bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
+    await expect(root_line).to_have_text("Reply in thread")
+    await root_line.click()
+    await expect(bob.page.locator("#thread")).to_be_visible()
+    await bob.page.fill("#thread-input", "Hiking?")
+    await bob.page.press("#thread-input", "Enter")
+    await expect(bob.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
+    await expect(bob.page.get_by_test_id("thread-count")).to_have_text("1 reply")
+    await expect(bob.page.locator("#thread-follow")).to_have_text("Unfollow")
 
-            # Alice sees the reply count under her message live, opens the thread and answers.
-            alices_line = alice.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
-            await expect(alices_line).to_contain_text("1 reply")
-            await expect_messages(alice, ["Plans for Friday?"])
-            await alices_line.click()
-            await expect(alice.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
-            await alice.page.fill("#thread-input", "Yes, hiking")
-            await alice.page.press("#thread-input", "Enter")
-            for person in (alice, bob):
-                await expect(person.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?", "Yes, hiking"])
-                await expect(person.page.get_by_test_id("thread-count")).to_have_text("2 replies")
-                await expect_messages(person, ["Plans for Friday?"])
-            await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')).to_contain_text("2 replies")
+    # Alice sees the reply count under her message live, opens the thread and answers.
+    alices_line = alice.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')
+    await expect(alices_line).to_contain_text("1 reply")
+    await expect_messages(alice, ["Plans for Friday?"])
+    await alices_line.click()
+    await expect(alice.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?"])
+    await alice.page.fill("#thread-input", "Yes, hiking")
+    await alice.page.press("#thread-input", "Enter")
+    for person in (alice, bob):
+        await expect(person.page.locator("#thread-replies [data-seq] .body")).to_have_text(["Hiking?", "Yes, hiking"])
+        await expect(person.page.get_by_test_id("thread-count")).to_have_text("2 replies")
+        await expect_messages(person, ["Plans for Friday?"])
+    await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]')).to_contain_text("2 replies")
 
-            # Unfollowing is a click; the thread closes with another.
-            await bob.page.click("#thread-follow")
-            await expect(bob.page.locator("#thread-follow")).to_have_text("Follow")
-            await bob.page.click("#thread-close")
-            await expect(bob.page.locator("#thread")).to_be_hidden()
-            assert_no_errors(alice)
-            assert_no_errors(bob)
-        finally:
-            await browser.close()
+    # Unfollowing is a click; the thread closes with another.
+    await bob.page.click("#thread-follow")
+    await expect(bob.page.locator("#thread-follow")).to_have_text("Follow")
+    await bob.page.click("#thread-close")
+    await expect(bob.page.locator("#thread")).to_be_hidden()
+    assert_no_errors(alice)
+    assert_no_errors(bob)
 
 
 @pytest.mark.slow
-async def test_pins_and_forwarding_through_the_demo_page(start_server):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_pins_and_forwarding_through_the_demo_page(start_server, browser):
     server = start_server(**SERVER_ENV)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            await alice.page.fill("#group-title", "Team")
-            await alice.page.fill("#group-users", bob.id)
-            await alice.page.click("#group-form button")
-            await expect(alice.page.locator("#room-title")).to_have_text("Team")
-            group = await alice.active_conversation()
-            await alice.page.fill("#start-user", bob.id)
-            await alice.page.click("#start-form button")
-            await expect(alice.page.locator("#room-title")).to_have_text("Bob")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            direct = await alice.active_conversation()
-            await expect(bob.conversation(direct).locator(".title")).to_have_text("Alice")
-            await bob.open(direct)
-            await bob.send("Look at this")
-            await expect_messages(alice, ["Look at this"])
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    await alice.page.fill("#group-title", "Team")
+    await alice.page.fill("#group-users", bob.id)
+    await alice.page.click("#group-form button")
+    await expect(alice.page.locator("#room-title")).to_have_text("Team")
+    group = await alice.active_conversation()
+    await alice.page.fill("#start-user", bob.id)
+    await alice.page.click("#start-form button")
+    await expect(alice.page.locator("#room-title")).to_have_text("Bob")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    direct = await alice.active_conversation()
+    await expect(bob.conversation(direct).locator(".title")).to_have_text("Alice")
+    await bob.open(direct)
+    await bob.send("Look at this")
+    await expect_messages(alice, ["Look at this"])
 
-            # Alice pins Bob's message from its menu: both see it pinned, and Bob's pins list shows it.
-            message = alice.page.locator('#messages [data-seq="1"]')
-            await message.hover()
-            await message.get_by_role("button", name="Pin").click()
-            await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=pinned]')).to_be_visible()
-            await expect(message.get_by_test_id("pinned")).to_be_visible()
-            await expect_messages(bob, ["Look at this", "Alice pinned a message"])
-            await bob.page.click("#show-pins")
-            await expect(bob.page.get_by_test_id("pin")).to_have_count(1)
-            await expect(bob.page.get_by_test_id("pin")).to_contain_text("Look at this")
-            await expect(bob.page.get_by_test_id("pin")).to_contain_text("pinned by Alice")
+    # Alice pins Bob's message from its menu: both see it pinned, and Bob's pins list shows it.
+    message = alice.page.locator('#messages [data-seq="1"]')
+    await message.hover()
+    await message.get_by_role("button", name="Pin").click()
+    await expect(bob.page.locator('#messages [data-seq="1"] [data-testid=pinned]')).to_be_visible()
+    await expect(message.get_by_test_id("pinned")).to_be_visible()
+    await expect_messages(bob, ["Look at this", "Alice pinned a message"])
+    await bob.page.click("#show-pins")
+    await expect(bob.page.get_by_test_id("pin")).to_have_count(1)
+    await expect(bob.page.get_by_test_id("pin")).to_contain_text("Look at this")
+    await expect(bob.page.get_by_test_id("pin")).to_contain_text("pinned by Alice")
 
-            # She forwards it to the group, where it says whose it was.
-            await message.hover()
-            await message.get_by_role("button", name="Forward").click()
-            await alice.page.locator("#forward-to").select_option(label="Team")
-            await alice.page.fill("#forward-comment", "from our chat")
-            await alice.page.click("#forward-form button[type=submit]")
-            await expect(alice.page.locator("#notice")).to_have_text("Forwarded to 1 conversation.")
-            await alice.open(group)
-            await expect_messages(alice, ["Look at this", "from our chat"])
-            await expect(alice.page.locator('#messages [data-seq="1"] [data-testid=forwarded]')).to_have_text(
-                "Forwarded from Bob"
-            )
+    # She forwards it to the group, where it says whose it was.
+    await message.hover()
+    await message.get_by_role("button", name="Forward").click()
+    await alice.page.locator("#forward-to").select_option(label="Team")
+    await alice.page.fill("#forward-comment", "from our chat")
+    await alice.page.click("#forward-form button[type=submit]")
+    await expect(alice.page.locator("#notice")).to_have_text("Forwarded to 1 conversation.")
+    await alice.open(group)
+    await expect_messages(alice, ["Look at this", "from our chat"])
+    await expect(alice.page.locator('#messages [data-seq="1"] [data-testid=forwarded]')).to_have_text(
+        "Forwarded from Bob"
+    )
 
-            # Unpinning (Bob, a member of the direct conversation) updates the list live.
-            mine = bob.page.locator('#messages [data-seq="1"]')
-            await mine.hover()
-            await mine.get_by_role("button", name="Unpin").click()
-            await expect(bob.page.get_by_test_id("pin")).to_have_count(0)
-            await expect(mine.get_by_test_id("pinned")).to_have_count(0)
-            assert_no_errors(alice)
-            assert_no_errors(bob)
-        finally:
-            await browser.close()
+    # Unpinning (Bob, a member of the direct conversation) updates the list live.
+    mine = bob.page.locator('#messages [data-seq="1"]')
+    await mine.hover()
+    await mine.get_by_role("button", name="Unpin").click()
+    await expect(bob.page.get_by_test_id("pin")).to_have_count(0)
+    await expect(mine.get_by_test_id("pinned")).to_have_count(0)
+    assert_no_errors(alice)
+    assert_no_errors(bob)

@@ -8,7 +8,6 @@ configuration, ``expire_messages --loop`` beside it with Redis). Skipped as
 tests/test_demo_browser.py is without playwright or Chromium.
 """
 
-import os
 import re
 from datetime import timedelta
 
@@ -18,13 +17,9 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.test_demo_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SERVER_ENV,
     assert_no_errors,
-    async_playwright,
     expect,
-    require,
     sign_up,
 )
 
@@ -43,40 +38,33 @@ def due_in_a_second(message_id: str):
 
 
 @pytest.mark.slow
-async def test_a_message_disappears_from_both_screens_at_its_time(start_server, timed_work):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_a_message_disappears_from_both_screens_at_its_time(start_server, timed_work, browser):
     server = start_server(**SERVER_ENV, CHAT_EXPIRY_INTERVAL_SECONDS="1")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            await alice.page.fill("#start-user", bob.id)
-            await alice.page.click("#start-form button")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            direct = await alice.active_conversation()
-            await bob.open(direct)
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    await alice.page.fill("#start-user", bob.id)
+    await alice.page.click("#start-form button")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    direct = await alice.active_conversation()
+    await bob.open(direct)
 
-            # Alice turns the timer on: Bob's chooser follows without a reload.
-            await alice.page.select_option("#disappearing", "3600")
-            await expect(bob.page.locator("#disappearing")).to_have_value("3600")
+    # Alice turns the timer on: Bob's chooser follows without a reload.
+    await alice.page.select_option("#disappearing", "3600")
+    await expect(bob.page.locator("#disappearing")).to_have_value("3600")
 
-            await alice.send("the door code is 4711")
-            line = '#messages [data-testid=message]:has-text("the door code")'
-            for person in (alice, bob):
-                await expect(person.page.locator(f"{line} [data-testid=disappears]")).to_contain_text("disappears")
-            message_id = await bob.page.locator(line).get_attribute("data-id")
+    await alice.send("the door code is 4711")
+    line = '#messages [data-testid=message]:has-text("the door code")'
+    for person in (alice, bob):
+        await expect(person.page.locator(f"{line} [data-testid=disappears]")).to_contain_text("disappears")
+    message_id = await bob.page.locator(line).get_attribute("data-id")
 
-            await due_in_a_second(message_id)
-            for person in (alice, bob):
-                gone = person.page.locator(f'#messages [data-id="{message_id}"]')
-                await expect(gone.locator(".body")).to_have_text("This message expired.", timeout=15_000)
-                await expect(gone).to_have_class(re.compile(r"\bexpired\b"))
-                await expect(person.page.locator("#messages")).not_to_contain_text("4711")
-                await expect(gone.get_by_test_id("disappears")).to_have_count(0)
-            assert await alice.page.evaluate("window.neverReloaded") is True
-            assert_no_errors(alice)
-            assert_no_errors(bob)
-        finally:
-            await browser.close()
+    await due_in_a_second(message_id)
+    for person in (alice, bob):
+        gone = person.page.locator(f'#messages [data-id="{message_id}"]')
+        await expect(gone.locator(".body")).to_have_text("This message expired.", timeout=15_000)
+        await expect(gone).to_have_class(re.compile(r"\bexpired\b"))
+        await expect(person.page.locator("#messages")).not_to_contain_text("4711")
+        await expect(gone.get_by_test_id("disappears")).to_have_count(0)
+    assert await alice.page.evaluate("window.neverReloaded") is True
+    assert_no_errors(alice)
+    assert_no_errors(bob)

@@ -8,7 +8,6 @@ tests/test_demo_browser.py is without playwright or Chromium.
 """
 
 import datetime
-import os
 import re
 
 import pytest
@@ -16,13 +15,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from tests.test_demo_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SERVER_ENV,
     assert_no_errors,
-    async_playwright,
     expect,
-    require,
     sign_up,
 )
 
@@ -54,55 +49,48 @@ def block_then_fall_due(blocker_id: str, blocked_id: str):
         connection.close()
 
 
-async def test_scheduled_messages_are_listed_edited_cancelled_and_their_failure_told(start_server, timed_work):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_scheduled_messages_are_listed_edited_cancelled_and_their_failure_told(start_server, timed_work, browser):
     server = start_server(**SERVER_ENV, CHAT_SCHEDULED_MAX_SLEEP_SECONDS="1")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            page = alice.page
-            await page.fill("#start-user", bob.id)
-            await page.click("#start-form button")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    page = alice.page
+    await page.fill("#start-user", bob.id)
+    await page.click("#start-form button")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
 
-            # Two messages for later, at the picker's time (in an hour) and at one chosen.
-            await page.fill("#message-input", "See you at 3")
-            await page.click("#send-later")
-            await page.click("#schedule-confirm")
-            await expect(page.locator("#message-input")).to_have_value("")
-            await page.fill("#message-input", "Never mind")
-            await page.click("#send-later")
-            later = (datetime.datetime.now() + datetime.timedelta(days=2)).replace(hour=9, minute=30)
-            await page.fill("#schedule-at", later.strftime("%Y-%m-%dT%H:%M"))
-            await page.click("#schedule-confirm")
-            await expect(page.locator("#message-input")).to_have_value("")
+    # Two messages for later, at the picker's time (in an hour) and at one chosen.
+    await page.fill("#message-input", "See you at 3")
+    await page.click("#send-later")
+    await page.click("#schedule-confirm")
+    await expect(page.locator("#message-input")).to_have_value("")
+    await page.fill("#message-input", "Never mind")
+    await page.click("#send-later")
+    later = (datetime.datetime.now() + datetime.timedelta(days=2)).replace(hour=9, minute=30)
+    await page.fill("#schedule-at", later.strftime("%Y-%m-%dT%H:%M"))
+    await page.click("#schedule-confirm")
+    await expect(page.locator("#message-input")).to_have_value("")
 
-            # The list: soonest first; one edited in place, the other cancelled.
-            await page.click("#show-scheduled")
-            rows = page.get_by_test_id("scheduled")
-            await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 3", "Never mind"])
-            await rows.nth(0).get_by_role("button", name="Edit").click()
-            await page.get_by_test_id("scheduled-text").fill("See you at 4")
-            await page.get_by_role("button", name="Save").click()
-            await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 4", "Never mind"])
-            await rows.nth(1).get_by_role("button", name="Cancel").click()
-            await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 4"])
-            assert await pending_bodies(alice.id) == ["See you at 4"]
+    # The list: soonest first; one edited in place, the other cancelled.
+    await page.click("#show-scheduled")
+    rows = page.get_by_test_id("scheduled")
+    await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 3", "Never mind"])
+    await rows.nth(0).get_by_role("button", name="Edit").click()
+    await page.get_by_test_id("scheduled-text").fill("See you at 4")
+    await page.get_by_role("button", name="Save").click()
+    await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 4", "Never mind"])
+    await rows.nth(1).get_by_role("button", name="Cancel").click()
+    await expect(rows.locator(".scheduled-body")).to_have_text(["See you at 4"])
+    assert await pending_bodies(alice.id) == ["See you at 4"]
 
-            # Bob blocks her before its time: at its time it is refused, and she is told.
-            await block_then_fall_due(bob.id, alice.id)
-            # The runner's frame reaches her page live (from the server itself, or through Redis).
-            await expect(page.locator("#notice")).to_contain_text(
-                "Your scheduled message to Bob was not sent", timeout=15_000)
-            failed = rows.filter(has=page.get_by_test_id("scheduled-failure"))
-            await expect(failed).to_have_attribute("data-state", "failed")
-            await expect(failed.get_by_test_id("scheduled-failure")).to_have_text(
-                re.compile(r"^Not sent: .+"))
-            await expect(failed.get_by_role("button", name="Edit")).to_have_count(0)
-            await expect(page.locator("#messages [data-seq]")).to_have_count(0)
-            assert_no_errors(alice)
-        finally:
-            await browser.close()
+    # Bob blocks her before its time: at its time it is refused, and she is told.
+    await block_then_fall_due(bob.id, alice.id)
+    # The runner's frame reaches her page live (from the server itself, or through Redis).
+    await expect(page.locator("#notice")).to_contain_text(
+        "Your scheduled message to Bob was not sent", timeout=15_000)
+    failed = rows.filter(has=page.get_by_test_id("scheduled-failure"))
+    await expect(failed).to_have_attribute("data-state", "failed")
+    await expect(failed.get_by_test_id("scheduled-failure")).to_have_text(
+        re.compile(r"^Not sent: .+"))
+    await expect(failed.get_by_role("button", name="Edit")).to_have_count(0)
+    await expect(page.locator("#messages [data-seq]")).to_have_count(0)
+    assert_no_errors(alice)

@@ -8,7 +8,6 @@ tests/test_demo_scheduled_browser.py). Skipped as tests/test_demo_browser.py is 
 playwright or Chromium.
 """
 
-import os
 import re
 import time
 
@@ -17,16 +16,12 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from tests.test_demo_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     SERVER_ENV,
     Person,
     assert_no_errors,
-    async_playwright,
     expect,
     expect_messages,
-    require,
     sign_up,
 )
 
@@ -77,67 +72,60 @@ def saved_status_expires_in(user_id: str) -> float:
         connection.close()
 
 
-async def test_statuses_and_drafts_through_the_demo_page(start_server):
-    require(async_playwright is not None, "the playwright package is not installed (requirements-dev.txt)")
-    require(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (set CHROMIUM to its path)")
+async def test_statuses_and_drafts_through_the_demo_page(start_server, browser):
     server = start_server(**SERVER_ENV)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            alice = await sign_up(browser, server, "Alice")
-            bob = await sign_up(browser, server, "Bob")
-            await alice.page.fill("#start-user", bob.id)
-            await alice.page.click("#start-form button")
-            await expect(alice.room_state).to_have_attribute("data-state", "open")
-            direct = await alice.active_conversation()
-            await alice.send("Hello")
-            await expect_messages(alice, ["Hello"])
-            await bob.open(direct)
+    alice = await sign_up(browser, server, "Alice")
+    bob = await sign_up(browser, server, "Bob")
+    await alice.page.fill("#start-user", bob.id)
+    await alice.page.click("#start-form button")
+    await expect(alice.room_state).to_have_attribute("data-state", "open")
+    direct = await alice.active_conversation()
+    await alice.send("Hello")
+    await expect_messages(alice, ["Hello"])
+    await bob.open(direct)
 
-            # Bob sets a status with an emoji, clearing in an hour: Alice sees it beside him, live, in the
-            # room and in her conversation list; cleared, it goes from both.
-            await bob.page.click("#set-status")
-            await bob.page.fill("#status-emoji", "\U0001f354")
-            await bob.page.fill("#status-text", "Out for lunch")
-            await bob.page.select_option("#status-until", "3600")
-            await bob.page.click("#status-form button[type=submit]")
-            member = alice.page.locator(f'[data-testid=member][data-user-id="{bob.id}"]')
-            await expect(member).to_contain_text("\U0001f354 Out for lunch")
-            await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_text(
-                "\U0001f354 Out for lunch")
-            assert await saved_status_expires_in(bob.id) == pytest.approx(3600, abs=120)
-            await bob.page.click("#set-status")
-            await expect(bob.page.locator("#status-text")).to_have_value("Out for lunch")
-            await bob.page.click("#status-clear")
-            await expect(member).not_to_contain_text("Out for lunch")
-            await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_count(0)
+    # Bob sets a status with an emoji, clearing in an hour: Alice sees it beside him, live, in the
+    # room and in her conversation list; cleared, it goes from both.
+    await bob.page.click("#set-status")
+    await bob.page.fill("#status-emoji", "\U0001f354")
+    await bob.page.fill("#status-text", "Out for lunch")
+    await bob.page.select_option("#status-until", "3600")
+    await bob.page.click("#status-form button[type=submit]")
+    member = alice.page.locator(f'[data-testid=member][data-user-id="{bob.id}"]')
+    await expect(member).to_contain_text("\U0001f354 Out for lunch")
+    await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_text(
+        "\U0001f354 Out for lunch")
+    assert await saved_status_expires_in(bob.id) == pytest.approx(3600, abs=120)
+    await bob.page.click("#set-status")
+    await expect(bob.page.locator("#status-text")).to_have_value("Out for lunch")
+    await bob.page.click("#status-clear")
+    await expect(member).not_to_contain_text("Out for lunch")
+    await expect(alice.conversation(direct).get_by_test_id("peer-status")).to_have_count(0)
 
-            # Alice types without sending; her second device opens the conversation with it.
-            async with alice.page.expect_response(lambda response: "/draft/" in response.url):
-                await alice.page.fill("#message-input", "Half a thought")
-                await alice.page.type("#message-input", ".")
-            phone = await second_device(browser, server, alice)
-            conversation = phone.conversation(direct)
-            await expect(conversation.locator(".preview")).to_have_text("Draft: Half a thought.")
-            await phone.open(direct)
-            await expect(phone.page.locator("#message-input")).to_have_value("Half a thought.")
+    # Alice types without sending; her second device opens the conversation with it.
+    async with alice.page.expect_response(lambda response: "/draft/" in response.url):
+        await alice.page.fill("#message-input", "Half a thought")
+        await alice.page.type("#message-input", ".")
+    phone = await second_device(browser, server, alice)
+    conversation = phone.conversation(direct)
+    await expect(conversation.locator(".preview")).to_have_text("Draft: Half a thought.")
+    await phone.open(direct)
+    await expect(phone.page.locator("#message-input")).to_have_value("Half a thought.")
 
-            # Sent from the first device: the draft is gone on the server, and on the second device's list.
-            await alice.page.press("#message-input", "Enter")
-            await expect_messages(alice, ["Hello", "Half a thought."])
-            await expect_messages(phone, ["Hello", "Half a thought."])
-            await phone.page.reload()
-            await expect(phone.page.locator("#feed-status")).to_have_attribute("data-state", "open")
-            await expect(phone.conversation(direct).locator(".preview")).to_have_text(re.compile("Half a thought"))
-            await expect(phone.conversation(direct).locator(".preview")).not_to_contain_text("Draft:")
+    # Sent from the first device: the draft is gone on the server, and on the second device's list.
+    await alice.page.press("#message-input", "Enter")
+    await expect_messages(alice, ["Hello", "Half a thought."])
+    await expect_messages(phone, ["Hello", "Half a thought."])
+    await phone.page.reload()
+    await expect(phone.page.locator("#feed-status")).to_have_attribute("data-state", "open")
+    await expect(phone.conversation(direct).locator(".preview")).to_have_text(re.compile("Half a thought"))
+    await expect(phone.conversation(direct).locator(".preview")).not_to_contain_text("Draft:")
 
-            # "Later": the text becomes a scheduled message (the runner: tests/chat/messages/test_scheduled.py).
-            await bob.page.fill("#message-input", "See you at 3")
-            await bob.page.click("#send-later")
-            await bob.page.click("#schedule-confirm")  # the picker's time: in an hour
-            await expect(bob.page.locator("#message-input")).to_have_value("")
-            assert await scheduled_bodies(bob.id) == ["See you at 3"]
-            assert_no_errors(alice)
-            assert_no_errors(bob)
-        finally:
-            await browser.close()
+    # "Later": the text becomes a scheduled message (the runner: tests/chat/messages/test_scheduled.py).
+    await bob.page.fill("#message-input", "See you at 3")
+    await bob.page.click("#send-later")
+    await bob.page.click("#schedule-confirm")  # the picker's time: in an hour
+    await expect(bob.page.locator("#message-input")).to_have_value("")
+    assert await scheduled_bodies(bob.id) == ["See you at 3"]
+    assert_no_errors(alice)
+    assert_no_errors(bob)

@@ -9,7 +9,8 @@ tests/conftest.py, one concern each:
 - ``conversations``: ``direct``, ``group`` and messages in them
 - ``sockets``: communicators on the real application and the helpers that read frames
 - ``clocks``: a fake clock for the code that takes one
-- ``servers``: real server processes, free ports, HTTP requests
+- ``servers``: real server processes, free ports, HTTP requests, the timed-work and queue processes beside them
+- ``browsers``: headless Chromium through playwright (``browser``), for the demo's tests
 - ``faults``: a port that never answers, a Redis of a test's own to kill
 - ``receivers``: a real HTTPS server on 127.0.0.1 with a test CA (webhooks, link previews), the queue's worker
 
