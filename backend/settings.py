@@ -124,6 +124,9 @@ DATABASE_THREADS = env.int("DATABASE_THREADS", default=8)
 # server process instead of a worker thread. Off: everything on the threads.
 DATABASE_LOOP_QUERIES = env.bool("DATABASE_LOOP_QUERIES", default=True)
 DATABASE_LOOP_CONNECTIONS = env.int("DATABASE_LOOP_CONNECTIONS", default=4)
+# Prepared statements on those connections (off behind a pooler in
+# transaction mode that does not keep them, such as PgBouncer before 1.21).
+DATABASE_LOOP_PREPARED = env.bool("DATABASE_LOOP_PREPARED", default=True)
 
 DATABASES = {
     "default": dj_database_url.parse(

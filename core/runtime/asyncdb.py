@@ -95,6 +95,13 @@ def _connect_kwargs() -> dict:
     params = database.get_connection_params()
     for name in ("cursor_factory", "pool"):  # Django's own; "context" (its adapters) is kept
         params.pop(name, None)
+    # Django passes prepare_threshold=None (its server-side binding is off),
+    # which turns psycopg's prepared statements off altogether, even
+    # ``execute(..., prepare=True)``: the hot statements were parsed and
+    # planned by PostgreSQL on every run. Loop connections prepare them (and,
+    # psycopg's default, any query run five times), unless
+    # DATABASE_LOOP_PREPARED is off (a pooler without prepared statements).
+    params["prepare_threshold"] = 5 if settings.DATABASE_LOOP_PREPARED else None
     if database.timezone_name:  # as Django sets its own connections
         params["options"] = f"{params.get('options', '')} -c TimeZone={database.timezone_name}".strip()
     return params

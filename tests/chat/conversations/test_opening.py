@@ -5,6 +5,7 @@ ways: on a database thread (any database) and from the event loop
 """
 
 import uuid
+import weakref
 
 import pytest
 from channels.db import database_sync_to_async
@@ -13,6 +14,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.conversations.opening import room_opening, room_opening_on_loop
+from core.runtime import asyncdb
+from core.runtime.asyncdb import loop_connections
 from tests.plugins.conversations import send
 from useraccount.models import Block
 from useraccount.tokens import SESSION_CLAIM, token_pair_for_user
@@ -78,3 +81,38 @@ async def test_the_session_is_read_with_its_end_and_whether_it_was_logged_out(op
     unknown = await opening(user_id=alice.id, conversation_id=direct.id, session="no-such-session")
     assert (unknown.revoked, unknown.session_ends) == (False, None)
     assert await database_sync_to_async(BlacklistedToken.objects.count)() == 1
+
+
+
+async def prepared_openings() -> int:
+    """How many statements the loop connection next given out has prepared that read where presence is announced."""
+    async with loop_connections().connection() as conn:
+        found = await conn.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%mine.user_id%"]
+        )
+        return (await found.fetchone())[0]
+
+
+@pytest.fixture
+def own_loop_connections(monkeypatch):
+    """This test's event-loop connections, none shared with an earlier test's."""
+    monkeypatch.setattr(asyncdb, "_loop_connections", weakref.WeakKeyDictionary())
+
+
+async def test_the_statement_is_prepared_once_per_loop_connection(alice, direct, own_loop_connections):
+    """PostgreSQL plans the opening statement once per connection, not on every connect (DATABASE_LOOP_PREPARED)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("queries from the event loop are PostgreSQL's")
+    for _ in range(3):
+        assert await room_opening_on_loop(user_id=alice.id, conversation_id=direct.id, session=None) is not None
+    assert await prepared_openings() == 1
+
+
+async def test_nothing_is_prepared_when_the_setting_is_off(alice, direct, settings, own_loop_connections):
+    """Behind a pooler that does not keep prepared statements (DATABASE_LOOP_PREPARED=0), the statement is sent whole."""
+    if connection.vendor != "postgresql":
+        pytest.skip("queries from the event loop are PostgreSQL's")
+    settings.DATABASE_LOOP_PREPARED = False
+    for _ in range(6):
+        assert await room_opening_on_loop(user_id=alice.id, conversation_id=direct.id, session=None) is not None
+    assert await prepared_openings() == 0
