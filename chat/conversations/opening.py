@@ -4,7 +4,10 @@ What a room socket reads to open, in one statement.
 A connect needs the token's user (active, password unchanged), its
 session (not logged out; when it ends), the conversation if the user is a
 member, its member ids, whether a block closes it (a direct conversation),
-its last seq, and the conversations where the user's presence is announced.
+its last seq, and the conversations where the user's presence is announced;
+on PostgreSQL the same statement notes the session's last use (at most once
+a SESSION_LAST_USED_SECONDS, as useraccount.sessions does), where a connect
+otherwise made a second trip, on a thread, for that write.
 Read one query at a time, with the ORM compiling each, that was six round
 trips and most of a connect's cost (docs/benchmarks.md, "Connects"). Here it
 is one SQL statement over the user's row, built from the posting rule's
@@ -30,7 +33,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from chat.models import Conversation, ConversationMember
 from chat.rules import rule_params, rule_parts
 from core.runtime.asyncdb import compiling_connection, converted, loop_connections
-from useraccount.models import User
+from useraccount.models import LoginSession, User
+from useraccount.sessions import last_used_params
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class RoomOpening:
     member_ids: list[str]
     hidden: list[str]  # the other member of a direct conversation a block closes
     announced_in: list[str]  # conversation ids where the user's presence is announced (not where a block closes it)
+    session_noted: bool  # the statement noted the session's last use (PostgreSQL)
 
 
 _USER_FIELDS = tuple(User._meta.concrete_fields)
@@ -61,7 +66,11 @@ def _id_list(vendor: str, column: str, source: str) -> str:
 
 @cache
 def statement(vendor: str) -> str:
-    """The statement; parameters as the posting rule's (``sender``, ``sender_hex``) plus ``conversation``, ``session``."""
+    """
+    The statement; parameters as the posting rule's (``sender``,
+    ``sender_hex``) plus ``conversation``, ``session``, and on PostgreSQL
+    ``used_at``, ``stale_before`` (useraccount.sessions.last_used_params).
+    """
     part = rule_parts(vendor)
     users, conversations = User._meta.db_table, Conversation._meta.db_table
     members = ConversationMember._meta.db_table
@@ -80,8 +89,15 @@ def statement(vendor: str) -> str:
         f"FROM {members} mine JOIN {conversations} c ON c.id = mine.conversation_id "
         f"WHERE mine.user_id = %(sender)s AND NOT {closed}",
     )
+    # A data-modifying WITH runs whether or not the query reads it (PostgreSQL only).
+    noted = (
+        f"WITH noted AS (UPDATE {LoginSession._meta.db_table} SET last_used_at = %(used_at)s "
+        f"WHERE sid = %(session)s AND last_used_at < %(stale_before)s) "
+        if vendor == "postgresql"
+        else ""
+    )
     return (
-        f"SELECT {user_columns}, {revoked}, "
+        f"{noted}SELECT {user_columns}, {revoked}, "
         f"(SELECT ot.expires_at FROM {outstanding} ot WHERE ot.jti = %(session)s), "
         f"{conversation_columns}, "
         f"{_id_list(vendor, 'm.user_id', f'FROM {members} m WHERE m.conversation_id = c.id')}, "
@@ -94,10 +110,13 @@ def statement(vendor: str) -> str:
 
 def _params(db, *, user_id: UUID, conversation_id: UUID | None, session: str | None) -> dict:
     """The posting rule's parameters (``sender``, ``sender_hex``, ``conversation``) and the session's."""
-    return {
+    params = {
         **rule_params(conversation_id=conversation_id, sender_id=user_id, db=db),
         "session": session if isinstance(session, str) else None,
     }
+    if db.vendor == "postgresql":
+        params.update(last_used_params())
+    return params
 
 
 def _ids(value) -> list[str]:
@@ -131,7 +150,7 @@ def _opening(db, row) -> RoomOpening | None:
         hidden = [user_id for user_id in members if user_id != own]
     return RoomOpening(
         user=user, revoked=revoked, session_ends=expires, conversation=conversation,
-        member_ids=members, hidden=hidden, announced_in=_ids(announced_in),
+        member_ids=members, hidden=hidden, announced_in=_ids(announced_in), session_noted=db.vendor == "postgresql",
     )  # fmt: skip
 
 

@@ -135,17 +135,19 @@ class Consumer(AsyncWebsocketConsumer):
             self.user, self.user_id = self.scope["user"], user_id
         return admission
 
-    async def open_session(self, announced_in=None):
+    async def open_session(self, announced_in=None, session_noted=False):
         """
         After accepting: watch the token's expiry, keep the socket counted,
-        announce the user online (in ``announced_in``, when already read).
+        note the session's use (unless ``session_noted`` already), announce
+        the user online (in ``announced_in``, when already read).
         """
         metrics.SOCKET_CONNECTS.labels(self.profile.name).inc()
         metrics.SOCKETS_OPEN.labels(self.profile.name).inc()
         self._counted_open = True
         self._schedule_expiry(self.authority_ends())
         process_heartbeat().add(self)
-        await self.note_session_used()
+        if not session_noted:
+            await self.note_session_used()
         if self._came_online:
             await self.announce_presence(online=True, conversation_ids=announced_in)
 

@@ -86,7 +86,7 @@ class RoomConsumer(Consumer):
         if not admission.admitted:
             return await self.refuse(CLOSE_TOO_MANY)
         await self.accept()
-        await self.open_session(announced_in=opening.announced_in)
+        await self.open_session(announced_in=opening.announced_in, session_noted=opening.session_noted)
         try:
             after = parse_qs(self.scope["query_string"].decode("latin1")).get("after")
             if after:
