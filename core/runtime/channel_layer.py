@@ -12,11 +12,19 @@ in this process (a ``LeanQueue``): a send to it from this process arrives as
 before, without Redis; a send to a channel of another process would reach
 nobody.
 
+A group's first follower in the process subscribes it: channels-redis sends
+one SUBSCRIBE per group, each behind the shard's lock, and every connect
+brings a new group (its user's). Here the groups that sockets join while the
+event loop runs one pass go out in one SUBSCRIBE (and the groups left, one
+UNSUBSCRIBE); each ``group_add`` returns once the command carrying its group
+is written, as channels-redis' does (docs/benchmarks.md, "Connects").
+
     CHANNEL_LAYERS = {"default": {"BACKEND": "core.runtime.channel_layer.ProcessLocalChannelsLayer", ...}}
 """
 
 import asyncio
 import uuid
+from dataclasses import dataclass, field
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
@@ -24,7 +32,102 @@ from channels_redis.utils import _wrap_close
 from core.runtime.lean_queue import LeanQueue
 
 
+@dataclass(eq=False)
+class _Changes:
+    """A shard's subscriptions to change in its next write, and the future its callers wait on."""
+
+    add: set = field(default_factory=set)
+    drop: set = field(default_factory=set)
+    written: asyncio.Future | None = None
+
+
 class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._changes: dict = {}  # shard -> _Changes not yet written
+        self._in_flight: dict = {}  # group channel -> the future of the write subscribing it
+
+    async def group_add(self, group, channel):
+        if channel not in self.channels:
+            return await super().group_add(group, channel)  # channels-redis' error
+        group_channel = self._get_group_channel_name(group)
+        self.groups.setdefault(group_channel, set()).add(channel)
+        shard = self._get_shard(group_channel)
+        pending = self._changes.get(shard)
+        if pending is not None and group_channel in pending.drop:
+            pending.drop.discard(group_channel)  # left and joined again before the write: nothing to change
+            if group_channel in shard._subscribed_to:
+                return
+        if group_channel in shard._subscribed_to:
+            written = self._in_flight.get(group_channel)
+            if written is not None:
+                await asyncio.shield(written)
+            return
+        await self._change(shard, add=group_channel)
+
+    async def group_discard(self, group, channel):
+        group_channel = self._get_group_channel_name(group)
+        followers = self.groups.get(group_channel)
+        if not followers or channel not in followers:
+            return
+        followers.discard(channel)
+        if followers:
+            return
+        del self.groups[group_channel]
+        shard = self._get_shard(group_channel)
+        pending = self._changes.get(shard)
+        if pending is not None and group_channel in pending.add:
+            pending.add.discard(group_channel)
+            return
+        if group_channel in shard._subscribed_to:
+            await self._change(shard, drop=group_channel)
+
+    async def _change(self, shard, *, add=None, drop=None):
+        """Put a subscription change into the shard's next write (made once this loop pass ends); wait for it."""
+        pending = self._changes.get(shard)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = self._changes[shard] = _Changes(written=loop.create_future())
+            loop.call_soon(asyncio.ensure_future, self._write(shard))
+        if add is not None:
+            pending.add.add(add)
+        if drop is not None:
+            pending.drop.add(drop)
+        await asyncio.shield(pending.written)
+
+    async def _write(self, shard):
+        """One SUBSCRIBE and one UNSUBSCRIBE for what the loop pass asked of ``shard``."""
+        async with shard._lock:
+            changes = self._changes.pop(shard)
+            add, drop = changes.add, changes.drop
+            # Marked before the write, so that a group joined while it is on
+            # its way waits for it (``_in_flight``) instead of subscribing twice.
+            shard._subscribed_to.update(add)
+            shard._subscribed_to.difference_update(drop)
+            for group_channel in add:
+                self._in_flight[group_channel] = changes.written
+            try:
+                shard._ensure_redis()
+                shard._ensure_receiver()
+                if add:
+                    await shard._pubsub.subscribe(*add)
+                if drop:
+                    await shard._pubsub.unsubscribe(*drop)
+            except asyncio.CancelledError:
+                shard._subscribed_to.difference_update(add)
+                changes.written.cancel()
+                raise
+            except Exception as error:  # Redis failed: every caller waiting on this write gets the error
+                shard._subscribed_to.difference_update(add)
+                changes.written.set_exception(error)
+                changes.written.exception()  # marked retrieved: if no caller waits any longer, nothing is logged
+            else:
+                changes.written.set_result(None)
+            finally:
+                for group_channel in add:
+                    if self._in_flight.get(group_channel) is changes.written:
+                        del self._in_flight[group_channel]
+
     async def new_channel(self, prefix="specific."):
         return self.attach(LeanQueue(), prefix)
 

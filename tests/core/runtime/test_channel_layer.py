@@ -85,3 +85,55 @@ async def test_group_sends_of_one_process_publish_at_the_same_time_not_one_after
     release.set()
     await asyncio.gather(*sends)
     await shard.flush()
+
+
+async def test_groups_joined_in_one_loop_pass_are_subscribed_in_one_command_and_receive():
+    """A connect burst's new groups (each socket's user group) go out in one SUBSCRIBE, not one each behind a lock."""
+    prefix = f"layer-test-{uuid.uuid4().hex[:8]}"
+    layer, other_process = configured_layer(prefix), configured_layer(prefix)
+    try:
+        channels = [await layer.new_channel() for _ in range(20)]
+        shard = layer._get_layer()._shards[0]
+        layer._get_layer()._shards = [shard]
+        shard._ensure_redis()
+        commands = []
+        subscribe = shard._pubsub.subscribe
+
+        async def counted(*names):
+            commands.append(len(names))
+            return await subscribe(*names)
+
+        shard._pubsub.subscribe = counted
+        await asyncio.gather(*(layer.group_add(f"user.{i}", channel) for i, channel in enumerate(channels)))
+        assert commands == [20]
+        # Each group_add returned once its SUBSCRIBE was written: a publish from now on reaches every socket.
+        for i in range(20):
+            await other_process.group_send(f"user.{i}", {"type": "hello", "n": i})
+        for i, channel in enumerate(channels):
+            assert (await asyncio.wait_for(layer.receive(channel), 5)) == {"type": "hello", "n": i}
+    finally:
+        await layer.flush()
+        await other_process.flush()
+
+
+async def test_a_group_left_and_joined_again_while_its_unsubscribe_is_on_its_way_still_receives():
+    """The last follower leaves (UNSUBSCRIBE written), a new one joins at once: it is subscribed again, after."""
+    prefix = f"layer-test-{uuid.uuid4().hex[:8]}"
+    layer, other_process = configured_layer(prefix), configured_layer(prefix)
+    try:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("room", first)
+        leaving = asyncio.ensure_future(layer.group_discard("room", first))
+        await asyncio.sleep(0)
+        await layer.group_add("room", second)
+        await leaving
+        await other_process.group_send("room", {"type": "chat.message", "seq": 1})
+        assert (await asyncio.wait_for(layer.receive(second), 5)) == {"type": "chat.message", "seq": 1}
+
+        # Left and joined in the same pass: nothing is written, the subscription stays.
+        await asyncio.gather(layer.group_discard("room", second), layer.group_add("room", first))
+        await other_process.group_send("room", {"type": "chat.message", "seq": 2})
+        assert (await asyncio.wait_for(layer.receive(first), 5)) == {"type": "chat.message", "seq": 2}
+    finally:
+        await layer.flush()
+        await other_process.flush()
