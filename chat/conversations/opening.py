@@ -13,8 +13,10 @@ trips and most of a connect's cost (docs/benchmarks.md, "Connects"). Here it
 is one SQL statement over the user's row, built from the posting rule's
 parts (chat.rules: membership, "direct", "blocked"), written once for both
 databases and run two ways: on PostgreSQL from the event loop, prepared on
-each loop connection (``room_opening_on_loop``); elsewhere on a database
-thread (``room_opening``). No row: no such active user.
+each loop connection, for all the connects of a burst at once
+(``room_opening_on_loop``: a hundred handshakes in flight share a few
+statements, core.runtime.batching); elsewhere on a database thread
+(``room_opening``). No row: no such active user.
 
     opening = await loop_or_db(room_opening_on_loop, room_opening)(
         user_id=uid, conversation_id=cid, session=claims.get("sid"))
@@ -33,6 +35,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from chat.models import Conversation, ConversationMember
 from chat.rules import rule_params, rule_parts
 from core.runtime.asyncdb import compiling_connection, converted, loop_connections
+from core.runtime.batching import Batched
 from useraccount.models import LoginSession, User
 from useraccount.sessions import last_used_params
 
@@ -64,13 +67,8 @@ def _id_list(vendor: str, column: str, source: str) -> str:
     return f"(SELECT {aggregate} {source})"
 
 
-@cache
-def statement(vendor: str) -> str:
-    """
-    The statement; parameters as the posting rule's (``sender``,
-    ``sender_hex``) plus ``conversation``, ``session``, and on PostgreSQL
-    ``used_at``, ``stale_before`` (useraccount.sessions.last_used_params).
-    """
+def _select(vendor: str) -> str:
+    """The reading part, for one user; parameters as the posting rule's (``sender``, ``sender_hex``) plus ``conversation``, ``session``."""
     part = rule_parts(vendor)
     users, conversations = User._meta.db_table, Conversation._meta.db_table
     members = ConversationMember._meta.db_table
@@ -89,15 +87,8 @@ def statement(vendor: str) -> str:
         f"FROM {members} mine JOIN {conversations} c ON c.id = mine.conversation_id "
         f"WHERE mine.user_id = %(sender)s AND NOT {closed}",
     )
-    # A data-modifying WITH runs whether or not the query reads it (PostgreSQL only).
-    noted = (
-        f"WITH noted AS (UPDATE {LoginSession._meta.db_table} SET last_used_at = %(used_at)s "
-        f"WHERE sid = %(session)s AND last_used_at < %(stale_before)s) "
-        if vendor == "postgresql"
-        else ""
-    )
     return (
-        f"{noted}SELECT {user_columns}, {revoked}, "
+        f"SELECT {user_columns}, {revoked}, "
         f"(SELECT ot.expires_at FROM {outstanding} ot WHERE ot.jti = %(session)s), "
         f"{conversation_columns}, "
         f"{_id_list(vendor, 'm.user_id', f'FROM {members} m WHERE m.conversation_id = c.id')}, "
@@ -105,6 +96,48 @@ def statement(vendor: str) -> str:
         f"{announced_in} "
         f"FROM {users} u LEFT JOIN {conversations} c ON c.id = %(conversation)s AND {part['member']} "
         f"WHERE u.id = %(sender)s AND u.is_active"
+    )
+
+
+# Notes the session's last use as useraccount.sessions.session_touch does; a
+# data-modifying WITH runs whether or not the query reads it (PostgreSQL only).
+_NOTED = (
+    f"noted AS (UPDATE {LoginSession._meta.db_table} SET last_used_at = %(used_at)s "
+    "WHERE sid {sessions} AND last_used_at < %(stale_before)s)"
+)
+
+
+@cache
+def statement(vendor: str) -> str:
+    """
+    The statement for one connect; parameters as ``_select``'s, and on
+    PostgreSQL ``used_at``, ``stale_before`` (useraccount.sessions.last_used_params).
+    """
+    if vendor != "postgresql":
+        return _select(vendor)
+    return f"WITH {_NOTED.replace('{sessions}', '= %(session)s')} {_select(vendor)}"
+
+
+@cache
+def batch_statement() -> str:
+    """
+    The same for several connects at once (PostgreSQL): ``_select`` run for
+    each row of the arrays ``senders``, ``conversations``, ``sessions``
+    (LATERAL), one row each in their order, a missing user's columns NULL
+    after a leading ``found``; plus ``used_at``, ``stale_before``.
+    """
+    one = (
+        _select("postgresql")
+        .replace("%(sender_hex)s", "replace(r.sender::text, '-', '')")
+        .replace("%(sender)s", "r.sender")
+        .replace("%(conversation)s", "r.conversation")
+        .replace("%(session)s", "r.session")
+    )
+    return (
+        "WITH r AS (SELECT * FROM unnest(%(senders)s::uuid[], %(conversations)s::uuid[], %(sessions)s::text[]) "
+        "WITH ORDINALITY AS r(sender, conversation, session, i)), "
+        f"{_NOTED.replace('{sessions}', 'IN (SELECT session FROM r)')} "
+        f"SELECT o.* FROM r LEFT JOIN LATERAL (SELECT true AS found, one.* FROM ({one}) one) o ON true ORDER BY r.i"
     )
 
 
@@ -165,14 +198,31 @@ def room_opening(*, user_id: UUID, conversation_id: UUID | None, session: str | 
 async def room_opening_on_loop(
     *, user_id: UUID, conversation_id: UUID | None, session: str | None
 ) -> RoomOpening | None:
-    """``room_opening`` from the event loop (PostgreSQL): one prepared statement, no thread hop."""
+    """
+    ``room_opening`` from the event loop (PostgreSQL), no thread hop: with
+    the connects that ask while others' are on their way, one prepared
+    statement (``batch_statement``; core.runtime.batching).
+    """
+    return await _openings((user_id, conversation_id, session if isinstance(session, str) else None))
+
+
+async def _run_openings(requests: list[tuple]) -> list[RoomOpening | None]:
     import psycopg
 
     db = compiling_connection()
-    params = _params(db, user_id=user_id, conversation_id=conversation_id, session=session)
+    params = {
+        "senders": [user_id for user_id, _, _ in requests],
+        "conversations": [conversation_id for _, conversation_id, _ in requests],
+        "sessions": [session for _, _, session in requests],
+        **last_used_params(),
+    }
     try:
         async with loop_connections().connection() as conn:
-            row = await (await conn.execute(statement("postgresql"), params, prepare=True)).fetchone()
+            rows = await (await conn.execute(batch_statement(), params, prepare=True)).fetchall()
     except psycopg.Error as error:
         raise DatabaseError(str(error)) from error
-    return _opening(db, row)
+    return [_opening(db, row[1:] if row[0] else None) for row in rows]
+
+
+# Two batches out at once leaves the loop's other connections (DATABASE_LOOP_CONNECTIONS) to sends.
+_openings = Batched(_run_openings, max_size=50, concurrency=2)

@@ -4,9 +4,12 @@ ways: on a database thread (any database) and from the event loop
 (PostgreSQL), with the same answer expected of both.
 """
 
+import asyncio
 import uuid
 import weakref
+from unittest.mock import patch
 
+import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
@@ -82,6 +85,39 @@ async def test_the_session_is_read_with_its_end_and_whether_it_was_logged_out(op
     assert (unknown.revoked, unknown.session_ends) == (False, None)
     assert await database_sync_to_async(BlacklistedToken.objects.count)() == 1
 
+
+
+
+async def test_connects_asking_at_once_each_get_their_own_opening_in_one_statement(alice, bob, carol, direct, group):
+    """A burst's openings go in one statement (chat.conversations.opening.batch_statement), each answered as alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("queries from the event loop are PostgreSQL's")
+    await database_sync_to_async(Block.objects.create)(blocker=bob, blocked=alice)
+    asks = [
+        (alice.id, group.id), (carol.id, direct.id), (uuid.uuid4(), group.id), (bob.id, direct.id),
+        (alice.id, None), (carol.id, group.id), (alice.id, direct.id),
+    ]  # fmt: skip
+    statements = []
+    execute = psycopg.AsyncConnection.execute
+
+    async def counted(conn, query, *args, **kwargs):
+        statements.append(query)
+        return await execute(conn, query, *args, **kwargs)
+
+    with patch.object(psycopg.AsyncConnection, "execute", counted):
+        together = await asyncio.gather(
+            *(room_opening_on_loop(user_id=user, conversation_id=room, session=None) for user, room in asks)
+        )
+    assert len(statements) == 1
+    for (user, room), found in zip(asks, together, strict=True):
+        alone = await database_sync_to_async(room_opening)(user_id=user, conversation_id=room, session=None)
+        assert (found is None) == (alone is None)
+        if found is not None:
+            assert found.user == alone.user and found.conversation == alone.conversation
+            assert (sorted(found.member_ids), found.hidden, sorted(found.announced_in)) == (
+                sorted(alone.member_ids), alone.hidden, sorted(alone.announced_in)
+            )
+            assert (found.revoked, found.session_ends) == (alone.revoked, alone.session_ends)
 
 
 async def prepared_openings() -> int:
