@@ -28,6 +28,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from core.outages import REDIS, REDIS_ERRORS
+from core.runtime.batching import Batched
 from core.redis_clients import RedisPerLoop
 
 
@@ -98,22 +99,37 @@ class MemoryPresence(_Presence):
         return Admission(True, live == 0, {watched for watched in watch if self._live(watched, now)})
 
 
-# Drop expired connections, then add this one only if fewer than the limit
-# are live; then the positions (from 1) of the watched users' keys, KEYS[2..],
-# that hold a live connection.
+# For each admission asked (ARGV[4] of them; each with its limit, connection
+# id and number of watched keys, KEYS holding its own key then the watched
+# users'): drop its expired connections, add this one only if fewer than the
+# limit are live, then the positions (from 1) of the watched keys holding a
+# live connection. One reply per admission: {admitted, came online, positions...}.
 _ADMIT_LUA = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local live = redis.call('ZCARD', KEYS[1])
-if live >= tonumber(ARGV[3]) then return {0, 0} end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-local found = {1, 0}
-if live == 0 then found[2] = 1 end
-for i = 2, #KEYS do
-    if redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') > 0 then found[#found + 1] = i - 1 end
+local now, until_, expire = ARGV[1], ARGV[2], ARGV[3]
+local k, a, out = 1, 5, {}
+for r = 1, tonumber(ARGV[4]) do
+    local limit, connection, watched = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+    local key = KEYS[k]
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local live = redis.call('ZCARD', key)
+    local found = {0, 0}
+    if live < limit then
+        redis.call('ZADD', key, until_, connection)
+        redis.call('EXPIRE', key, expire)
+        found[1] = 1
+        if live == 0 then found[2] = 1 end
+        for i = 1, watched do
+            if redis.call('ZCOUNT', KEYS[k + i], now, '+inf') > 0 then found[#found + 1] = i end
+        end
+    end
+    out[r] = found
+    k, a = k + 1 + watched, a + 3
 end
-return found
+return out
 """
+# Admissions per script call: each reads its members' keys (a room's size), so
+# a call stays short on Redis's single thread.
+ADMIT_BATCH = 50
 
 
 class RedisPresence(_Presence):
@@ -125,6 +141,8 @@ class RedisPresence(_Presence):
             url, max_connections=50, timeout=settings.REDIS_TIMEOUT, **settings.REDIS_CONNECTION_OPTIONS,
             health_check_interval=settings.REDIS_HEALTH_CHECK_INTERVAL,
         )
+        # A connect burst's admissions share script calls (core.runtime.batching).
+        self._admissions = Batched(self._admit_many, max_size=ADMIT_BATCH, concurrency=2)
 
     @staticmethod
     def _key(user_id: str) -> str:
@@ -150,13 +168,19 @@ class RedisPresence(_Presence):
         return bool(removed) and live_after == 0
 
     async def admit(self, user_id: str, connection_id: str, limit: int, watch: Iterable[str] = ()) -> Admission:
+        return await self._admissions((user_id, connection_id, limit, list(watch)))
+
+    async def _admit_many(self, asks: list[tuple]) -> list[Admission]:
         now = self._clock()
-        watch = list(watch)
-        admitted, came_online, *online = await self._redis.script(_ADMIT_LUA)(
-            keys=[self._key(user_id), *map(self._key, watch)],
-            args=[now, now + self.ttl, limit, connection_id, int(self.ttl) + 1],
-        )
-        return Admission(bool(admitted), bool(came_online), {watch[position - 1] for position in online})
+        keys, args = [], [now, now + self.ttl, int(self.ttl) + 1, len(asks)]
+        for user_id, connection_id, limit, watch in asks:
+            keys += [self._key(user_id), *map(self._key, watch)]
+            args += [limit, connection_id, len(watch)]
+        replies = await self._redis.script(_ADMIT_LUA)(keys=keys, args=args)
+        return [
+            Admission(bool(admitted), bool(came_online), {watch[position - 1] for position in online})
+            for (_, _, _, watch), (admitted, came_online, *online) in zip(asks, replies, strict=True)
+        ]
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         user_ids = list(user_ids)

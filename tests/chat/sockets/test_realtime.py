@@ -649,6 +649,32 @@ async def test_presence_store_admits_and_says_who_of_the_watched_is_online_in_on
     assert await store.admit(never, "c", 2) == (True, True, set())
 
 
+
+async def test_a_burst_of_admissions_is_answered_each_as_alone_and_keeps_the_limit(store):
+    """Connects asking at once (one script call on Redis: chat.realtime.presence._ADMIT_LUA) pass the limit never."""
+    user, friend, stranger = (str(uuid.uuid4()) for _ in range(3))
+    asks = [(user, "a", 2, [friend]), (friend, "f", 2, [user, stranger]), (user, "b", 2, []), (user, "c", 2, [friend])]
+    calls = []
+    if isinstance(store, RedisPresence):
+        script = store._redis.script
+
+        def counted(lua):
+            run = script(lua)
+
+            async def call(**kwargs):
+                calls.append(kwargs)
+                return await run(**kwargs)
+
+            return call
+
+        store._redis.script = counted
+    answers = await asyncio.gather(*(store.admit(who, channel, limit, watch=watch) for who, channel, limit, watch in asks))
+    assert answers == [(True, True, set()), (True, True, {user}), (True, False, set()), (False, False, set())]
+    assert await store.online([user, friend, stranger]) == {user, friend}
+    if isinstance(store, RedisPresence):
+        assert len(calls) == 1, "one script call for the burst"
+
+
 async def test_presence_store_drops_a_connection_not_refreshed_within_the_ttl(store, clock):
     user = str(uuid.uuid4())
     await store.touch(user, "crashed")
