@@ -93,8 +93,8 @@ async def image_loaded(locator) -> bool:
     )
 
 
-async def test_a_new_name_and_avatar_show_on_messages_in_the_list_and_among_members(start_server, browser):
-    server = start_server(**SERVER_ENV)
+async def test_a_new_name_and_avatar_show_on_messages_in_the_list_and_among_members(start_server, browser, tmp_path):
+    server = start_server(**SERVER_ENV, DJANGO_MEDIA_ROOT=str(tmp_path / "media"))  # not the checkout's media/
     alice = await sign_up(browser, server, "Alice")
     bob = await sign_up(browser, server, "Bob")
     direct = await direct_conversation(alice, bob)
