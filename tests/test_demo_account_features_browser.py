@@ -163,6 +163,9 @@ async def test_blocking_muting_and_reporting(start_server, browser):
     await bob.page.get_by_test_id("block").click()
     await expect(bob.page.get_by_test_id("blocked-banner")).to_contain_text("You blocked Alice")
     await expect(bob.page.locator("#message-input")).to_be_disabled()
+    folded = bob.page.locator("#messages [data-seq='1'] .blocked-note")
+    await expect(folded).to_contain_text("A message from someone you blocked.")
+    await expect(bob.page.locator("#messages [data-seq='1'] .body")).to_be_hidden()
     await bob.page.click("#show-account")
     await expect(bob.page.get_by_test_id("blocked-person")).to_contain_text("Alice")
     await alice.send("Why not?")
@@ -172,6 +175,7 @@ async def test_blocking_muting_and_reporting(start_server, browser):
     await expect(bob.page.get_by_test_id("blocked-banner")).to_be_hidden()
     await expect(bob.page.get_by_test_id("blocked-person")).to_have_count(0)
     await expect(bob.page.locator("#message-input")).to_be_enabled()
+    await expect(folded).to_have_count(0)
     await alice.send("Sorry")
     await expect_messages(bob, ["Buy cheap watches", "Sorry"])
 

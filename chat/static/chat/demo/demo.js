@@ -137,9 +137,9 @@ function syncResult(frame) {
   // Conversations older than the last loaded page are missing from the map
   // too; they belong to "Load more", so the answer is read only down to them.
   const oldest = nextConversations ? [...conversations.values()].sort(byTime).at(-1) : null;
-  for (const {conversation, unread_count, messages, has_more} of frame.conversations) {
+  for (const {conversation, unread_count, muted, muted_until, messages, has_more} of frame.conversations) {
     if (oldest && !conversations.has(conversation.id) && byTime(conversation, oldest) > 0) return renderConversations();
-    remember({...conversation, unread_count});
+    remember({...conversation, unread_count, muted, muted_until}); // a mute made while this page was away too
     const item = conversations.get(conversation.id);
     if (has_more) { // the newest messages were left out: fetch the latest one for the preview
       safely(async () => {
