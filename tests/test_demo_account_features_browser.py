@@ -56,7 +56,9 @@ async def direct_conversation(alice: Person, bob: Person) -> str:
 def notifications_of(person: Person, body: str) -> list[dict]:
     """The `notification` frames of a message with ``body`` that the person's notifications sockets got."""
     frames = [
-        json.loads(text) for socket in person.sockets if "/ws/notifications/" in socket["url"]
+        json.loads(text)
+        for socket in person.sockets
+        if "/ws/notifications/" in socket["url"]
         for _, text in socket["received"]
     ]
     return [frame for frame in frames if frame["type"] == "notification" and frame["message"]["body"] == body]
@@ -107,7 +109,8 @@ async def test_a_new_name_and_avatar_show_on_messages_in_the_list_and_among_memb
     await page.click("#profile-form button[type=submit]")
     await expect(page.get_by_test_id("my-name")).to_have_text("Alice Liddell")
     await page.get_by_test_id("avatar-file").set_input_files(
-        {"name": "me.png", "mimeType": "image/png", "buffer": png()})
+        {"name": "me.png", "mimeType": "image/png", "buffer": png()}
+    )
     mine = page.locator("#my-avatar [data-testid=avatar]")
     await expect(mine).to_be_visible()
     assert await image_loaded(mine)
@@ -156,7 +159,8 @@ async def test_blocking_muting_and_reporting(start_server, browser):
     await bob.page.get_by_test_id("report-send").click()
     await expect(bob.page.locator("#notice")).to_contain_text("You have reported this message already")
     assert len(await reports_of(bob.id)) == 1
-    await expect(alice.page.locator("#messages [data-seq='1']").get_by_test_id("report")).to_have_count(0)  # not one's own
+    # Nobody reports their own messages.
+    await expect(alice.page.locator("#messages [data-seq='1']").get_by_test_id("report")).to_have_count(0)
 
     # Block: the conversation closes both ways; the Account panel lists her.
     bob.page.once("dialog", lambda dialog: dialog.accept())
@@ -219,7 +223,8 @@ async def test_changing_the_password_signs_out_the_other_devices_only(start_serv
     await page.get_by_test_id("password-current").fill(PASSWORD)
     await page.click("#password-form button[type=submit]")
     await expect(page.locator("#notice")).to_have_text(
-        "Your password is changed. Every other device is signed out; this one carries on.")
+        "Your password is changed. Every other device is signed out; this one carries on."
+    )
 
     # The phone is signed out at once; this page carries on, its sockets back with the new session.
     await expect(phone.page.locator("#auth")).to_be_visible(timeout=10_000)
