@@ -248,6 +248,14 @@ async def test_deleting_the_account_returns_the_page_to_sign_in(start_server, br
     email = (await alice.session())["user"]["email"]
     page = alice.page
     await page.click("#show-account")
+
+    # On a phone (360 px), the Account panel's forms fit on the screen: nothing to scroll sideways.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    panel = page.locator("#account")
+    assert await panel.evaluate("(panel) => panel.getBoundingClientRect().width <= innerWidth")
+    assert await panel.evaluate("(panel) => panel.scrollWidth <= panel.clientWidth")
+    await page.set_viewport_size({"width": 1100, "height": 700})
+
     await page.get_by_test_id("delete-password").fill(PASSWORD)
 
     # Dismissing the confirmation keeps the account.
