@@ -1,4 +1,6 @@
-// The Account panel: where one is signed in, and a copy of one's data.
+// The Account panel: where one is signed in, a copy of one's data, the
+// password and deleting the account (the profile: profile.js; the people one
+// blocked: safety.js).
 //
 // Sessions (GET /api/auth/sessions/, DELETE /api/auth/sessions/<id>/): each
 // sign-in is a session; ending one blacklists its refresh token and closes
@@ -12,7 +14,8 @@
 // says from when, shown as it is.
 
 import {$, el, linkButton, notice, safely, when} from "./util.js";
-import {api, apiJson} from "./connection.js";
+import {api, apiJson, saveSession, scheduleRenewal, session, signOutHere} from "./connection.js";
+import {showProfile} from "./profile.js";
 
 const panel = $("#account");
 
@@ -84,10 +87,47 @@ export function exportUpdated() {
 
 $("#show-account").addEventListener("click", safely(async () => {
   panel.hidden = !panel.hidden;
-  if (!panel.hidden) await Promise.all([loadSessions(), loadExport()]);
+  if (panel.hidden) return;
+  showProfile();
+  await Promise.all([loadSessions(), loadExport()]);
 }));
 $("#close-account").addEventListener("click", () => { panel.hidden = true; });
 
 export function closeAccount() {
   panel.hidden = true;
 }
+
+// --- Password and deleting the account --------------------------------------------
+//
+// POST /api/auth/password/ {current_password, new_password}: every session
+// ends, this one included, and their sockets close with 4401; the answer is a
+// new session for this client, as a login's. So this page carries on with
+// the new tokens (its sockets reconnect with them) while every other device
+// finds itself signed out. A wrong current password is a 400
+// `wrong_password`; attempts count against the login limits.
+//
+// POST /api/auth/me/delete/ {password}: the account is gone for good. Its
+// messages stay, from "Deleted user"; it leaves its groups; every session ends.
+
+$("#password-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const [current, next, again] = ["#password-current", "#password-new", "#password-again"].map((id) => $(id).value);
+  if (next !== again) return notice("The new password and its repetition differ.");
+  const answer = await apiJson("/api/auth/password/", {
+    method: "POST", body: {current_password: current, new_password: next},
+  });
+  saveSession({access: answer.access, refresh: answer.refresh, user: {...session.user, ...answer.user}});
+  scheduleRenewal();
+  form.reset();
+  notice("Your password is changed. Every other device is signed out; this one carries on.");
+  await loadSessions();
+}));
+
+$("#delete-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  if (!confirm("Delete your account for good? Your messages stay, from \u201cDeleted user\u201d. This cannot be undone.")) return;
+  await api("/api/auth/me/delete/", {method: "POST", body: {password: $("#delete-password").value}});
+  event.target.reset();
+  signOutHere("Your account is deleted.");
+}));

@@ -25,6 +25,9 @@ export function onSessionEnded(handler) {
   sessionEnded = handler;
 }
 
+/** End the session here, saying why (the account was deleted, say): the page signs out. */
+export const signOutHere = (reason) => sessionEnded(reason);
+
 export const stopRenewal = () => clearTimeout(renewTimer);
 
 export function saveSession(next) {
@@ -45,9 +48,12 @@ function claims(token) {
 export function renewToken() {
   renewing ??= (async () => {
     try {
+      const {refresh} = session;
       const response = await fetch("/api/auth/token/refresh/", {
-        method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh: session.refresh}),
+        method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh}),
       });
+      // A password change gave this page a new session meanwhile: the old one's refusal says nothing.
+      if (response.status === 401 && session?.refresh !== refresh) return Boolean(session);
       if (response.status === 401) {
         sessionEnded("Your session has ended; log in again.");
         return false;

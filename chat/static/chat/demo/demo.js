@@ -3,13 +3,18 @@
 // any other client would. Read it top to bottom: signing in, the conversation
 // list, then the open room. The session's tokens, REST calls and sockets that
 // stay connected are in connection.js; features of their own (the account
-// panel, scheduled messages, webhooks, previews and badges) in modules beside it.
+// panel, scheduled messages, webhooks, previews and badges, finding people,
+// managing groups, profiles, blocking, muting and reporting) in modules beside it.
 
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
+import {connectPeople} from "./people.js";
+import {closeGroupManagement, connectGroups, memberActions, renderGroupManagement} from "./groups.js";
+import {avatar, startProfile} from "./profile.js";
+import {blockChanged, connectSafety, forgetBlocks, loadBlocks, muteChanged, mutedMark, renderRoomSafety, withSafety} from "./safety.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
 const MESSAGE_PAGE = 30;
@@ -29,6 +34,8 @@ function start() {
   scheduleRenewal();
   loadConversations().then(() => {
     showReadReceiptsSetting(); // after the first request: it renews a stale token on its own
+    startProfile();
+    loadBlocks().catch((error) => notice(error.message));
     notifications = new LiveSocket({
       path: () => `ws/notifications/?token=${session.access}`,
       onOpen: () => sendSync(),
@@ -46,6 +53,7 @@ function signOut(reason = "") {
   saveSession(null);
   conversations.clear();
   online.clear();
+  forgetBlocks();
   closeAccount();
   renderConversations();
   document.title = "Chat demo";
@@ -129,9 +137,9 @@ function syncResult(frame) {
   // Conversations older than the last loaded page are missing from the map
   // too; they belong to "Load more", so the answer is read only down to them.
   const oldest = nextConversations ? [...conversations.values()].sort(byTime).at(-1) : null;
-  for (const {conversation, unread_count, messages, has_more} of frame.conversations) {
+  for (const {conversation, unread_count, muted, muted_until, messages, has_more} of frame.conversations) {
     if (oldest && !conversations.has(conversation.id) && byTime(conversation, oldest) > 0) return renderConversations();
-    remember({...conversation, unread_count});
+    remember({...conversation, unread_count, muted, muted_until}); // a mute made while this page was away too
     const item = conversations.get(conversation.id);
     if (has_more) { // the newest messages were left out: fetch the latest one for the preview
       safely(async () => {
@@ -154,7 +162,7 @@ function notificationFrame(frame) {
     case "conversation.updated":
       // Renamed, members or roles changed; gone from the list once the user is no longer in it.
       if (frame.conversation.users.some((user) => user.id === session.user.id)) remember(frame.conversation);
-      else conversations.delete(frame.conversation.id);
+      else if (conversations.delete(frame.conversation.id) && room?.id === frame.conversation.id) return closeRoom();
       if (room?.id === frame.conversation.id) {
         $("#room-title").textContent = titleOf(frame.conversation);
         renderMembers();
@@ -185,6 +193,8 @@ function notificationFrame(frame) {
     case "draft.updated": draftChanged(item, frame.draft); break;
     case "user.status": return statusChanged(frame);
     case "export.updated": return exportUpdated(frame);
+    case "block.updated": return blockChanged(frame);
+    case "conversation.muted": return muteChanged(item, frame);
     case "scheduled.failed":
       return scheduledFailed(frame, titleOf(conversations.get(frame.scheduled.conversation_id) ?? {users: []}));
     case "error": return notice(frame.detail);
@@ -230,9 +240,9 @@ function renderConversations() {
   const list = $("#conversations");
   list.replaceChildren(...[...conversations.values()].sort(byTime).map((c) => {
     const peer = c.is_direct ? others(c)[0] : null;
-    return el("li", {"data-testid": "conversation", "data-id": c.id, class: room?.id === c.id ? "active" : ""},
+    return el("li", {"data-testid": "conversation", "data-id": c.id, class: room?.id === c.id ? "active" : "", ...mutedMark(c)},
       el("button", {type: "button", "data-open": c.id},
-        peer ? el("span", {class: "dot", "data-online": String(online.get(peer.id) === true)}) : null,
+        peer ? el("span", {class: "face"}, avatar(peer), el("span", {class: "dot", "data-online": String(online.get(peer.id) === true)})) : null,
         el("span", {class: "title"}, titleOf(c)),
         peer && statusText(peer) ? el("span", {class: "peer-status", "data-testid": "peer-status"}, statusText(peer)) : null,
         c.unread_count ? el("span", {class: "badge", "data-testid": "unread"}, String(c.unread_count)) : null,
@@ -254,13 +264,18 @@ async function ensureConversation(id) {
   remember({...conversation, last_message: messages.at(-1) ?? null});
 }
 
-$("#start-form").addEventListener("submit", safely(async (event) => {
-  event.preventDefault();
-  const userId = $("#start-user").value.trim();
+/** Start a direct conversation with someone (or reopen the one there is) and open it. */
+async function startDirect(userId) {
   const {conversation_id} = await apiJson(`/api/chat/start/${encodeURIComponent(userId)}/`, {method: "POST"});
   await ensureConversation(conversation_id);
-  event.target.reset();
   await openRoom(conversation_id);
+}
+connectPeople({startDirect});
+
+$("#start-form").addEventListener("submit", safely(async (event) => {
+  event.preventDefault();
+  await startDirect($("#start-user").value.trim());
+  event.target.reset();
 }));
 
 // Kept until a group is made: should an answer be lost, pressing Create
@@ -309,6 +324,8 @@ async function openRoom(id) {
   $("#load-older").hidden = true;
   closePins();
   closeScheduled();
+  closeGroupManagement();
+  renderRoomSafety(conversation);
   showRoomState("connecting");
   stopEditing();
   closeThread();
@@ -431,9 +448,9 @@ function showMessage(message) {
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
-  return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
+  return withSafety(message, withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
-      el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
+      avatar(message.created_by), el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
       message.edited_at && !message.deleted ? el("span", {class: "edited", "data-testid": "edited"}, " · edited")
         : null,
@@ -445,7 +462,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
     previewCard(message),
-    threadLine(message)));
+    threadLine(message))));
 }
 
 /** What a tombstone says: expired (a disappearing timer, or retention) or deleted by someone. */
@@ -616,7 +633,7 @@ function renderMembers() {
     const label = conversation.is_direct ? (isOnline ? "online" : "offline") : user.name;
     const status = statusText(user);
     return el("li", {"data-testid": "member", "data-user-id": user.id, "data-online": String(isOnline)},
-      status ? `${label} \u00b7 ${status}` : label, botBadge(user));
+      avatar(user), status ? `${label} \u00b7 ${status}` : label, botBadge(user));
   }));
 }
 
@@ -1127,8 +1144,10 @@ function renderGroupPanel() {
         buttons.push(linkButton(label, () => setRole(user.id, role)));
       }
     }
-    return el("li", {"data-testid": "group-member", "data-role": user.role}, user.name, botBadge(user), ` · ${user.role} `, ...buttons);
+    return el("li", {"data-testid": "group-member", "data-role": user.role},
+      user.name, botBadge(user), ` · ${user.role} `, ...buttons, ...memberActions(conversation, user));
   }));
+  renderGroupManagement(conversation);
   const manages = mine === "owner" || mine === "admin";
   $("#group-invites").hidden = !manages;
   if (manages && panel.open) loadJoinRequests();
@@ -1221,6 +1240,34 @@ $("#disappearing").addEventListener("change", safely(async (event) => {
     renderDisappearing(); // the timer the server has, also when it refused
   }
 }));
+
+// --- Managing groups, blocking and muting (groups.js, safety.js) ----------------------
+
+/** The open room is no longer this person's (they left, or were removed): back to the list. */
+function closeRoom() {
+  room?.socket?.stop();
+  room = null;
+  closeThread();
+  $("#room").hidden = true;
+  $("#no-room").hidden = false;
+  renderConversations();
+}
+
+connectGroups({
+  room: () => room && conversations.get(room.id),
+  remember: (conversation) => { remember(conversation); renderConversations(); renderMembers(); },
+  left: (id) => { conversations.delete(id); if (room?.id === id) closeRoom(); else renderConversations(); },
+});
+
+connectSafety({
+  room: () => room && conversations.get(room.id),
+  refresh: () => { // a block or a mute changed: the list, the room's banner and its messages show it
+    renderConversations();
+    if (!room) return;
+    renderRoomSafety(conversations.get(room.id));
+    for (const message of room.messages.values()) showMessage(message);
+  },
+});
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
