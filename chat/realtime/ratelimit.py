@@ -35,6 +35,7 @@ from core.outages import REDIS, REDIS_ERRORS, Dependency
 # The rate syntax is core's: one parser for these limits and the REST throttles.
 from core.rates import Rate
 from core.redis_clients import RedisPerLoop
+from core.runtime.batching import Batched
 
 
 @dataclass(frozen=True)
@@ -83,25 +84,34 @@ class MemoryRateLimiter:
         return len(self._tat)
 
 
-# The same algorithm in integer microseconds on the Redis server's clock.
-# KEYS[1]: the key; ARGV[1]: microseconds per hit; ARGV[2]: count.
-# Returns {1, 0} when allowed, {0, microseconds to wait} when refused. The key
-# expires (PX, milliseconds) when tat is reached: it would mean full capacity.
+# The same algorithm in integer microseconds on the Redis server's clock, for
+# several hits at once (the frames of many sockets that came in one loop pass;
+# core.runtime.batching). KEYS[i]: hit i's key; ARGV[2i-1], ARGV[2i]: its
+# microseconds per hit and count. Returns, for each hit in order, {1, 0} when
+# allowed, {0, microseconds to wait} when refused. A key expires (PX,
+# milliseconds) when its tat is reached: that would mean full capacity.
 _GCRA_LUA = """
-local interval = tonumber(ARGV[1])
-local limit = interval * tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new_tat = tat + interval
-local wait = new_tat - limit - now
-if wait > 0 then
-    return {0, wait}
+local out = {}
+for i = 1, #KEYS do
+    local interval = tonumber(ARGV[2 * i - 1])
+    local limit = interval * tonumber(ARGV[2 * i])
+    local tat = tonumber(redis.call('GET', KEYS[i])) or now
+    if tat < now then tat = now end
+    local new_tat = tat + interval
+    local wait = new_tat - limit - now
+    if wait > 0 then
+        out[i] = {0, wait}
+    else
+        redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+        out[i] = {1, 0}
+    end
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-return {1, 0}
+return out
 """
+# Hits per script call.
+HIT_BATCH = 100
 
 
 class RedisRateLimiter:
@@ -131,6 +141,14 @@ class RedisRateLimiter:
             socket_timeout=socket_timeout,
             retry=Retry(NoBackoff(), 0),
         )
+        # Hits asked while others are on their way share a script call.
+        self._hits = Batched(self._hit_many, max_size=HIT_BATCH, concurrency=2)
+
+    async def _hit_many(self, hits: list[tuple]) -> list:
+        args = []
+        for _, interval_us, count in hits:
+            args += [interval_us, count]
+        return await self._redis.script(_GCRA_LUA)(keys=[key for key, _, _ in hits], args=args)
 
     async def hit(self, action: str, user_id, *, rate: Rate | None) -> Verdict:
         """Count one ``action`` by ``user_id`` against ``rate`` (None: unlimited)."""
@@ -138,9 +156,7 @@ class RedisRateLimiter:
             return ALLOWED
         interval_us = math.ceil(rate.interval * 1_000_000)
         try:
-            allowed, wait_us = await self._redis.script(_GCRA_LUA)(
-                keys=[f"{self.prefix}{action}:{user_id}"], args=[interval_us, rate.count]
-            )
+            allowed, wait_us = await self._hits((f"{self.prefix}{action}:{user_id}", interval_us, rate.count))
         except REDIS_ERRORS as error:
             self.redis.failed(error)
             return Verdict(True, degraded=True)

@@ -156,6 +156,30 @@ async def test_redis_limits_are_shared_between_processes_and_separate_per_user_a
         await other_process.aclose()
 
 
+
+async def test_redis_hits_asked_at_once_share_a_script_call_and_each_gets_its_verdict(redis_limiter):
+    """Many sockets' frames in one loop pass: one round trip, the same verdicts as one at a time."""
+    calls = []
+    script = redis_limiter._redis.script
+
+    def counted(lua):
+        run = script(lua)
+
+        async def call(**kwargs):
+            calls.append(kwargs["keys"])
+            return await run(**kwargs)
+
+        return call
+
+    redis_limiter._redis.script = counted
+    busy, calm, rate = uuid.uuid4(), uuid.uuid4(), Rate(2, 10.0)
+    asks = [busy, calm, busy, busy, calm]
+    verdicts = await asyncio.gather(*(redis_limiter.hit("message", user, rate=rate) for user in asks))
+    assert [verdict.allowed for verdict in verdicts] == [True, True, True, False, True]
+    assert 4.9 < verdicts[3].retry_after <= 5.0
+    assert len(calls) == 1 and len(calls[0]) == 5
+
+
 async def test_redis_keys_expire_once_back_to_full_capacity(redis_limiter):
     user = uuid.uuid4()
     await hits(redis_limiter, 2, user=user, rate=Rate(2, 0.3))
