@@ -3,12 +3,14 @@
 // any other client would. Read it top to bottom: signing in, the conversation
 // list, then the open room. The session's tokens, REST calls and sockets that
 // stay connected are in connection.js; features of their own (the account
-// panel, scheduled messages, webhooks, previews and badges) in modules beside it.
+// panel, scheduled messages, webhooks, previews and badges) in modules beside it;
+// the panes, the address, the tab's title and the keyboard in layout.js.
 
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
+import {listShown, roomShown, showUnread, wantedConversation} from "./layout.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
@@ -29,6 +31,7 @@ function start() {
   scheduleRenewal();
   loadConversations().then(() => {
     showReadReceiptsSetting(); // after the first request: it renews a stale token on its own
+    reopenConversation();
     notifications = new LiveSocket({
       path: () => `ws/notifications/?token=${session.access}`,
       onOpen: () => sendSync(),
@@ -38,9 +41,25 @@ function start() {
   }).catch((error) => notice(error.message));
 }
 
+/** The conversation open before a reload (in the address) opens again; one no longer yours is forgotten. */
+function reopenConversation() {
+  const id = wantedConversation();
+  if (!id) return listShown();
+  safely(async () => {
+    try {
+      await ensureConversation(id);
+    } catch (error) {
+      listShown();
+      throw error;
+    }
+    await openRoom(id);
+  })();
+}
+
 function signOut(reason = "") {
   notifications?.stop();
   room?.socket?.stop();
+  if (room) clearTyping();
   notifications = room = null;
   stopRenewal();
   saveSession(null);
@@ -48,7 +67,7 @@ function signOut(reason = "") {
   online.clear();
   closeAccount();
   renderConversations();
-  document.title = "Chat demo";
+  listShown();
   $("#room").hidden = true;
   $("#no-room").hidden = false;
   $("#app").hidden = $("#me").hidden = true;
@@ -150,7 +169,10 @@ function notificationFrame(frame) {
   const item = conversations.get(frame.conversation_id ?? frame.conversation?.id);
   switch (frame.type) {
     case "sync.result": return syncResult(frame);
-    case "conversation.created": remember(frame.conversation); break;
+    case "conversation.created":
+      remember(frame.conversation);
+      presenceOfNewMembers(frame.conversation);
+      break;
     case "conversation.updated":
       // Renamed, members or roles changed; gone from the list once the user is no longer in it.
       if (frame.conversation.users.some((user) => user.id === session.user.id)) remember(frame.conversation);
@@ -158,6 +180,7 @@ function notificationFrame(frame) {
       if (room?.id === frame.conversation.id) {
         $("#room-title").textContent = titleOf(frame.conversation);
         renderMembers();
+        renderReceipts(); // one who left is no longer among those who saw
       }
       disappearingChanged(frame.conversation);
       break;
@@ -173,7 +196,6 @@ function notificationFrame(frame) {
       break;
     case "unread":
       if (item) item.unread_count = frame.unread_count;
-      document.title = frame.total ? `(${frame.total}) Chat demo` : "Chat demo";
       break;
     case "chat.message.updated":
     case "chat.message.deleted":
@@ -187,7 +209,7 @@ function notificationFrame(frame) {
     case "export.updated": return exportUpdated(frame);
     case "scheduled.failed":
       return scheduledFailed(frame, titleOf(conversations.get(frame.scheduled.conversation_id) ?? {users: []}));
-    case "error": return notice(frame.detail);
+    case "error": return notice(errorText(frame));
   }
   if (frame.mentioned) noticeMention(item, frame.message);
   renderConversations();
@@ -199,6 +221,22 @@ function noteMessage(item, message) {
   item.last_message = message;
   item.last_seq = Math.max(item.last_seq, message.seq);
   item.modified_at = message.created_at;
+}
+
+/**
+ * A conversation.created frame carries no presence (it is the same for every
+ * member): whether its members are online comes from GET /api/chat/presence/.
+ */
+function presenceOfNewMembers(conversation) {
+  const unknown = conversation.users.filter((user) => user.id !== session.user.id && !online.has(user.id));
+  if (!unknown.length) return;
+  safely(async () => {
+    const {online: ids} = await apiJson("/api/chat/presence/");
+    if (ids === null) return; // presence is unknown just now (Redis down): the dots stay as they are
+    for (const user of unknown) if (!online.has(user.id)) online.set(user.id, ids.includes(user.id));
+    renderConversations();
+    renderMembers();
+  })();
 }
 
 function setOnline(userId, isOnline) {
@@ -217,8 +255,13 @@ function setOnlineMany(frame) {
 
 const others = (conversation) => conversation.users.filter((user) => user.id !== session.user.id);
 function titleOf(conversation) {
-  // A direct conversation has no title of its own: it is the other person.
-  return conversation.title || others(conversation).map((user) => user.name).join(", ") || "Just you";
+  // A direct conversation has no title of its own: it is the other person. An
+  // untitled group says it is one, or one with a single other member would
+  // read like the direct conversation with them.
+  if (conversation.title) return conversation.title;
+  const names = others(conversation).map((user) => user.name).join(", ");
+  if (conversation.is_direct) return names || "Just you";
+  return names ? `Group with ${names}` : "Group of just you";
 }
 
 function preview(message) {
@@ -239,6 +282,7 @@ function renderConversations() {
         el("span", {class: "preview"}, c.draft?.body && room?.id !== c.id ? `Draft: ${c.draft.body}` : preview(c.last_message))));
   }));
   $("#more-conversations").hidden = !nextConversations;
+  showUnread([...conversations.values()].reduce((total, c) => total + (c.unread_count || 0), 0));
 }
 
 $("#conversations").addEventListener("click", safely(async (event) => {
@@ -288,6 +332,7 @@ let room = null;
 
 async function openRoom(id) {
   room?.socket?.stop();
+  if (room) clearTyping();
   const current = room = {
     id,
     messages: new Map(), // seq -> message: a message shown twice is impossible by construction
@@ -304,6 +349,7 @@ async function openRoom(id) {
   $("#room").hidden = false;
   $("#no-room").hidden = true;
   $("#room-title").textContent = titleOf(conversation);
+  roomShown(id);
   $("#messages").replaceChildren();
   $("#typing").textContent = "";
   $("#load-older").hidden = true;
@@ -334,9 +380,7 @@ async function openRoom(id) {
       // Whatever is still unacknowledged goes again with the same client_id:
       // if the server saved it already it answers with the saved message
       // instead of making a second one.
-      for (const [clientId, {body, failed}] of current.pending) {
-        if (!failed) current.socket.send({type: "message.send", body, client_id: clientId});
-      }
+      resendPending();
       markRead();
     },
     onFrame: roomFrame,
@@ -395,14 +439,44 @@ function roomFrame(frame) {
     case "user.status": return statusChanged(frame);
     case "error": {
       const sent = frame.client_id && room.pending.get(frame.client_id);
+      if (sent && frame.code === "throttled") return holdSending(frame.retry_after);
       if (sent) { // not saved: keep the text, offer to send it again
         sent.failed = true;
         sent.element.classList.add("failed");
         const retry = el("button", {type: "button", "data-action": "retry", class: "link"}, "Retry");
         sent.element.querySelector(".meta").append(retry);
       }
-      return notice(frame.detail);
+      return notice(errorText(frame));
     }
+  }
+}
+
+/** An error frame's detail, but said plainly when it is a rate limit. */
+function errorText(frame) {
+  if (frame.code !== "throttled") return frame.detail;
+  const seconds = frame.retry_after ?? 1;
+  return `That was a lot at once: wait ${seconds} second${seconds === 1 ? "" : "s"} and try again.`;
+}
+
+/**
+ * The server refused a message for coming too fast (`throttled`): it stays in
+ * the timeline as sending, and it and every message typed meanwhile go again,
+ * in order, with their client_ids, once the server accepts more.
+ */
+function holdSending(seconds = 1) {
+  const current = room;
+  const wait = Math.max(1, seconds) * 1000;
+  notice(`You are sending quickly: your messages wait ${Math.ceil(wait / 1000)} s, then go.`);
+  if (current.resendTimer) return;
+  current.resendTimer = setTimeout(() => {
+    current.resendTimer = null;
+    if (room === current) resendPending();
+  }, wait);
+}
+
+function resendPending() {
+  for (const [clientId, {body, failed}] of room.pending) {
+    if (!failed) room.socket?.send({type: "message.send", body, client_id: clientId});
   }
 }
 
@@ -428,7 +502,15 @@ function showMessage(message) {
   renderReceipts();
 }
 
+/** A change to the conversation ("Bob left"): a notice across the timeline, nobody's bubble, not to edit. */
+function systemElement(message) {
+  return el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: "message system"},
+    el("p", {class: "body"}, message.body),
+    el("time", {datetime: message.created_at}, clock(message.created_at)));
+}
+
 function messageElement(message) {
+  if (message.kind === "system") return systemElement(message);
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
@@ -470,11 +552,12 @@ function renderReceipts() {
   const namesBySeq = new Map();
   const members = conversations.get(room.id)?.users ?? [];
   for (const [userId, readSeq] of room.readBy) {
+    const member = members.find((user) => user.id === userId);
+    if (!member) continue; // they left: what they read is theirs no longer to show
     const seen = [...room.messages.values()].filter((m) => m.seq <= readSeq && m.created_by.id !== userId);
     const seq = Math.max(...seen.map((m) => m.seq));
     if (!Number.isFinite(seq)) continue;
-    const name = members.find((user) => user.id === userId)?.name ?? "someone";
-    namesBySeq.set(seq, [...(namesBySeq.get(seq) ?? []), name]);
+    namesBySeq.set(seq, [...(namesBySeq.get(seq) ?? []), member.name]);
   }
   for (const [seq, names] of namesBySeq) {
     const receipt = el("p", {class: "receipt", "data-testid": "receipt"}, `Seen by ${names.join(", ")}`);
@@ -627,8 +710,16 @@ function showTyping(userId, name) {
 }
 
 function stopTyping(userId) {
+  if (!room) return;
   clearTimeout(room.typing.get(userId)?.timer);
   if (room.typing.delete(userId)) renderTyping();
+}
+
+/** The room closes (another opens, or sign-out): its typing notices' timers go with it. */
+function clearTyping() {
+  for (const {timer} of room.typing.values()) clearTimeout(timer);
+  room.typing.clear();
+  $("#typing").textContent = "";
 }
 
 function renderTyping() {
@@ -671,7 +762,8 @@ let typingSentAt = 0;
 
 input.addEventListener("input", () => {
   // The server relays one notice per 2 s per person anyway; sending more only spends the rate limit.
-  if (!input.value.trim() || Date.now() - typingSentAt < 2000) return;
+  // Changing a sent message is not writing a new one: the others are not told.
+  if (!input.value.trim() || room?.editing || Date.now() - typingSentAt < 2000) return;
   if (room?.socket?.send({type: "typing"})) typingSentAt = Date.now();
 });
 
@@ -727,7 +819,8 @@ $("#composer").addEventListener("submit", (event) => {
     room.pending.set(clientId, {body, element});
     $("#messages").append(element);
     scrollToEnd();
-    room.socket?.send({type: "message.send", body, client_id: clientId}); // if down: sent on reconnect
+    // If down: sent on reconnect; if held back for a rate limit: sent, in order, when that ends.
+    if (!room.resendTimer) room.socket?.send({type: "message.send", body, client_id: clientId});
   }
   input.value = "";
 });
@@ -762,7 +855,11 @@ function stopEditing() {
 }
 $("#cancel-edit").addEventListener("click", () => { stopEditing(); input.value = ""; });
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && room?.editing) { stopEditing(); input.value = ""; }
+  if (event.key === "Escape" && room?.editing) {
+    event.preventDefault(); // this Escape ends the edit, not the open pane
+    stopEditing();
+    input.value = "";
+  }
 });
 
 // --- Threads -----------------------------------------------------------------------
