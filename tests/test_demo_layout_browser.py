@@ -16,7 +16,9 @@ import pytest
 
 from tests.test_demo_browser import (
     DEMO_PATH,
+    DESKTOP_SCREEN,
     PASSWORD,
+    PHONE_SCREEN,
     SERVER_ENV,
     assert_no_errors,
     expect,
@@ -26,8 +28,7 @@ from tests.test_demo_browser import (
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
-DESKTOP = {"width": 1100, "height": 700}
-PHONE = {"width": 390, "height": 844}
+DESKTOP, PHONE = DESKTOP_SCREEN, PHONE_SCREEN
 SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 
 
