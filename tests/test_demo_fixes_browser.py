@@ -5,8 +5,8 @@ and offered Edit and Delete, and receipts named members who had left;
 logging out while a typing notice showed threw; editing told the others
 "is typing…"; a new direct conversation showed the other person offline;
 an untitled group of two read like the direct conversation; a fast burst
-lost what was typed to "Too many frames". Skipped as tests/test_demo_browser.py
-is without playwright or Chromium.
+lost what was typed (and edits) to "Too many frames". Skipped as
+tests/test_demo_browser.py is without playwright or Chromium.
 """
 
 import asyncio
@@ -191,8 +191,23 @@ async def test_a_fast_burst_is_paced_not_lost(start_server, browser):
     await expect_messages(alice, burst, timeout=30_000)
     await expect_messages(bob, burst, timeout=10_000)
     await expect(alice.page.locator("#messages .failed")).to_have_count(0)
+
+    # Five edits at once: at most three fit the limit, the rest wait and go too.
+    await alice.page.evaluate(
+        """() => {
+            for (const seq of [1, 2, 3, 4, 5]) {
+                document.querySelector(`#messages [data-seq="${seq}"] [data-action=edit]`).click();
+                document.querySelector("#message-input").value = `Edited ${seq}`;
+                document.querySelector("#composer").requestSubmit();
+            }
+        }"""
+    )
+    everything = [f"Edited {n}" for n in range(1, 6)] + burst[5:]
+    await expect_messages(bob, everything, timeout=20_000)
+    await expect_messages(alice, everything, timeout=10_000)
     shown = await alice.page.evaluate("window.noticesShown")
     assert shown and all("frames" not in text for text in shown), shown
     assert any("sending quickly" in text for text in shown), shown
+    assert any("changing messages quickly" in text for text in shown), shown
     assert_no_errors(alice)
     assert_no_errors(bob)

@@ -266,6 +266,7 @@ function titleOf(conversation) {
 
 function preview(message) {
   if (!message) return "No messages yet";
+  if (message.kind === "system") return message.body; // "Bob left" says who already
   return message.deleted ? tombstoneText(message) : `${message.created_by.name}: ${mentionsAsText(message)}`;
 }
 
@@ -343,6 +344,7 @@ async function openRoom(id) {
     lastSeq: 0, // newest seq shown: where the socket resumes
     oldestSeq: Infinity,
     readSent: 0,
+    changes: new Map(), // client_id -> an edit or delete frame sent, until the message shows it changed
     editing: null,
   };
   const conversation = conversations.get(id);
@@ -417,6 +419,7 @@ function roomFrame(frame) {
     }
     case "chat.message.updated":
     case "chat.message.deleted":
+      for (const [clientId, change] of room.changes) if (change.message_id === frame.id) room.changes.delete(clientId);
       if (room.messages.has(frame.seq)) showMessage(frame);
       return;
     case "chat.read":
@@ -440,6 +443,9 @@ function roomFrame(frame) {
     case "error": {
       const sent = frame.client_id && room.pending.get(frame.client_id);
       if (sent && frame.code === "throttled") return holdSending(frame.retry_after);
+      const change = frame.client_id && room.changes.get(frame.client_id);
+      if (change && frame.code === "throttled") return changeLater(frame.client_id, change, frame.retry_after);
+      room.changes.delete(frame.client_id);
       if (sent) { // not saved: keep the text, offer to send it again
         sent.failed = true;
         sent.element.classList.add("failed");
@@ -472,6 +478,22 @@ function holdSending(seconds = 1) {
     current.resendTimer = null;
     if (room === current) resendPending();
   }, wait);
+}
+
+/** An edit or a delete, with a client_id: the error frame of one refused for coming too fast names it. */
+function sendChange(change) {
+  const clientId = newClientId();
+  room.changes.set(clientId, change);
+  return room.socket?.send({...change, client_id: clientId}) ?? false;
+}
+
+/** A change refused for coming too fast goes again once the server accepts more, rather than being lost. */
+function changeLater(clientId, change, seconds = 1) {
+  const current = room;
+  notice(`You are changing messages quickly: this change waits ${Math.max(1, seconds)} s, then goes.`);
+  setTimeout(() => {
+    if (room === current && current.changes.has(clientId)) current.socket?.send({...change, client_id: clientId});
+  }, Math.max(1, seconds) * 1000);
 }
 
 function resendPending() {
@@ -809,7 +831,7 @@ $("#composer").addEventListener("submit", (event) => {
   if (conversations.get(room.id)) conversations.get(room.id).draft = null; // the send clears it on the server
   if (room.editing) {
     const edit = {type: "message.edit", message_id: room.messages.get(room.editing).id, body};
-    if (!room.socket.send(edit)) return notice("Not connected; try again in a moment.");
+    if (!sendChange(edit)) return notice("Not connected; try again in a moment.");
     stopEditing();
   } else {
     // client_id comes back in the acknowledgement, which is how this pending
@@ -839,7 +861,7 @@ $("#messages").addEventListener("click", (event) => {
   }
   const message = room.messages.get(Number(item.dataset.seq));
   if (button.dataset.action === "delete") {
-    const sent = room.socket.send({type: "message.delete", message_id: message.id});
+    const sent = sendChange({type: "message.delete", message_id: message.id});
     if (!sent) notice("Not connected; try again in a moment.");
   } else {
     room.editing = message.seq;
