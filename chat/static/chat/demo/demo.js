@@ -225,18 +225,21 @@ function noteMessage(item, message) {
 
 /**
  * A conversation.created frame carries no presence (it is the same for every
- * member): whether its members are online comes from GET /api/chat/presence/.
+ * member): whether its members are online comes from GET /api/chat/presence/,
+ * unless the room opened meanwhile (the one who started it) and told.
  */
 function presenceOfNewMembers(conversation) {
-  const unknown = conversation.users.filter((user) => user.id !== session.user.id && !online.has(user.id));
-  if (!unknown.length) return;
-  safely(async () => {
+  const unknownNow = () => conversation.users.filter((user) => user.id !== session?.user.id && !online.has(user.id));
+  if (!unknownNow().length) return;
+  setTimeout(safely(async () => {
+    const unknown = unknownNow();
+    if (!session || !unknown.length) return;
     const {online: ids} = await apiJson("/api/chat/presence/");
     if (ids === null) return; // presence is unknown just now (Redis down): the dots stay as they are
     for (const user of unknown) if (!online.has(user.id)) online.set(user.id, ids.includes(user.id));
     renderConversations();
     renderMembers();
-  })();
+  }), 1000);
 }
 
 function setOnline(userId, isOnline) {
