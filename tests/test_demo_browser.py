@@ -7,7 +7,8 @@ reordering a message.
 Needs the playwright package and a Chromium (``CHROMIUM``, by default
 Debian's /usr/bin/chromium; playwright's own browser download is not used).
 Without them the test is skipped, and fails under CI=true. With
-``DEMO_SCREENSHOTS=<folder>`` it also saves the screenshots of docs/ there:
+``DEMO_SCREENSHOTS=<folder>`` it also saves the screenshots of docs/ there
+(at a desktop size, and demo-phone.png at a phone's):
 
     DEMO_SCREENSHOTS=docs .venv/bin/python -m pytest tests/test_demo_browser.py
 """
@@ -52,6 +53,9 @@ NETWORK_DOWN_ERRORS = re.compile(
     r"|Failed to load resource: net::ERR_(CONNECTION_REFUSED|INTERNET_DISCONNECTED|CONNECTION_RESET)"
 )
 PASSWORD = "a-long-passphrase"
+# The screen sizes of the screenshots and of the layout tests (tests/test_demo_layout_browser.py).
+DESKTOP_SCREEN = {"width": 1100, "height": 700}
+PHONE_SCREEN = {"width": 390, "height": 844}
 RECONNECT = 20_000  # ms: a reconnect waits out back-off (up to 4-8 s by the fourth try)
 
 
@@ -106,7 +110,7 @@ async def expect_messages(person: Person, bodies: list[str], timeout: float = 5_
 
 async def sign_up(browser, server, name: str) -> Person:
     """A new browser context registers through the page's form."""
-    context = await browser.new_context(viewport={"width": 1100, "height": 700})
+    context = await browser.new_context(viewport=DESKTOP_SCREEN)
     person = Person(name, context, await context.new_page())
     page = person.page
     page.on("pageerror", lambda error: person.page_errors.append(str(error)))
@@ -295,6 +299,11 @@ async def test_two_people_chat_live_through_the_demo_page(start_server, browser)
         await bob.page.locator("#message-input").press_sequentially("Let me think", delay=250)
         await expect(alice.page.get_by_test_id("typing")).to_have_text("Bob is typing…")
         await alice.page.screenshot(path=shots / "demo-chat.png")
+        # The same conversation on a phone: the one pane, with "← Chats" back to the list.
+        await alice.page.set_viewport_size(PHONE_SCREEN)
+        await expect(alice.page.get_by_test_id("back-to-list")).to_be_visible()
+        await alice.page.screenshot(path=shots / "demo-phone.png")
+        await alice.page.set_viewport_size(DESKTOP_SCREEN)
         await bob.page.fill("#message-input", "")
 
     # A group of both: it appears in Bob's list and carries a message each way.
@@ -384,7 +393,8 @@ async def test_two_people_chat_live_through_the_demo_page(start_server, browser)
 
     # A reload with an expired access token: the list's request gets a
     # 401, the page renews the token and carries on. With more
-    # conversations than a page, the rest come with "Load more".
+    # conversations than a page, the rest come with "Load more"; the one
+    # that was open (older than the first page) is open again, and listed.
     assert_no_errors(bob)
     await make_groups(bob.id, 20)
     stale = {**await bob.session(), "access": url_token(bob.sockets[0]["url"])}
@@ -392,11 +402,13 @@ async def test_two_people_chat_live_through_the_demo_page(start_server, browser)
     await bob.page.evaluate("s => sessionStorage.setItem('chat-demo-session', JSON.stringify(s))", stale)
     bob.console_errors.clear()
     await bob.page.reload()
-    await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
-    # The notifications socket's sync answer names the two older
-    # conversations too (they are not in its map); they wait for "Load more".
+    await expect(bob.page.locator("#room-title")).to_have_text("Alice")
+    assert await bob.active_conversation() == direct
+    await expect(bob.page.get_by_test_id("conversation")).to_have_count(21)
+    # The notifications socket's sync answer names the older group too
+    # (it is not in its map); it waits for "Load more".
     await frame_received(bob, "/ws/notifications/", "sync.result")
-    await expect(bob.page.get_by_test_id("conversation")).to_have_count(20)
+    await expect(bob.page.get_by_test_id("conversation")).to_have_count(21)
     await bob.page.click("#more-conversations")
     await expect(bob.page.get_by_test_id("conversation")).to_have_count(22)
     await expect(bob.page.locator("#more-conversations")).to_be_hidden()

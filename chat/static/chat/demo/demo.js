@@ -4,12 +4,14 @@
 // list, then the open room. The session's tokens, REST calls and sockets that
 // stay connected are in connection.js; features of their own (the account
 // panel, scheduled messages, webhooks, previews and badges, finding people,
-// managing groups, profiles, blocking, muting and reporting) in modules beside it.
+// managing groups, profiles, blocking, muting and reporting) in modules beside it;
+// the panes, the address, the tab's title and the keyboard in layout.js.
 
 import {$, byTime, clock, el, JSON_HEADERS, linkButton, newClientId, notice, safely} from "./util.js";
 import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
+import {listShown, roomShown, showUnread, wantedConversation} from "./layout.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {connectPeople} from "./people.js";
 import {closeGroupManagement, connectGroups, memberActions, renderGroupManagement} from "./groups.js";
@@ -36,6 +38,7 @@ function start() {
     showReadReceiptsSetting(); // after the first request: it renews a stale token on its own
     startProfile();
     loadBlocks().catch((error) => notice(error.message));
+    reopenConversation();
     notifications = new LiveSocket({
       path: () => `ws/notifications/?token=${session.access}`,
       onOpen: () => sendSync(),
@@ -45,9 +48,25 @@ function start() {
   }).catch((error) => notice(error.message));
 }
 
+/** The conversation open before a reload (in the address) opens again; one no longer yours is forgotten. */
+function reopenConversation() {
+  const id = wantedConversation();
+  if (!id) return listShown();
+  safely(async () => {
+    try {
+      await ensureConversation(id);
+    } catch (error) {
+      listShown();
+      throw error;
+    }
+    await openRoom(id);
+  })();
+}
+
 function signOut(reason = "") {
   notifications?.stop();
   room?.socket?.stop();
+  if (room) clearTyping();
   notifications = room = null;
   stopRenewal();
   saveSession(null);
@@ -56,7 +75,7 @@ function signOut(reason = "") {
   forgetBlocks();
   closeAccount();
   renderConversations();
-  document.title = "Chat demo";
+  listShown();
   $("#room").hidden = true;
   $("#no-room").hidden = false;
   $("#app").hidden = $("#me").hidden = true;
@@ -158,7 +177,10 @@ function notificationFrame(frame) {
   const item = conversations.get(frame.conversation_id ?? frame.conversation?.id);
   switch (frame.type) {
     case "sync.result": return syncResult(frame);
-    case "conversation.created": remember(frame.conversation); break;
+    case "conversation.created":
+      remember(frame.conversation);
+      presenceOfNewMembers(frame.conversation);
+      break;
     case "conversation.updated":
       // Renamed, members or roles changed; gone from the list once the user is no longer in it.
       if (frame.conversation.users.some((user) => user.id === session.user.id)) remember(frame.conversation);
@@ -166,6 +188,7 @@ function notificationFrame(frame) {
       if (room?.id === frame.conversation.id) {
         $("#room-title").textContent = titleOf(frame.conversation);
         renderMembers();
+        renderReceipts(); // one who left is no longer among those who saw
       }
       disappearingChanged(frame.conversation);
       break;
@@ -181,7 +204,6 @@ function notificationFrame(frame) {
       break;
     case "unread":
       if (item) item.unread_count = frame.unread_count;
-      document.title = frame.total ? `(${frame.total}) Chat demo` : "Chat demo";
       break;
     case "chat.message.updated":
     case "chat.message.deleted":
@@ -197,7 +219,7 @@ function notificationFrame(frame) {
     case "conversation.muted": return muteChanged(item, frame);
     case "scheduled.failed":
       return scheduledFailed(frame, titleOf(conversations.get(frame.scheduled.conversation_id) ?? {users: []}));
-    case "error": return notice(frame.detail);
+    case "error": return notice(errorText(frame));
   }
   if (frame.mentioned) noticeMention(item, frame.message);
   renderConversations();
@@ -209,6 +231,25 @@ function noteMessage(item, message) {
   item.last_message = message;
   item.last_seq = Math.max(item.last_seq, message.seq);
   item.modified_at = message.created_at;
+}
+
+/**
+ * A conversation.created frame carries no presence (it is the same for every
+ * member): whether its members are online comes from GET /api/chat/presence/,
+ * unless the room opened meanwhile (the one who started it) and told.
+ */
+function presenceOfNewMembers(conversation) {
+  const unknownNow = () => conversation.users.filter((user) => user.id !== session?.user.id && !online.has(user.id));
+  if (!unknownNow().length) return;
+  setTimeout(safely(async () => {
+    const unknown = unknownNow();
+    if (!session || !unknown.length) return;
+    const {online: ids} = await apiJson("/api/chat/presence/");
+    if (ids === null) return; // presence is unknown just now (Redis down): the dots stay as they are
+    for (const user of unknown) if (!online.has(user.id)) online.set(user.id, ids.includes(user.id));
+    renderConversations();
+    renderMembers();
+  }), 1000);
 }
 
 function setOnline(userId, isOnline) {
@@ -227,12 +268,18 @@ function setOnlineMany(frame) {
 
 const others = (conversation) => conversation.users.filter((user) => user.id !== session.user.id);
 function titleOf(conversation) {
-  // A direct conversation has no title of its own: it is the other person.
-  return conversation.title || others(conversation).map((user) => user.name).join(", ") || "Just you";
+  // A direct conversation has no title of its own: it is the other person. An
+  // untitled group says it is one, or one with a single other member would
+  // read like the direct conversation with them.
+  if (conversation.title) return conversation.title;
+  const names = others(conversation).map((user) => user.name).join(", ");
+  if (conversation.is_direct) return names || "Just you";
+  return names ? `Group with ${names}` : "Group of just you";
 }
 
 function preview(message) {
   if (!message) return "No messages yet";
+  if (message.kind === "system") return message.body; // "Bob left" says who already
   return message.deleted ? tombstoneText(message) : `${message.created_by.name}: ${mentionsAsText(message)}`;
 }
 
@@ -249,6 +296,7 @@ function renderConversations() {
         el("span", {class: "preview"}, c.draft?.body && room?.id !== c.id ? `Draft: ${c.draft.body}` : preview(c.last_message))));
   }));
   $("#more-conversations").hidden = !nextConversations;
+  showUnread([...conversations.values()].reduce((total, c) => total + (c.unread_count || 0), 0));
 }
 
 $("#conversations").addEventListener("click", safely(async (event) => {
@@ -303,6 +351,7 @@ let room = null;
 
 async function openRoom(id) {
   room?.socket?.stop();
+  if (room) clearTyping();
   const current = room = {
     id,
     messages: new Map(), // seq -> message: a message shown twice is impossible by construction
@@ -313,12 +362,14 @@ async function openRoom(id) {
     lastSeq: 0, // newest seq shown: where the socket resumes
     oldestSeq: Infinity,
     readSent: 0,
+    changes: new Map(), // client_id -> an edit or delete frame sent, until the message shows it changed
     editing: null,
   };
   const conversation = conversations.get(id);
   $("#room").hidden = false;
   $("#no-room").hidden = true;
   $("#room-title").textContent = titleOf(conversation);
+  roomShown(id);
   $("#messages").replaceChildren();
   $("#typing").textContent = "";
   $("#load-older").hidden = true;
@@ -351,9 +402,7 @@ async function openRoom(id) {
       // Whatever is still unacknowledged goes again with the same client_id:
       // if the server saved it already it answers with the saved message
       // instead of making a second one.
-      for (const [clientId, {body, failed}] of current.pending) {
-        if (!failed) current.socket.send({type: "message.send", body, client_id: clientId});
-      }
+      resendPending();
       markRead();
     },
     onFrame: roomFrame,
@@ -390,6 +439,7 @@ function roomFrame(frame) {
     }
     case "chat.message.updated":
     case "chat.message.deleted":
+      for (const [clientId, change] of room.changes) if (change.message_id === frame.id) room.changes.delete(clientId);
       if (room.messages.has(frame.seq)) showMessage(frame);
       return;
     case "chat.read":
@@ -412,14 +462,63 @@ function roomFrame(frame) {
     case "user.status": return statusChanged(frame);
     case "error": {
       const sent = frame.client_id && room.pending.get(frame.client_id);
+      if (sent && frame.code === "throttled") return holdSending(frame.retry_after);
+      const change = frame.client_id && room.changes.get(frame.client_id);
+      if (change && frame.code === "throttled") return changeLater(frame.client_id, change, frame.retry_after);
+      room.changes.delete(frame.client_id);
       if (sent) { // not saved: keep the text, offer to send it again
         sent.failed = true;
         sent.element.classList.add("failed");
         const retry = el("button", {type: "button", "data-action": "retry", class: "link"}, "Retry");
         sent.element.querySelector(".meta").append(retry);
       }
-      return notice(frame.detail);
+      return notice(errorText(frame));
     }
+  }
+}
+
+/** An error frame's detail, but said plainly when it is a rate limit. */
+function errorText(frame) {
+  if (frame.code !== "throttled") return frame.detail;
+  const seconds = frame.retry_after ?? 1;
+  return `That was a lot at once: wait ${seconds} second${seconds === 1 ? "" : "s"} and try again.`;
+}
+
+/**
+ * The server refused a message for coming too fast (`throttled`): it stays in
+ * the timeline as sending, and it and every message typed meanwhile go again,
+ * in order, with their client_ids, once the server accepts more.
+ */
+function holdSending(seconds = 1) {
+  const current = room;
+  const wait = Math.max(1, seconds) * 1000;
+  notice(`You are sending quickly: your messages wait ${Math.ceil(wait / 1000)} s, then go.`);
+  if (current.resendTimer) return;
+  current.resendTimer = setTimeout(() => {
+    current.resendTimer = null;
+    if (room === current) resendPending();
+  }, wait);
+}
+
+/** An edit or a delete, with a client_id: the error frame of one refused for coming too fast names it. */
+function sendChange(change) {
+  const clientId = newClientId();
+  room.changes.set(clientId, change);
+  return room.socket?.send({...change, client_id: clientId}) ?? false;
+}
+
+/** A change refused for coming too fast goes again once the server accepts more, rather than being lost. */
+function changeLater(clientId, change, seconds = 1) {
+  const current = room;
+  notice(`You are changing messages quickly: this change waits ${Math.max(1, seconds)} s, then goes.`);
+  setTimeout(() => {
+    if (room === current && current.changes.has(clientId)) current.socket?.send({...change, client_id: clientId});
+  }, Math.max(1, seconds) * 1000);
+}
+
+function resendPending() {
+  for (const [clientId, {body, failed}] of room.pending) {
+    if (!failed) room.socket?.send({type: "message.send", body, client_id: clientId});
   }
 }
 
@@ -445,7 +544,15 @@ function showMessage(message) {
   renderReceipts();
 }
 
+/** A change to the conversation ("Bob left"): a notice across the timeline, nobody's bubble, not to edit. */
+function systemElement(message) {
+  return el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: "message system"},
+    el("p", {class: "body"}, message.body),
+    el("time", {datetime: message.created_at}, clock(message.created_at)));
+}
+
 function messageElement(message) {
+  if (message.kind === "system") return systemElement(message);
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
   return withSafety(message, withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
@@ -487,11 +594,12 @@ function renderReceipts() {
   const namesBySeq = new Map();
   const members = conversations.get(room.id)?.users ?? [];
   for (const [userId, readSeq] of room.readBy) {
+    const member = members.find((user) => user.id === userId);
+    if (!member) continue; // they left: what they read is theirs no longer to show
     const seen = [...room.messages.values()].filter((m) => m.seq <= readSeq && m.created_by.id !== userId);
     const seq = Math.max(...seen.map((m) => m.seq));
     if (!Number.isFinite(seq)) continue;
-    const name = members.find((user) => user.id === userId)?.name ?? "someone";
-    namesBySeq.set(seq, [...(namesBySeq.get(seq) ?? []), name]);
+    namesBySeq.set(seq, [...(namesBySeq.get(seq) ?? []), member.name]);
   }
   for (const [seq, names] of namesBySeq) {
     const receipt = el("p", {class: "receipt", "data-testid": "receipt"}, `Seen by ${names.join(", ")}`);
@@ -644,8 +752,16 @@ function showTyping(userId, name) {
 }
 
 function stopTyping(userId) {
+  if (!room) return;
   clearTimeout(room.typing.get(userId)?.timer);
   if (room.typing.delete(userId)) renderTyping();
+}
+
+/** The room closes (another opens, or sign-out): its typing notices' timers go with it. */
+function clearTyping() {
+  for (const {timer} of room.typing.values()) clearTimeout(timer);
+  room.typing.clear();
+  $("#typing").textContent = "";
 }
 
 function renderTyping() {
@@ -688,7 +804,8 @@ let typingSentAt = 0;
 
 input.addEventListener("input", () => {
   // The server relays one notice per 2 s per person anyway; sending more only spends the rate limit.
-  if (!input.value.trim() || Date.now() - typingSentAt < 2000) return;
+  // Changing a sent message is not writing a new one: the others are not told.
+  if (!input.value.trim() || room?.editing || Date.now() - typingSentAt < 2000) return;
   if (room?.socket?.send({type: "typing"})) typingSentAt = Date.now();
 });
 
@@ -734,7 +851,7 @@ $("#composer").addEventListener("submit", (event) => {
   if (conversations.get(room.id)) conversations.get(room.id).draft = null; // the send clears it on the server
   if (room.editing) {
     const edit = {type: "message.edit", message_id: room.messages.get(room.editing).id, body};
-    if (!room.socket.send(edit)) return notice("Not connected; try again in a moment.");
+    if (!sendChange(edit)) return notice("Not connected; try again in a moment.");
     stopEditing();
   } else {
     // client_id comes back in the acknowledgement, which is how this pending
@@ -744,7 +861,8 @@ $("#composer").addEventListener("submit", (event) => {
     room.pending.set(clientId, {body, element});
     $("#messages").append(element);
     scrollToEnd();
-    room.socket?.send({type: "message.send", body, client_id: clientId}); // if down: sent on reconnect
+    // If down: sent on reconnect; if held back for a rate limit: sent, in order, when that ends.
+    if (!room.resendTimer) room.socket?.send({type: "message.send", body, client_id: clientId});
   }
   input.value = "";
 });
@@ -763,7 +881,7 @@ $("#messages").addEventListener("click", (event) => {
   }
   const message = room.messages.get(Number(item.dataset.seq));
   if (button.dataset.action === "delete") {
-    const sent = room.socket.send({type: "message.delete", message_id: message.id});
+    const sent = sendChange({type: "message.delete", message_id: message.id});
     if (!sent) notice("Not connected; try again in a moment.");
   } else {
     room.editing = message.seq;
@@ -779,7 +897,11 @@ function stopEditing() {
 }
 $("#cancel-edit").addEventListener("click", () => { stopEditing(); input.value = ""; });
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && room?.editing) { stopEditing(); input.value = ""; }
+  if (event.key === "Escape" && room?.editing) {
+    event.preventDefault(); // this Escape ends the edit, not the open pane
+    stopEditing();
+    input.value = "";
+  }
 });
 
 // --- Threads -----------------------------------------------------------------------
