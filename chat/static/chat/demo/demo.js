@@ -11,6 +11,7 @@ import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
+import {clearComposer, composerFields, connectPage, reactionChanged, withMessageParts} from "./messages.js";
 
 const MESSAGE_PAGE = 30;
 const CONVERSATION_PAGE = 20;
@@ -311,6 +312,7 @@ async function openRoom(id) {
   closeScheduled();
   showRoomState("connecting");
   stopEditing();
+  clearComposer();
   closeThread();
   renderConversations();
   renderMembers();
@@ -334,8 +336,8 @@ async function openRoom(id) {
       // Whatever is still unacknowledged goes again with the same client_id:
       // if the server saved it already it answers with the saved message
       // instead of making a second one.
-      for (const [clientId, {body, failed}] of current.pending) {
-        if (!failed) current.socket.send({type: "message.send", body, client_id: clientId});
+      for (const {frame, failed} of current.pending.values()) {
+        if (!failed) current.socket.send(frame);
       }
       markRead();
     },
@@ -375,6 +377,7 @@ function roomFrame(frame) {
     case "chat.message.deleted":
       if (room.messages.has(frame.seq)) showMessage(frame);
       return;
+    case "chat.reaction": return reactionChanged(frame);
     case "chat.read":
       noteRead(frame.user_id, frame.seq);
       return renderReceipts();
@@ -431,7 +434,7 @@ function showMessage(message) {
 function messageElement(message) {
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
-  return withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
+  return withMessageParts(message, withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
@@ -445,7 +448,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
     previewCard(message),
-    threadLine(message)));
+    threadLine(message))));
 }
 
 /** What a tombstone says: expired (a disappearing timer, or retention) or deleted by someone. */
@@ -712,7 +715,8 @@ connectScheduled({
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value;
-  if (!room || !body.trim()) return;
+  const fields = room?.editing ? {} : composerFields(); // reply_to, attachment_ids (messages.js)
+  if (!room || (!body.trim() && !fields.attachment_ids)) return;
   clearTimeout(draftTimer);
   if (conversations.get(room.id)) conversations.get(room.id).draft = null; // the send clears it on the server
   if (room.editing) {
@@ -724,10 +728,12 @@ $("#composer").addEventListener("submit", (event) => {
     // line finds its saved message, and makes a resend after a reconnect safe.
     const clientId = newClientId();
     const element = pendingElement(body);
-    room.pending.set(clientId, {body, element});
+    const frame = {type: "message.send", body, client_id: clientId, ...fields};
+    room.pending.set(clientId, {body, element, frame});
     $("#messages").append(element);
     scrollToEnd();
-    room.socket?.send({type: "message.send", body, client_id: clientId}); // if down: sent on reconnect
+    room.socket?.send(frame); // if down: sent on reconnect
+    clearComposer();
   }
   input.value = "";
 });
@@ -737,11 +743,11 @@ $("#messages").addEventListener("click", (event) => {
   if (!button) return;
   const item = button.closest("li");
   if (button.dataset.action === "retry") {
-    const [clientId, sent] = [...room.pending].find(([, pending]) => pending.element === item);
+    const sent = [...room.pending.values()].find((pending) => pending.element === item);
     sent.failed = false;
     item.classList.remove("failed");
     button.remove();
-    room.socket.send({type: "message.send", body: sent.body, client_id: clientId});
+    room.socket.send(sent.frame);
     return;
   }
   const message = room.messages.get(Number(item.dataset.seq));
@@ -1224,6 +1230,17 @@ $("#disappearing").addEventListener("change", safely(async (event) => {
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
+
+// What the modules for reactions, replies, files and search need of this page (context.js).
+connectPage({
+  room: () => room,
+  showMessage,
+  openRoom,
+  ensureConversation,
+  openThread,
+  conversationTitle: (id) => titleOf(conversations.get(id) ?? {users: []}),
+  asText: mentionsAsText,
+});
 
 onSessionEnded(signOut);
 if (session) start();
