@@ -8,8 +8,10 @@ not take, is named with the server's error and the text typed stays. Skipped
 as tests/test_demo_browser.py is without playwright or Chromium.
 """
 
+import asyncio
 import io
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -39,7 +41,9 @@ def png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-async def test_files_in_a_message_and_refused_files_in_the_demo_page(start_server, browser):
+async def test_files_in_a_message_and_refused_files_in_the_demo_page(
+    start_server, browser
+):
     server = start_server(**SERVER_ENV, CHAT_ATTACHMENT_MAX_BYTES=str(MAX_BYTES))
     alice = await sign_up(browser, server, "Alice")
     bob = await sign_up(browser, server, "Bob")
@@ -51,52 +55,97 @@ async def test_files_in_a_message_and_refused_files_in_the_demo_page(start_serve
     await bob.open(direct)
 
     # Alice attaches an image and a text file, then sends them with a line of text.
-    await alice.page.get_by_test_id("attach-file").set_input_files([
-        {"name": "beach.png", "mimeType": "image/png", "buffer": png(600, 400)},
-        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"Bring snacks\n"},
-    ])
+    await alice.page.get_by_test_id("attach-file").set_input_files(
+        [
+            {"name": "beach.png", "mimeType": "image/png", "buffer": png(600, 400)},
+            {
+                "name": "notes.txt",
+                "mimeType": "text/plain",
+                "buffer": b"Bring snacks\n",
+            },
+        ]
+    )
     await expect(alice.page.get_by_test_id("attachment-pending")).to_have_count(2)
     await alice.send("Photos from Sunday")
     await expect(alice.page.get_by_test_id("attachment-pending")).to_have_count(0)
     for person in (alice, bob):
         await expect_messages(person, ["Photos from Sunday"])
-        files = person.page.locator('#messages [data-seq="1"] [data-testid=attachment-download]')
-        await expect(files).to_have_text([re.compile(r"^beach\.png · \d+ KB$"), "notes.txt · 13 B"])
+        files = person.page.locator(
+            '#messages [data-seq="1"] [data-testid=attachment-download]'
+        )
+        await expect(files).to_have_text(
+            [re.compile(r"^beach\.png · \d+ KB$"), "notes.txt · 13 B"]
+        )
         # The thumbnail: a small data: URL drawn from the fetched bytes, shown (not a broken image).
-        image = person.page.locator('#messages [data-seq="1"] [data-testid=attachment-image]')
-        await expect(image).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+        image = person.page.locator(
+            '#messages [data-seq="1"] [data-testid=attachment-image]'
+        )
+        await expect(image).to_have_attribute(
+            "src", re.compile(r"^data:image/png;base64,")
+        )
         assert await image.evaluate("(img) => img.complete && img.naturalWidth") == 240
         await expect(image).to_have_attribute("alt", "beach.png")
 
     # Bob downloads the text file: its own name, its bytes.
     async with bob.page.expect_download() as download_info:
-        await bob.page.locator("#messages [data-testid=attachment-download]").filter(has_text="notes.txt").click()
+        await (
+            bob.page.locator("#messages [data-testid=attachment-download]")
+            .filter(has_text="notes.txt")
+            .click()
+        )
     download = await download_info.value
     assert download.suggested_filename == "notes.txt"
-    with open(await download.path(), "rb") as saved:
-        assert saved.read() == b"Bring snacks\n"
+    saved = Path(await download.path())
+    assert await asyncio.to_thread(saved.read_bytes) == b"Bring snacks\n"
 
     # A file with nothing but files: the text may be empty.
     await bob.page.get_by_test_id("attach-file").set_input_files(
-        [{"name": "reply.txt", "mimeType": "text/plain", "buffer": b"ok"}])
-    await expect(bob.page.get_by_test_id("attachment-pending")).to_have_text([re.compile(r"^reply\.txt \(2 B\)")])
+        [{"name": "reply.txt", "mimeType": "text/plain", "buffer": b"ok"}]
+    )
+    await expect(bob.page.get_by_test_id("attachment-pending")).to_have_text(
+        [re.compile(r"^reply\.txt \(2 B\)")]
+    )
     await bob.page.press("#message-input", "Enter")
-    await expect(alice.page.locator('#messages [data-seq="2"] [data-testid=attachment-download]')).to_have_text("reply.txt · 2 B")
+    await expect(
+        alice.page.locator('#messages [data-seq="2"] [data-testid=attachment-download]')
+    ).to_have_text("reply.txt · 2 B")
 
     # Refused files: the server's own words under the composer, and what was typed is still there.
     await alice.page.fill("#message-input", "Here is the page")
     refusals = [
-        ({"name": "page.html", "mimeType": "text/html", "buffer": b"<!doctype html><html><script>alert(1)</script></html>"},
-         re.compile(r"^page\.html: Files of type [\w/.+-]+ are not accepted; accepted: ")),
-        ({"name": "big.txt", "mimeType": "text/plain", "buffer": b"a" * (MAX_BYTES + 1)},  # read, then refused
-         f"big.txt: The file is larger than {MAX_BYTES} bytes."),
-        ({"name": "huge.txt", "mimeType": "text/plain", "buffer": b"a" * (MAX_BYTES * 4)},  # refused from its length
-         f"huge.txt: The file is larger than {MAX_BYTES} bytes."),
+        (
+            {
+                "name": "page.html",
+                "mimeType": "text/html",
+                "buffer": b"<!doctype html><html><script>alert(1)</script></html>",
+            },
+            re.compile(
+                r"^page\.html: Files of type [\w/.+-]+ are not accepted; accepted: "
+            ),
+        ),
+        (
+            {
+                "name": "big.txt",
+                "mimeType": "text/plain",
+                "buffer": b"a" * (MAX_BYTES + 1),
+            },  # read, then refused
+            f"big.txt: The file is larger than {MAX_BYTES} bytes.",
+        ),
+        (
+            {
+                "name": "huge.txt",
+                "mimeType": "text/plain",
+                "buffer": b"a" * (MAX_BYTES * 4),
+            },  # refused from its length
+            f"huge.txt: The file is larger than {MAX_BYTES} bytes.",
+        ),
     ]
     for file, said in refusals:
         await alice.page.get_by_test_id("attach-file").set_input_files([file])
         await expect(alice.page.get_by_test_id("attach-error")).to_contain_text(said)
-        await expect(alice.page.locator("#message-input")).to_have_value("Here is the page")
+        await expect(alice.page.locator("#message-input")).to_have_value(
+            "Here is the page"
+        )
         await expect(alice.page.get_by_test_id("attachment-pending")).to_have_count(0)
     await alice.page.press("#message-input", "Enter")
     await expect_messages(bob, ["Photos from Sunday", "", "Here is the page"])

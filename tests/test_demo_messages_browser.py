@@ -30,15 +30,24 @@ FILLER = [f"Filler {n}" for n in range(1, 41)]
 
 
 @sync_to_async
-def reply_through_service(conversation_id: str, sender_id: str, body: str, reply_to_seq: int):
+def reply_through_service(
+    conversation_id: str, sender_id: str, body: str, reply_to_seq: int
+):
     """A reply written elsewhere (another device) to the message with that seq."""
     from chat.messages.send import message_send
     from chat.models import ConversationMessage
     from useraccount.models import User
 
     try:
-        answered = ConversationMessage.objects.get(conversation_id=conversation_id, seq=reply_to_seq)
-        message_send(conversation_id=conversation_id, sender=User.objects.get(id=sender_id), body=body, reply_to=answered.id)
+        answered = ConversationMessage.objects.get(
+            conversation_id=conversation_id, seq=reply_to_seq
+        )
+        message_send(
+            conversation_id=conversation_id,
+            sender=User.objects.get(id=sender_id),
+            body=body,
+            reply_to=answered.id,
+        )
     finally:
         connection.close()
 
@@ -68,36 +77,61 @@ async def test_reactions_with_their_counts_live_in_the_demo_page(start_server, b
 
     # Bob reacts with 👍 from the choices: both pages show it with its count, his as pressed.
     await message(bob, 1).get_by_test_id("react").click()
-    await message(bob, 1).get_by_test_id("reaction-choice").filter(has_text="👍").click()
+    await (
+        message(bob, 1).get_by_test_id("reaction-choice").filter(has_text="👍").click()
+    )
     for person in (alice, bob):
-        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(["👍 1"])
-    await expect(message(bob, 1).get_by_test_id("reaction")).to_have_attribute("aria-pressed", "true")
-    await expect(message(alice, 1).get_by_test_id("reaction")).to_have_attribute("aria-pressed", "false")
+        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(
+            ["👍 1"]
+        )
+    await expect(message(bob, 1).get_by_test_id("reaction")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(message(alice, 1).get_by_test_id("reaction")).to_have_attribute(
+        "aria-pressed", "false"
+    )
 
     # Alice presses the same one: two. A second emoji goes after it.
     await message(alice, 1).get_by_test_id("reaction").click()
     await message(alice, 1).get_by_test_id("react").click()
-    await message(alice, 1).get_by_test_id("reaction-choice").filter(has_text="🎉").click()
+    await (
+        message(alice, 1)
+        .get_by_test_id("reaction-choice")
+        .filter(has_text="🎉")
+        .click()
+    )
     for person in (alice, bob):
-        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(["👍 2", "🎉 1"])
+        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(
+            ["👍 2", "🎉 1"]
+        )
 
     # Bob takes his back; the count drops for both, and the pressed state follows.
     await message(bob, 1).get_by_test_id("reaction").filter(has_text="👍").click()
     for person in (alice, bob):
-        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(["👍 1", "🎉 1"])
-    await expect(message(bob, 1).get_by_test_id("reaction").first).to_have_attribute("aria-pressed", "false")
-    await expect(message(alice, 1).get_by_test_id("reaction").first).to_have_attribute("aria-pressed", "true")
+        await expect(message(person, 1).get_by_test_id("reaction")).to_have_text(
+            ["👍 1", "🎉 1"]
+        )
+    await expect(message(bob, 1).get_by_test_id("reaction").first).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    await expect(message(alice, 1).get_by_test_id("reaction").first).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
     # A page opened afterwards reads the reactions with the messages.
     await bob.page.reload()
     await expect(bob.page.get_by_test_id("my-id")).to_have_text(bob.id)
     await bob.open(await alice.active_conversation())
-    await expect(message(bob, 1).get_by_test_id("reaction")).to_have_text(["👍 1", "🎉 1"])
+    await expect(message(bob, 1).get_by_test_id("reaction")).to_have_text(
+        ["👍 1", "🎉 1"]
+    )
     assert_no_errors(alice)
     assert_no_errors(bob)
 
 
-async def test_a_reply_quotes_what_it_answers_and_leads_to_it_in_the_demo_page(start_server, browser):
+async def test_a_reply_quotes_what_it_answers_and_leads_to_it_in_the_demo_page(
+    start_server, browser
+):
     server = start_server(**SERVER_ENV)
     alice = await sign_up(browser, server, "Alice")
     bob = await sign_up(browser, server, "Bob")
@@ -108,12 +142,16 @@ async def test_a_reply_quotes_what_it_answers_and_leads_to_it_in_the_demo_page(s
     # Bob answers with "Reply": the composer says what he answers, and the reply carries a quote of it, live.
     await message(bob, 1).hover()
     await message(bob, 1).get_by_test_id("reply").click()
-    await expect(bob.page.get_by_test_id("replying")).to_contain_text("Alice: Where do we meet?")
+    await expect(bob.page.get_by_test_id("replying")).to_contain_text(
+        "Alice: Where do we meet?"
+    )
     await bob.send("At the station")
     await expect(bob.page.get_by_test_id("replying")).to_be_hidden()
     for person in (alice, bob):
         await expect_messages(person, ["Where do we meet?", "At the station"])
-        await expect(message(person, 2).get_by_test_id("reply-quote")).to_have_text("↩ Alice: Where do we meet?")
+        await expect(message(person, 2).get_by_test_id("reply-quote")).to_have_text(
+            "↩ Alice: Where do we meet?"
+        )
     await expect(message(alice, 1).get_by_test_id("reply-quote")).to_have_count(0)
 
     # Escape gives up a reply before it is sent: the next message answers nothing.
@@ -126,17 +164,23 @@ async def test_a_reply_quotes_what_it_answers_and_leads_to_it_in_the_demo_page(s
     # A reply to a message far back in the history: the quote leads there, by keyboard too,
     # loading the messages in between (none missing, none twice).
     await send_through_service(direct, alice.id, FILLER)
-    await reply_through_service(direct, alice.id, "Still at the station?", reply_to_seq=2)
+    await reply_through_service(
+        direct, alice.id, "Still at the station?", reply_to_seq=2
+    )
     last = 2 + len(FILLER) + 1
     await bob.open(direct)  # the latest 30 afresh: seq 2 is not among them
-    await expect(message(bob, last).get_by_test_id("reply-quote")).to_have_text("↩ Bob: At the station")
+    await expect(message(bob, last).get_by_test_id("reply-quote")).to_have_text(
+        "↩ Bob: At the station"
+    )
     await expect(message(bob, 2)).to_have_count(0)
     await message(bob, last).get_by_test_id("reply-quote").focus()
     await bob.page.keyboard.press("Enter")
     await expect(message(bob, 2)).to_be_focused()
     await expect(message(bob, 2)).to_have_class(re.compile(r"\bjumped\b"))
     await expect(message(bob, 2)).to_be_in_viewport()
-    seqs = await bob.page.locator("#messages [data-seq]").evaluate_all("items => items.map((item) => Number(item.dataset.seq))")
+    seqs = await bob.page.locator("#messages [data-seq]").evaluate_all(
+        "items => items.map((item) => Number(item.dataset.seq))"
+    )
     assert seqs == list(range(seqs[0], last + 1)) and seqs[0] <= 2
     assert_no_errors(alice)
     assert_no_errors(bob)
@@ -148,13 +192,19 @@ def make_group(creator_id: str, member_id: str, title: str) -> str:
     from useraccount.models import User
 
     try:
-        group, _ = conversation_create_group(creator=User.objects.get(id=creator_id), user_ids=[uuid.UUID(member_id)], title=title)
+        group, _ = conversation_create_group(
+            creator=User.objects.get(id=creator_id),
+            user_ids=[uuid.UUID(member_id)],
+            title=title,
+        )
         return str(group.id)
     finally:
         connection.close()
 
 
-async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo_page(start_server, browser):
+async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo_page(
+    start_server, browser
+):
     server = start_server(**SERVER_ENV)
     alice = await sign_up(browser, server, "Alice")
     bob = await sign_up(browser, server, "Bob")
@@ -186,6 +236,8 @@ async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo
     await expect(first).to_be_focused()
     await expect(first.locator(".body")).to_have_text("The code word is pineapple")
     await expect(first).to_be_in_viewport()
-    await expect(bob.page.locator("#messages [data-seq]")).to_have_count(1 + len(FILLER))
+    await expect(bob.page.locator("#messages [data-seq]")).to_have_count(
+        1 + len(FILLER)
+    )
     assert_no_errors(alice)
     assert_no_errors(bob)
