@@ -31,22 +31,22 @@ FILLER = [f"Filler {n}" for n in range(1, 41)]
 
 @sync_to_async
 def reply_through_service(
-    conversation_id: str, sender_id: str, body: str, reply_to_seq: int
+    conversation_id: str, sender_id: str, body: str, seq: int, in_thread: bool = False
 ):
-    """A reply written elsewhere (another device) to the message with that seq."""
+    """A reply written elsewhere (another device) to the message with that seq, or in its thread."""
     from chat.messages.send import message_send
     from chat.models import ConversationMessage
     from useraccount.models import User
 
     try:
         answered = ConversationMessage.objects.get(
-            conversation_id=conversation_id, seq=reply_to_seq
+            conversation_id=conversation_id, seq=seq
         )
         message_send(
             conversation_id=conversation_id,
             sender=User.objects.get(id=sender_id),
             body=body,
-            reply_to=answered.id,
+            **{"thread_id" if in_thread else "reply_to": answered.id},
         )
     finally:
         connection.close()
@@ -164,9 +164,7 @@ async def test_a_reply_quotes_what_it_answers_and_leads_to_it_in_the_demo_page(
     # A reply to a message far back in the history: the quote leads there, by keyboard too,
     # loading the messages in between (none missing, none twice).
     await send_through_service(direct, alice.id, FILLER)
-    await reply_through_service(
-        direct, alice.id, "Still at the station?", reply_to_seq=2
-    )
+    await reply_through_service(direct, alice.id, "Still at the station?", seq=2)
     last = 2 + len(FILLER) + 1
     await bob.open(direct)  # the latest 30 afresh: seq 2 is not among them
     await expect(message(bob, last).get_by_test_id("reply-quote")).to_have_text(
@@ -202,6 +200,14 @@ def make_group(creator_id: str, member_id: str, title: str) -> str:
         connection.close()
 
 
+async def direct_id(person, other_than: str) -> str:
+    """The id of the person's one conversation that is not ``other_than``."""
+    ids = await person.page.locator("[data-testid=conversation]").evaluate_all(
+        "items => items.map((item) => item.dataset.id)"
+    )
+    return next(id for id in ids if id != other_than)
+
+
 async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo_page(
     start_server, browser
 ):
@@ -210,6 +216,9 @@ async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo
     bob = await sign_up(browser, server, "Bob")
     group = await make_group(alice.id, bob.id, "Trip")
     await send_through_service(group, alice.id, ["The code word is pineapple", *FILLER])
+    await reply_through_service(
+        group, alice.id, "Mango for the trip", seq=1, in_thread=True
+    )
     await direct_conversation(alice, bob)
     await alice.send("Nothing about fruit here")
     await expect_messages(bob, ["Nothing about fruit here"])
@@ -239,5 +248,17 @@ async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo
     await expect(bob.page.locator("#messages [data-seq]")).to_have_count(
         1 + len(FILLER)
     )
+
+    # A reply in a thread: its root is shown, and its thread opens beside it.
+    await bob.open(await direct_id(bob, group))
+    await bob.page.fill("#search-q", "mango")
+    await bob.page.press("#search-q", "Enter")
+    await expect(result).to_have_count(1)
+    await result.locator("button").click()
+    await expect(bob.page.locator("#thread-replies [data-seq] .body")).to_have_text(
+        ["Mango for the trip"]
+    )
+    assert await bob.active_conversation() == group
+    await expect(first).to_have_class(re.compile(r"\bjumped\b"))
     assert_no_errors(alice)
     assert_no_errors(bob)

@@ -126,8 +126,10 @@ async function thumbnail(conversationId, attachment) {
 }
 
 function imageElement(conversationId, attachment) {
+  // Its size before its bytes arrive, so the history does not jump when they do.
+  const scale = Math.min(1, THUMBNAIL / Math.max(attachment.width, attachment.height));
   const image = el("img", {class: "thumbnail", alt: attachment.name, "data-testid": "attachment-image",
-    width: attachment.width && attachment.height ? String(Math.round(attachment.width * Math.min(1, THUMBNAIL / Math.max(attachment.width, attachment.height)))) : null});
+    width: Math.round(attachment.width * scale), height: Math.round(attachment.height * scale)});
   let known = thumbnails.get(attachment.id);
   if (typeof known === "string") {
     image.src = known;
@@ -146,7 +148,7 @@ function imageElement(conversationId, attachment) {
 export function attachmentList(message) {
   if (!message.attachments?.length || message.deleted || message.moderated) return null;
   return el("ul", {class: "attachments", "aria-label": "Files"}, ...message.attachments.map((attachment) => {
-    const isImage = attachment.content_type.startsWith("image/") && attachment.width;
+    const isImage = attachment.content_type.startsWith("image/") && attachment.width && attachment.height;
     return el("li", {"data-testid": "attachment"},
       isImage ? imageElement(message.conversation_id, attachment) : null,
       el("button", {type: "button", class: "link", "data-download": attachment.id, "data-testid": "attachment-download"},
