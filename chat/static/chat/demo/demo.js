@@ -292,7 +292,7 @@ async function openRoom(id) {
   const current = room = {
     id,
     messages: new Map(), // seq -> message: a message shown twice is impossible by construction
-    pending: new Map(), // client_id -> {body, element}: sent, not yet acknowledged
+    pending: new Map(), // client_id -> {element, frame}: sent, not yet acknowledged
     readBy: new Map(), // user id -> last seq they read
     deliveredTo: new Map(), // user id -> last seq delivered to them (receipts, chat.delivered)
     typing: new Map(), // user id -> {name, timer}
@@ -729,7 +729,7 @@ $("#composer").addEventListener("submit", (event) => {
     const clientId = newClientId();
     const element = pendingElement(body);
     const frame = {type: "message.send", body, client_id: clientId, ...fields};
-    room.pending.set(clientId, {body, element, frame});
+    room.pending.set(clientId, {element, frame});
     $("#messages").append(element);
     scrollToEnd();
     room.socket?.send(frame); // if down: sent on reconnect

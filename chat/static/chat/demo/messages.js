@@ -11,7 +11,6 @@ import "./search.js";
 
 export {connectPage} from "./context.js";
 export {reactionChanged} from "./reactions.js";
-export {fileSize} from "./attachments.js";
 
 /** A message element (from demo.js) with its quote, files, reactions and "Reply" button added. */
 export function withMessageParts(message, element) {
