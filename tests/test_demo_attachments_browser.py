@@ -110,6 +110,20 @@ async def test_files_in_a_message_and_refused_files_in_the_demo_page(
         alice.page.locator('#messages [data-seq="2"] [data-testid=attachment-download]')
     ).to_have_text("reply.txt · 2 B")
 
+    # A file dropped on the composer is attached as one chosen.
+    await alice.page.locator("#composer").evaluate(
+        """(composer) => {
+            const files = new DataTransfer();
+            files.items.add(new File(["dropped"], "dropped.txt", {type: "text/plain"}));
+            composer.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+        }"""
+    )
+    await expect(alice.page.get_by_test_id("attachment-pending")).to_have_text(
+        [re.compile(r"^dropped\.txt \(7 B\)")]
+    )
+    await alice.page.get_by_role("button", name="Remove dropped.txt").click()
+    await expect(alice.page.get_by_test_id("attachment-pending")).to_have_count(0)
+
     # Refused files: the server's own words under the composer, and what was typed is still there.
     await alice.page.fill("#message-input", "Here is the page")
     refusals = [

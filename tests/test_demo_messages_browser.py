@@ -236,6 +236,7 @@ async def test_searching_messages_opens_the_conversation_at_a_result_in_the_demo
     await expect(result).to_have_count(1)
     await expect(result).to_contain_text("Trip · Alice")
     await expect(result).to_contain_text("The code word is pineapple")
+    await expect(result.locator("mark")).to_have_text(["pineapple"])
 
     # Choosing it opens the group at that message, its history loaded back to it.
     await result.locator("button").click()

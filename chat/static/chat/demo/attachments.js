@@ -1,8 +1,9 @@
-// Attachments (docs/protocol.md, "Attachments"): "Attach" uploads each file
-// chosen at once (POST /api/chat/<id>/attachments/, multipart), and the next
-// message sent carries their ids (`attachment_ids`; its text may then be
-// empty). A file the server refuses (too large: 413 `too_large`, a type it
-// does not take: 415 `unsupported_type`) is named with the server's own
+// Attachments (docs/protocol.md, "Attachments"): "Attach", a drop on the
+// composer or a paste uploads each file at once (POST
+// /api/chat/<id>/attachments/, multipart), and the next message sent carries
+// their ids (`attachment_ids`; its text may then be empty). A file the server
+// refuses (too large: 413 `too_large`, a type it does not take: 415
+// `unsupported_type`) is named with the server's own
 // words under the composer; the text typed stays as it was.
 //
 // Files are served to members only, with the bearer token: the page fetches
@@ -60,11 +61,10 @@ function renderUploads() {
   $("#attachments-pending").hidden = !uploads.length;
 }
 
-$("#attach-file").addEventListener("change", safely(async (event) => {
+/** Upload the files for the next message of the open room; refusals are named under the composer. */
+async function attach(files) {
   const room = page.room();
-  const files = [...event.target.files];
-  event.target.value = ""; // choosing the same file again is a new choice
-  if (!room) return;
+  if (!room || !files.length) return;
   const error = $("#attach-error");
   error.textContent = "";
   if (uploadsRoom !== room.id) { uploads = []; uploadsRoom = room.id; }
@@ -87,7 +87,30 @@ $("#attach-file").addEventListener("change", safely(async (event) => {
     error.textContent = refused.join(" ");
     notice(refused.join(" "));
   }
+}
+
+$("#attach-file").addEventListener("change", safely(async (event) => {
+  const files = [...event.target.files];
+  event.target.value = ""; // choosing the same file again is a new choice
+  await attach(files);
 }));
+
+// Files dropped on the composer, or pasted into it (a screenshot), are attached the same way.
+const composer = $("#composer");
+composer.addEventListener("dragover", (event) => {
+  if (event.dataTransfer?.types.includes("Files")) event.preventDefault(); // else the browser opens the file
+});
+composer.addEventListener("drop", (event) => {
+  if (!event.dataTransfer?.files.length) return;
+  event.preventDefault();
+  safely(attach)([...event.dataTransfer.files]);
+});
+$("#message-input").addEventListener("paste", (event) => {
+  const files = [...(event.clipboardData?.files ?? [])];
+  if (!files.length) return; // text pastes as text
+  event.preventDefault();
+  safely(attach)(files);
+});
 
 $("#attachments-pending").addEventListener("click", (event) => {
   const button = event.target.closest("[data-unattach]");

@@ -11,6 +11,7 @@ export const page = {
   openThread: async () => {}, // open the thread pane of a root message shown in the room
   conversationTitle: () => "", // a conversation's title, as the list shows it
   asText: (message) => message.body, // a message's body as text, mentions as "@Name"
+  memberName: () => undefined, // the name of a member of the open conversation, by id
 };
 
 export function connectPage(parts) {

@@ -1240,6 +1240,7 @@ connectPage({
   openThread,
   conversationTitle: (id) => titleOf(conversations.get(id) ?? {users: []}),
   asText: mentionsAsText,
+  memberName,
 });
 
 onSessionEnded(signOut);

@@ -13,9 +13,13 @@ let replyingTo = null; // the message the next one answers, while "Replying to" 
 
 const banner = $("#replying");
 
+// The quote's body is the answered message's text as written: mention markup reads as "@Name" here too.
+const MENTION_MARKUP = /<@([0-9a-fA-F-]{32,36})>/g;
+
 function quoteText(quoted) {
   if (quoted.deleted || quoted.moderated) return "a message that was deleted";
-  return `${quoted.created_by?.name ?? "someone"}: ${quoted.body || "(attachment)"}`;
+  const body = quoted.body.replace(MENTION_MARKUP, (markup, id) => `@${page.memberName(id.toLowerCase()) ?? "someone"}`);
+  return `${quoted.created_by?.name ?? "someone"}: ${body || "(attachment)"}`;
 }
 
 /** Above a reply's body: what it answers, as a button that goes there. */

@@ -15,12 +15,27 @@ const results = $("#search-results");
 let nextPage = null;
 const found = new Map(); // message id -> message, for the results shown
 
+let searched = null; // the words of the query shown, to mark in the results
+
+/** The words a query looks for: not `or`, not an excluded `-word`, quotes dropped. */
+function wordsOf(q) {
+  return q.split(/\s+/).filter((word) => word && !word.startsWith("-") && word.toLowerCase() !== "or")
+    .map((word) => word.replace(/"/g, "")).filter(Boolean);
+}
+
+/** The text with the searched words in <mark> (as elements, never as HTML). */
+function marked(text) {
+  if (!searched.length) return [text];
+  const pattern = new RegExp(`(${searched.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "gi");
+  return text.split(pattern).map((part, index) => (index % 2 ? el("mark", {}, part) : part));
+}
+
 function resultItem(message) {
   found.set(message.id, message);
   return el("li", {"data-testid": "search-result"},
     el("button", {type: "button", class: "link", "data-found": message.id},
       el("span", {class: "muted"}, `${page.conversationTitle(message.conversation_id)} · ${message.created_by.name} · ${clock(message.created_at)}`),
-      el("span", {class: "search-body"}, page.asText(message) || "(attachment)")));
+      el("span", {class: "search-body"}, ...marked(page.asText(message) || "(attachment)"))));
 }
 
 async function search(address, fresh) {
@@ -43,6 +58,7 @@ $("#search-form").addEventListener("submit", safely(async (event) => {
   event.preventDefault();
   const q = $("#search-q").value.trim();
   if (!q) return closeSearch();
+  searched = wordsOf(q);
   const here = $("#search-here").checked && page.room();
   const query = `q=${encodeURIComponent(q)}&limit=${LIMIT}`;
   await search(here ? `/api/chat/${here.id}/messages/?${query}` : `/api/chat/search/?${query}`, true);
