@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
 from PIL import Image
 
 from tests.test_demo_browser import (
@@ -33,6 +35,39 @@ MAX_BYTES = 100_000
 REFUSED = re.compile(
     rf"{NETWORK_DOWN_ERRORS.pattern}|Failed to load resource: the server responded with a status of 41[35]"
 )
+
+
+@sync_to_async
+def thread_reply_with_a_file(
+    conversation_id: str, sender_id: str, root_seq: int, name: str, data: bytes
+):
+    """A reply in the thread of the message with ``root_seq``, carrying one file, sent from elsewhere."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from chat.attachments.services import attachment_upload
+    from chat.messages.send import message_send
+    from chat.models import ConversationMessage
+    from useraccount.models import User
+
+    try:
+        sender = User.objects.get(id=sender_id)
+        root = ConversationMessage.objects.get(
+            conversation_id=conversation_id, seq=root_seq
+        )
+        upload = attachment_upload(
+            conversation_id=conversation_id,
+            user=sender,
+            file=SimpleUploadedFile(name, data),
+        )
+        message_send(
+            conversation_id=conversation_id,
+            sender=sender,
+            body="",
+            thread_id=root.id,
+            attachment_ids=[upload.id],
+        )
+    finally:
+        connection.close()
 
 
 def png(width: int, height: int) -> bytes:
@@ -109,6 +144,13 @@ async def test_files_in_a_message_and_refused_files_in_the_demo_page(
     await expect(
         alice.page.locator('#messages [data-seq="2"] [data-testid=attachment-download]')
     ).to_have_text("reply.txt · 2 B")
+
+    # A reply in a thread with a file: the thread pane lists the file too.
+    await thread_reply_with_a_file(direct, alice.id, 1, "plan.txt", b"Day 1: beach\n")
+    await bob.page.locator('#messages [data-seq="1"] [data-testid=thread-line]').click()
+    await expect(
+        bob.page.locator("#thread-replies [data-testid=attachment-download]")
+    ).to_have_text("plan.txt · 13 B")
 
     # A file dropped on the composer is attached as one chosen.
     await alice.page.locator("#composer").evaluate(

@@ -14,7 +14,7 @@
 // object storage the file's `url` redirects to the bucket, which the page's
 // policy (connect-src 'self') would have to name.
 
-import {$, el, notice, safely} from "./util.js";
+import {$, el, linkButton, notice, safely} from "./util.js";
 import {api, renewToken, session} from "./connection.js";
 import {page} from "./context.js";
 
@@ -174,8 +174,8 @@ export function attachmentList(message) {
     const isImage = attachment.content_type.startsWith("image/") && attachment.width && attachment.height;
     return el("li", {"data-testid": "attachment"},
       isImage ? imageElement(message.conversation_id, attachment) : null,
-      el("button", {type: "button", class: "link", "data-download": attachment.id, "data-testid": "attachment-download"},
-        `${attachment.name} · ${fileSize(attachment.size)}`));
+      linkButton(`${attachment.name} · ${fileSize(attachment.size)}`, () => download(message.conversation_id, attachment),
+        {"data-testid": "attachment-download"}));
   }));
 }
 
@@ -189,12 +189,3 @@ async function download(conversationId, attachment) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(address), 60_000);
 }
-
-$("#messages").addEventListener("click", safely(async (event) => {
-  const button = event.target.closest("[data-download]");
-  const room = page.room();
-  if (!button || !room) return;
-  const message = room.messages.get(Number(button.closest("li[data-seq]").dataset.seq));
-  const attachment = message?.attachments.find((item) => item.id === button.dataset.download);
-  if (attachment) await download(room.id, attachment);
-}));

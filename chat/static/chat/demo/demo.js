@@ -11,7 +11,7 @@ import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
-import {clearComposer, composerFields, connectPage, reactionChanged, withMessageParts} from "./messages.js";
+import {clearComposer, composerFields, connectPage, reactionChanged, withMessageParts, withThreadParts} from "./messages.js";
 
 const MESSAGE_PAGE = 30;
 const CONVERSATION_PAGE = 20;
@@ -850,11 +850,11 @@ function renderThread() {
 
 function threadMessageElement(message) {
   const mine = message.created_by.id === session.user.id;
-  return el("li", {"data-testid": "thread-message", "data-seq": message.seq, class: `message${mine ? " mine" : ""}`},
+  return withThreadParts(message, el("li", {"data-testid": "thread-message", "data-seq": message.seq, class: `message${mine ? " mine" : ""}`},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at))),
-    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body)));
 }
 
 function markThreadRead() {

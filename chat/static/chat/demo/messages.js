@@ -27,6 +27,13 @@ export function withMessageParts(message, element) {
   return element;
 }
 
+/** A message of the thread pane (from demo.js) with its files; reactions and replies are the timeline's. */
+export function withThreadParts(message, element) {
+  const files = attachmentList(message);
+  if (files) element.querySelector(".body").after(files);
+  return element;
+}
+
 /** The fields the next message.send adds to its body and client_id. */
 export const composerFields = () => ({...replyFields(), ...attachmentFields()});
 
