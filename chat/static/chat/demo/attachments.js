@@ -69,6 +69,8 @@ async function attach(files) {
   error.textContent = "";
   if (uploadsRoom !== room.id) { uploads = []; uploadsRoom = room.id; }
   $("#attach-state").textContent = `Uploading ${files.length > 1 ? `${files.length} files` : files[0].name}…`;
+  const send = $("#composer button[type=submit]");
+  send.disabled = true; // a message sent now would go without them
   const refused = [];
   try {
     for (const file of files) {
@@ -81,6 +83,7 @@ async function attach(files) {
     }
   } finally {
     $("#attach-state").textContent = "";
+    send.disabled = false;
   }
   renderUploads();
   if (refused.length) {
