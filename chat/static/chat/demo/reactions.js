@@ -31,7 +31,7 @@ export function reactionBar(message) {
 }
 
 /** The small row of emoji to choose from, under the message's "React" button. */
-function toggleChoices(button) {
+function toggleChoices(button, focus = true) {
   const open = button.parentElement.querySelector(".reaction-choices");
   if (open) {
     open.remove();
@@ -42,7 +42,7 @@ function toggleChoices(button) {
   button.after(el("span", {class: "reaction-choices", role: "group", "aria-label": "Add a reaction"},
     ...CHOICES.map((emoji) => el("button", {type: "button", class: "link", "data-react-add": emoji,
       "data-testid": "reaction-choice", "aria-label": `React with ${emoji}`}, emoji))));
-  button.nextElementSibling.querySelector("button").focus();
+  if (focus) button.nextElementSibling.querySelector("button").focus();
 }
 
 function react(message, emoji, add) {
@@ -73,5 +73,17 @@ $("#messages").addEventListener("click", (event) => {
 export function reactionChanged(frame) {
   const room = page.room();
   const shown = room?.messages.get(frame.seq);
-  if (shown && shown.id === frame.message_id) page.showMessage({...shown, reactions: frame.reactions});
+  if (!shown || shown.id !== frame.message_id) return;
+  // The message is drawn anew: emoji choices someone has open there stay open.
+  const choosing = Boolean($(`#messages [data-seq="${frame.seq}"] .reaction-choices`));
+  const focused = document.activeElement?.closest(`#messages [data-seq="${frame.seq}"]`) ? document.activeElement : null;
+  page.showMessage({...shown, reactions: frame.reactions});
+  const drawn = $(`#messages [data-seq="${frame.seq}"]`);
+  if (choosing) toggleChoices(drawn.querySelector("[data-react-open]"), false);
+  // Keep the keyboard where it was: on the same emoji of the new element.
+  for (const attribute of ["data-react", "data-react-add", "data-react-open"]) {
+    if (focused?.hasAttribute(attribute)) {
+      drawn.querySelector(`[${attribute}="${CSS.escape(focused.getAttribute(attribute))}"]`)?.focus();
+    }
+  }
 }
