@@ -18,6 +18,7 @@ import {closeGroupManagement, connectGroups, memberActions, renderGroupManagemen
 import {avatar, startProfile} from "./profile.js";
 import {blockChanged, connectSafety, forgetBlocks, loadBlocks, muteChanged, mutedMark, renderRoomSafety, withSafety} from "./safety.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
+import {clearComposer, composerFields, connectPage, reactionChanged, withMessageParts, withThreadParts} from "./messages.js";
 
 const MESSAGE_PAGE = 30;
 const CONVERSATION_PAGE = 20;
@@ -355,7 +356,7 @@ async function openRoom(id) {
   const current = room = {
     id,
     messages: new Map(), // seq -> message: a message shown twice is impossible by construction
-    pending: new Map(), // client_id -> {body, element}: sent, not yet acknowledged
+    pending: new Map(), // client_id -> {element, frame}: sent, not yet acknowledged
     readBy: new Map(), // user id -> last seq they read
     deliveredTo: new Map(), // user id -> last seq delivered to them (receipts, chat.delivered)
     typing: new Map(), // user id -> {name, timer}
@@ -379,6 +380,7 @@ async function openRoom(id) {
   renderRoomSafety(conversation);
   showRoomState("connecting");
   stopEditing();
+  clearComposer();
   closeThread();
   renderConversations();
   renderMembers();
@@ -442,6 +444,7 @@ function roomFrame(frame) {
       for (const [clientId, change] of room.changes) if (change.message_id === frame.id) room.changes.delete(clientId);
       if (room.messages.has(frame.seq)) showMessage(frame);
       return;
+    case "chat.reaction": return reactionChanged(frame);
     case "chat.read":
       noteRead(frame.user_id, frame.seq);
       return renderReceipts();
@@ -516,9 +519,10 @@ function changeLater(clientId, change, seconds = 1) {
   }, Math.max(1, seconds) * 1000);
 }
 
+/** Every message not yet acknowledged, again, whole (reply, files) and with its client_id. */
 function resendPending() {
-  for (const [clientId, {body, failed}] of room.pending) {
-    if (!failed) room.socket?.send({type: "message.send", body, client_id: clientId});
+  for (const {frame, failed} of room.pending.values()) {
+    if (!failed) room.socket?.send(frame);
   }
 }
 
@@ -555,7 +559,7 @@ function messageElement(message) {
   if (message.kind === "system") return systemElement(message);
   const mine = message.created_by.id === session.user.id;
   const classes = `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.expired ? " expired" : ""}${mentionsMe(message) ? " mentioned" : ""}`;
-  return withSafety(message, withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
+  return withSafety(message, withMessageParts(message, withPinAndForward(message, el("li", {"data-testid": "message", "data-seq": message.seq, "data-id": message.id, class: classes},
     el("div", {class: "meta"},
       avatar(message.created_by), el("span", {class: "author"}, message.created_by.name), botBadge(message.created_by), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at)),
@@ -569,7 +573,7 @@ function messageElement(message) {
         el("button", {type: "button", class: "link", "data-action": "delete"}, "Delete")) : null),
     el("p", {class: "body"}, ...(message.deleted ? [tombstoneText(message)] : bodyWithMentions(message))),
     previewCard(message),
-    threadLine(message))));
+    threadLine(message)))));
 }
 
 /** What a tombstone says: expired (a disappearing timer, or retention) or deleted by someone. */
@@ -846,7 +850,8 @@ connectScheduled({
 $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value;
-  if (!room || !body.trim()) return;
+  const fields = room?.editing ? {} : composerFields(); // reply_to, attachment_ids (messages.js)
+  if (!room || (!body.trim() && !fields.attachment_ids)) return;
   clearTimeout(draftTimer);
   if (conversations.get(room.id)) conversations.get(room.id).draft = null; // the send clears it on the server
   if (room.editing) {
@@ -858,11 +863,13 @@ $("#composer").addEventListener("submit", (event) => {
     // line finds its saved message, and makes a resend after a reconnect safe.
     const clientId = newClientId();
     const element = pendingElement(body);
-    room.pending.set(clientId, {body, element});
+    const frame = {type: "message.send", body, client_id: clientId, ...fields};
+    room.pending.set(clientId, {element, frame});
     $("#messages").append(element);
     scrollToEnd();
     // If down: sent on reconnect; if held back for a rate limit: sent, in order, when that ends.
-    if (!room.resendTimer) room.socket?.send({type: "message.send", body, client_id: clientId});
+    if (!room.resendTimer) room.socket?.send(frame);
+    clearComposer();
   }
   input.value = "";
 });
@@ -872,11 +879,11 @@ $("#messages").addEventListener("click", (event) => {
   if (!button) return;
   const item = button.closest("li");
   if (button.dataset.action === "retry") {
-    const [clientId, sent] = [...room.pending].find(([, pending]) => pending.element === item);
+    const sent = [...room.pending.values()].find((pending) => pending.element === item);
     sent.failed = false;
     item.classList.remove("failed");
     button.remove();
-    room.socket.send({type: "message.send", body: sent.body, client_id: clientId});
+    room.socket.send(sent.frame);
     return;
   }
   const message = room.messages.get(Number(item.dataset.seq));
@@ -983,11 +990,11 @@ function renderThread() {
 
 function threadMessageElement(message) {
   const mine = message.created_by.id === session.user.id;
-  return el("li", {"data-testid": "thread-message", "data-seq": message.seq, class: `message${mine ? " mine" : ""}`},
+  return withThreadParts(message, el("li", {"data-testid": "thread-message", "data-seq": message.seq, class: `message${mine ? " mine" : ""}`},
     el("div", {class: "meta"},
       el("span", {class: "author"}, message.created_by.name), " ",
       el("time", {datetime: message.created_at}, clock(message.created_at))),
-    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body));
+    el("p", {class: "body"}, message.deleted ? "This message was deleted." : message.body)));
 }
 
 function markThreadRead() {
@@ -1393,6 +1400,18 @@ connectSafety({
 
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
+
+// What the modules for reactions, replies, files and search need of this page (context.js).
+connectPage({
+  room: () => room,
+  showMessage,
+  openRoom,
+  ensureConversation,
+  openThread,
+  conversationTitle: (id) => titleOf(conversations.get(id) ?? {users: []}),
+  asText: mentionsAsText,
+  memberName,
+});
 
 onSessionEnded(signOut);
 if (session) start();
