@@ -10,6 +10,7 @@ import {closeAccount, exportUpdated} from "./account.js";
 import {botBadge, previewCard} from "./cards.js";
 import {showWebhooks} from "./webhooks.js";
 import {closeScheduled, connectScheduled, scheduledFailed, scheduledSent} from "./scheduled.js";
+import {pushSignOut, pushStarted, setUpPush} from "./push.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 
 const MESSAGE_PAGE = 30;
@@ -35,6 +36,7 @@ function start() {
       onFrame: notificationFrame,
       onState: (state) => { $("#feed-status").dataset.state = state; },
     });
+    return pushStarted();
   }).catch((error) => notice(error.message));
 }
 
@@ -79,6 +81,7 @@ $("#auth-form").addEventListener("submit", safely(async (event) => {
 }));
 
 $("#logout").addEventListener("click", safely(async () => {
+  await pushSignOut(); // while the token still works
   const {refresh} = session;
   signOut();
   // Blacklists the refresh token; the server also closes the session's sockets.
@@ -1225,5 +1228,6 @@ $("#disappearing").addEventListener("change", safely(async (event) => {
 // The network is back: reconnect now rather than at the end of the back-off.
 addEventListener("online", () => { notifications?.reconnectNow(); room?.socket?.reconnectNow(); });
 
+setUpPush({open: async (id) => { await ensureConversation(id); await openRoom(id); }});
 onSessionEnded(signOut);
 if (session) start();
