@@ -633,6 +633,14 @@ SOCKET_MAX_CONNECTIONS_PER_USER = env.int("SOCKET_MAX_CONNECTIONS_PER_USER", def
 # keeps it open this many seconds, answering what the client sends with a
 # notice that it was not sent, before closing it with the refusal's code.
 ORIGINAL_CLIENT_REFUSAL_GRACE = env.int("ORIGINAL_CLIENT_REFUSAL_GRACE", default=3, minimum=0)
+# Pages of the original tutorial client (its Next.js frontend's origins): its
+# sign-up and login errors carry only the messages it shows, without the
+# machine `code` it would show as text (core.rest). Every other client gets
+# the one error shape. Debug's default is that frontend's development address.
+ORIGINAL_CLIENT_ORIGINS = env.list(
+    "ORIGINAL_CLIENT_ORIGINS",
+    default=["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else [],
+)
 
 # --- Scheduled messages, drafts, statuses and message metadata ---------------
 

@@ -6,7 +6,11 @@ from django.http import Http404
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from chat import pages
 from chat.exports.api import ExportDownloadView, ExportView
@@ -14,10 +18,10 @@ from chat.moderation.api import ReportView
 from chat.people import UserDetailView
 from core import views
 
-
 urlpatterns = [
     path("", views.index, name="index"),
     path("demo/", pages.demo, name="demo"),
+    path("demo/sw.js", pages.demo_service_worker, name="demo-service-worker"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("useraccount.urls")),
     # Data export (the chat's: the archive holds conversations and messages); before the profile route.

@@ -29,7 +29,13 @@ errors the original tutorial client reads at the top level) has each field's
 messages at the top level instead of under ``fields``:
 ``{"code", "detail", "email": [...]}``. That client shows every top-level
 value of a sign-up error as a line of text, and an object (``fields``) there
-would crash its page.
+would crash its page; its login shows ``non_field_errors``. Requests from its
+pages (an Origin in ORIGINAL_CLIENT_ORIGINS) get only the messages it shows,
+the body the backend it was written for answered:
+``{"email": [...]}``, or ``{"non_field_errors": [detail]}`` for an error of
+no field; it would show ``code`` as a line of text too ("invalid"). Nothing
+else tells its requests apart (the same path, headers and body as any
+client's), and every other client keeps the one shape.
 """
 
 import logging
@@ -38,12 +44,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from .errors import ApplicationError, DatabaseUnavailable, RetryLater, TooLarge, TooManyRequests
+from .origins import origin_listed
 from .outages import database_failed
 
 logger = logging.getLogger("django.request")
@@ -95,15 +103,27 @@ def exception_handler(exc, context):
             extra={"status_code": 500, "request": getattr(request, "_request", request)},
         )
         status, body = 500, error_body("server_error", SERVER_ERROR_DETAIL)
-    if getattr(context.get("view"), "legacy_error_keys", False):
-        for field, messages in body.pop("fields", {}).items():
-            body.setdefault(field, messages)
+    legacy = getattr(context.get("view"), "legacy_error_keys", False)
+    if legacy:
+        body = legacy_error_body(body, context.get("request"))
     set_rollback()
     response = Response(body, status=status, headers=headers)
+    if legacy:
+        patch_vary_headers(response, ["Origin"])  # the body depends on it
     # Logged above with its traceback, or once per outage (503): Django's own
     # 5xx line would repeat it.
     response._has_been_logged = status >= 500
     return response
+
+
+def legacy_error_body(body: dict, request) -> dict:
+    """Register and login: field messages at the top level; to the original client's pages, only the messages."""
+    fields = body.pop("fields", {})
+    if request is not None and origin_listed(request.headers.get("Origin"), settings.ORIGINAL_CLIENT_ORIGINS):
+        return fields or {"non_field_errors": [body["detail"]]}
+    for field, messages in fields.items():
+        body.setdefault(field, messages)
+    return body
 
 
 def _as_known_error(exc):

@@ -46,10 +46,13 @@ class ErrorOut(serializers.Serializer):
 
 
 class LegacyErrorOut(serializers.Serializer):
-    """Register and login: field messages at the top level (the original tutorial client reads them there)."""
+    """
+    Register and login: field messages at the top level (the original tutorial client reads them there).
+    To its pages (an Origin in ORIGINAL_CLIENT_ORIGINS) only the messages: no code, no detail.
+    """
 
-    code = serializers.CharField()
-    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="Always there, except to ORIGINAL_CLIENT_ORIGINS.")
+    detail = serializers.CharField(required=False, help_text="Always there, except to ORIGINAL_CLIENT_ORIGINS.")
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
     retry_after = serializers.IntegerField(required=False)
 

@@ -105,7 +105,9 @@ def test_the_schema_catches_a_wrong_answer(schema):
 def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server, tmp_path):
     # schemathesis generates requests from /api/schema/ for every operation and
     # checks each answer: no 5xx, only documented statuses, content types and
-    # headers, and bodies that match their schemas. Real ids let it past 404s.
+    # headers, and bodies that match their schemas; and requests the schema
+    # calls invalid (a wrong type, a number past its maximum) must be refused
+    # (negative_data_rejection). Real ids let it past 404s.
     import subprocess
     import sys
     import urllib.request
@@ -137,12 +139,15 @@ def test_a_schema_driven_fuzzer_finds_nothing_against_a_live_server(start_server
         f'"path.user_id" = "{bob["user"]["id"]}"\n'
         f'"path.message_id" = "{message}"\n'
         '"path.emoji" = "\U0001f44d"\n'
+        # Invalid input must be refused; a body of more form fields than Django reads is refused with 413.
+        "[checks.negative_data_rejection]\n"
+        'expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, "5xx"]\n'
     )
     result = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", f"{server.http}/api/schema/?format=json",
          "-H", f"Authorization: Bearer {alice['access']}",
          "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-         "response_headers_conformance,response_schema_conformance",
+         "response_headers_conformance,response_schema_conformance,negative_data_rejection",
          "--max-examples", "25", "--seed", "1", "--workers", "2"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
@@ -175,7 +180,27 @@ def test_a_paged_list_cuts_a_large_limit_to_its_maximum(client_for, alice, make_
 
 
 @pytest.mark.django_db
-def test_search_refuses_an_empty_cursor(client_for, alice):
-    response = client_for(alice).get("/api/chat/search/", {"q": "hello", "cursor": ""})
+def test_the_message_lists_limit_is_documented_with_its_own_maximum(schema, client_for, alice, direct, settings):
+    # One `limit` for the list and its search (?q=): the schema gave the search's maximum (50), which the
+    # list exceeds (CHAT_MESSAGE_PAGE_MAX), so it accepted what its schema refused (schemathesis found it).
+    [limit] = [p for p in schema["paths"]["/api/chat/{conversation_id}/messages/"]["get"]["parameters"]
+               if p["name"] == "limit"]
+    assert limit["schema"]["maximum"] == settings.CHAT_MESSAGE_PAGE_MAX
+    client = client_for(alice)
+    path = f"/api/chat/{direct.id}/messages/"
+    assert client.get(path, {"limit": settings.CHAT_MESSAGE_PAGE_MAX}).status_code == 200
+    assert client.get(path, {"limit": settings.CHAT_MESSAGE_PAGE_MAX + 1}).status_code == 400
+    assert client.get(path, {"q": "hello", "limit": settings.CHAT_SEARCH_PAGE_MAX + 1}).status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "query"), [
+    ("/api/chat/search/", {"q": "hello"}),
+    ("/api/chat/{id}/messages/", {"q": "hello"}),
+    # Without q the list ignored it, where its schema says at least one character (schemathesis found it).
+    ("/api/chat/{id}/messages/", {}),
+])
+def test_search_refuses_an_empty_cursor(client_for, alice, direct, path, query):
+    response = client_for(alice).get(path.format(id=direct.id), {**query, "cursor": ""})
     assert response.status_code == 400
     assert "cursor" in response.json()["fields"]

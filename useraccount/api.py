@@ -240,7 +240,8 @@ class MeView(APIView):
         responses={200: UserPrivateOut, **errors(400, 401, 413, 415)},
         description=(
             "Change your name and/or avatar (multipart `avatar`, an image of at most AVATAR_MAX_SIZE bytes; null "
-            "removes it), and/or `read_receipts` (off: your read positions are hidden from others, and theirs from you)."
+            "removes it), and/or `read_receipts` (off: your read positions are hidden from others, and theirs from you). "
+            "An empty body is a 400: it changes nothing."
         ),
     )
     def patch(self, request):

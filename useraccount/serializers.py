@@ -121,6 +121,13 @@ class ProfileInput(serializers.Serializer):
         required=False, help_text="Off: others do not see how far you read, and you do not see theirs.",
     )
 
+    def validate(self, attrs):
+        # An empty body (or a form whose parts say nothing) changes nothing: a mistake, not a request.
+        # Fields this endpoint does not change (email) are ignored, as before.
+        if not self.initial_data:
+            raise serializers.ValidationError("Give name, avatar or read_receipts.")
+        return attrs
+
 
 # --- Documented shapes (OpenAPI): what user_public / user_private and the views return.
 

@@ -24,6 +24,12 @@ class DraftInput(serializers.Serializer):
     # The length is the service's to check (CHAT_DRAFT_MAX_LENGTH, draft_too_long).
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
+    def to_internal_value(self, data):
+        # DRF's CharField would keep a number or a boolean as its text; a draft is text, as the schema says.
+        if isinstance(data, dict) and "body" in data and not isinstance(data["body"], str):
+            raise serializers.ValidationError({"body": ["Not a valid string."]})
+        return super().to_internal_value(data)
+
 
 class DraftView(APIView):
     @extend_schema(

@@ -193,9 +193,19 @@ class MessageRangeInput(serializers.Serializer):
         # The cap is a setting, read per request rather than at import.
         fields = super().get_fields()
         fields["limit"] = serializers.IntegerField(
-            required=False, min_value=1, max_value=settings.CHAT_MESSAGE_PAGE_MAX, default=50
+            required=False, min_value=1, max_value=settings.CHAT_MESSAGE_PAGE_MAX, default=50,
+            help_text=(
+                "Messages per page (default 50; at most CHAT_MESSAGE_PAGE_MAX, 200). With `q`: results per page "
+                "(default CHAT_SEARCH_PAGE_SIZE, 20; at most CHAT_SEARCH_PAGE_MAX, 50; more is a 400)."
+            ),
         )
         return fields
+
+    def validate(self, attrs):
+        # ``cursor`` pages a search (?q=); empty, it is refused as the search refuses it, with or without q.
+        if self.initial_data.get("cursor") == "":
+            raise serializers.ValidationError({"cursor": ["This field may not be blank."]})
+        return attrs
 
 
 class ReplyOut(serializers.Serializer):

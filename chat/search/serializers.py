@@ -29,7 +29,12 @@ class SearchInput(serializers.Serializer):
 
     @classmethod
     def optional(cls):
-        """The same parameters, with ``q`` optional (a message list that searches only when asked to)."""
+        """
+        The same parameters, with ``q`` optional (a message list that searches
+        only when asked to), and without ``limit``: the list has its own, whose
+        description gives both bounds (one name, one parameter in the schema).
+        """
         instance = cls()
         instance.fields["q"].required = False
+        del instance.fields["limit"]
         return instance

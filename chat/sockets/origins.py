@@ -14,14 +14,11 @@ header (apps, servers) are not browsers and are not checked; a refused
 socket gets HTTP 403 at the handshake.
 """
 
-from urllib.parse import urlsplit
-
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
+from core.origins import normalized_origin
 from core.public_urls import current_origin
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin_allowed(origin: str | None, *, own: str | None = None) -> bool:
@@ -31,19 +28,6 @@ def origin_allowed(origin: str | None, *, own: str | None = None) -> bool:
         return False
     allowed = {normalized_origin(pattern) if pattern != "*" else "*" for pattern in settings.ALLOWED_ORIGINS}
     return "*" in allowed or origin in allowed or (own is not None and origin == normalized_origin(own))
-
-
-def normalized_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case without a default port, or "" if it is no origin."""
-    try:
-        parts = urlsplit(origin.strip().rstrip("/").lower())
-        port = parts.port
-    except ValueError:
-        return ""
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return ""
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
 
 
 def cors_request_allowed(sender, request, **kwargs) -> bool:

@@ -144,6 +144,51 @@ def test_register_keeps_the_original_clients_top_level_keys(client_for, alice):
     assert all(isinstance(v, (str, list)) for v in body.values()) and "fields" not in body
 
 
+TUTORIAL_ORIGIN = "http://localhost:3000"
+
+
+def shown_by_the_original_sign_up(body: dict) -> list[str]:
+    """What the tutorial's sign-up form shows: each top-level value (a list of messages as one line)."""
+    return ["".join(value) if isinstance(value, list) else str(value) for value in body.values()]
+
+
+def test_the_original_clients_sign_up_shows_only_the_messages(client_for, alice, settings):
+    settings.ORIGINAL_CLIENT_ORIGINS = [TUTORIAL_ORIGIN]
+    client = client_for()
+    taken = client.post(
+        "/api/auth/register/", {"email": alice.email, "password1": PASSWORD, "password2": PASSWORD},
+        format="json", HTTP_ORIGIN=TUTORIAL_ORIGIN,
+    )
+    assert taken.status_code == 400
+    assert taken.json() == {"email": ["A user with this email address already exists."]}
+    assert "Origin" in taken["Vary"]
+    mismatched = client.post(
+        "/api/auth/register/", {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"},
+        format="json", HTTP_ORIGIN=TUTORIAL_ORIGIN,
+    )
+    assert shown_by_the_original_sign_up(mismatched.json()) == mismatched.json()["non_field_errors"]
+    assert "invalid" not in shown_by_the_original_sign_up(mismatched.json())
+    # Its login shows non_field_errors: there, also for an error of no field.
+    login = client.post("/api/auth/login/", {"email": alice.email, "password": "wrong"}, format="json",
+                        HTTP_ORIGIN=TUTORIAL_ORIGIN)
+    assert set(login.json()) == {"non_field_errors"}
+    unsupported = client.post("/api/auth/login/", "x", content_type="text/plain", HTTP_ORIGIN=TUTORIAL_ORIGIN)
+    assert unsupported.status_code == 415
+    assert set(unsupported.json()) == {"non_field_errors"} and unsupported.json()["non_field_errors"][0]
+
+
+@pytest.mark.parametrize("origin", [None, "http://localhost:3001", "https://app.example.com"])
+def test_other_clients_keep_the_one_error_shape_on_sign_up(client_for, alice, settings, origin):
+    settings.ORIGINAL_CLIENT_ORIGINS = [TUTORIAL_ORIGIN]
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    response = client_for().post(
+        "/api/auth/register/", {"email": alice.email, "password1": PASSWORD, "password2": PASSWORD},
+        format="json", **headers,
+    )
+    body = response.json()
+    assert body["code"] == "invalid" and body["email"] == [body["detail"]]
+
+
 def test_login_keeps_non_field_errors(client_for, alice):
     response = client_for().post("/api/auth/login/", {"email": alice.email, "password": "wrong"}, format="json")
     body = response.json()

@@ -43,6 +43,14 @@ def test_a_blank_draft_is_none(client_for, alice, direct):
     assert ConversationMember.objects.get(conversation=direct, user=alice).draft == ""
 
 
+@pytest.mark.parametrize("body", [0, 1.5, True, None, ["hi"], {"text": "hi"}])
+def test_a_draft_body_that_is_not_text_is_refused(client_for, alice, direct, body):
+    # DRF's CharField would keep 0 as "0"; the schema says a string (found by schemathesis' negative checks).
+    response = client_for(alice).put(url(direct), {"body": body}, format="json")
+    assert response.status_code == 400 and "body" in response.json()["fields"]
+    assert draft_get(conversation_id=direct.id, user=alice) is None
+
+
 def test_a_draft_is_bounded_by_a_setting(client_for, alice, direct, settings):
     settings.CHAT_DRAFT_MAX_LENGTH = 10
     response = client_for(alice).put(url(direct), {"body": "x" * 11}, format="json")

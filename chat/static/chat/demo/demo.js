@@ -17,6 +17,7 @@ import {connectPeople} from "./people.js";
 import {closeGroupManagement, connectGroups, memberActions, renderGroupManagement} from "./groups.js";
 import {avatar, startProfile} from "./profile.js";
 import {blockChanged, connectSafety, forgetBlocks, loadBlocks, muteChanged, mutedMark, renderRoomSafety, withSafety} from "./safety.js";
+import {pushSignOut, pushStarted, setUpPush} from "./push.js";
 import {api, apiJson, LiveSocket, onSessionEnded, saveSession, scheduleRenewal, session, stopRenewal} from "./connection.js";
 import {clearComposer, composerFields, connectPage, reactionChanged, withMessageParts, withThreadParts} from "./messages.js";
 
@@ -46,6 +47,7 @@ function start() {
       onFrame: notificationFrame,
       onState: (state) => { $("#feed-status").dataset.state = state; },
     });
+    return pushStarted();
   }).catch((error) => notice(error.message));
 }
 
@@ -107,6 +109,7 @@ $("#auth-form").addEventListener("submit", safely(async (event) => {
 }));
 
 $("#logout").addEventListener("click", safely(async () => {
+  await pushSignOut(); // while the token still works
   const {refresh} = session;
   signOut();
   // Blacklists the refresh token; the server also closes the session's sockets.
@@ -1412,6 +1415,8 @@ connectPage({
   asText: mentionsAsText,
   memberName,
 });
+
+setUpPush({open: async (id) => { await ensureConversation(id); await openRoom(id); }});
 
 onSessionEnded(signOut);
 if (session) start();
