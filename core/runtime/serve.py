@@ -14,11 +14,12 @@ stretched every message save under load (docs/benchmarks.md).
 
 Once the application is loaded, the objects made so far (Django, the
 models, the URL patterns: hundreds of thousands) are frozen out of the
-garbage collector's reach, and its first generation holds
-``GC_GEN0_THRESHOLD`` (default 7000, Python's 700) allocations before a
-collection: a connect allocates hundreds of objects, and every collection
-of the older generations walked the whole startup heap again. About 12 %
-less server CPU a connect on bench/ (docs/benchmarks.md, "Connects").
+garbage collector's reach: every collection of the older generations walked
+the whole startup heap again, and a connect burst makes many. Its first
+generation collects after ``GC_GEN0_THRESHOLD`` allocations (default 700,
+Python's); a higher one spends less CPU on collections and keeps more
+garbage between them (docs/benchmarks.md, "Connects": 7000 was about 1 KB a
+socket more at 1,000 sockets, for connects within the machine's noise).
 """
 
 import atexit
@@ -41,7 +42,7 @@ def main() -> None:
     from twisted.internet import reactor
 
     CommandLineInterface.server_class = BoundedServer
-    reactor.callWhenRunning(tune_collector, int(os.environ.get("GC_GEN0_THRESHOLD", "7000")))
+    reactor.callWhenRunning(tune_collector, int(os.environ.get("GC_GEN0_THRESHOLD", "700")))
     CommandLineInterface.entrypoint()
 
 
