@@ -81,10 +81,11 @@ class Target:
         )
 
 
-# The project on its rich path, with the rich protocol's frames.
+# The project on its rich path, with the rich protocol's frames
+# (BENCH_PROJECT_APP serves another application there: bench/stair.py).
 PROJECT = Target(
     name="project",
-    application="backend.asgi:application",
+    application=os.environ.get("BENCH_PROJECT_APP", "backend.asgi:application"),
     path="/ws/chat/{conversation_id}/?token={token}",
     protocol="project",
 )
