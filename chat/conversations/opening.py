@@ -99,11 +99,15 @@ def _select(vendor: str) -> str:
     )
 
 
-# Notes the session's last use as useraccount.sessions.session_touch does; a
-# data-modifying WITH runs whether or not the query reads it (PostgreSQL only).
+# Notes the session's last use as useraccount.sessions.session_touch does
+# (a connect that reaches the database uses its session, refused or not); a
+# data-modifying WITH runs whether or not the query reads it (PostgreSQL
+# only). Rows another transaction holds are skipped, not waited for: a batch
+# of connects must not wait on, or deadlock with, a note.
 _NOTED = (
-    f"noted AS (UPDATE {LoginSession._meta.db_table} SET last_used_at = %(used_at)s "
-    "WHERE sid {sessions} AND last_used_at < %(stale_before)s)"
+    f"noted AS (UPDATE {LoginSession._meta.db_table} SET last_used_at = %(used_at)s WHERE id IN ("
+    f"SELECT id FROM {LoginSession._meta.db_table} "
+    "WHERE sid {sessions} AND last_used_at < %(stale_before)s FOR UPDATE SKIP LOCKED))"
 )
 
 

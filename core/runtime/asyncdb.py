@@ -71,8 +71,11 @@ class LoopConnections:
                 _opened.add(conn)
             try:
                 yield conn
-            except BaseException:
-                if conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            except BaseException as error:
+                if (
+                    conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                    or _plan_outdated(error)
+                ):
                     await _close_quietly(conn)
                 else:
                     self._idle.append((conn, opened_after))
@@ -80,6 +83,17 @@ class LoopConnections:
             else:
                 self._idle.append((conn, opened_after))
                 DATABASE.succeeded()
+
+
+def _plan_outdated(error: BaseException) -> bool:
+    """
+    PostgreSQL refused a prepared statement whose result type a schema change
+    altered ("cached plan must not change result type", 0A000: a migration
+    changed a column's type). The connection would refuse it on every run;
+    closed, the next one prepares it anew.
+    """
+    cause = error if getattr(error, "sqlstate", None) else error.__cause__
+    return getattr(cause, "sqlstate", None) == "0A000"
 
 
 async def _close_quietly(conn) -> None:

@@ -42,6 +42,7 @@ class Batched:
         self._states: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState]" = (
             weakref.WeakKeyDictionary()
         )
+        self._tasks: set[asyncio.Task] = set()
 
     async def __call__(self, request):
         loop = asyncio.get_running_loop()
@@ -65,11 +66,15 @@ class Batched:
             del state.waiting[: self.max_size]
             if batch:
                 state.out += 1
-                loop.create_task(self._run(loop, state, batch))
+                task = loop.create_task(self._run(loop, state, batch))
+                self._tasks.add(task)  # kept until done: an unreferenced task may be collected
+                task.add_done_callback(self._tasks.discard)
 
     async def _run(self, loop, state: _LoopState, batch: list) -> None:
         try:
             results = await self.run_batch([request for request, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.run_batch!r} answered {len(results)} of {len(batch)} requests")
         except BaseException as error:
             for _, result in batch:
                 if not result.done():
@@ -80,7 +85,7 @@ class Batched:
             if not isinstance(error, Exception):
                 raise
         else:
-            for (_, result), value in zip(batch, results, strict=True):
+            for (_, result), value in zip(batch, results):
                 if not result.done():
                     result.set_result(value)
         finally:

@@ -46,18 +46,30 @@ class _LoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         self._changes: dict = {}  # shard -> _Changes not yet written
         self._in_flight: dict = {}  # group channel -> the future of the write subscribing it
+        self._writes: set = set()
 
     async def group_add(self, group, channel):
         if channel not in self.channels:
             return await super().group_add(group, channel)  # channels-redis' error
         group_channel = self._get_group_channel_name(group)
         self.groups.setdefault(group_channel, set()).add(channel)
+        try:
+            await self._subscribed(group_channel)
+        except BaseException:
+            # Not joined: the channel must not hold the group (it would never be left, nor unsubscribed).
+            followers = self.groups.get(group_channel)
+            if followers is not None:
+                followers.discard(channel)
+                if not followers:
+                    del self.groups[group_channel]
+            raise
+
+    async def _subscribed(self, group_channel):
+        """Return once the group's SUBSCRIBE is written (now, earlier, or by a write on its way)."""
         shard = self._get_shard(group_channel)
         pending = self._changes.get(shard)
-        if pending is not None and group_channel in pending.drop:
-            pending.drop.discard(group_channel)  # left and joined again before the write: nothing to change
-            if group_channel in shard._subscribed_to:
-                return
+        if pending is not None:
+            pending.drop.discard(group_channel)  # left and joined again before the write: not dropped
         if group_channel in shard._subscribed_to:
             written = self._in_flight.get(group_channel)
             if written is not None:
@@ -88,45 +100,52 @@ class _LoopLayer(RedisPubSubLoopLayer):
         if pending is None:
             loop = asyncio.get_running_loop()
             pending = self._changes[shard] = _Changes(written=loop.create_future())
-            loop.call_soon(asyncio.ensure_future, self._write(shard))
+            loop.call_soon(self._start_write, shard)
         if add is not None:
             pending.add.add(add)
         if drop is not None:
             pending.drop.add(drop)
         await asyncio.shield(pending.written)
 
+    def _start_write(self, shard):
+        task = asyncio.ensure_future(self._write(shard))
+        self._writes.add(task)  # kept until done: an unreferenced task may be collected
+        task.add_done_callback(self._writes.discard)
+
     async def _write(self, shard):
         """One SUBSCRIBE and one UNSUBSCRIBE for what the loop pass asked of ``shard``."""
-        async with shard._lock:
-            changes = self._changes.pop(shard)
-            add, drop = changes.add, changes.drop
-            # Marked before the write, so that a group joined while it is on
-            # its way waits for it (``_in_flight``) instead of subscribing twice.
-            shard._subscribed_to.update(add)
-            shard._subscribed_to.difference_update(drop)
-            for group_channel in add:
-                self._in_flight[group_channel] = changes.written
-            try:
+        # Taken now: changes asked from here on make the next write, which
+        # waits for this one on the shard's lock (first come, first served).
+        changes = self._changes.pop(shard)
+        add, drop = changes.add, changes.drop
+        try:
+            async with shard._lock:
+                # Marked before the write, so that a group joined while it is on
+                # its way waits for it (``_in_flight``) instead of subscribing twice.
+                shard._subscribed_to.update(add)
+                shard._subscribed_to.difference_update(drop)
+                for group_channel in add:
+                    self._in_flight[group_channel] = changes.written
                 shard._ensure_redis()
                 shard._ensure_receiver()
                 if add:
                     await shard._pubsub.subscribe(*add)
                 if drop:
                     await shard._pubsub.unsubscribe(*drop)
-            except asyncio.CancelledError:
-                shard._subscribed_to.difference_update(add)
-                changes.written.cancel()
-                raise
-            except Exception as error:  # Redis failed: every caller waiting on this write gets the error
-                shard._subscribed_to.difference_update(add)
+        except BaseException as error:
+            shard._subscribed_to.difference_update(add)
+            if isinstance(error, Exception):  # Redis failed: every caller waiting on this write gets the error
                 changes.written.set_exception(error)
                 changes.written.exception()  # marked retrieved: if no caller waits any longer, nothing is logged
             else:
-                changes.written.set_result(None)
-            finally:
-                for group_channel in add:
-                    if self._in_flight.get(group_channel) is changes.written:
-                        del self._in_flight[group_channel]
+                changes.written.cancel()
+                raise
+        else:
+            changes.written.set_result(None)
+        finally:
+            for group_channel in add:
+                if self._in_flight.get(group_channel) is changes.written:
+                    del self._in_flight[group_channel]
 
     async def new_channel(self, prefix="specific."):
         return self.attach(LeanQueue(), prefix)

@@ -66,3 +66,12 @@ async def test_a_failed_batch_fails_its_own_callers_only_and_a_cancelled_caller_
 def test_sizes_must_be_positive():
     with pytest.raises(ValueError):
         Batched(Recorder(), max_size=0)
+
+
+async def test_a_batch_answering_the_wrong_number_of_results_fails_every_caller():
+    async def short(requests):
+        return requests[:-1]
+
+    batched = Batched(short, max_size=3)
+    results = await asyncio.wait_for(asyncio.gather(*(batched(n) for n in (1, 2, 3)), return_exceptions=True), 5)
+    assert [type(result) for result in results] == [RuntimeError] * 3

@@ -137,3 +137,55 @@ async def test_a_group_left_and_joined_again_while_its_unsubscribe_is_on_its_way
     finally:
         await layer.flush()
         await other_process.flush()
+
+
+async def test_a_group_joined_while_its_subscribe_is_written_and_its_leave_is_waiting_waits_for_the_subscribe():
+    """A joins (SUBSCRIBE on its way), A leaves (UNSUBSCRIBE queued), B joins: B returns only once the SUBSCRIBE is written."""
+    layer = configured_layer(f"layer-test-{uuid.uuid4().hex[:8]}")
+    try:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        inner = layer._get_layer()
+        shard = inner._shards[0]
+        inner._shards = [shard]
+        shard._ensure_redis()
+        release, subscribe = asyncio.Event(), shard._pubsub.subscribe
+
+        async def slow(*names):
+            await release.wait()
+            return await subscribe(*names)
+
+        shard._pubsub.subscribe = slow
+        joining = asyncio.ensure_future(layer.group_add("room", first))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        leaving = asyncio.ensure_future(layer.group_discard("room", first))
+        rejoining = asyncio.ensure_future(layer.group_add("room", second))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not joining.done() and not rejoining.done(), "returned before the SUBSCRIBE was written"
+        release.set()
+        await asyncio.wait_for(asyncio.gather(joining, leaving, rejoining), 5)
+        assert inner.groups[inner._get_group_channel_name("room")] == {second}
+    finally:
+        await layer.flush()
+
+
+async def test_a_join_that_fails_leaves_nothing_behind():
+    """Redis refuses the SUBSCRIBE: the error reaches the caller, and the channel does not hold the group."""
+    layer = configured_layer(f"layer-test-{uuid.uuid4().hex[:8]}")
+    try:
+        channel = await layer.new_channel()
+        inner = layer._get_layer()
+        shard = inner._shards[0]
+        inner._shards = [shard]
+        shard._ensure_redis()
+
+        async def refused(*names):
+            raise ConnectionError("Redis is down")
+
+        shard._pubsub.subscribe = refused
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(layer.group_add("room", channel), 5)
+        assert inner.groups == {} and shard._subscribed_to == set()
+    finally:
+        await layer.flush()
