@@ -14,7 +14,7 @@
 // says from when, shown as it is.
 
 import {$, el, linkButton, notice, safely, when} from "./util.js";
-import {api, apiJson, saveSession, scheduleRenewal, session, signOutHere} from "./connection.js";
+import {api, apiJson, replaceSession, saveSession, scheduleRenewal, session, signOutHere} from "./connection.js";
 import {showProfile} from "./profile.js";
 
 const panel = $("#account");
@@ -114,10 +114,13 @@ $("#password-form").addEventListener("submit", safely(async (event) => {
   const form = event.target;
   const [current, next, again] = ["#password-current", "#password-new", "#password-again"].map((id) => $(id).value);
   if (next !== again) return notice("The new password and its repetition differ.");
-  const answer = await apiJson("/api/auth/password/", {
-    method: "POST", body: {current_password: current, new_password: next},
+  const user = session.user;
+  await replaceSession(async () => {
+    const answer = await apiJson("/api/auth/password/", {
+      method: "POST", body: {current_password: current, new_password: next},
+    });
+    saveSession({access: answer.access, refresh: answer.refresh, user: {...user, ...answer.user}});
   });
-  saveSession({access: answer.access, refresh: answer.refresh, user: {...session.user, ...answer.user}});
   scheduleRenewal();
   form.reset();
   notice("Your password is changed. Every other device is signed out; this one carries on.");

@@ -25,6 +25,18 @@ export function onSessionEnded(handler) {
   sessionEnded = handler;
 }
 
+let replacing = null; // a request on its way that gives this page a new session (a password change)
+
+/** Run ``request``, which saves a new session: a refused renewal meanwhile waits for it instead of signing out. */
+export async function replaceSession(request) {
+  replacing = request();
+  try {
+    return await replacing;
+  } finally {
+    replacing = null;
+  }
+}
+
 /** End the session here, saying why (the account was deleted, say): the page signs out. */
 export const signOutHere = (reason) => sessionEnded(reason);
 
@@ -52,6 +64,7 @@ export function renewToken() {
       const response = await fetch("/api/auth/token/refresh/", {
         method: "POST", headers: JSON_HEADERS, body: JSON.stringify({refresh}),
       });
+      if (response.status === 401 && replacing) await replacing.catch(() => {});
       // A password change gave this page a new session meanwhile: the old one's refusal says nothing.
       if (response.status === 401 && session?.refresh !== refresh) return Boolean(session);
       if (response.status === 401) {
